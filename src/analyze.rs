@@ -1,0 +1,81 @@
+//! The pipeline for one capture: capture → decode → flows → state machines
+//! → report model. Renderers take it from there.
+
+use crate::capture::{self, CaptureError};
+use crate::decode::{self, SkipReason};
+use crate::flow::{At, Connection, ConnectionSink, FlowTable};
+use crate::report::{CaptureReport, ConnectionReport};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// What the core needs to know; built from the command line by `cli`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep per-packet detail in every connection report.
+    pub packets: bool,
+}
+
+/// Adapts a callback taking finished reports to the flow table's sink.
+struct ReportSink<'a, F: FnMut(ConnectionReport)> {
+    file: &'a str,
+    on_connection: F,
+    count: u64,
+}
+
+impl<F: FnMut(ConnectionReport)> ConnectionSink for ReportSink<'_, F> {
+    fn connection(&mut self, conn: Connection) {
+        self.count += 1;
+        (self.on_connection)(ConnectionReport::from_connection(&conn, self.file));
+    }
+}
+
+/// Analyzes one capture read from `input`. Each connection's report is
+/// passed to `on_connection` as soon as the connection is done; ids start
+/// at `first_id`. Returns the capture's report and the next free id.
+pub fn analyze_capture<R: Read + Send>(
+    file: &str,
+    file_index: usize,
+    input: R,
+    first_id: u64,
+    options: &Options,
+    on_connection: impl FnMut(ConnectionReport),
+) -> Result<(CaptureReport, u64), CaptureError> {
+    let mut table = FlowTable::new(file_index, first_id, options.packets);
+    let mut sink = ReportSink {
+        file,
+        on_connection,
+        count: 0,
+    };
+    let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
+    let mut tcp_segments = 0u64;
+    let read = capture::read_frames(input, |frame| {
+        let Some(link_type) = frame.link_type else {
+            *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
+            return;
+        };
+        match decode::decode(link_type, frame.data) {
+            Ok(seg) => {
+                tcp_segments += 1;
+                let at = At {
+                    frame: frame.number,
+                    ts_ns: frame.ts_ns,
+                };
+                table.segment(&seg, at, &mut sink);
+            }
+            Err(reason) => *skipped.entry(reason).or_default() += 1,
+        }
+    })?;
+    let next_id = table.next_id();
+    table.finish(&mut sink);
+    let report = CaptureReport::new(
+        file.to_string(),
+        read.format,
+        &read.link_types,
+        read.frames,
+        tcp_segments,
+        &skipped,
+        read.stop,
+        sink.count,
+    );
+    Ok((report, next_id))
+}

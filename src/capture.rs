@@ -1,0 +1,431 @@
+//! Reading capture files: pcap (µs/ns, either byte order) and pcapng
+//! (several sections and interfaces), detected from the content.
+//!
+//! One read loop in the pcap-parser style: `next()` → handle → `consume()`;
+//! on `Incomplete` refill, guarded against making no progress. The reader
+//! streams: only one buffer of [`BUFFER_SIZE`] bytes is held at a time.
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+use serde::Serialize;
+use std::io::{self, Read};
+
+/// Size of the read buffer, and so the largest record that can be read.
+/// Real records are at most 256 KiB (the largest snaplen in use).
+pub const BUFFER_SIZE: usize = 1 << 20;
+
+/// The container format of a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptureFormat {
+    Pcap,
+    Pcapng,
+}
+
+impl CaptureFormat {
+    /// Detects the format from the first four bytes of the file.
+    pub fn detect(magic: &[u8]) -> Option<CaptureFormat> {
+        match magic {
+            [0x0a, 0x0d, 0x0d, 0x0a, ..] => Some(CaptureFormat::Pcapng),
+            [0xd4, 0xc3, 0xb2, 0xa1, ..]
+            | [0xa1, 0xb2, 0xc3, 0xd4, ..]
+            | [0x4d, 0x3c, 0xb2, 0xa1, ..]
+            | [0xa1, 0xb2, 0x3c, 0x4d, ..] => Some(CaptureFormat::Pcap),
+            _ => None,
+        }
+    }
+}
+
+/// One captured frame, borrowed from the read buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// 1-based position among the packet records of the file, as Wireshark numbers it.
+    pub number: u64,
+    /// Capture time in nanoseconds since the Unix epoch.
+    pub ts_ns: i64,
+    /// Link type of the interface the frame was captured on; `None` when a
+    /// pcapng packet names an interface that was never described.
+    pub link_type: Option<u32>,
+    /// The captured bytes (possibly fewer than were on the wire).
+    pub data: &'a [u8],
+}
+
+/// Why reading stopped before the end of the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadStop {
+    /// Byte offset in the file of the record that could not be read.
+    pub offset: u64,
+    /// Number the frame at that offset would have had.
+    pub frame: u64,
+    /// `true` when the file simply ends inside a record (cut short).
+    pub truncated: bool,
+    /// What was wrong, for people.
+    pub message: String,
+}
+
+/// What reading a whole capture produced, besides the frames themselves.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadSummary {
+    pub format: CaptureFormat,
+    /// Link types of the file's interfaces, in first-seen order.
+    pub link_types: Vec<u32>,
+    /// Packet records read.
+    pub frames: u64,
+    /// Set when the file could not be read to its end.
+    pub stop: Option<ReadStop>,
+}
+
+/// Errors that prevent reading a file as a capture at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("cannot read: {0}")]
+    Io(#[from] io::Error),
+    #[error("the file is empty")]
+    Empty,
+    #[error("not a pcap or pcapng file (it starts with bytes {0})")]
+    NotACapture(String),
+    #[error("the file ends inside its {0} header")]
+    ShortHeader(&'static str),
+    #[error("invalid {format} file header: {detail}")]
+    BadHeader {
+        format: &'static str,
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link_type: u32,
+    /// Timestamp units per second.
+    units_per_sec: u64,
+    /// Seconds added to every timestamp (if_tsoffset).
+    offset_s: i64,
+}
+
+/// Units per second for a pcapng `if_tsresol` value, or `None` if it is out of range.
+fn units_per_sec(tsresol: u8) -> Option<u64> {
+    let exp = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 == 0 {
+        10u64.checked_pow(exp)
+    } else {
+        1u64.checked_shl(exp).filter(|_| exp < 64)
+    }
+}
+
+fn to_ns(ts: u64, units_per_sec: u64, offset_s: i64) -> i64 {
+    let ns = u128::from(ts) * 1_000_000_000 / u128::from(units_per_sec.max(1));
+    let ns = i64::try_from(ns).unwrap_or(i64::MAX);
+    ns.saturating_add(offset_s.saturating_mul(1_000_000_000))
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Reads `prefix.len()` bytes or up to end of input; returns how many were read.
+fn read_prefix(input: &mut impl Read, prefix: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < prefix.len() {
+        match input.read(&mut prefix[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads every frame of a capture and hands it to `on_frame`.
+///
+/// A file that breaks in the middle is not an error: every complete record
+/// before the break is delivered, and [`ReadSummary::stop`] says where and why
+/// reading stopped. Only a file that cannot be read as a capture at all
+/// returns `Err`.
+pub fn read_frames<R, F>(mut input: R, mut on_frame: F) -> Result<ReadSummary, CaptureError>
+where
+    R: Read + Send,
+    F: FnMut(&Frame<'_>),
+{
+    // Detect the format ourselves from a fully read prefix: a pipe may deliver
+    // the header in pieces, which pcap-parser's one-read probe would misjudge.
+    let mut prefix = vec![0u8; 64 * 1024];
+    let got = read_prefix(&mut input, &mut prefix)?;
+    prefix.truncate(got);
+    if got == 0 {
+        return Err(CaptureError::Empty);
+    }
+    let format = CaptureFormat::detect(&prefix)
+        .ok_or_else(|| CaptureError::NotACapture(hex_prefix(&prefix)))?;
+    let (min_header, name) = match format {
+        CaptureFormat::Pcap => (24, "pcap"),
+        CaptureFormat::Pcapng => (28, "pcapng"),
+    };
+    if got < min_header {
+        return Err(CaptureError::ShortHeader(name));
+    }
+    let source = io::Cursor::new(prefix).chain(input);
+    let bad_header = |e: PcapError<&'static [u8]>| CaptureError::BadHeader {
+        format: name,
+        detail: describe(&e),
+    };
+    let mut reader: Box<dyn PcapReaderIterator + Send> = match format {
+        CaptureFormat::Pcap => {
+            Box::new(LegacyPcapReader::new(BUFFER_SIZE, source).map_err(bad_header)?)
+        }
+        CaptureFormat::Pcapng => {
+            Box::new(PcapNGReader::new(BUFFER_SIZE, source).map_err(bad_header)?)
+        }
+    };
+
+    let mut summary = ReadSummary {
+        format,
+        link_types: Vec::new(),
+        frames: 0,
+        stop: None,
+    };
+    let mut legacy_nanos = false;
+    let mut legacy_link: Option<u32> = None;
+    let mut interfaces: Vec<Interface> = Vec::new();
+    let mut stalls = 0u32;
+
+    loop {
+        let offset = reader.consumed() as u64;
+        let consumed = match reader.next() {
+            Ok((len, block)) => {
+                stalls = 0;
+                let note_link = |lt: u32, summary: &mut ReadSummary| {
+                    if !summary.link_types.contains(&lt) {
+                        summary.link_types.push(lt);
+                    }
+                };
+                match block {
+                    PcapBlockOwned::LegacyHeader(h) => {
+                        legacy_nanos = h.is_nanosecond_precision();
+                        let lt = h.network.0 as u32;
+                        legacy_link = Some(lt);
+                        note_link(lt, &mut summary);
+                    }
+                    PcapBlockOwned::Legacy(b) => {
+                        summary.frames += 1;
+                        let frac = if legacy_nanos {
+                            u64::from(b.ts_usec)
+                        } else {
+                            u64::from(b.ts_usec) * 1000
+                        };
+                        let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac as i64;
+                        on_frame(&Frame {
+                            number: summary.frames,
+                            ts_ns,
+                            link_type: legacy_link,
+                            data: b.data,
+                        });
+                    }
+                    PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                        let lt = idb.linktype.0 as u32;
+                        note_link(lt, &mut summary);
+                        interfaces.push(Interface {
+                            link_type: lt,
+                            units_per_sec: units_per_sec(idb.if_tsresol).unwrap_or(1_000_000),
+                            offset_s: idb.if_tsoffset,
+                        });
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                        summary.frames += 1;
+                        let iface = interfaces.get(epb.if_id as usize).copied();
+                        let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                        let ts_ns = iface.map_or(0, |i| to_ns(ts, i.units_per_sec, i.offset_s));
+                        // The block may pad the data; caplen says how much is real.
+                        let len = (epb.caplen as usize).min(epb.data.len());
+                        on_frame(&Frame {
+                            number: summary.frames,
+                            ts_ns,
+                            link_type: iface.map(|i| i.link_type),
+                            data: &epb.data[..len],
+                        });
+                    }
+                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                        summary.frames += 1;
+                        let iface = interfaces.first().copied();
+                        let len = (spb.origlen as usize).min(spb.data.len());
+                        on_frame(&Frame {
+                            number: summary.frames,
+                            ts_ns: 0,
+                            link_type: iface.map(|i| i.link_type),
+                            data: &spb.data[..len],
+                        });
+                    }
+                    PcapBlockOwned::NG(_) => {}
+                }
+                len
+            }
+            Err(PcapError::Eof) => break,
+            Err(PcapError::Incomplete(_)) => {
+                let before = reader.data().len();
+                if let Err(e) = reader.refill() {
+                    summary.stop = Some(stop(offset, summary.frames, false, describe(&e)));
+                    break;
+                }
+                if reader.data().len() == before {
+                    stalls += 1;
+                    if stalls > 2 {
+                        summary.stop = Some(stop(
+                            offset,
+                            summary.frames,
+                            true,
+                            "the file ends inside a record".into(),
+                        ));
+                        break;
+                    }
+                }
+                continue;
+            }
+            Err(PcapError::UnexpectedEof) => {
+                summary.stop = Some(stop(
+                    offset,
+                    summary.frames,
+                    true,
+                    "the file ends inside a record".into(),
+                ));
+                break;
+            }
+            Err(PcapError::BufferTooSmall) => {
+                let msg = format!(
+                    "a record is larger than {} bytes (corrupt length field?)",
+                    BUFFER_SIZE
+                );
+                summary.stop = Some(stop(offset, summary.frames, false, msg));
+                break;
+            }
+            Err(e) => {
+                let msg = describe(&e);
+                summary.stop = Some(stop(offset, summary.frames, false, msg));
+                break;
+            }
+        };
+        reader.consume(consumed);
+    }
+    Ok(summary)
+}
+
+fn stop(offset: u64, frames_read: u64, truncated: bool, message: String) -> ReadStop {
+    ReadStop {
+        offset,
+        frame: frames_read + 1,
+        truncated,
+        message,
+    }
+}
+
+fn describe<I>(e: &PcapError<I>) -> String {
+    match e {
+        PcapError::Eof | PcapError::UnexpectedEof | PcapError::Incomplete(_) => {
+            "the file ends inside a record".into()
+        }
+        PcapError::BufferTooSmall => "a record is too large".into(),
+        PcapError::ReadError => "read error".into(),
+        PcapError::HeaderNotRecognized => "header not recognized".into(),
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("malformed record ({})", kind.description())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap_header(magic: u32, link: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&magic.to_le_bytes());
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&link.to_le_bytes());
+        v
+    }
+
+    fn record(sec: u32, frac: u32, data: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for x in [sec, frac, data.len() as u32, data.len() as u32] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(data);
+        v
+    }
+
+    fn read_all(bytes: Vec<u8>) -> (Result<ReadSummary, CaptureError>, Vec<(u64, i64, usize)>) {
+        let mut seen = Vec::new();
+        let r = read_frames(io::Cursor::new(bytes), |f| {
+            seen.push((f.number, f.ts_ns, f.data.len()))
+        });
+        (r, seen)
+    }
+
+    #[test]
+    fn reads_microsecond_and_nanosecond_pcap() {
+        let mut us = pcap_header(0xa1b2c3d4, 1);
+        us.extend(record(10, 5, &[1, 2, 3]));
+        let (r, seen) = read_all(us);
+        assert_eq!(r.unwrap().frames, 1);
+        assert_eq!(seen, vec![(1, 10_000_005_000, 3)]);
+
+        let mut ns = pcap_header(0xa1b23c4d, 1);
+        ns.extend(record(10, 5, &[1, 2, 3]));
+        let (_, seen) = read_all(ns);
+        assert_eq!(seen, vec![(1, 10_000_000_005, 3)]);
+    }
+
+    #[test]
+    fn a_record_cut_short_keeps_earlier_frames() {
+        let mut f = pcap_header(0xa1b2c3d4, 1);
+        f.extend(record(1, 0, &[0; 40]));
+        let second = record(2, 0, &[0; 40]);
+        f.extend_from_slice(&second[..30]);
+        let (r, seen) = read_all(f);
+        let s = r.unwrap();
+        assert_eq!(seen.len(), 1);
+        let stop = s.stop.unwrap();
+        assert!(stop.truncated);
+        assert_eq!(stop.offset, 24 + 16 + 40);
+        assert_eq!(stop.frame, 2);
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_capture() {
+        let (r, _) = read_all(b"hello world, this is text".to_vec());
+        assert!(matches!(r, Err(CaptureError::NotACapture(_))));
+        let (r, _) = read_all(Vec::new());
+        assert!(matches!(r, Err(CaptureError::Empty)));
+        let (r, _) = read_all(vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0]);
+        assert!(matches!(r, Err(CaptureError::ShortHeader("pcap"))));
+    }
+
+    #[test]
+    fn huge_record_length_stops_without_allocating() {
+        let mut f = pcap_header(0xa1b2c3d4, 1);
+        let mut rec = record(1, 0, &[0; 4]);
+        rec[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        f.extend(rec);
+        let (r, seen) = read_all(f);
+        assert!(seen.is_empty());
+        assert!(r.unwrap().stop.is_some());
+    }
+
+    #[test]
+    fn tsresol_units() {
+        assert_eq!(units_per_sec(6), Some(1_000_000));
+        assert_eq!(units_per_sec(9), Some(1_000_000_000));
+        assert_eq!(units_per_sec(0x80 | 10), Some(1024));
+        assert_eq!(units_per_sec(20), None);
+        assert_eq!(units_per_sec(0x80 | 64), None);
+    }
+}

@@ -1,0 +1,442 @@
+//! Decoding one captured frame into a TCP segment: link layer → IP → TCP.
+//!
+//! The true segment length always comes from the IP length fields, never
+//! from the number of captured bytes, so header-only captures (snaplen
+//! 54–96) give the same results as full ones. Only the first 20 bytes of
+//! the TCP header are required; options are read where they were captured.
+//!
+//! Link layers are peeled here by hand because they are a few fixed-size
+//! headers and etherparse covers neither SLL2, BSD NULL/LOOP nor more than
+//! three VLAN tags; IP (with IPv4 options and IPv6 extension headers) is
+//! left to etherparse's lax slicer, which tolerates snaplen truncation.
+
+use crate::seq::SeqNum;
+use etherparse::{ip_number, LaxIpSlice, TcpOptionElement, TcpOptionsIterator};
+use serde::Serialize;
+use std::fmt;
+use std::net::IpAddr;
+
+/// Link types tcpstate understands (pcap `LINKTYPE_*` values).
+pub mod linktype {
+    pub const NULL: u32 = 0;
+    pub const ETHERNET: u32 = 1;
+    pub const RAW_12: u32 = 12;
+    pub const RAW_14: u32 = 14;
+    pub const RAW: u32 = 101;
+    pub const LOOP: u32 = 108;
+    pub const LINUX_SLL: u32 = 113;
+    pub const IPV4: u32 = 228;
+    pub const IPV6: u32 = 229;
+    pub const LINUX_SLL2: u32 = 276;
+
+    /// The name used in reports for a link type.
+    pub fn name(lt: u32) -> String {
+        match lt {
+            NULL => "NULL".into(),
+            ETHERNET => "ETHERNET".into(),
+            RAW_12 | RAW_14 | RAW => "RAW".into(),
+            LOOP => "LOOP".into(),
+            LINUX_SLL => "LINUX_SLL".into(),
+            IPV4 => "IPV4".into(),
+            IPV6 => "IPV6".into(),
+            LINUX_SLL2 => "LINUX_SLL2".into(),
+            other => format!("LINKTYPE_{other}"),
+        }
+    }
+}
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_VLAN: u16 = 0x8100;
+const ETHERTYPE_QINQ: u16 = 0x88a8;
+const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+
+/// TCP control bits, with the ECN bits and the AE/NS bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TcpFlags(pub u16);
+
+impl TcpFlags {
+    pub const FIN: u16 = 0x001;
+    pub const SYN: u16 = 0x002;
+    pub const RST: u16 = 0x004;
+    pub const PSH: u16 = 0x008;
+    pub const ACK: u16 = 0x010;
+    pub const URG: u16 = 0x020;
+    pub const ECE: u16 = 0x040;
+    pub const CWR: u16 = 0x080;
+    pub const AE: u16 = 0x100;
+
+    /// Wireshark's order, as in its Info column: `[FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, AE]`.
+    const NAMES: [(u16, &'static str); 9] = [
+        (Self::FIN, "FIN"),
+        (Self::SYN, "SYN"),
+        (Self::RST, "RST"),
+        (Self::PSH, "PSH"),
+        (Self::ACK, "ACK"),
+        (Self::URG, "URG"),
+        (Self::ECE, "ECE"),
+        (Self::CWR, "CWR"),
+        (Self::AE, "AE"),
+    ];
+
+    pub fn has(self, bit: u16) -> bool {
+        self.0 & bit != 0
+    }
+    pub fn syn(self) -> bool {
+        self.has(Self::SYN)
+    }
+    pub fn ack(self) -> bool {
+        self.has(Self::ACK)
+    }
+    pub fn fin(self) -> bool {
+        self.has(Self::FIN)
+    }
+    pub fn rst(self) -> bool {
+        self.has(Self::RST)
+    }
+}
+
+impl fmt::Display for TcpFlags {
+    /// Comma-separated names, e.g. `SYN,ACK`; `NONE` for a segment with no flags.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (bit, name) in Self::NAMES {
+            if self.has(bit) {
+                if !first {
+                    f.write_str(",")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("NONE")?;
+        }
+        Ok(())
+    }
+}
+
+/// The fields of one TCP segment that the analysis uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub src: IpAddr,
+    pub src_port: u16,
+    pub dst: IpAddr,
+    pub dst_port: u16,
+    pub seq: SeqNum,
+    pub ack: SeqNum,
+    pub flags: TcpFlags,
+    pub window: u16,
+    /// Payload length from the IP length fields (true length, even when the
+    /// capture kept only the headers).
+    pub payload_len: u32,
+    /// Window scale option, when present and captured (SYN segments).
+    pub wscale: Option<u8>,
+}
+
+impl Segment {
+    /// Sequence space the segment occupies: payload plus one for SYN and one for FIN.
+    pub fn seq_len(&self) -> u32 {
+        self.payload_len
+            .saturating_add(u32::from(self.flags.syn()))
+            .saturating_add(u32::from(self.flags.fin()))
+    }
+
+    /// The sequence number just after this segment.
+    pub fn seq_end(&self) -> SeqNum {
+        self.seq + self.seq_len()
+    }
+}
+
+/// Why a frame was not analyzed as a TCP segment. Every skipped frame is
+/// counted under one of these reasons; the names are part of the JSON contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The file's link type is not one tcpstate decodes.
+    UnknownLinkType,
+    /// A pcapng packet names an interface that was never described.
+    UnknownInterface,
+    /// The frame ends inside its link-layer header.
+    TruncatedLinkHeader,
+    /// Not IPv4 or IPv6 (ARP, LLDP, …).
+    NotIp,
+    /// IP, but not TCP (UDP, ICMP, …).
+    NotTcp,
+    /// An IP fragment (fragments are not reassembled).
+    IpFragment,
+    /// The frame ends inside the IP header.
+    TruncatedIpHeader,
+    /// An IP header with invalid contents.
+    InvalidIpHeader,
+    /// The frame ends inside the first 20 bytes of the TCP header.
+    TruncatedTcpHeader,
+    /// A TCP header whose data offset is impossible.
+    InvalidTcpHeader,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::UnknownLinkType => "unknown_link_type",
+            SkipReason::UnknownInterface => "unknown_interface",
+            SkipReason::TruncatedLinkHeader => "truncated_link_header",
+            SkipReason::NotIp => "not_ip",
+            SkipReason::NotTcp => "not_tcp",
+            SkipReason::IpFragment => "ip_fragment",
+            SkipReason::TruncatedIpHeader => "truncated_ip_header",
+            SkipReason::InvalidIpHeader => "invalid_ip_header",
+            SkipReason::TruncatedTcpHeader => "truncated_tcp_header",
+            SkipReason::InvalidTcpHeader => "invalid_tcp_header",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
+}
+
+/// Decodes a frame of the given link type into a TCP segment.
+pub fn decode(link_type: u32, frame: &[u8]) -> Result<Segment, SkipReason> {
+    use linktype::*;
+    let ip = match link_type {
+        ETHERNET => {
+            let ether_type = be16(frame, 12).ok_or(SkipReason::TruncatedLinkHeader)?;
+            ether_payload(ether_type, frame.get(14..).unwrap_or_default())?
+        }
+        NULL | LOOP => {
+            let af = frame.get(..4).ok_or(SkipReason::TruncatedLinkHeader)?;
+            let af = [af[0], af[1], af[2], af[3]];
+            // NULL is in the capturing host's byte order, LOOP in network order;
+            // accept either, as Wireshark does.
+            let af = if link_type == LOOP {
+                u32::from_be_bytes(af)
+            } else if u32::from_le_bytes(af) < 0x100 {
+                u32::from_le_bytes(af)
+            } else {
+                u32::from_be_bytes(af)
+            };
+            match af {
+                // AF_INET; AF_INET6 on NetBSD/OpenBSD, FreeBSD, macOS and Linux.
+                2 | 10 | 24 | 28 | 30 => &frame[4..],
+                _ => return Err(SkipReason::NotIp),
+            }
+        }
+        RAW | RAW_12 | RAW_14 | IPV4 | IPV6 => frame,
+        LINUX_SLL => {
+            let proto = be16(frame, 14).ok_or(SkipReason::TruncatedLinkHeader)?;
+            ether_payload(proto, frame.get(16..).unwrap_or_default())?
+        }
+        LINUX_SLL2 => {
+            let proto = be16(frame, 0).ok_or(SkipReason::TruncatedLinkHeader)?;
+            if frame.len() < 20 {
+                return Err(SkipReason::TruncatedLinkHeader);
+            }
+            ether_payload(proto, &frame[20..])?
+        }
+        _ => return Err(SkipReason::UnknownLinkType),
+    };
+    decode_ip(ip)
+}
+
+/// Skips any number of 802.1Q / 802.1ad tags and returns the IP packet.
+fn ether_payload(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], SkipReason> {
+    while matches!(
+        ether_type,
+        ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
+    ) {
+        ether_type = be16(rest, 2).ok_or(SkipReason::TruncatedLinkHeader)?;
+        rest = &rest[4..];
+    }
+    match ether_type {
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Ok(rest),
+        _ => Err(SkipReason::NotIp),
+    }
+}
+
+fn decode_ip(packet: &[u8]) -> Result<Segment, SkipReason> {
+    use etherparse::err::ip::LaxHeaderSliceError;
+    let (ip, _ext_err) = LaxIpSlice::from_slice(packet).map_err(|e| match e {
+        LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
+        LaxHeaderSliceError::Content(_) => SkipReason::InvalidIpHeader,
+    })?;
+    if ip.is_fragmenting_payload() {
+        return Err(SkipReason::IpFragment);
+    }
+    let payload = ip.payload();
+    if payload.ip_number != ip_number::TCP {
+        return Err(SkipReason::NotTcp);
+    }
+    // Where the payload starts inside the packet, to turn the IP length
+    // fields into the true payload length.
+    let header_bytes = (payload.payload.as_ptr() as usize).saturating_sub(packet.as_ptr() as usize);
+    // The IP length fields give the true length even when the capture kept
+    // only the headers. A zero or impossible length (segmentation offload,
+    // IPv6 jumbograms) leaves only the captured bytes to go by.
+    let declared_total = match &ip {
+        LaxIpSlice::Ipv4(v4) => usize::from(v4.header().total_len()),
+        LaxIpSlice::Ipv6(v6) => match v6.header().payload_length() {
+            0 => 0,
+            n => 40 + usize::from(n),
+        },
+    };
+    let ip_payload_len = if declared_total > header_bytes {
+        declared_total - header_bytes
+    } else {
+        payload.payload.len()
+    };
+    decode_tcp(
+        ip.source_addr(),
+        ip.destination_addr(),
+        payload.payload,
+        ip_payload_len,
+    )
+}
+
+fn decode_tcp(
+    src: IpAddr,
+    dst: IpAddr,
+    tcp: &[u8],
+    ip_payload_len: usize,
+) -> Result<Segment, SkipReason> {
+    if tcp.len() < 20 {
+        return Err(SkipReason::TruncatedTcpHeader);
+    }
+    let header_len = usize::from(tcp[12] >> 4) * 4;
+    if header_len < 20 || header_len > ip_payload_len {
+        return Err(SkipReason::InvalidTcpHeader);
+    }
+    let flags = TcpFlags((u16::from(tcp[12] & 1) << 8) | u16::from(tcp[13]));
+    let mut wscale = None;
+    if header_len > 20 {
+        let captured = &tcp[20..header_len.min(tcp.len())];
+        for option in TcpOptionsIterator::from_slice(captured) {
+            match option {
+                Ok(TcpOptionElement::WindowScale(s)) => wscale = Some(s),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    let field = |at| be32(tcp, at).unwrap_or_default();
+    Ok(Segment {
+        src,
+        src_port: be16(tcp, 0).unwrap_or_default(),
+        dst,
+        dst_port: be16(tcp, 2).unwrap_or_default(),
+        seq: SeqNum(field(4)),
+        ack: SeqNum(field(8)),
+        flags,
+        window: be16(tcp, 14).unwrap_or_default(),
+        payload_len: u32::try_from(ip_payload_len - header_len).unwrap_or(u32::MAX),
+        wscale,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn ethernet_syn(payload: &[u8]) -> Vec<u8> {
+        let builder = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 80, 0xffff_fff0, 1024)
+            .syn();
+        let mut out = Vec::new();
+        builder.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn decodes_an_ethernet_ipv4_segment() {
+        let f = ethernet_syn(&[]);
+        let s = decode(linktype::ETHERNET, &f).unwrap();
+        assert_eq!(s.src_port, 40000);
+        assert_eq!(s.dst_port, 80);
+        assert_eq!(s.seq, SeqNum(0xffff_fff0));
+        assert!(s.flags.syn() && !s.flags.ack());
+        assert_eq!(s.flags.to_string(), "SYN");
+        assert_eq!(s.seq_len(), 1);
+    }
+
+    #[test]
+    fn payload_length_comes_from_ip_header_not_capture() {
+        let f = ethernet_syn(&[7; 100]);
+        let cut = &f[..54];
+        let s = decode(linktype::ETHERNET, cut).unwrap();
+        assert_eq!(s.payload_len, 100);
+        assert_eq!(s.seq_end(), SeqNum(0xffff_fff0) + 101);
+    }
+
+    #[test]
+    fn frame_cut_inside_tcp_header_is_skipped() {
+        let f = ethernet_syn(&[]);
+        assert_eq!(
+            decode(linktype::ETHERNET, &f[..14 + 20 + 19]),
+            Err(SkipReason::TruncatedTcpHeader)
+        );
+        assert_eq!(
+            decode(linktype::ETHERNET, &f[..20]),
+            Err(SkipReason::TruncatedIpHeader)
+        );
+        assert_eq!(
+            decode(linktype::ETHERNET, &f[..10]),
+            Err(SkipReason::TruncatedLinkHeader)
+        );
+    }
+
+    #[test]
+    fn vlan_tags_of_any_depth_are_skipped() {
+        let f = ethernet_syn(&[]);
+        let mut tagged = f[..12].to_vec();
+        for tpid in [0x88a8u16, 0x8100, 0x8100, 0x8100] {
+            tagged.extend_from_slice(&tpid.to_be_bytes());
+            tagged.extend_from_slice(&[0, 10]);
+        }
+        tagged.extend_from_slice(&f[12..]);
+        assert_eq!(
+            decode(linktype::ETHERNET, &tagged),
+            decode(linktype::ETHERNET, &f)
+        );
+    }
+
+    #[test]
+    fn unknown_link_type_and_non_tcp_are_reasons() {
+        assert_eq!(decode(9999, &[0; 60]), Err(SkipReason::UnknownLinkType));
+        let mut udp = Vec::new();
+        PacketBuilder::ipv4([1, 1, 1, 1], [2, 2, 2, 2], 5)
+            .udp(1, 2)
+            .write(&mut udp, &[1])
+            .unwrap();
+        assert_eq!(decode(linktype::RAW, &udp), Err(SkipReason::NotTcp));
+    }
+
+    #[test]
+    fn flags_print_in_wireshark_order() {
+        assert_eq!(
+            TcpFlags(TcpFlags::SYN | TcpFlags::ACK).to_string(),
+            "SYN,ACK"
+        );
+        assert_eq!(
+            TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK).to_string(),
+            "FIN,PSH,ACK"
+        );
+        assert_eq!(TcpFlags(0).to_string(), "NONE");
+    }
+}

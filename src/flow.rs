@@ -1,0 +1,401 @@
+//! Splitting segments into connections and feeding each connection's
+//! state machines.
+//!
+//! Connections are keyed by the 4-tuple. A new SYN with a different ISN on a
+//! 4-tuple whose connection has finished starts a new connection (port
+//! reuse). Ids are given in first-seen order. A finished connection lingers
+//! for [`LINGER_NS`] of capture time (late retransmissions and ACKs still
+//! belong to it), then is handed to the sink; whatever is still open when
+//! the capture ends is handed over at the end, in id order.
+
+use crate::decode::{Segment, TcpFlags};
+use crate::seq::SeqNum;
+use crate::state::{Side, State, StepOutcome, Tracker, Transition};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+/// How long (capture time) a finished connection keeps receiving segments.
+pub const LINGER_NS: i64 = 10_000_000_000;
+
+/// One end of a connection: address and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Addr {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+/// The 4-tuple, with its two ends in a canonical order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey(Addr, Addr);
+
+impl FlowKey {
+    fn of(a: Addr, b: Addr) -> FlowKey {
+        if a <= b {
+            FlowKey(a, b)
+        } else {
+            FlowKey(b, a)
+        }
+    }
+}
+
+/// A frame's time and number, as recorded in observations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    pub frame: u64,
+    pub ts_ns: i64,
+}
+
+/// Per-packet detail kept with `--packets`.
+#[derive(Debug, Clone)]
+pub struct PacketRecord {
+    pub at: At,
+    pub dir: Side,
+    pub flags: TcpFlags,
+    pub seq: SeqNum,
+    pub ack: SeqNum,
+    pub rel_seq: u32,
+    pub rel_ack: Option<u32>,
+    pub len: u32,
+    pub window: u16,
+    pub client_state: State,
+    pub server_state: State,
+}
+
+/// Counters per side.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SideStats {
+    pub packets: u64,
+    pub payload_bytes: u64,
+}
+
+/// What was seen of one connection: the raw material of its report.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: u64,
+    pub file_index: usize,
+    pub client: Addr,
+    pub server: Addr,
+    /// True when the roles come from a SYN or SYN-ACK; false when guessed from ports.
+    pub roles_from_syn: bool,
+    pub tracker: Tracker,
+    pub stats: [SideStats; 2],
+    pub first: At,
+    pub last: At,
+    /// Wireshark's relative-number base of each direction.
+    pub base: [Option<SeqNum>; 2],
+    pub obs: Observations,
+    pub packets: Option<Vec<PacketRecord>>,
+}
+
+/// Frames that matter for classifying the opening and the release.
+#[derive(Debug, Clone, Default)]
+pub struct Observations {
+    pub syn: Option<At>,
+    pub syn_count: u32,
+    pub syn_ack: Option<At>,
+    pub syn_ack_count: u32,
+    /// The client's first ACK of the server's SYN (the third segment).
+    pub hs_ack: Option<At>,
+    /// The server sent a bare SYN too (simultaneous open).
+    pub server_bare_syn: bool,
+    /// First FIN of each side (client, server).
+    pub fin: [Option<At>; 2],
+    /// First segment acknowledging each side's FIN (sent by the other side).
+    pub fin_ack: [Option<At>; 2],
+    /// First acceptable RST and who sent it.
+    pub rst: Option<(At, Side)>,
+    /// Any RST (accepted or not).
+    pub any_rst: Option<(At, Side)>,
+    /// The handshake was refused: a RST answered the SYN before any SYN-ACK.
+    pub refused: bool,
+    /// When the connection finished (both sides closed), capture time.
+    pub finished_at: Option<i64>,
+}
+
+impl Connection {
+    fn side_of(&self, src: Addr) -> Side {
+        if src == self.client {
+            Side::Client
+        } else {
+            Side::Server
+        }
+    }
+    pub fn stats(&self, side: Side) -> SideStats {
+        self.stats[side as usize]
+    }
+}
+
+/// Receives connections when they are done.
+pub trait ConnectionSink {
+    fn connection(&mut self, conn: Connection);
+}
+
+impl ConnectionSink for Vec<Connection> {
+    fn connection(&mut self, conn: Connection) {
+        self.push(conn);
+    }
+}
+
+/// The table of connections of one capture.
+pub struct FlowTable {
+    file_index: usize,
+    keep_packets: bool,
+    next_id: u64,
+    open: HashMap<FlowKey, Connection>,
+    /// Finished connections by finishing time, to be handed over after lingering.
+    lingering: VecDeque<(i64, FlowKey, u64)>,
+    transitions: Vec<Transition>,
+}
+
+impl FlowTable {
+    /// `first_id` lets several captures share one id sequence.
+    pub fn new(file_index: usize, first_id: u64, keep_packets: bool) -> FlowTable {
+        FlowTable {
+            file_index,
+            keep_packets,
+            next_id: first_id,
+            open: HashMap::new(),
+            lingering: VecDeque::new(),
+            transitions: Vec::new(),
+        }
+    }
+
+    /// The id the next new connection will get.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Connections currently tracked.
+    pub fn open_connections(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Feeds one segment.
+    pub fn segment(&mut self, seg: &Segment, at: At, sink: &mut impl ConnectionSink) {
+        self.expire(at.ts_ns, sink);
+        let src = Addr {
+            ip: seg.src,
+            port: seg.src_port,
+        };
+        let dst = Addr {
+            ip: seg.dst,
+            port: seg.dst_port,
+        };
+        let key = FlowKey::of(src, dst);
+
+        let reuse = match self.open.get(&key) {
+            Some(conn) => is_port_reuse(conn, src, seg),
+            None => false,
+        };
+        if reuse {
+            if let Some(old) = self.open.remove(&key) {
+                sink.connection(old);
+            }
+        }
+        let conn = match self.open.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let id = self.next_id;
+                self.next_id += 1;
+                v.insert(new_connection(
+                    id,
+                    self.file_index,
+                    src,
+                    dst,
+                    seg,
+                    at,
+                    self.keep_packets,
+                ))
+            }
+        };
+        let was_finished = conn.tracker.is_finished();
+        self.transitions.clear();
+        observe(conn, src, seg, at, &mut self.transitions);
+        if !was_finished && conn.tracker.is_finished() {
+            conn.obs.finished_at = Some(at.ts_ns);
+            self.lingering.push_back((at.ts_ns, key, conn.id));
+        }
+    }
+
+    fn expire(&mut self, now: i64, sink: &mut impl ConnectionSink) {
+        while let Some(&(done, key, id)) = self.lingering.front() {
+            if now.saturating_sub(done) <= LINGER_NS {
+                break;
+            }
+            self.lingering.pop_front();
+            if self.open.get(&key).is_some_and(|c| c.id == id) {
+                if let Some(conn) = self.open.remove(&key) {
+                    sink.connection(conn);
+                }
+            }
+        }
+    }
+
+    /// Hands every remaining connection to the sink, in id order.
+    pub fn finish(mut self, sink: &mut impl ConnectionSink) {
+        let mut rest: Vec<Connection> = self.open.drain().map(|(_, c)| c).collect();
+        rest.sort_by_key(|c| c.id);
+        for c in rest {
+            sink.connection(c);
+        }
+    }
+}
+
+/// A bare SYN with a new ISN on a finished connection starts a new one.
+fn is_port_reuse(conn: &Connection, src: Addr, seg: &Segment) -> bool {
+    if !(seg.flags.syn() && !seg.flags.ack()) || !conn.tracker.is_finished() {
+        return false;
+    }
+    let side = conn.side_of(src);
+    conn.tracker.endpoint(side).isn != Some(seg.seq)
+}
+
+/// Decides the roles from the first segment of a connection: the sender of a
+/// bare SYN is the client; the receiver of a SYN-ACK is the client; otherwise
+/// the side with the lower port is taken as the server (well-known and
+/// registered ports are below ephemeral ones), the destination on a tie.
+fn new_connection(
+    id: u64,
+    file_index: usize,
+    src: Addr,
+    dst: Addr,
+    seg: &Segment,
+    at: At,
+    keep: bool,
+) -> Connection {
+    let f = seg.flags;
+    let (client, server, from_syn) = if f.syn() && !f.ack() {
+        (src, dst, true)
+    } else if f.syn() && f.ack() {
+        (dst, src, true)
+    } else if src.port < dst.port {
+        (dst, src, false)
+    } else {
+        (src, dst, false)
+    };
+    let tracker = if f.syn() {
+        Tracker::new_opening()
+    } else {
+        Tracker::new_midstream()
+    };
+    Connection {
+        id,
+        file_index,
+        client,
+        server,
+        roles_from_syn: from_syn,
+        tracker,
+        stats: Default::default(),
+        first: at,
+        last: at,
+        base: [None, None],
+        obs: Observations::default(),
+        packets: keep.then(Vec::new),
+    }
+}
+
+/// Applies one segment to a connection: counters, relative-number bases,
+/// state machines, and the observations used for classification.
+fn observe(
+    conn: &mut Connection,
+    src: Addr,
+    seg: &Segment,
+    at: At,
+    transitions: &mut Vec<Transition>,
+) {
+    let side = conn.side_of(src);
+    let peer = side.peer();
+    let f = seg.flags;
+    conn.last = at;
+    let st = &mut conn.stats[side as usize];
+    st.packets += 1;
+    st.payload_bytes += u64::from(seg.payload_len);
+
+    // Wireshark's relative numbering: base = ISN, or first seq seen - 1.
+    let base = &mut conn.base[side as usize];
+    if f.syn() {
+        *base = Some(seg.seq);
+    } else if base.is_none() {
+        *base = Some(seg.seq - 1);
+    }
+
+    let sender_state_before = conn.tracker.endpoint(side).state();
+    let outcome: StepOutcome = conn.tracker.on_segment(side, seg, transitions);
+
+    let obs = &mut conn.obs;
+    if f.syn() && !f.ack() {
+        if side == Side::Client {
+            obs.syn_count += 1;
+            obs.syn.get_or_insert(at);
+        } else {
+            obs.server_bare_syn = true;
+        }
+    }
+    if f.syn() && f.ack() {
+        if side == Side::Server {
+            obs.syn_ack_count += 1;
+            obs.syn_ack.get_or_insert(at);
+        } else if obs.server_bare_syn {
+            // Simultaneous open: the client's SYN,ACK answers the server's SYN.
+            obs.syn_ack.get_or_insert(at);
+        }
+    }
+    if obs.hs_ack.is_none() && !f.syn() && f.ack() && !f.rst() {
+        let peer_isn = conn.tracker.endpoint(peer).isn;
+        let opener_done = match (obs.server_bare_syn, side) {
+            (false, Side::Client) => obs.syn_ack.is_some(),
+            (true, _) => obs.syn_ack.is_some(),
+            _ => false,
+        };
+        if opener_done && peer_isn.is_some_and(|isn| seg.ack == isn + 1 || seg.ack > isn + 1) {
+            obs.hs_ack = Some(at);
+        }
+    }
+    if f.fin() && obs.fin[side as usize].is_none() {
+        obs.fin[side as usize] = Some(at);
+    }
+    if f.ack() && obs.fin_ack[peer as usize].is_none() {
+        if let Some(fin) = conn.tracker.endpoint(peer).fin_seq {
+            if seg.ack >= fin + 1 {
+                obs.fin_ack[peer as usize] = Some(at);
+            }
+        }
+    }
+    if f.rst() {
+        obs.any_rst.get_or_insert((at, side));
+        if outcome.rst_accepted == Some(true) && obs.rst.is_none() {
+            obs.rst = Some((at, side));
+            let server_never_answered =
+                matches!(sender_state_before, State::Listen | State::Closed);
+            if side == Side::Server
+                && obs.syn_ack.is_none()
+                && obs.syn.is_some()
+                && server_never_answered
+            {
+                obs.refused = true;
+            }
+        }
+    }
+
+    if let Some(list) = conn.packets.as_mut() {
+        let rel_seq = seg.seq - conn.base[side as usize].unwrap_or(seg.seq);
+        let rel_ack = if f.ack() {
+            conn.base[peer as usize].map(|b| seg.ack - b)
+        } else {
+            None
+        };
+        list.push(PacketRecord {
+            at,
+            dir: side,
+            flags: f,
+            seq: seg.seq,
+            ack: seg.ack,
+            rel_seq,
+            rel_ack,
+            len: seg.payload_len,
+            window: seg.window,
+            client_state: conn.tracker.endpoint(Side::Client).state(),
+            server_state: conn.tracker.endpoint(Side::Server).state(),
+        });
+    }
+}

@@ -1,0 +1,17 @@
+//! tcpstate: TCP connection establishment and release, analyzed from
+//! packet captures.
+//!
+//! Data flows one way: [`capture`] reads frames → [`decode`] turns them into
+//! segments → [`flow`] splits them into connections → [`state`] runs each
+//! side's RFC 9293 state machine → [`report`] builds the report model
+//! ([`classify`] judges opening and release) → [`render`] prints it.
+
+pub mod analyze;
+pub mod capture;
+pub mod classify;
+pub mod decode;
+pub mod flow;
+pub mod render;
+pub mod report;
+pub mod seq;
+pub mod state;

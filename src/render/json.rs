@@ -1,0 +1,16 @@
+//! JSON renderers: the whole report as one document, or one connection per line.
+
+use crate::report::{ConnectionReport, Report};
+use std::io::{self, Write};
+
+/// Writes the whole report as one pretty-printed JSON document.
+pub fn document(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")
+}
+
+/// Writes one connection as a single JSON line.
+pub fn line(conn: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, conn)?;
+    out.write_all(b"\n")
+}

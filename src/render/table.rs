@@ -1,0 +1,206 @@
+//! The human summary: per capture, totals first, then one row per
+//! connection (up to a limit), then the skipped-frame counts.
+
+use crate::report::{CaptureReport, ConnectionReport, Report, Summary};
+use comfy_table::{presets, CellAlignment, Table};
+use std::io::{self, Write};
+
+/// Options of the table renderer.
+#[derive(Debug, Clone, Copy)]
+pub struct TableOptions {
+    /// Rows per capture at most; 0 means all.
+    pub limit: usize,
+    /// Also list every packet of the connections shown.
+    pub packets: bool,
+}
+
+pub fn render(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
+    for (i, capture) in report.captures.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        let conns: Vec<&ConnectionReport> = report
+            .connections
+            .iter()
+            .filter(|c| c.file == capture.file)
+            .collect();
+        render_capture(capture, &conns, opts, out)?;
+    }
+    if report.captures.len() > 1 {
+        writeln!(out)?;
+        writeln!(out, "all captures: {}", totals_line(&report.summary))?;
+    }
+    Ok(())
+}
+
+fn counts(map: &std::collections::BTreeMap<&'static str, u64>) -> String {
+    let parts: Vec<String> = map
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn totals_line(s: &Summary) -> String {
+    format!(
+        "{} connection{} · handshake: {} · teardown: {}",
+        s.connections,
+        if s.connections == 1 { "" } else { "s" },
+        counts(&s.by_handshake),
+        counts(&s.by_teardown)
+    )
+}
+
+fn render_capture(
+    capture: &CaptureReport,
+    conns: &[&ConnectionReport],
+    opts: &TableOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let format = match capture.format {
+        crate::capture::CaptureFormat::Pcap => "pcap",
+        crate::capture::CaptureFormat::Pcapng => "pcapng",
+    };
+    writeln!(
+        out,
+        "{} ({format}, {}): {} frames, {} TCP segments",
+        capture.file,
+        capture.link_types.join("+"),
+        capture.frames,
+        capture.tcp_segments
+    )?;
+    let mut summary = Summary::new();
+    for c in conns {
+        summary.add(c);
+    }
+    writeln!(out, "{}", totals_line(&summary))?;
+    if let Some(stop) = &capture.stopped {
+        writeln!(
+            out,
+            "warning: reading stopped at byte offset {} (frame {}): {}",
+            stop.offset, stop.frame, stop.message
+        )?;
+    }
+
+    let shown = if opts.limit == 0 {
+        conns.len()
+    } else {
+        opts.limit.min(conns.len())
+    };
+    if shown > 0 {
+        let mut table = Table::new();
+        table.load_style(presets::UTF8_FULL_CONDENSED.with_rounded_corners());
+        table.set_header(vec![
+            "id",
+            "client",
+            "server",
+            "handshake",
+            "teardown",
+            "client state",
+            "server state",
+            "pkts",
+            "bytes",
+            "duration",
+        ]);
+        for c in &conns[..shown] {
+            let teardown = match c.teardown.initiator {
+                Some(i) => format!("{} ({})", c.teardown.status.as_str(), i.as_str()),
+                None => c.teardown.status.as_str().to_string(),
+            };
+            table.add_row(vec![
+                c.id.to_string(),
+                endpoint(&c.client.addr, c.client.port),
+                endpoint(&c.server.addr, c.server.port),
+                c.handshake.status.as_str().to_string(),
+                teardown,
+                c.client.final_state.to_string(),
+                c.server.final_state.to_string(),
+                (c.client.packets + c.server.packets).to_string(),
+                (c.client.payload_bytes + c.server.payload_bytes).to_string(),
+                format!("{:.3} s", c.duration_s),
+            ]);
+        }
+        for col in [0usize, 7, 8, 9] {
+            if let Some(column) = table.column_mut(col) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        writeln!(out, "{table}")?;
+        if shown < conns.len() {
+            writeln!(
+                out,
+                "… {} more connections not shown (--limit 0 shows all)",
+                conns.len() - shown
+            )?;
+        }
+    }
+    writeln!(out, "skipped frames: {}", counts(&capture.skipped))?;
+
+    if opts.packets {
+        for c in &conns[..shown] {
+            render_packets(c, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn endpoint(addr: &str, port: u16) -> String {
+    if addr.contains(':') {
+        format!("[{addr}]:{port}")
+    } else {
+        format!("{addr}:{port}")
+    }
+}
+
+fn render_packets(c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
+    let Some(packets) = &c.packets else {
+        return Ok(());
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "connection {}: {} → {}",
+        c.id,
+        endpoint(&c.client.addr, c.client.port),
+        endpoint(&c.server.addr, c.server.port)
+    )?;
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED.with_rounded_corners());
+    table.set_header(vec![
+        "frame",
+        "time",
+        "dir",
+        "flags",
+        "seq",
+        "ack",
+        "len",
+        "win",
+        "client state",
+        "server state",
+    ]);
+    for p in packets {
+        table.add_row(vec![
+            p.frame.to_string(),
+            format!("{:.6}", p.time),
+            if p.dir == "c2s" { "→" } else { "←" }.to_string(),
+            p.flags.clone(),
+            p.rel_seq.to_string(),
+            p.rel_ack.map(|a| a.to_string()).unwrap_or_default(),
+            p.len.to_string(),
+            p.window.to_string(),
+            p.client_state.to_string(),
+            p.server_state.to_string(),
+        ]);
+    }
+    for col in [0usize, 1, 4, 5, 6, 7] {
+        if let Some(column) = table.column_mut(col) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    writeln!(out, "{table}")
+}

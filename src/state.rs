@@ -1,0 +1,1098 @@
+//! Per-side TCP state machines as seen by a passive observer.
+//!
+//! Each endpoint's RFC 9293 state is inferred from what it sent and what it
+//! evidently received. The capture point may sit anywhere between the two
+//! hosts, so seeing a segment does not prove its receiver got it. The rules:
+//!
+//! * A side **receives the peer's SYN or FIN** only when its own ACK covers
+//!   it: such segments wait in a per-direction queue until that evidence
+//!   appears (an unanswered SYN or FIN is never assumed to have arrived).
+//! * A side **learns that its own SYN or FIN was acknowledged** when the
+//!   peer's acknowledgement appears in the capture (nothing answers an ACK,
+//!   so there can be no better evidence), but never before the peer's
+//!   earlier SYN or FIN: delivery is in order.
+//! * A RST takes effect at once: the sender is CLOSED, and the receiver too
+//!   when the RST is acceptable (RFC 9293 §3.10.7: in its receive window, or
+//!   in SYN-SENT acknowledging its SYN).
+//!
+//! Every state change goes through [`Endpoint::set_state`], which records it,
+//! so reports and timelines are built from the recorded transitions.
+
+use crate::decode::Segment;
+use crate::seq::SeqNum;
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::fmt;
+
+/// The eleven RFC 9293 connection states, spelt as in the RFC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum State {
+    #[serde(rename = "CLOSED")]
+    Closed,
+    #[serde(rename = "LISTEN")]
+    Listen,
+    #[serde(rename = "SYN-SENT")]
+    SynSent,
+    #[serde(rename = "SYN-RECEIVED")]
+    SynReceived,
+    #[serde(rename = "ESTABLISHED")]
+    Established,
+    #[serde(rename = "FIN-WAIT-1")]
+    FinWait1,
+    #[serde(rename = "FIN-WAIT-2")]
+    FinWait2,
+    #[serde(rename = "CLOSING")]
+    Closing,
+    #[serde(rename = "TIME-WAIT")]
+    TimeWait,
+    #[serde(rename = "CLOSE-WAIT")]
+    CloseWait,
+    #[serde(rename = "LAST-ACK")]
+    LastAck,
+}
+
+impl State {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSED",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN-SENT",
+            State::SynReceived => "SYN-RECEIVED",
+            State::Established => "ESTABLISHED",
+            State::FinWait1 => "FIN-WAIT-1",
+            State::FinWait2 => "FIN-WAIT-2",
+            State::Closing => "CLOSING",
+            State::TimeWait => "TIME-WAIT",
+            State::CloseWait => "CLOSE-WAIT",
+            State::LastAck => "LAST-ACK",
+        }
+    }
+
+    /// States in which the connection is over for this side.
+    pub const fn is_closed(self) -> bool {
+        matches!(self, State::Closed | State::TimeWait)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The two ends of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    pub const fn peer(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One recorded state change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub side: Side,
+    pub from: State,
+    pub to: State,
+}
+
+/// What the observer knows about one endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    state: State,
+    /// Every state entered, in order (the first is the assumed initial state).
+    history: Vec<State>,
+    /// Whether this side has sent anything yet; until it has, its initial
+    /// state is an assumption that its first segment may revise.
+    sent_any: bool,
+    /// Sequence number of this side's SYN.
+    pub isn: Option<SeqNum>,
+    /// Sequence number of this side's first FIN.
+    pub fin_seq: Option<SeqNum>,
+    /// Facts learnt so far.
+    pub peer_syn_received: bool,
+    pub syn_acked: bool,
+    pub peer_fin_received: bool,
+    pub fin_acked: bool,
+    /// This side sent its FIN before it had received the peer's.
+    pub active_close: bool,
+    /// Highest sequence number this side has sent up to (exclusive).
+    pub snd_nxt: Option<SeqNum>,
+    /// Last acknowledgement number and window this side advertised.
+    pub last_ack: Option<SeqNum>,
+    pub window: u16,
+    pub wscale: Option<u8>,
+    /// This side aborted the connection with a RST.
+    pub sent_rst: bool,
+    /// An acceptable RST from the peer closed this side.
+    pub reset_by_peer: bool,
+}
+
+const MAX_HISTORY: usize = 32;
+
+impl Endpoint {
+    fn new(initial: State) -> Endpoint {
+        Endpoint {
+            state: initial,
+            history: vec![initial],
+            sent_any: false,
+            isn: None,
+            fin_seq: None,
+            peer_syn_received: false,
+            syn_acked: false,
+            peer_fin_received: false,
+            fin_acked: false,
+            active_close: false,
+            snd_nxt: None,
+            last_ack: None,
+            window: 0,
+            wscale: None,
+            sent_rst: false,
+            reset_by_peer: false,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Every state entered, in order.
+    pub fn history(&self) -> &[State] {
+        &self.history
+    }
+
+    /// The one place where a state changes; it records the change.
+    fn set_state(&mut self, side: Side, to: State, out: &mut Vec<Transition>) {
+        if to == self.state {
+            return;
+        }
+        out.push(Transition {
+            side,
+            from: self.state,
+            to,
+        });
+        self.state = to;
+        if self.history.len() < MAX_HISTORY {
+            self.history.push(to);
+        }
+    }
+
+    /// Replaces an assumed initial state, before this side has sent anything.
+    fn revise_initial(&mut self, initial: State) {
+        if !self.sent_any && self.history.len() == 1 {
+            self.state = initial;
+            self.history[0] = initial;
+        }
+    }
+
+    /// The state this side moves to on what it has learnt, if any: the
+    /// receive half of the RFC 9293 state diagram.
+    fn next_on_facts(&self) -> Option<State> {
+        use State::*;
+        match self.state {
+            // LISTEN: rcv SYN, snd SYN,ACK.
+            Listen if self.peer_syn_received => Some(SynReceived),
+            // SYN-SENT: rcv SYN,ACK, snd ACK.
+            SynSent if self.peer_syn_received && self.syn_acked => Some(Established),
+            // SYN-SENT: rcv SYN (simultaneous open), snd SYN,ACK.
+            SynSent if self.peer_syn_received => Some(SynReceived),
+            // SYN-RECEIVED: rcv ACK of SYN.
+            SynReceived if self.syn_acked => Some(Established),
+            // ESTABLISHED: rcv FIN, snd ACK.
+            Established if self.peer_fin_received => Some(CloseWait),
+            // FIN-WAIT-1: rcv FIN together with the ACK of our FIN.
+            FinWait1 if self.peer_fin_received && self.fin_acked => Some(TimeWait),
+            // FIN-WAIT-1: rcv FIN (simultaneous close), snd ACK.
+            FinWait1 if self.peer_fin_received => Some(Closing),
+            // FIN-WAIT-1: rcv ACK of FIN.
+            FinWait1 if self.fin_acked => Some(FinWait2),
+            // FIN-WAIT-2: rcv FIN, snd ACK.
+            FinWait2 if self.peer_fin_received => Some(TimeWait),
+            // CLOSING: rcv ACK of FIN.
+            Closing if self.fin_acked => Some(TimeWait),
+            // LAST-ACK: rcv ACK of FIN.
+            LastAck if self.fin_acked => Some(Closed),
+            _ => None,
+        }
+    }
+
+    fn settle(&mut self, side: Side, out: &mut Vec<Transition>) {
+        // Each step moves forward in the diagram; a handful always suffices.
+        for _ in 0..4 {
+            match self.next_on_facts() {
+                Some(next) => self.set_state(side, next, out),
+                None => break,
+            }
+        }
+    }
+
+    /// Whether `ack` acknowledges this side's SYN / FIN.
+    fn acks_syn(&self, ack: SeqNum) -> bool {
+        self.isn.is_some_and(|isn| ack >= isn + 1)
+    }
+    fn acks_fin(&self, ack: SeqNum) -> bool {
+        self.fin_seq.is_some_and(|fin| ack >= fin + 1)
+    }
+
+    /// Receive-window check for a RST arriving at this side (RFC 9293 §3.10.7).
+    /// `shift` is the window scale of this side's advertised windows.
+    fn accepts_rst(&self, rst: &Segment, shift: u8) -> bool {
+        match self.state {
+            State::Listen | State::Closed => false,
+            // SYN-SENT: acceptable if its ACK acknowledges our SYN.
+            State::SynSent => rst.flags.ack() && self.isn.is_some_and(|isn| rst.ack == isn + 1),
+            _ => {
+                let Some(rcv_nxt) = self.last_ack else {
+                    return true;
+                };
+                let wnd = (u32::from(self.window) << shift.min(14)).max(1);
+                let off = rst.seq.diff(rcv_nxt);
+                off >= 0 && (off as u32) < wnd
+            }
+        }
+    }
+}
+
+/// A segment on its way to the other side, waiting for its effect.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    seq: SeqNum,
+    seq_end: SeqNum,
+    ack: Option<SeqNum>,
+    syn: bool,
+    fin: bool,
+}
+
+impl InFlight {
+    /// SYN and FIN arrive only on evidence (the receiver's ACK covering them).
+    fn needs_evidence(&self) -> bool {
+        self.syn || self.fin
+    }
+}
+
+/// Queue cap per direction: past it the oldest segment is assumed delivered.
+const MAX_IN_FLIGHT: usize = 16;
+
+/// The state machines of both endpoints of one connection.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    ends: [Endpoint; 2],
+    /// Segments sent by side i not yet delivered to its peer.
+    in_flight: [VecDeque<InFlight>; 2],
+    /// How far side i's peer has received side i's sequence space.
+    delivered_end: [Option<SeqNum>; 2],
+}
+
+/// What one segment did, besides state transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StepOutcome {
+    /// For a RST: whether the receiver accepted it.
+    pub rst_accepted: Option<bool>,
+}
+
+impl Tracker {
+    /// A connection whose opening SYN is seen: the client is CLOSED, the
+    /// server assumed to be LISTENing (revised if its first segment says otherwise).
+    pub fn new_opening() -> Tracker {
+        Tracker::with_states(State::Closed, State::Listen)
+    }
+
+    /// A connection first seen after its handshake: both sides assumed ESTABLISHED.
+    pub fn new_midstream() -> Tracker {
+        let mut t = Tracker::with_states(State::Established, State::Established);
+        for e in &mut t.ends {
+            e.peer_syn_received = true;
+            e.syn_acked = true;
+        }
+        t
+    }
+
+    fn with_states(client: State, server: State) -> Tracker {
+        Tracker {
+            ends: [Endpoint::new(client), Endpoint::new(server)],
+            in_flight: [VecDeque::new(), VecDeque::new()],
+            delivered_end: [None, None],
+        }
+    }
+
+    pub fn endpoint(&self, side: Side) -> &Endpoint {
+        &self.ends[side.index()]
+    }
+
+    /// The window scale of `side`'s advertised windows (RFC 7323 §2.2): its
+    /// own shift if both SYNs carried the option, 0 if both SYNs were seen
+    /// and one did not; unknown without the SYNs, when the largest shift is
+    /// assumed so that no RST is wrongly called out of window.
+    fn window_shift(&self, side: Side) -> u8 {
+        let (me, peer) = (&self.ends[side.index()], &self.ends[side.peer().index()]);
+        match (me.isn, peer.isn, me.wscale, peer.wscale) {
+            (Some(_), Some(_), Some(ws), Some(_)) => ws,
+            (Some(_), Some(_), _, _) => 0,
+            _ => 14,
+        }
+    }
+
+    /// Both sides are done: CLOSED or TIME-WAIT, or reset.
+    pub fn is_finished(&self) -> bool {
+        self.ends.iter().all(|e| e.state.is_closed())
+    }
+
+    /// Feeds one segment sent by `from`; state changes are appended to `out`.
+    pub fn on_segment(
+        &mut self,
+        from: Side,
+        seg: &Segment,
+        out: &mut Vec<Transition>,
+    ) -> StepOutcome {
+        let to = from.peer();
+        if seg.flags.rst() {
+            return self.on_rst(from, seg, out);
+        }
+        // 1. What this segment's ACK proves `from` has received.
+        if seg.flags.ack() {
+            self.deliver_evidenced(to, seg.ack, out);
+        }
+        // 2. What sending it does to `from` (the send half of the diagram).
+        self.on_send(from, seg, out);
+        // 3. What was waiting for `from` only because it had to be sent
+        //    first (a SYN,ACK repeating a SYN already delivered) arrives now.
+        self.release_repeats(to, out);
+        // 4. Queue it for the peer, and deliver what needs no evidence.
+        self.enqueue(from, seg);
+        self.deliver_ready(from, out);
+        StepOutcome::default()
+    }
+
+    fn on_send(&mut self, from: Side, seg: &Segment, out: &mut Vec<Transition>) {
+        use State::*;
+        let end = &mut self.ends[from.index()];
+        if seg.flags.syn() {
+            if end.isn.is_none() {
+                end.isn = Some(seg.seq);
+            }
+            if let Some(ws) = seg.wscale {
+                end.wscale = Some(ws);
+            }
+            if !seg.flags.ack() {
+                // A bare SYN is an active open: this side was CLOSED, not listening.
+                if end.state == Listen {
+                    end.revise_initial(Closed);
+                }
+                // CLOSED: active OPEN, snd SYN.
+                if end.state == Closed {
+                    end.set_state(from, SynSent, out);
+                }
+            } else if matches!(end.state, Listen | SynSent) {
+                // SYN,ACK sent: the peer's SYN arrived even if the capture missed it.
+                end.peer_syn_received = true;
+                end.settle(from, out);
+                if end.state != SynReceived && end.state != Established {
+                    end.set_state(from, SynReceived, out);
+                }
+            }
+        }
+        if seg.flags.fin() && end.fin_seq.is_none() {
+            end.fin_seq = Some(seg.seq + seg.payload_len + u32::from(seg.flags.syn()));
+            end.active_close = !end.peer_fin_received;
+            match end.state {
+                // ESTABLISHED / SYN-RECEIVED: CLOSE, snd FIN.
+                Established | SynReceived => end.set_state(from, FinWait1, out),
+                // CLOSE-WAIT: CLOSE, snd FIN.
+                CloseWait => end.set_state(from, LastAck, out),
+                _ => {}
+            }
+        }
+        end.sent_any = true;
+        let seq_end = seg.seq_end();
+        end.snd_nxt = Some(end.snd_nxt.map_or(seq_end, |n| n.max_serial(seq_end)));
+        if seg.flags.ack() {
+            end.last_ack = Some(seg.ack);
+        }
+        end.window = seg.window;
+    }
+
+    fn on_rst(&mut self, from: Side, seg: &Segment, out: &mut Vec<Transition>) -> StepOutcome {
+        let to = from.peer();
+        {
+            let sender = &mut self.ends[from.index()];
+            // A RST in answer to a SYN from a side that has sent nothing: no listener.
+            sender.revise_initial(State::Closed);
+            sender.sent_any = true;
+            sender.sent_rst = true;
+            sender.set_state(from, State::Closed, out);
+        }
+        // Everything sent before the RST is taken to have arrived before it.
+        while let Some(seg) = self.in_flight[from.index()].pop_front() {
+            self.deliver(from, seg, out);
+        }
+        let shift = self.window_shift(to);
+        let receiver = &mut self.ends[to.index()];
+        let accepted = receiver.accepts_rst(seg, shift);
+        if accepted {
+            receiver.reset_by_peer = true;
+            receiver.set_state(to, State::Closed, out);
+        }
+        StepOutcome {
+            rst_accepted: Some(accepted),
+        }
+    }
+
+    /// Queues the parts of a segment that tell its receiver something new.
+    fn enqueue(&mut self, from: Side, seg: &Segment) {
+        let to = from.peer();
+        let receiver = &self.ends[to.index()];
+        let already = self.delivered_end[from.index()];
+        let dup = already.is_some_and(|d| seg.seq_end() <= d);
+        let syn = seg.flags.syn() && !dup;
+        let fin = seg.flags.fin() && !dup;
+        let acks_news = seg.flags.ack()
+            && ((!receiver.syn_acked && receiver.acks_syn(seg.ack))
+                || (!receiver.fin_acked && receiver.acks_fin(seg.ack)));
+        if !(syn || fin || acks_news) {
+            return;
+        }
+        let item = InFlight {
+            seq: seg.seq,
+            seq_end: seg.seq_end(),
+            ack: seg.flags.ack().then_some(seg.ack),
+            syn,
+            fin,
+        };
+        let queue = &mut self.in_flight[from.index()];
+        let same = |q: &InFlight| {
+            q.seq == item.seq && q.syn == item.syn && q.fin == item.fin && q.ack == item.ack
+        };
+        if queue.iter().any(same) {
+            return; // a retransmission of something already on its way
+        }
+        queue.push_back(item);
+    }
+
+    /// Delivers queued segments from `from` that need no evidence.
+    fn deliver_ready(&mut self, from: Side, out: &mut Vec<Transition>) {
+        let queue_len = self.in_flight[from.index()].len();
+        if queue_len > MAX_IN_FLIGHT {
+            if let Some(seg) = self.in_flight[from.index()].pop_front() {
+                self.deliver(from, seg, out);
+            }
+        }
+        while let Some(head) = self.in_flight[from.index()].front().copied() {
+            if head.needs_evidence() {
+                break;
+            }
+            self.in_flight[from.index()].pop_front();
+            self.deliver(from, head, out);
+        }
+    }
+
+    /// Delivers queued segments of `from` that add no new sequence space: their
+    /// SYN or FIN already arrived, only their ACK is news.
+    fn release_repeats(&mut self, from: Side, out: &mut Vec<Transition>) {
+        while let Some(head) = self.in_flight[from.index()].front().copied() {
+            let repeat = self.delivered_end[from.index()].is_some_and(|d| head.seq_end <= d);
+            if !repeat {
+                break;
+            }
+            self.in_flight[from.index()].pop_front();
+            self.deliver(from, head, out);
+        }
+    }
+
+    /// `receiver` sent an ACK of `ack`: deliver the queued segments of its
+    /// peer that this ACK proves arrived, in order.
+    fn deliver_evidenced(&mut self, sender_of_queue: Side, ack: SeqNum, out: &mut Vec<Transition>) {
+        let from = sender_of_queue;
+        let mut delivered_any = false;
+        while let Some(head) = self.in_flight[from.index()].front().copied() {
+            if head.needs_evidence() {
+                if ack < head.seq_end && ack != head.seq_end {
+                    break;
+                }
+                // A segment that adds no new sequence space (a SYN,ACK
+                // repeating a SYN) is not explained by this ACK if another
+                // segment was just delivered; it waits for the next one.
+                let advances = self.delivered_end[from.index()].is_none_or(|d| head.seq_end > d);
+                if !advances && delivered_any {
+                    break;
+                }
+            }
+            self.in_flight[from.index()].pop_front();
+            self.deliver(from, head, out);
+            delivered_any = true;
+        }
+    }
+
+    /// The peer of `from` receives `seg`.
+    fn deliver(&mut self, from: Side, seg: InFlight, out: &mut Vec<Transition>) {
+        let to = from.peer();
+        let d = &mut self.delivered_end[from.index()];
+        *d = Some(d.map_or(seg.seq_end, |x| x.max_serial(seg.seq_end)));
+        let receiver = &mut self.ends[to.index()];
+        if seg.syn {
+            receiver.peer_syn_received = true;
+        }
+        if let Some(ack) = seg.ack {
+            if receiver.acks_syn(ack) {
+                receiver.syn_acked = true;
+            }
+            if receiver.acks_fin(ack) {
+                receiver.fin_acked = true;
+            }
+        }
+        if seg.fin {
+            receiver.peer_fin_received = true;
+        }
+        receiver.settle(to, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! smoltcp-style scenario tests. ISNs sit just below 2^32 so every test
+    //! crosses the wrap.
+    use super::State::*;
+    use super::*;
+    use crate::decode::TcpFlags;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    const CLIENT_ISN: SeqNum = SeqNum(u32::MAX - 1);
+    const SERVER_ISN: SeqNum = SeqNum(u32::MAX);
+
+    const SEG: Segment = Segment {
+        src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        src_port: 0,
+        dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        dst_port: 0,
+        seq: SeqNum(0),
+        ack: SeqNum(0),
+        flags: TcpFlags(TcpFlags::ACK),
+        window: 1000,
+        payload_len: 0,
+        wscale: None,
+    };
+
+    fn flags(bits: u16) -> TcpFlags {
+        TcpFlags(bits)
+    }
+    const S: u16 = TcpFlags::SYN;
+    const A: u16 = TcpFlags::ACK;
+    const F: u16 = TcpFlags::FIN;
+    const R: u16 = TcpFlags::RST;
+
+    struct Run {
+        t: Tracker,
+        out: Vec<Transition>,
+    }
+
+    impl Run {
+        fn opening() -> Run {
+            Run {
+                t: Tracker::new_opening(),
+                out: Vec::new(),
+            }
+        }
+        #[track_caller]
+        fn send(&mut self, from: Side, seg: Segment) -> StepOutcome {
+            self.t.on_segment(from, &seg, &mut self.out)
+        }
+        fn states(&self) -> (State, State) {
+            (
+                self.t.endpoint(Side::Client).state(),
+                self.t.endpoint(Side::Server).state(),
+            )
+        }
+        fn history(&self, side: Side) -> Vec<State> {
+            self.t.endpoint(side).history().to_vec()
+        }
+        /// Three-way handshake; returns (client next seq, server next seq).
+        fn handshake(&mut self) -> (SeqNum, SeqNum) {
+            use Side::*;
+            self.send(
+                Client,
+                Segment {
+                    seq: CLIENT_ISN,
+                    flags: flags(S),
+                    ..SEG
+                },
+            );
+            self.send(
+                Server,
+                Segment {
+                    seq: SERVER_ISN,
+                    ack: CLIENT_ISN + 1,
+                    flags: flags(S | A),
+                    ..SEG
+                },
+            );
+            self.send(
+                Client,
+                Segment {
+                    seq: CLIENT_ISN + 1,
+                    ack: SERVER_ISN + 1,
+                    ..SEG
+                },
+            );
+            (CLIENT_ISN + 1, SERVER_ISN + 1)
+        }
+    }
+
+    use Side::{Client, Server};
+
+    #[test]
+    fn three_way_handshake() {
+        let mut r = Run::opening();
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                flags: flags(S),
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (SynSent, Listen));
+        r.send(
+            Server,
+            Segment {
+                seq: SERVER_ISN,
+                ack: CLIENT_ISN + 1,
+                flags: flags(S | A),
+                ..SEG
+            },
+        );
+        assert_eq!(
+            r.states(),
+            (SynSent, SynReceived),
+            "client has not shown it received the SYN,ACK yet"
+        );
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN + 1,
+                ack: SERVER_ISN + 1,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (Established, Established));
+        assert_eq!(r.history(Client), vec![Closed, SynSent, Established]);
+        assert_eq!(r.history(Server), vec![Listen, SynReceived, Established]);
+    }
+
+    #[test]
+    fn four_way_release_client_first() {
+        let mut r = Run::opening();
+        let (c, s) = r.handshake();
+        r.send(
+            Client,
+            Segment {
+                seq: c,
+                ack: s,
+                flags: flags(F | A),
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (FinWait1, Established));
+        r.send(
+            Server,
+            Segment {
+                seq: s,
+                ack: c + 1,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (FinWait2, CloseWait));
+        r.send(
+            Server,
+            Segment {
+                seq: s,
+                ack: c + 1,
+                flags: flags(F | A),
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (FinWait2, LastAck));
+        r.send(
+            Client,
+            Segment {
+                seq: c + 1,
+                ack: s + 1,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (TimeWait, Closed));
+        assert_eq!(
+            r.history(Client),
+            vec![Closed, SynSent, Established, FinWait1, FinWait2, TimeWait]
+        );
+        assert_eq!(
+            r.history(Server),
+            vec![Listen, SynReceived, Established, CloseWait, LastAck, Closed]
+        );
+        assert!(r.t.is_finished());
+    }
+
+    #[test]
+    fn three_segment_close_goes_from_fin_wait_1_to_time_wait() {
+        let mut r = Run::opening();
+        let (c, s) = r.handshake();
+        r.send(
+            Client,
+            Segment {
+                seq: c,
+                ack: s,
+                flags: flags(F | A),
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: s,
+                ack: c + 1,
+                flags: flags(F | A),
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (FinWait1, LastAck));
+        r.send(
+            Client,
+            Segment {
+                seq: c + 1,
+                ack: s + 1,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (TimeWait, Closed));
+        assert_eq!(r.history(Client)[3..], [FinWait1, TimeWait]);
+    }
+
+    #[test]
+    fn simultaneous_close_passes_through_closing_on_both_sides() {
+        let mut r = Run::opening();
+        let (c, s) = r.handshake();
+        r.send(
+            Client,
+            Segment {
+                seq: c,
+                ack: s,
+                flags: flags(F | A),
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: s,
+                ack: c,
+                flags: flags(F | A),
+                ..SEG
+            },
+        ); // crossed
+        assert_eq!(r.states(), (FinWait1, FinWait1));
+        r.send(
+            Client,
+            Segment {
+                seq: c + 1,
+                ack: s + 1,
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: s + 1,
+                ack: c + 1,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (TimeWait, TimeWait));
+        for side in [Client, Server] {
+            assert_eq!(
+                r.history(side)[r.history(side).len() - 3..],
+                [FinWait1, Closing, TimeWait]
+            );
+        }
+    }
+
+    #[test]
+    fn simultaneous_open_passes_through_syn_received_on_both_sides() {
+        let mut r = Run::opening();
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                flags: flags(S),
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: SERVER_ISN,
+                flags: flags(S),
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (SynSent, SynSent));
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                ack: SERVER_ISN + 1,
+                flags: flags(S | A),
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (SynReceived, SynSent));
+        r.send(
+            Server,
+            Segment {
+                seq: SERVER_ISN,
+                ack: CLIENT_ISN + 1,
+                flags: flags(S | A),
+                ..SEG
+            },
+        );
+        // Each SYN,ACK acknowledges the other's SYN: once both are out, both are open.
+        assert_eq!(r.states(), (Established, Established));
+        for side in [Client, Server] {
+            assert_eq!(
+                r.history(side),
+                vec![Closed, SynSent, SynReceived, Established]
+            );
+        }
+    }
+
+    #[test]
+    fn refused_connection_closes_both_and_server_never_listened() {
+        let mut r = Run::opening();
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                flags: flags(S),
+                ..SEG
+            },
+        );
+        let o = r.send(
+            Server,
+            Segment {
+                seq: SeqNum(0),
+                ack: CLIENT_ISN + 1,
+                flags: flags(R | A),
+                window: 0,
+                ..SEG
+            },
+        );
+        assert_eq!(o.rst_accepted, Some(true));
+        assert_eq!(r.states(), (Closed, Closed));
+        assert_eq!(r.history(Server), vec![Closed]);
+        assert_eq!(r.history(Client), vec![Closed, SynSent, Closed]);
+    }
+
+    #[test]
+    fn lost_syn_ack_keeps_client_in_syn_sent_until_it_acks() {
+        let mut r = Run::opening();
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                flags: flags(S),
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: SERVER_ISN,
+                ack: CLIENT_ISN + 1,
+                flags: flags(S | A),
+                ..SEG
+            },
+        );
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                flags: flags(S),
+                ..SEG
+            },
+        ); // SYN retransmitted
+        r.send(
+            Server,
+            Segment {
+                seq: SERVER_ISN,
+                ack: CLIENT_ISN + 1,
+                flags: flags(S | A),
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (SynSent, SynReceived));
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN + 1,
+                ack: SERVER_ISN + 1,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (Established, Established));
+        assert_eq!(r.history(Client), vec![Closed, SynSent, Established]);
+    }
+
+    #[test]
+    fn half_close_with_data_after_fin() {
+        let mut r = Run::opening();
+        let (c, s) = r.handshake();
+        r.send(
+            Client,
+            Segment {
+                seq: c,
+                ack: s,
+                flags: flags(F | A),
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: s,
+                ack: c + 1,
+                payload_len: 100,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (FinWait2, CloseWait));
+        r.send(
+            Client,
+            Segment {
+                seq: c + 1,
+                ack: s + 100,
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: s + 100,
+                ack: c + 1,
+                payload_len: 100,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (FinWait2, CloseWait));
+        r.send(
+            Server,
+            Segment {
+                seq: s + 200,
+                ack: c + 1,
+                flags: flags(F | A),
+                ..SEG
+            },
+        );
+        r.send(
+            Client,
+            Segment {
+                seq: c + 1,
+                ack: s + 201,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (TimeWait, Closed));
+    }
+
+    #[test]
+    fn rst_outside_the_window_is_ignored() {
+        let mut r = Run::opening();
+        let (c, s) = r.handshake();
+        // Neither SYN had a window scale, so the server's window is 1000
+        // bytes from c: a RST far beyond it is not acceptable.
+        let o = r.send(
+            Client,
+            Segment {
+                seq: c + 50_000,
+                flags: flags(R),
+                ..SEG
+            },
+        );
+        assert_eq!(o.rst_accepted, Some(false));
+        assert_eq!(r.states(), (Closed, Established));
+        let _ = s;
+    }
+
+    #[test]
+    fn rst_abort_in_window_closes_both() {
+        let mut r = Run::opening();
+        let (c, s) = r.handshake();
+        let o = r.send(
+            Client,
+            Segment {
+                seq: c,
+                ack: s,
+                flags: flags(R | A),
+                ..SEG
+            },
+        );
+        assert_eq!(o.rst_accepted, Some(true));
+        assert_eq!(r.states(), (Closed, Closed));
+        assert!(r.t.is_finished());
+    }
+
+    #[test]
+    fn midstream_connection_starts_established() {
+        let mut r = Run {
+            t: Tracker::new_midstream(),
+            out: Vec::new(),
+        };
+        let (c, s) = (SeqNum(5), SeqNum(9));
+        r.send(
+            Server,
+            Segment {
+                seq: s,
+                ack: c,
+                flags: flags(F | A),
+                ..SEG
+            },
+        );
+        r.send(
+            Client,
+            Segment {
+                seq: c,
+                ack: s + 1,
+                flags: flags(F | A),
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: s + 1,
+                ack: c + 1,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (Closed, TimeWait));
+        assert_eq!(r.history(Server), vec![Established, FinWait1, TimeWait]);
+        assert_eq!(
+            r.history(Client),
+            vec![Established, CloseWait, LastAck, Closed]
+        );
+    }
+}
