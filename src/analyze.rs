@@ -67,15 +67,6 @@ pub fn analyze_capture<R: Read + Send>(
     })?;
     let next_id = table.next_id();
     table.finish(&mut sink);
-    let report = CaptureReport::new(
-        file.to_string(),
-        read.format,
-        &read.link_types,
-        read.frames,
-        tcp_segments,
-        &skipped,
-        read.stop,
-        sink.count,
-    );
+    let report = CaptureReport::new(file.to_string(), read, tcp_segments, &skipped, sink.count);
     Ok((report, next_id))
 }

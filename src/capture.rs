@@ -362,7 +362,10 @@ mod tests {
         v
     }
 
-    fn read_all(bytes: Vec<u8>) -> (Result<ReadSummary, CaptureError>, Vec<(u64, i64, usize)>) {
+    /// (frame number, timestamp in ns, captured length) of each frame read.
+    type Seen = Vec<(u64, i64, usize)>;
+
+    fn read_all(bytes: Vec<u8>) -> (Result<ReadSummary, CaptureError>, Seen) {
         let mut seen = Vec::new();
         let r = read_frames(io::Cursor::new(bytes), |f| {
             seen.push((f.number, f.ts_ns, f.data.len()))

@@ -243,7 +243,8 @@ impl FlowTable {
 
 /// A bare SYN with a new ISN on a finished connection starts a new one.
 fn is_port_reuse(conn: &Connection, src: Addr, seg: &Segment) -> bool {
-    if !(seg.flags.syn() && !seg.flags.ack()) || !conn.tracker.is_finished() {
+    let bare_syn = seg.flags.syn() && !seg.flags.ack();
+    if !bare_syn || !conn.tracker.is_finished() {
         return false;
     }
     let side = conn.side_of(src);
@@ -311,12 +312,16 @@ fn observe(
     st.packets += 1;
     st.payload_bytes += u64::from(seg.payload_len);
 
-    // Wireshark's relative numbering: base = ISN, or first seq seen - 1.
+    // Wireshark's relative numbering: base = ISN, or first seq seen - 1; an
+    // ACK from a direction seen first fixes the other direction's base at ack - 1.
     let base = &mut conn.base[side as usize];
     if f.syn() {
         *base = Some(seg.seq);
     } else if base.is_none() {
         *base = Some(seg.seq - 1);
+    }
+    if f.ack() && conn.base[peer as usize].is_none() {
+        conn.base[peer as usize] = Some(seg.ack - 1);
     }
 
     let sender_state_before = conn.tracker.endpoint(side).state();
@@ -347,7 +352,7 @@ fn observe(
             (true, _) => obs.syn_ack.is_some(),
             _ => false,
         };
-        if opener_done && peer_isn.is_some_and(|isn| seg.ack == isn + 1 || seg.ack > isn + 1) {
+        if opener_done && peer_isn.is_some_and(|isn| seg.ack > isn) {
             obs.hs_ack = Some(at);
         }
     }
@@ -356,7 +361,7 @@ fn observe(
     }
     if f.ack() && obs.fin_ack[peer as usize].is_none() {
         if let Some(fin) = conn.tracker.endpoint(peer).fin_seq {
-            if seg.ack >= fin + 1 {
+            if seg.ack > fin {
                 obs.fin_ack[peer as usize] = Some(at);
             }
         }

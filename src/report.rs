@@ -2,7 +2,7 @@
 //! JSON contract `tcpstate/1`, documented field by field in
 //! `docs/json-schema.md`.
 
-use crate::capture::{CaptureFormat, ReadStop};
+use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
 use crate::classify::{self, HandshakeStatus, Initiator, TeardownStatus};
 use crate::decode::{linktype, SkipReason};
 use crate::flow::{At, Connection};
@@ -56,23 +56,20 @@ pub struct CaptureReport {
 impl CaptureReport {
     pub fn new(
         file: String,
-        format: CaptureFormat,
-        link_types: &[u32],
-        frames: u64,
+        read: ReadSummary,
         tcp_segments: u64,
         skipped: &BTreeMap<SkipReason, u64>,
-        stopped: Option<ReadStop>,
         connections: u64,
     ) -> CaptureReport {
         CaptureReport {
             file,
-            format,
-            link_types: link_types.iter().map(|&l| linktype::name(l)).collect(),
-            frames,
+            format: read.format,
+            link_types: read.link_types.iter().map(|&l| linktype::name(l)).collect(),
+            frames: read.frames,
             tcp_segments,
             skipped: skipped.iter().map(|(r, n)| (r.as_str(), *n)).collect(),
-            truncated: stopped.as_ref().is_some_and(|s| s.truncated),
-            stopped,
+            truncated: read.stop.as_ref().is_some_and(|s| s.truncated),
+            stopped: read.stop,
             connections,
         }
     }

@@ -244,12 +244,13 @@ impl Endpoint {
         }
     }
 
-    /// Whether `ack` acknowledges this side's SYN / FIN.
+    /// Whether `ack` acknowledges this side's SYN / FIN: each occupies one
+    /// sequence number, so the ACK must reach past it (ack ≥ seq + 1).
     fn acks_syn(&self, ack: SeqNum) -> bool {
-        self.isn.is_some_and(|isn| ack >= isn + 1)
+        self.isn.is_some_and(|isn| ack > isn)
     }
     fn acks_fin(&self, ack: SeqNum) -> bool {
-        self.fin_seq.is_some_and(|fin| ack >= fin + 1)
+        self.fin_seq.is_some_and(|fin| ack > fin)
     }
 
     /// Receive-window check for a RST arriving at this side (RFC 9293 §3.10.7).

@@ -1,0 +1,180 @@
+//! Shared helpers for the integration tests: run the real binary and parse
+//! its JSON into typed structs (unknown fields are an error, so the types
+//! here double as a check of the `tcpstate/1` contract).
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
+}
+
+pub fn tcpstate() -> Command {
+    Command::cargo_bin("tcpstate").expect("binary builds")
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub schema: String,
+    pub tool: Tool,
+    pub captures: Vec<Capture>,
+    pub connections: Vec<Connection>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Capture {
+    pub file: String,
+    pub format: String,
+    pub link_types: Vec<String>,
+    pub frames: u64,
+    pub tcp_segments: u64,
+    pub skipped: BTreeMap<String, u64>,
+    pub truncated: bool,
+    pub stopped: Option<Stopped>,
+    pub connections: u64,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Stopped {
+    pub offset: u64,
+    pub frame: u64,
+    pub truncated: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub addr: String,
+    pub port: u16,
+    pub isn: Option<u32>,
+    pub final_state: String,
+    pub states: Vec<String>,
+    pub packets: u64,
+    pub payload_bytes: u64,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HandshakeFrames {
+    pub syn: Option<u64>,
+    pub syn_ack: Option<u64>,
+    pub ack: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rtt {
+    pub syn_to_syn_ack: Option<f64>,
+    pub syn_ack_to_ack: Option<f64>,
+    pub total: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Handshake {
+    pub status: String,
+    pub frames: HandshakeFrames,
+    pub rtt_s: Rtt,
+    pub syn_count: u32,
+    pub syn_ack_count: u32,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Teardown {
+    pub status: String,
+    pub initiator: Option<String>,
+    pub frames: Vec<u64>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Packet {
+    pub frame: u64,
+    pub time: f64,
+    pub dir: String,
+    pub flags: String,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    pub rel_seq: u32,
+    pub rel_ack: Option<u32>,
+    pub len: u32,
+    pub window: u16,
+    pub client_state: String,
+    pub server_state: String,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    pub id: u64,
+    pub file: String,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub roles_by: String,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub start_time: String,
+    pub duration_s: f64,
+    pub handshake: Handshake,
+    pub teardown: Teardown,
+    pub packets: Option<Vec<Packet>>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub connections: u64,
+    pub by_handshake: BTreeMap<String, u64>,
+    pub by_teardown: BTreeMap<String, u64>,
+}
+
+/// Runs `tcpstate analyze --format json --packets FILE…`, expecting success.
+pub fn analyze(files: &[&Path]) -> Report {
+    let out = tcpstate()
+        .arg("analyze")
+        .arg("--format")
+        .arg("json")
+        .arg("--packets")
+        .args(files)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "tcpstate failed on {files:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("output parses as tcpstate/1")
+}
+
+pub fn analyze_one(rel: &str) -> Report {
+    analyze(&[&testdata(rel)])
+}
+
+/// The single connection of a one-connection capture.
+pub fn only_connection(rel: &str) -> Connection {
+    let r = analyze_one(rel);
+    assert_eq!(r.connections.len(), 1, "{rel}: expected one connection");
+    r.connections.into_iter().next().unwrap()
+}
+
+pub fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}

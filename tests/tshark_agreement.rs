@@ -1,0 +1,96 @@
+//! tcpstate against tshark on every capture in testdata/: the relative
+//! sequence and acknowledgement numbers of every TCP frame, and the split
+//! into connections (tshark's tcp.stream). tshark's answers are recorded in
+//! testdata/tshark/*.tsv by testdata/tools/tshark-golden.sh, so this test
+//! does not need tshark installed.
+
+mod common;
+use common::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+struct TsharkRow {
+    stream: u64,
+    flags: u16,
+    seq: u32,
+    ack: u32,
+}
+
+fn read_golden(path: &std::path::Path) -> BTreeMap<u64, TsharkRow> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut rows = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 5, "{}: {line}", path.display());
+        let flags = u16::from_str_radix(cols[2].trim_start_matches("0x"), 16).unwrap();
+        rows.insert(
+            cols[0].parse().unwrap(),
+            TsharkRow {
+                stream: cols[1].parse().unwrap(),
+                flags,
+                seq: cols[3].parse().unwrap(),
+                ack: cols[4].parse().unwrap(),
+            },
+        );
+    }
+    rows
+}
+
+#[test]
+fn relative_numbers_and_streams_agree_with_tshark() {
+    let dir = testdata("tshark");
+    let mut checked = 0;
+    let mut frames = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let golden = entry.unwrap().path();
+        if golden.extension().is_none_or(|e| e != "tsv") {
+            continue;
+        }
+        // captures_x.pcap.tsv -> captures/x.pcap
+        let stem = golden.file_stem().unwrap().to_str().unwrap();
+        let (sub, name) = stem.split_once('_').unwrap();
+        let capture = testdata(&format!("{sub}/{name}"));
+        assert!(capture.exists(), "{} has no capture", golden.display());
+        let expected = read_golden(&golden);
+        let report = analyze(&[&capture]);
+
+        let mut by_frame = BTreeMap::new();
+        for c in &report.connections {
+            for p in c.packets.as_ref().unwrap() {
+                by_frame.insert(p.frame, (c.id, p));
+            }
+        }
+        assert_eq!(
+            by_frame.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{name}: the same TCP frames"
+        );
+        // The same partition into connections as tshark's streams.
+        let ours: BTreeSet<BTreeSet<u64>> = group(by_frame.iter().map(|(f, (id, _))| (*id, *f)));
+        let theirs: BTreeSet<BTreeSet<u64>> = group(expected.iter().map(|(f, r)| (r.stream, *f)));
+        assert_eq!(
+            ours, theirs,
+            "{name}: connections differ from tshark's tcp.stream"
+        );
+        for (frame, row) in &expected {
+            let (_, p) = by_frame[frame];
+            assert_eq!(p.rel_seq, row.seq, "{name} frame {frame}: rel_seq");
+            if row.flags & 0x10 != 0 {
+                assert_eq!(p.rel_ack, Some(row.ack), "{name} frame {frame}: rel_ack");
+            } else {
+                assert_eq!(p.rel_ack, None, "{name} frame {frame}: no ACK flag");
+            }
+            frames += 1;
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} golden files found");
+    eprintln!("{checked} captures, {frames} frames agree with tshark");
+}
+
+fn group(pairs: impl Iterator<Item = (u64, u64)>) -> BTreeSet<BTreeSet<u64>> {
+    let mut m: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+    for (k, f) in pairs {
+        m.entry(k).or_default().insert(f);
+    }
+    m.into_values().collect()
+}
