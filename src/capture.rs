@@ -153,21 +153,36 @@ where
     R: Read + Send,
     F: FnMut(&Frame<'_>),
 {
-    // Detect the format ourselves from a fully read prefix: a pipe may deliver
-    // the header in pieces, which pcap-parser's one-read probe would misjudge.
-    let mut prefix = vec![0u8; 64 * 1024];
+    // Detect the format ourselves and read exactly the file header before
+    // handing over: a pipe may deliver the header in pieces, which
+    // pcap-parser's one-read probe would misjudge, and reading more than the
+    // header would hold back a live stream.
+    let mut prefix = vec![0u8; 12];
     let got = read_prefix(&mut input, &mut prefix)?;
-    prefix.truncate(got);
     if got == 0 {
         return Err(CaptureError::Empty);
     }
-    let format = CaptureFormat::detect(&prefix)
-        .ok_or_else(|| CaptureError::NotACapture(hex_prefix(&prefix)))?;
-    let (min_header, name) = match format {
-        CaptureFormat::Pcap => (24, "pcap"),
-        CaptureFormat::Pcapng => (28, "pcapng"),
+    let format = CaptureFormat::detect(&prefix[..got])
+        .ok_or_else(|| CaptureError::NotACapture(hex_prefix(&prefix[..got])))?;
+    let name = match format {
+        CaptureFormat::Pcap => "pcap",
+        CaptureFormat::Pcapng => "pcapng",
     };
-    if got < min_header {
+    if got < 12 {
+        return Err(CaptureError::ShortHeader(name));
+    }
+    let header_len = match format {
+        CaptureFormat::Pcap => 24,
+        CaptureFormat::Pcapng => {
+            section_header_len(&prefix).ok_or_else(|| CaptureError::BadHeader {
+                format: name,
+                detail: "section header block with an invalid byte-order magic or length".into(),
+            })?
+        }
+    };
+    prefix.resize(header_len, 0);
+    let more = read_prefix(&mut input, &mut prefix[12..])?;
+    if 12 + more < header_len {
         return Err(CaptureError::ShortHeader(name));
     }
     let source = io::Cursor::new(prefix).chain(input);
@@ -313,6 +328,20 @@ where
         reader.consume(consumed);
     }
     Ok(summary)
+}
+
+/// Length of a pcapng Section Header Block from its first 12 bytes (the
+/// byte-order magic at 8..12 says how to read the length at 4..8), if sane.
+fn section_header_len(first: &[u8]) -> Option<usize> {
+    let len_bytes: [u8; 4] = first.get(4..8)?.try_into().ok()?;
+    let len = match first.get(8..12)? {
+        [0x4d, 0x3c, 0x2b, 0x1a] => u32::from_le_bytes(len_bytes),
+        [0x1a, 0x2b, 0x3c, 0x4d] => u32::from_be_bytes(len_bytes),
+        _ => return None,
+    };
+    // At least the fixed fields; at most what the read buffer can hold.
+    let len = len as usize;
+    (28..=BUFFER_SIZE / 2).contains(&len).then_some(len)
 }
 
 fn stop(offset: u64, frames_read: u64, truncated: bool, message: String) -> ReadStop {

@@ -331,3 +331,32 @@ impl Capture {
         self.skipped.values().sum()
     }
 }
+
+#[test]
+fn many_retransmissions_do_not_disturb_the_state_machines() {
+    let c = assert_graceful("captures/many_retrans.pcap", "client");
+    assert_eq!(c.client.states, strs(ACTIVE_OPEN_CLOSE));
+    assert_eq!(c.server.states, strs(PASSIVE_OPEN_CLOSE));
+    let packets = c.packets.as_ref().unwrap();
+    // The same data segment sent more than ten times.
+    let resent = packets
+        .iter()
+        .filter(|p| p.dir == "c2s" && p.len > 0 && p.rel_seq == 1)
+        .count();
+    assert!(resent > 10, "{resent}");
+    // Payload bytes count every transmission, as sent.
+    let sent: u64 = packets
+        .iter()
+        .filter(|p| p.dir == "c2s")
+        .map(|p| u64::from(p.len))
+        .sum();
+    assert_eq!(c.client.payload_bytes, sent);
+    // The FIN was retransmitted too; the release is still the first FIN and its ACK.
+    assert_eq!(
+        packets
+            .iter()
+            .filter(|p| p.dir == "c2s" && p.flags.contains("FIN"))
+            .count(),
+        2
+    );
+}
