@@ -285,30 +285,20 @@ where
             Err(PcapError::Incomplete(_)) => {
                 let before = reader.data().len();
                 if let Err(e) = reader.refill() {
-                    summary.stop = Some(stop(offset, summary.frames, false, describe(&e)));
+                    summary.stop = Some(ReadStop::corrupt(offset, summary.frames, describe(&e)));
                     break;
                 }
                 if reader.data().len() == before {
                     stalls += 1;
                     if stalls > 2 {
-                        summary.stop = Some(stop(
-                            offset,
-                            summary.frames,
-                            true,
-                            "the file ends inside a record".into(),
-                        ));
+                        summary.stop = Some(ReadStop::cut_short(offset, summary.frames));
                         break;
                     }
                 }
                 continue;
             }
             Err(PcapError::UnexpectedEof) => {
-                summary.stop = Some(stop(
-                    offset,
-                    summary.frames,
-                    true,
-                    "the file ends inside a record".into(),
-                ));
+                summary.stop = Some(ReadStop::cut_short(offset, summary.frames));
                 break;
             }
             Err(PcapError::BufferTooSmall) => {
@@ -316,12 +306,12 @@ where
                     "a record is larger than {} bytes (corrupt length field?)",
                     BUFFER_SIZE
                 );
-                summary.stop = Some(stop(offset, summary.frames, false, msg));
+                summary.stop = Some(ReadStop::corrupt(offset, summary.frames, msg));
                 break;
             }
             Err(e) => {
                 let msg = describe(&e);
-                summary.stop = Some(stop(offset, summary.frames, false, msg));
+                summary.stop = Some(ReadStop::corrupt(offset, summary.frames, msg));
                 break;
             }
         };
@@ -344,12 +334,25 @@ fn section_header_len(first: &[u8]) -> Option<usize> {
     (28..=BUFFER_SIZE / 2).contains(&len).then_some(len)
 }
 
-fn stop(offset: u64, frames_read: u64, truncated: bool, message: String) -> ReadStop {
-    ReadStop {
-        offset,
-        frame: frames_read + 1,
-        truncated,
-        message,
+impl ReadStop {
+    /// The file ends inside the record at `offset`, after `frames_read` frames.
+    fn cut_short(offset: u64, frames_read: u64) -> ReadStop {
+        ReadStop {
+            offset,
+            frame: frames_read + 1,
+            truncated: true,
+            message: "the file ends inside a record".into(),
+        }
+    }
+
+    /// The record at `offset` cannot be read.
+    fn corrupt(offset: u64, frames_read: u64, message: String) -> ReadStop {
+        ReadStop {
+            offset,
+            frame: frames_read + 1,
+            truncated: false,
+            message,
+        }
     }
 }
 
