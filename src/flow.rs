@@ -8,6 +8,7 @@
 //! belong to it), then is handed to the sink; whatever is still open when
 //! the capture ends is handed over at the end, in id order.
 
+use crate::analysis::{SegFlags, SeqAnalysis};
 use crate::decode::{Segment, TcpFlags};
 use crate::seq::SeqNum;
 use crate::state::{Side, State, StepOutcome, Tracker, Transition};
@@ -59,6 +60,7 @@ pub struct PacketRecord {
     pub window: u16,
     pub client_state: State,
     pub server_state: State,
+    pub analysis: SegFlags,
 }
 
 /// Counters per side.
@@ -78,6 +80,7 @@ pub struct Connection {
     /// True when the roles come from a SYN or SYN-ACK; false when guessed from ports.
     pub roles_from_syn: bool,
     pub tracker: Tracker,
+    pub analysis: SeqAnalysis,
     pub stats: [SideStats; 2],
     pub first: At,
     pub last: At,
@@ -286,6 +289,7 @@ fn new_connection(
         server,
         roles_from_syn: from_syn,
         tracker,
+        analysis: SeqAnalysis::default(),
         stats: Default::default(),
         first: at,
         last: at,
@@ -327,6 +331,14 @@ fn observe(
     let sender_state_before = conn.tracker.endpoint(side).state();
     let outcome: StepOutcome = conn.tracker.on_segment(side, seg, transitions);
 
+    // SYN segments carry unscaled windows; later ones use the negotiated scale.
+    let shift = if f.syn() {
+        Some(0)
+    } else {
+        conn.tracker.window_shift(side)
+    };
+    let analysis = conn.analysis.on_segment(side, seg, at.ts_ns, shift);
+
     let obs = &mut conn.obs;
     if f.syn() && !f.ack() {
         if side == Side::Client {
@@ -340,6 +352,10 @@ fn observe(
         if side == Side::Server {
             obs.syn_ack_count += 1;
             obs.syn_ack.get_or_insert(at);
+            if let Some(syn) = obs.syn {
+                conn.analysis
+                    .set_first_rtt(at.ts_ns.saturating_sub(syn.ts_ns));
+            }
         } else if obs.server_bare_syn {
             // Simultaneous open: the client's SYN,ACK answers the server's SYN.
             obs.syn_ack.get_or_insert(at);
@@ -401,6 +417,7 @@ fn observe(
             window: seg.window,
             client_state: conn.tracker.endpoint(Side::Client).state(),
             server_state: conn.tracker.endpoint(Side::Server).state(),
+            analysis,
         });
     }
 }

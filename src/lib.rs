@@ -3,9 +3,11 @@
 //!
 //! Data flows one way: [`capture`] reads frames → [`decode`] turns them into
 //! segments → [`flow`] splits them into connections → [`state`] runs each
-//! side's RFC 9293 state machine → [`report`] builds the report model
+//! side's RFC 9293 state machine and [`analysis`] Wireshark-style sequence
+//! analysis → [`report`] builds the report model
 //! ([`classify`] judges opening and release) → [`render`] prints it.
 
+pub mod analysis;
 pub mod analyze;
 pub mod capture;
 pub mod classify;

@@ -2,6 +2,7 @@
 //! JSON contract `tcpstate/1`, documented field by field in
 //! `docs/json-schema.md`.
 
+use crate::analysis::SegFlags;
 use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
 use crate::classify::{self, HandshakeStatus, Initiator, TeardownStatus};
 use crate::decode::{linktype, SkipReason};
@@ -149,6 +150,8 @@ pub struct PacketReport {
     pub window: u16,
     pub client_state: State,
     pub server_state: State,
+    /// Wireshark-style analysis flags (`tcp.analysis.*` names).
+    pub analysis: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -256,6 +259,11 @@ impl ConnectionReport {
                     window: p.window,
                     client_state: p.client_state,
                     server_state: p.server_state,
+                    analysis: SegFlags::NAMES
+                        .iter()
+                        .filter(|(b, _)| p.analysis.has(*b))
+                        .map(|(_, n)| *n)
+                        .collect(),
                 })
                 .collect()
         });

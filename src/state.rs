@@ -340,14 +340,13 @@ impl Tracker {
 
     /// The window scale of `side`'s advertised windows (RFC 7323 §2.2): its
     /// own shift if both SYNs carried the option, 0 if both SYNs were seen
-    /// and one did not; unknown without the SYNs, when the largest shift is
-    /// assumed so that no RST is wrongly called out of window.
-    fn window_shift(&self, side: Side) -> u8 {
+    /// and one did not, unknown (None) without the SYNs.
+    pub fn window_shift(&self, side: Side) -> Option<u8> {
         let (me, peer) = (&self.ends[side.index()], &self.ends[side.peer().index()]);
         match (me.isn, peer.isn, me.wscale, peer.wscale) {
-            (Some(_), Some(_), Some(ws), Some(_)) => ws,
-            (Some(_), Some(_), _, _) => 0,
-            _ => 14,
+            (Some(_), Some(_), Some(ws), Some(_)) => Some(ws.min(14)),
+            (Some(_), Some(_), _, _) => Some(0),
+            _ => None,
         }
     }
 
@@ -444,7 +443,9 @@ impl Tracker {
         while let Some(seg) = self.in_flight[from.index()].pop_front() {
             self.deliver(from, seg, out);
         }
-        let shift = self.window_shift(to);
+        // Without the SYNs the scale is unknown: assume the largest, so that
+        // no RST is wrongly called out of window.
+        let shift = self.window_shift(to).unwrap_or(14);
         let receiver = &mut self.ends[to.index()];
         let accepted = receiver.accepts_rst(seg, shift);
         if accepted {

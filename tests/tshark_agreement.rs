@@ -1,6 +1,6 @@
 //! tcpstate against tshark on every capture in testdata/: the relative
-//! sequence and acknowledgement numbers of every TCP frame, and the split
-//! into connections (tshark's tcp.stream). tshark's answers are recorded in
+//! sequence and acknowledgement numbers of every TCP frame, its analysis
+//! flags (tcp.analysis.*), and the split into connections (tshark's tcp.stream). tshark's answers are recorded in
 //! testdata/tshark/*.tsv by testdata/tools/tshark-golden.sh, so this test
 //! does not need tshark installed.
 
@@ -13,14 +13,19 @@ struct TsharkRow {
     flags: u16,
     seq: u32,
     ack: u32,
+    /// The tcp.analysis.* flags tshark set on the frame.
+    analysis: BTreeSet<String>,
 }
 
-fn read_golden(path: &std::path::Path) -> BTreeMap<u64, TsharkRow> {
+/// The analysis flags recorded in the golden files (columns after `ack`).
+fn read_golden(path: &std::path::Path) -> (Vec<String>, BTreeMap<u64, TsharkRow>) {
     let text = std::fs::read_to_string(path).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split('\t').collect();
+    let analysis_names: Vec<String> = header[5..].iter().map(|s| s.to_string()).collect();
     let mut rows = BTreeMap::new();
     for line in text.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
-        assert_eq!(cols.len(), 5, "{}: {line}", path.display());
+        assert_eq!(cols.len(), header.len(), "{}: {line}", path.display());
         let flags = u16::from_str_radix(cols[2].trim_start_matches("0x"), 16).unwrap();
         rows.insert(
             cols[0].parse().unwrap(),
@@ -29,10 +34,16 @@ fn read_golden(path: &std::path::Path) -> BTreeMap<u64, TsharkRow> {
                 flags,
                 seq: cols[3].parse().unwrap(),
                 ack: cols[4].parse().unwrap(),
+                analysis: analysis_names
+                    .iter()
+                    .zip(&cols[5..])
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(n, _)| n.clone())
+                    .collect(),
             },
         );
     }
-    rows
+    (analysis_names, rows)
 }
 
 #[test]
@@ -40,6 +51,7 @@ fn relative_numbers_and_streams_agree_with_tshark() {
     let dir = testdata("tshark");
     let mut checked = 0;
     let mut frames = 0;
+    let mut mismatches = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let golden = entry.unwrap().path();
         if golden.extension().is_none_or(|e| e != "tsv") {
@@ -50,7 +62,7 @@ fn relative_numbers_and_streams_agree_with_tshark() {
         let (sub, name) = stem.split_once('_').unwrap();
         let capture = testdata(&format!("{sub}/{name}"));
         assert!(capture.exists(), "{} has no capture", golden.display());
-        let expected = read_golden(&golden);
+        let (analysis_names, expected) = read_golden(&golden);
         let report = analyze(&[&capture]);
 
         let mut by_frame = BTreeMap::new();
@@ -79,11 +91,28 @@ fn relative_numbers_and_streams_agree_with_tshark() {
             } else {
                 assert_eq!(p.rel_ack, None, "{name} frame {frame}: no ACK flag");
             }
+            let ours: BTreeSet<String> = p
+                .analysis
+                .iter()
+                .filter(|a| analysis_names.contains(a))
+                .cloned()
+                .collect();
+            if ours != row.analysis {
+                mismatches.push(format!(
+                    "{name} frame {frame}: tcpstate {ours:?}, tshark {:?}",
+                    row.analysis
+                ));
+            }
             frames += 1;
         }
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} golden files found");
+    assert!(
+        mismatches.is_empty(),
+        "analysis flags differ from tshark:\n{}",
+        mismatches.join("\n")
+    );
     eprintln!("{checked} captures, {frames} frames agree with tshark");
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Records what tshark says about every capture in testdata/ (stream index,
-# flags, relative seq/ack of every TCP frame) into testdata/tshark/*.tsv, so
-# that tests/tshark_agreement.rs can hold tcpstate to it without tshark
-# installed. Re-run after adding or re-recording a capture:
+# flags, relative seq/ack and the TCP analysis flags of every TCP frame) into
+# testdata/tshark/*.tsv, so that tests/tshark_agreement.rs can hold tcpstate
+# to it without tshark installed. Re-run after adding or re-recording a capture:
 #   bash testdata/tools/tshark-golden.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,14 +10,23 @@ command -v tshark >/dev/null || { echo "needs tshark (apt-get install tshark)" >
 mkdir -p tshark
 rm -f tshark/*.tsv
 tshark --version | head -n1 > tshark/VERSION
-for f in captures/*.pcap captures/*.pcapng variants/*.pcap variants/*.pcapng; do
+# The analysis flags, in the order of the columns after `ack`.
+analysis=(retransmission fast_retransmission spurious_retransmission out_of_order
+          lost_segment ack_lost_segment duplicate_ack zero_window zero_window_probe
+          keep_alive keep_alive_ack window_update window_full)
+fields=(-e frame.number -e tcp.stream -e tcp.flags -e tcp.seq -e tcp.ack)
+header='frame\tstream\tflags\tseq\tack'
+for a in "${analysis[@]}"; do
+  fields+=(-e "tcp.analysis.$a")
+  header+="\t$a"
+done
+for f in captures/*.pcap captures/*.pcapng variants/*.pcap variants/*.pcapng crafted/*.pcap; do
   [ -e "$f" ] || continue
   out="tshark/$(echo "$f" | tr '/' '_').tsv"
   {
-    printf 'frame\tstream\tflags\tseq\tack\n'
-    # Relative numbers are tshark's defaults; -2 is not used (no reassembly needed).
+    printf "$header\n"
     # tshark exits 2 on a file cut short, after printing every complete frame.
-    tshark -r "$f" -Y tcp -T fields -e frame.number -e tcp.stream -e tcp.flags -e tcp.seq -e tcp.ack 2>/dev/null || true
+    tshark -r "$f" -Y tcp -T fields "${fields[@]}" 2>/dev/null || true
   } > "$out"
 done
 ls tshark | wc -l

@@ -119,6 +119,7 @@ pub struct Packet {
     pub window: u16,
     pub client_state: String,
     pub server_state: String,
+    pub analysis: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]
