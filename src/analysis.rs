@@ -173,7 +173,7 @@ impl SeqAnalysis {
         }
         let same_window = fwd.window == Some(window);
         let mut dup_ack = false;
-        if same_position && same_window && rev.last_flags.has(SegFlags::KEEP_ALIVE) {
+        if same_position && same_window && window != 0 && rev.last_flags.has(SegFlags::KEEP_ALIVE) {
             // KEEP ALIVE ACK.
             flags.set(SegFlags::KEEP_ALIVE_ACK);
         } else if same_position
@@ -204,7 +204,8 @@ impl SeqAnalysis {
             let since = ts_ns.saturating_sub(fwd.last_ts);
             let ooo = self.first_rtt_ns.unwrap_or(OOO_THRESHOLD_NS);
             if rev.dup_acks >= 2 && rev.last_ack == Some(seq) && since < FAST_RETRANS_NS {
-                flags.set(SegFlags::FAST_RETRANSMISSION);
+                // Wireshark marks a fast retransmission as a retransmission too.
+                flags.set(SegFlags::FAST_RETRANSMISSION | SegFlags::RETRANSMISSION);
             } else if since < ooo && fwd.next_seq != Some(seg.seq_end()) {
                 flags.set(SegFlags::OUT_OF_ORDER);
             } else if !f.rst() {

@@ -5,6 +5,7 @@ use crate::capture::{self, CaptureError};
 use crate::decode::{self, SkipReason};
 use crate::flow::{At, Connection, ConnectionSink, FlowTable};
 use crate::report::{CaptureReport, ConnectionReport};
+use crate::rules::Check;
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -13,11 +14,14 @@ use std::io::Read;
 pub struct Options {
     /// Keep per-packet detail in every connection report.
     pub packets: bool,
+    /// Checks whose findings are left out of the reports.
+    pub allow: Vec<Check>,
 }
 
 /// Adapts a callback taking finished reports to the flow table's sink.
 struct ReportSink<'a, F: FnMut(ConnectionReport)> {
     file: &'a str,
+    allow: &'a [Check],
     on_connection: F,
     count: u64,
 }
@@ -25,7 +29,9 @@ struct ReportSink<'a, F: FnMut(ConnectionReport)> {
 impl<F: FnMut(ConnectionReport)> ConnectionSink for ReportSink<'_, F> {
     fn connection(&mut self, conn: Connection) {
         self.count += 1;
-        (self.on_connection)(ConnectionReport::from_connection(&conn, self.file));
+        (self.on_connection)(ConnectionReport::from_connection(
+            &conn, self.file, self.allow,
+        ));
     }
 }
 
@@ -43,6 +49,7 @@ pub fn analyze_capture<R: Read + Send>(
     let mut table = FlowTable::new(file_index, first_id, options.packets);
     let mut sink = ReportSink {
         file,
+        allow: &options.allow,
         on_connection,
         count: 0,
     };

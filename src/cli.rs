@@ -3,6 +3,7 @@
 use crate::render::Format;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use tcpstate::rules::{Check, Severity};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,9 +26,62 @@ pub enum Command {
   tcpstate analyze capture.pcap
   tcpstate analyze --format json a.pcap b.pcapng > report.json
   tcpdump -i eth0 -w - 'tcp port 443' | tcpstate analyze --format jsonl -
+  tcpstate analyze --fail-on warning --allow DT005 ci-capture.pcap
 
-Exit status: 0 analyzed; 2 usage error or an input that cannot be read as a capture.")]
+Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist;
+2 usage error or an input that cannot be read as a capture.")]
     Analyze(AnalyzeArgs),
+    /// List the catalog of checks (codes, severities, titles).
+    Rules(RulesArgs),
+    /// Explain one check: what it means, why it matters, where the rule comes from.
+    Explain {
+        /// A check code, e.g. HS001.
+        code: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// A table for people.
+    Text,
+    /// Markdown, as in docs/rules.md.
+    Markdown,
+    /// A JSON array.
+    Json,
+}
+
+/// The finding level at which `analyze` exits with status 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    /// Never fail because of findings.
+    Never,
+}
+
+impl FailOn {
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
+        }
+    }
+}
+
+/// Parses a check code for `--allow`.
+fn parse_check(code: &str) -> Result<Check, String> {
+    Check::from_code(code)
+        .ok_or_else(|| format!("unknown check code '{code}' (see `tcpstate rules`)"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,6 +101,14 @@ pub struct AnalyzeArgs {
     /// Show at most this many connections per capture in the table (0 = all).
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
+
+    /// Exit with status 1 when a finding at or above this level exists.
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
+    pub fail_on: FailOn,
+
+    /// Ignore a check: its findings are not reported (repeatable).
+    #[arg(long, value_name = "CODE", value_parser = parse_check)]
+    pub allow: Vec<Check>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -57,6 +119,8 @@ pub enum FormatArg {
     Json,
     /// One JSON object per connection per line, streamed as connections finish.
     Jsonl,
+    /// A Zeek conn.log (TSV with #fields header) that Zeek tooling reads.
+    Zeek,
 }
 
 impl From<FormatArg> for Format {
@@ -65,6 +129,7 @@ impl From<FormatArg> for Format {
             FormatArg::Table => Format::Table,
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Zeek => Format::Zeek,
         }
     }
 }

@@ -132,6 +132,8 @@ pub struct Segment {
     pub payload_len: u32,
     /// Window scale option, when present and captured (SYN segments).
     pub wscale: Option<u8>,
+    /// Length of the whole IP packet (headers included), from the IP header.
+    pub ip_len: u32,
 }
 
 impl Segment {
@@ -300,12 +302,14 @@ fn decode_ip(packet: &[u8]) -> Result<Segment, SkipReason> {
     } else {
         payload.payload.len()
     };
-    decode_tcp(
+    let mut seg = decode_tcp(
         ip.source_addr(),
         ip.destination_addr(),
         payload.payload,
         ip_payload_len,
-    )
+    )?;
+    seg.ip_len = u32::try_from(header_bytes + ip_payload_len).unwrap_or(u32::MAX);
+    Ok(seg)
 }
 
 fn decode_tcp(
@@ -345,6 +349,7 @@ fn decode_tcp(
         window: be16(tcp, 14).unwrap_or_default(),
         payload_len: u32::try_from(ip_payload_len - header_len).unwrap_or(u32::MAX),
         wscale,
+        ip_len: 0,
     })
 }
 

@@ -9,9 +9,11 @@
 //! the capture ends is handed over at the end, in id order.
 
 use crate::analysis::{SegFlags, SeqAnalysis};
+use crate::checks::{Checker, SegmentContext};
 use crate::decode::{Segment, TcpFlags};
 use crate::seq::SeqNum;
 use crate::state::{Side, State, StepOutcome, Tracker, Transition};
+use crate::zeek::ZeekObserver;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
@@ -81,6 +83,10 @@ pub struct Connection {
     pub roles_from_syn: bool,
     pub tracker: Tracker,
     pub analysis: SeqAnalysis,
+    pub zeek: ZeekObserver,
+    pub checker: Checker,
+    /// Wireshark's `tcp.completeness` bitmask.
+    pub completeness: u8,
     pub stats: [SideStats; 2],
     pub first: At,
     pub last: At,
@@ -290,6 +296,9 @@ fn new_connection(
         roles_from_syn: from_syn,
         tracker,
         analysis: SeqAnalysis::default(),
+        zeek: ZeekObserver::default(),
+        checker: Checker::default(),
+        completeness: 0,
         stats: Default::default(),
         first: at,
         last: at,
@@ -297,6 +306,28 @@ fn new_connection(
         obs: Observations::default(),
         packets: keep.then(Vec::new),
     }
+}
+
+/// Wireshark's conversation completeness bits for one segment: SYN 1,
+/// SYN-ACK 2, ACK 4 (an ACK without payload or SYN), DATA 8, FIN 16, RST 32.
+pub fn completeness_bits(seg: &Segment) -> u8 {
+    let f = seg.flags;
+    let mut bits = 0;
+    if f.syn() {
+        bits |= if f.ack() { 2 } else { 1 };
+    } else if f.ack() && seg.payload_len == 0 {
+        bits |= 4;
+    }
+    if seg.payload_len > 0 {
+        bits |= 8;
+    }
+    if f.fin() {
+        bits |= 16;
+    }
+    if f.rst() {
+        bits |= 32;
+    }
+    bits
 }
 
 /// Applies one segment to a connection: counters, relative-number bases,
@@ -329,6 +360,10 @@ fn observe(
     }
 
     let sender_state_before = conn.tracker.endpoint(side).state();
+    let receiver_state_before = conn.tracker.endpoint(peer).state();
+    let fin_before = conn.tracker.endpoint(side).fin_seq;
+    let finished_before = conn.tracker.is_finished();
+    let syn_ack_seen = conn.obs.syn_ack.is_some();
     let outcome: StepOutcome = conn.tracker.on_segment(side, seg, transitions);
 
     // SYN segments carry unscaled windows; later ones use the negotiated scale.
@@ -338,6 +373,24 @@ fn observe(
         conn.tracker.window_shift(side)
     };
     let analysis = conn.analysis.on_segment(side, seg, at.ts_ns, shift);
+    conn.zeek.on_segment(side, seg, analysis);
+    conn.completeness |= completeness_bits(seg);
+    let context = SegmentContext {
+        side,
+        at,
+        analysis,
+        sender_before: sender_state_before,
+        receiver_before: receiver_state_before,
+        fin_before,
+        finished_before,
+        rst_accepted: outcome.rst_accepted,
+        client_isn: conn.tracker.endpoint(Side::Client).isn,
+        server_isn: conn.tracker.endpoint(Side::Server).isn,
+        syn_ack_seen,
+        simultaneous_open: conn.obs.server_bare_syn
+            || (side == Side::Server && f.syn() && !f.ack()),
+    };
+    conn.checker.on_segment(seg, &context);
 
     let obs = &mut conn.obs;
     if f.syn() && !f.ack() {

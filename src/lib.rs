@@ -10,10 +10,13 @@
 pub mod analysis;
 pub mod analyze;
 pub mod capture;
+pub mod checks;
 pub mod classify;
 pub mod decode;
 pub mod flow;
 pub mod render;
 pub mod report;
+pub mod rules;
 pub mod seq;
 pub mod state;
+pub mod zeek;

@@ -5,12 +5,15 @@ use std::process::ExitCode;
 
 mod cli;
 
-use cli::{AnalyzeArgs, Cli, Command};
+use cli::{AnalyzeArgs, Cli, Command, RulesFormat};
 use tcpstate::analyze::{analyze_capture, Options};
 use tcpstate::render::{self, table::TableOptions, Format};
 use tcpstate::report::{Report, Summary, Tool, SCHEMA};
+use tcpstate::rules::Check;
 
-/// Exit status for an input that could not be read as a capture.
+/// Exit status when findings at or above `--fail-on` exist.
+const EXIT_FINDINGS: u8 = 1;
+/// Exit status for a usage error or an input that could not be read as a capture.
 const EXIT_INPUT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
@@ -35,18 +38,40 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
-        Command::Analyze(args) => analyze(args),
-    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let code = match cli.command {
+        Command::Analyze(args) => analyze(args, &mut out)?,
+        Command::Rules(args) => {
+            match args.format {
+                RulesFormat::Text => render::rules::text(&mut out)?,
+                RulesFormat::Markdown => render::rules::markdown(&mut out)?,
+                RulesFormat::Json => render::rules::json(&mut out)?,
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Explain { code } => {
+            match Check::from_code(&code) {
+                Some(check) => {
+                    render::rules::explain(&check.rule(), &mut out)?;
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    eprintln!("tcpstate: error: unknown check code '{code}' (`tcpstate rules` lists them)");
+                    ExitCode::from(EXIT_INPUT_ERROR)
+                }
+            }
+        }
+    };
+    out.flush()?;
+    Ok(code)
 }
 
-fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let format: Format = args.format.into();
     let options = Options {
         packets: args.packets,
+        allow: args.allow.clone(),
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
 
     let mut report = Report {
         schema: SCHEMA,
@@ -63,12 +88,12 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         let mut on_connection = |c| match format {
             Format::Jsonl => {
                 if write_err.is_none() {
-                    if let Err(e) = render::json::line(&c, &mut out).and_then(|()| out.flush()) {
+                    if let Err(e) = render::json::line(&c, out).and_then(|()| out.flush()) {
                         write_err = Some(e);
                     }
                 }
             }
-            Format::Table | Format::Json => report.connections.push(c),
+            Format::Table | Format::Json | Format::Zeek => report.connections.push(c),
         };
         let result = if name == "-" {
             analyze_capture(
@@ -112,20 +137,24 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     for c in &report.connections {
         report.summary.add(c);
     }
+    report.summary.decide(args.fail_on.severity(), &args.allow);
     match format {
         Format::Table => {
             let opts = TableOptions {
                 limit: args.limit,
                 packets: args.packets,
             };
-            render::table::render(&report, &opts, &mut out)?;
+            render::table::render(&report, &opts, out)?;
         }
-        Format::Json => render::json::document(&report, &mut out)?,
-        Format::Jsonl => {}
+        Format::Json => render::json::document(&report, out)?,
+        Format::Zeek => render::zeek::render(&report, out)?,
+        Format::Jsonl => eprintln!("tcpstate: {}", report.summary.verdict.text),
     }
     out.flush()?;
     Ok(if failed {
         ExitCode::from(EXIT_INPUT_ERROR)
+    } else if report.summary.failed() {
+        ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::SUCCESS
     })

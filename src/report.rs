@@ -4,10 +4,13 @@
 
 use crate::analysis::SegFlags;
 use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
+use crate::checks::Finding;
 use crate::classify::{self, HandshakeStatus, Initiator, TeardownStatus};
 use crate::decode::{linktype, SkipReason};
 use crate::flow::{At, Connection};
+use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
+use crate::zeek::ConnState;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
@@ -164,11 +167,60 @@ pub struct ConnectionReport {
     pub first_frame: u64,
     pub last_frame: u64,
     pub start_time: String,
+    /// The same instant in seconds since the Unix epoch.
+    pub start_ts: f64,
     pub duration_s: f64,
     pub handshake: Handshake,
     pub teardown: Teardown,
+    /// Zeek's conn_state, with the client as originator.
+    pub conn_state: ConnState,
+    /// Zeek's history string.
+    pub history: String,
+    /// Wireshark's tcp.completeness bitmask.
+    pub completeness: u8,
+    /// The counters of a Zeek conn.log row.
+    pub zeek: ZeekFields,
+    /// What the checks found, ordered by first frame.
+    pub findings: Vec<FindingReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packets: Option<Vec<PacketReport>>,
+}
+
+/// One finding, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingReport {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub message: String,
+    pub frames: Vec<u64>,
+    pub count: u64,
+}
+
+impl From<&Finding> for FindingReport {
+    fn from(f: &Finding) -> FindingReport {
+        let rule = f.check.rule();
+        FindingReport {
+            code: rule.code,
+            severity: rule.severity,
+            title: rule.title,
+            message: f.message.clone(),
+            frames: f.frames.clone(),
+            count: f.count,
+        }
+    }
+}
+
+/// The counters of a Zeek conn.log row (originator = client).
+#[derive(Debug, Clone, Serialize)]
+pub struct ZeekFields {
+    pub orig_bytes: u64,
+    pub resp_bytes: u64,
+    pub missed_bytes: u64,
+    pub orig_pkts: u64,
+    pub orig_ip_bytes: u64,
+    pub resp_pkts: u64,
+    pub resp_ip_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -176,12 +228,50 @@ pub struct Summary {
     pub connections: u64,
     pub by_handshake: BTreeMap<&'static str, u64>,
     pub by_teardown: BTreeMap<&'static str, u64>,
+    pub by_conn_state: BTreeMap<&'static str, u64>,
+    pub findings: FindingCounts,
+    /// The pass/fail verdict for `--fail-on`.
+    pub verdict: Verdict,
+}
+
+/// Findings counted by severity and by code (each finding counts once,
+/// whatever its `count`).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FindingCounts {
+    pub error: u64,
+    pub warning: u64,
+    pub info: u64,
+    pub by_code: BTreeMap<&'static str, u64>,
+}
+
+impl FindingCounts {
+    fn at_or_above(&self, level: Severity) -> u64 {
+        match level {
+            Severity::Error => self.error,
+            Severity::Warning => self.error + self.warning,
+            Severity::Info => self.error + self.warning + self.info,
+        }
+    }
+}
+
+/// Whether the findings pass the `--fail-on` gate.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Verdict {
+    /// `pass` or `fail`.
+    pub result: &'static str,
+    /// The level that fails: `error`, `warning`, `info` or `never`.
+    pub fail_on: &'static str,
+    /// Findings at or above that level.
+    pub failing_findings: u64,
+    /// Codes ignored with --allow.
+    pub allowed: Vec<&'static str>,
+    /// One line for people.
+    pub text: String,
 }
 
 impl Summary {
     pub fn new() -> Summary {
         Summary {
-            connections: 0,
             by_handshake: HandshakeStatus::ALL
                 .iter()
                 .map(|s| (s.as_str(), 0))
@@ -190,6 +280,7 @@ impl Summary {
                 .iter()
                 .map(|s| (s.as_str(), 0))
                 .collect(),
+            ..Summary::default()
         }
     }
 
@@ -203,6 +294,73 @@ impl Summary {
             .by_teardown
             .entry(c.teardown.status.as_str())
             .or_default() += 1;
+        *self.by_conn_state.entry(c.conn_state.as_str()).or_default() += 1;
+        for f in &c.findings {
+            match f.severity {
+                Severity::Error => self.findings.error += 1,
+                Severity::Warning => self.findings.warning += 1,
+                Severity::Info => self.findings.info += 1,
+            }
+            *self.findings.by_code.entry(f.code).or_default() += 1;
+        }
+    }
+
+    /// Decides the verdict for findings at or above `fail_on` (None: never fail).
+    pub fn decide(&mut self, fail_on: Option<Severity>, allowed: &[Check]) {
+        let failing = fail_on.map_or(0, |level| self.findings.at_or_above(level));
+        let failed = failing > 0;
+        let fail_on_name = fail_on.map_or("never", Severity::as_str);
+        let counts = format!(
+            "{} error{}, {} warning{}, {} info",
+            self.findings.error,
+            plural(self.findings.error),
+            self.findings.warning,
+            plural(self.findings.warning),
+            self.findings.info
+        );
+        let mut text = match fail_on {
+            Some(level) if failed => {
+                let codes: Vec<String> = self
+                    .findings
+                    .by_code
+                    .iter()
+                    .filter(|(code, _)| {
+                        Check::from_code(code).is_some_and(|c| c.severity() >= level)
+                    })
+                    .map(|(code, n)| format!("{code}×{n}"))
+                    .collect();
+                format!(
+                    "FAIL: {failing} finding{} at or above {level} ({}); {counts}",
+                    plural(failing),
+                    codes.join(", ")
+                )
+            }
+            Some(level) => format!("PASS: no finding at or above {level}; {counts}"),
+            None => format!("PASS (--fail-on never); {counts}"),
+        };
+        let allowed: Vec<&'static str> = allowed.iter().map(|c| c.code()).collect();
+        if !allowed.is_empty() {
+            text.push_str(&format!("; ignored: {}", allowed.join(", ")));
+        }
+        self.verdict = Verdict {
+            result: if failed { "fail" } else { "pass" },
+            fail_on: fail_on_name,
+            failing_findings: failing,
+            allowed,
+            text,
+        };
+    }
+
+    pub fn failed(&self) -> bool {
+        self.verdict.result == "fail"
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 
@@ -221,7 +379,9 @@ pub fn rfc3339(ts_ns: i64) -> String {
 }
 
 impl ConnectionReport {
-    pub fn from_connection(c: &Connection, file: &str) -> ConnectionReport {
+    /// Builds the report of a finished connection; findings of the checks in
+    /// `allow` are left out.
+    pub fn from_connection(c: &Connection, file: &str, allow: &[Check]) -> ConnectionReport {
         let endpoint = |side: Side| {
             let e = c.tracker.endpoint(side);
             let a = match side {
@@ -280,6 +440,7 @@ impl ConnectionReport {
             first_frame: c.first.frame,
             last_frame: c.last.frame,
             start_time: rfc3339(c.first.ts_ns),
+            start_ts: secs(c.first.ts_ns),
             duration_s: secs(c.last.ts_ns.saturating_sub(c.first.ts_ns)),
             handshake: Handshake {
                 status: classify::handshake(c),
@@ -301,6 +462,28 @@ impl ConnectionReport {
                 initiator,
                 frames: classify::teardown_frames(c),
             },
+            conn_state: c.zeek.conn_state(),
+            history: c.zeek.history().to_string(),
+            completeness: c.completeness,
+            zeek: {
+                let (o, r) = (c.zeek.counts(Side::Client), c.zeek.counts(Side::Server));
+                ZeekFields {
+                    orig_bytes: o.bytes,
+                    resp_bytes: r.bytes,
+                    missed_bytes: c.zeek.missed_bytes(),
+                    orig_pkts: o.pkts,
+                    orig_ip_bytes: o.ip_bytes,
+                    resp_pkts: r.pkts,
+                    resp_ip_bytes: r.ip_bytes,
+                }
+            },
+            findings: c
+                .checker
+                .finish(c)
+                .iter()
+                .filter(|f| !allow.contains(&f.check))
+                .map(FindingReport::from)
+                .collect(),
             packets,
         }
     }

@@ -589,6 +589,7 @@ mod tests {
         window: 1000,
         payload_len: 0,
         wscale: None,
+        ip_len: 40,
     };
 
     fn flags(bits: u16) -> TcpFlags {

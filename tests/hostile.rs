@@ -24,7 +24,10 @@ fn load_corpus() -> Vec<Vec<u8>> {
 }
 
 fn run(bytes: &[u8]) {
-    let opts = Options { packets: true };
+    let opts = Options {
+        packets: true,
+        allow: Vec::new(),
+    };
     let mut n = 0u64;
     // Ok or Err are both fine; a panic fails the test.
     let _ = analyze_capture("mutant", 0, bytes, 1, &opts, |_| n += 1);

@@ -1,7 +1,9 @@
 //! Renderers: each takes the finished report model and a `Write`.
 
 pub mod json;
+pub mod rules;
 pub mod table;
+pub mod zeek;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,4 +14,6 @@ pub enum Format {
     Json,
     /// One JSON connection object per line, written as each connection finishes.
     Jsonl,
+    /// A Zeek conn.log.
+    Zeek,
 }

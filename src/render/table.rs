@@ -2,6 +2,7 @@
 //! connection (up to a limit), then the skipped-frame counts.
 
 use crate::report::{CaptureReport, ConnectionReport, Report, Summary};
+use crate::rules::Severity;
 use comfy_table::{presets, CellAlignment, Table};
 use std::io::{self, Write};
 
@@ -30,7 +31,8 @@ pub fn render(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::
         writeln!(out)?;
         writeln!(out, "all captures: {}", totals_line(&report.summary))?;
     }
-    Ok(())
+    writeln!(out)?;
+    writeln!(out, "{}", report.summary.verdict.text)
 }
 
 fn counts(map: &std::collections::BTreeMap<&'static str, u64>) -> String {
@@ -106,6 +108,8 @@ fn render_capture(
             "pkts",
             "bytes",
             "duration",
+            "zeek",
+            "findings",
         ]);
         for c in &conns[..shown] {
             let teardown = match c.teardown.initiator {
@@ -123,6 +127,8 @@ fn render_capture(
                 (c.client.packets + c.server.packets).to_string(),
                 (c.client.payload_bytes + c.server.payload_bytes).to_string(),
                 format!("{:.3} s", c.duration_s),
+                format!("{} {}", c.conn_state.as_str(), c.history),
+                finding_counts(c),
             ]);
         }
         for col in [0usize, 7, 8, 9] {
@@ -140,10 +146,56 @@ fn render_capture(
         }
     }
     writeln!(out, "skipped frames: {}", counts(&capture.skipped))?;
+    render_findings(&conns[..shown], out)?;
 
     if opts.packets {
         for c in &conns[..shown] {
             render_packets(c, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// "1 error, 2 warnings" style cell; "-" when there is nothing.
+fn finding_counts(c: &ConnectionReport) -> String {
+    let mut parts = Vec::new();
+    for level in [Severity::Error, Severity::Warning, Severity::Info] {
+        let n = c.findings.iter().filter(|f| f.severity == level).count();
+        match (n, level) {
+            (0, _) => {}
+            (1, _) | (_, Severity::Info) => parts.push(format!("{n} {level}")),
+            _ => parts.push(format!("{n} {level}s")),
+        }
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Every finding of the connections shown: severity, code, title, and what happened.
+fn render_findings(conns: &[&ConnectionReport], out: &mut dyn Write) -> io::Result<()> {
+    if conns.iter().all(|c| c.findings.is_empty()) {
+        return Ok(());
+    }
+    writeln!(out, "findings:")?;
+    for c in conns {
+        for f in &c.findings {
+            let times = if f.count > 1 {
+                format!(" (×{})", f.count)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  #{} {:<7} {} {}{times}",
+                c.id,
+                f.severity.as_str(),
+                f.code,
+                f.title
+            )?;
+            writeln!(out, "      {}", f.message)?;
         }
     }
     Ok(())

@@ -1,0 +1,502 @@
+//! The checks: each deviation from the three-way handshake, the release and
+//! the sequence arithmetic becomes a [`Finding`] that names its frames and
+//! its rule (see [`crate::rules`]).
+//!
+//! Per-segment checks run as segments arrive ([`Checker::on_segment`]);
+//! checks about how the connection ended run once it is done
+//! ([`Checker::finish`]). A check that fires repeatedly (retransmissions,
+//! duplicate ACKs…) gives one finding with a count.
+
+use crate::analysis::SegFlags;
+use crate::classify::{self, HandshakeStatus, TeardownStatus};
+use crate::decode::Segment;
+use crate::flow::{At, Connection};
+use crate::rules::Check;
+use crate::seq::SeqNum;
+use crate::state::{Side, State};
+
+/// Frames listed per finding at most; `count` has the total.
+pub const MAX_FRAMES: usize = 20;
+/// Send times remembered per side for back-off intervals.
+const MAX_TIMES: usize = 16;
+
+/// One finding about one connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub check: Check,
+    /// What happened, with the numbers (the first occurrence when repeated).
+    pub message: String,
+    /// Frames involved, ascending, at most [`MAX_FRAMES`].
+    pub frames: Vec<u64>,
+    /// How many times the check fired.
+    pub count: u64,
+}
+
+/// What the checks need to know about one segment, beyond the segment itself.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentContext {
+    pub side: Side,
+    pub at: At,
+    pub analysis: SegFlags,
+    /// States of the sender and the receiver before this segment.
+    pub sender_before: State,
+    pub receiver_before: State,
+    /// The sender's FIN sequence number before this segment, if it had sent one.
+    pub fin_before: Option<SeqNum>,
+    /// Both sides had finished before this segment.
+    pub finished_before: bool,
+    /// For a RST: whether its receiver accepted it.
+    pub rst_accepted: Option<bool>,
+    pub client_isn: Option<SeqNum>,
+    pub server_isn: Option<SeqNum>,
+    /// A SYN-ACK from the server had been seen before this segment.
+    pub syn_ack_seen: bool,
+    /// The server sent a bare SYN (simultaneous open).
+    pub simultaneous_open: bool,
+}
+
+/// The findings of one connection, as they accumulate.
+#[derive(Debug, Clone, Default)]
+pub struct Checker {
+    findings: Vec<Finding>,
+    third_ack_checked: bool,
+    syn_times: Vec<(u64, i64)>,
+    /// Payload carried by the client's SYN (TCP Fast Open).
+    syn_data: u32,
+    syn_ack_times: Vec<(u64, i64)>,
+    /// The first RST that ended the connection: sender and its state then.
+    abort: Option<(Side, State)>,
+}
+
+fn side_name(s: Side) -> &'static str {
+    s.as_str()
+}
+
+impl Checker {
+    /// Records one occurrence of `check` at `frame`; `message` describes it
+    /// and is kept for the first occurrence only.
+    fn note(&mut self, check: Check, frame: u64, message: impl FnOnce() -> String) {
+        if let Some(f) = self.findings.iter_mut().find(|f| f.check == check) {
+            f.count += 1;
+            if f.frames.len() < MAX_FRAMES && f.frames.last() != Some(&frame) {
+                f.frames.push(frame);
+            }
+        } else {
+            self.findings.push(Finding {
+                check,
+                message: message(),
+                frames: vec![frame],
+                count: 1,
+            });
+        }
+    }
+
+    pub fn on_segment(&mut self, seg: &Segment, cx: &SegmentContext) {
+        let f = seg.flags;
+        let frame = cx.at.frame;
+        let who = side_name(cx.side);
+
+        if f.syn() && f.fin() {
+            self.note(Check::SynFin, frame, || {
+                format!("frame {frame}: the {who} sent a segment with both SYN and FIN")
+            });
+        }
+        if f.syn() && f.rst() {
+            self.note(Check::SynRst, frame, || {
+                format!("frame {frame}: the {who} sent a segment with both SYN and RST")
+            });
+        }
+        if f.syn() && seg.payload_len > 0 {
+            let len = seg.payload_len;
+            self.note(Check::SynData, frame, || {
+                format!("frame {frame}: the {who}'s SYN carries {len} bytes of data")
+            });
+        }
+        if f.syn() && !f.ack() && cx.side == Side::Client {
+            self.syn_data = self.syn_data.max(seg.payload_len);
+            if self.syn_times.len() < MAX_TIMES {
+                self.syn_times.push((frame, cx.at.ts_ns));
+            }
+        }
+        // With data on the SYN (RFC 7413) the SYN-ACK may acknowledge the data
+        // too, and the client's next segment then starts after it.
+        let syn_data = self.syn_data;
+        let after_syn = |isn: SeqNum| [isn + 1, isn + 1 + syn_data];
+        if f.syn() && f.ack() && cx.side == Side::Server {
+            if self.syn_ack_times.len() < MAX_TIMES {
+                self.syn_ack_times.push((frame, cx.at.ts_ns));
+            }
+            // HS001: the SYN-ACK must acknowledge client ISN + 1.
+            if let Some(isn) = cx.client_isn {
+                if !after_syn(isn).contains(&seg.ack) {
+                    let ack = seg.ack;
+                    self.note(Check::SynAckBadAck, frame, || {
+                        format!(
+                            "frame {frame}: SYN-ACK ack={ack}, but the client's ISN is {isn}, so it should be {} (= {isn} + 1)",
+                            isn + 1
+                        )
+                    });
+                }
+            }
+        }
+        // HS002/HS003: the client's first ACK after the SYN-ACK.
+        if cx.side == Side::Client
+            && f.ack()
+            && !f.syn()
+            && !f.rst()
+            && cx.syn_ack_seen
+            && !cx.simultaneous_open
+            && !self.third_ack_checked
+        {
+            self.third_ack_checked = true;
+            if let Some(server_isn) = cx.server_isn {
+                if seg.ack != server_isn + 1 {
+                    let ack = seg.ack;
+                    self.note(Check::ThirdAckBadAck, frame, || {
+                        format!(
+                            "frame {frame}: the third ACK has ack={ack}, but the server's ISN is {server_isn}, so it should be {} (= {server_isn} + 1)",
+                            server_isn + 1
+                        )
+                    });
+                }
+            }
+            if let Some(client_isn) = cx.client_isn {
+                if !after_syn(client_isn).contains(&seg.seq) {
+                    let seq = seg.seq;
+                    self.note(Check::ThirdAckBadSeq, frame, || {
+                        format!(
+                            "frame {frame}: the third ACK has seq={seq}, but the client's SYN used {client_isn}, so it should be {} (= {client_isn} + 1)",
+                            client_isn + 1
+                        )
+                    });
+                }
+            }
+        }
+        // RL002 / RL003: after the sender's own FIN.
+        if let Some(fin) = cx.fin_before {
+            if seg.payload_len > 0 && seg.seq + seg.payload_len > fin {
+                let (seq, len) = (seg.seq, seg.payload_len);
+                self.note(Check::DataAfterFin, frame, || {
+                    format!("frame {frame}: the {who} sent {len} bytes at seq={seq} after its FIN at seq={fin}")
+                });
+            }
+            if f.fin() && seg.seq + seg.payload_len == fin {
+                self.note(Check::FinRetransmitted, frame, || {
+                    format!("frame {frame}: the {who} sent its FIN (seq={fin}) again")
+                });
+            }
+        }
+        if f.rst() {
+            match cx.rst_accepted {
+                Some(false) if is_synchronized(cx.receiver_before) => {
+                    let (seq, state) = (seg.seq, cx.receiver_before);
+                    let peer = side_name(cx.side.peer());
+                    self.note(Check::RstOutOfWindow, frame, || {
+                        format!("frame {frame}: RST from the {who} with seq={seq} is outside the {peer}'s receive window; the {peer} ({state}) ignores it")
+                    });
+                }
+                Some(true) if self.abort.is_none() => {
+                    self.abort = Some((cx.side, cx.sender_before))
+                }
+                _ => {}
+            }
+        }
+        if cx.finished_before {
+            let flags = seg.flags;
+            self.note(Check::SegmentsAfterClose, frame, || {
+                format!("frame {frame}: the {who} sent {flags} after both sides had closed")
+            });
+        }
+        self.note_analysis(seg, cx);
+    }
+
+    /// The data-phase checks, from Wireshark-style analysis flags.
+    fn note_analysis(&mut self, seg: &Segment, cx: &SegmentContext) {
+        let a = cx.analysis;
+        if a.is_empty() {
+            return;
+        }
+        let frame = cx.at.frame;
+        let who = side_name(cx.side);
+        let (seq, len, ack) = (seg.seq, seg.payload_len, seg.ack);
+        // SYN and FIN retransmissions have their own checks.
+        if a.is_retransmission() && !seg.flags.syn() && !(seg.flags.fin() && len == 0) {
+            let kind = if a.has(SegFlags::FAST_RETRANSMISSION) {
+                "fast retransmission"
+            } else if a.has(SegFlags::SPURIOUS_RETRANSMISSION) {
+                "spurious retransmission (already acknowledged)"
+            } else {
+                "retransmission"
+            };
+            self.note(Check::Retransmission, frame, || {
+                format!("frame {frame}: {kind} by the {who} of {len} bytes at seq={seq}")
+            });
+        }
+        let simple = [
+            (
+                SegFlags::OUT_OF_ORDER,
+                Check::OutOfOrder,
+                "arrived out of order",
+            ),
+            (
+                SegFlags::LOST_SEGMENT,
+                Check::LostSegment,
+                "follows a gap: the previous segment was not captured",
+            ),
+            (
+                SegFlags::ACKED_UNSEEN,
+                Check::AckedUnseen,
+                "acknowledges data that was not captured",
+            ),
+            (SegFlags::DUP_ACK, Check::DupAck, "is a duplicate ACK"),
+            (
+                SegFlags::ZERO_WINDOW,
+                Check::ZeroWindow,
+                "advertises a zero window",
+            ),
+            (
+                SegFlags::ZERO_WINDOW_PROBE,
+                Check::ZeroWindowProbe,
+                "probes a zero window",
+            ),
+            (SegFlags::KEEP_ALIVE, Check::KeepAlive, "is a keep-alive"),
+            (
+                SegFlags::WINDOW_FULL,
+                Check::WindowFull,
+                "fills the receiver's window",
+            ),
+        ];
+        for (bit, check, what) in simple {
+            if a.has(bit) {
+                self.note(check, frame, || format!("frame {frame}: the {who}'s segment (seq={seq}, ack={ack}, len={len}) {what}"));
+            }
+        }
+    }
+
+    /// The checks about the connection as a whole; returns every finding,
+    /// ordered by first frame, then code.
+    pub fn finish(&self, c: &Connection) -> Vec<Finding> {
+        let mut out = self.findings.clone();
+        let mut add = |check: Check, frames: Vec<u64>, count: u64, message: String| {
+            out.push(Finding {
+                check,
+                message,
+                frames,
+                count,
+            })
+        };
+        let frames_of = |v: &[(u64, i64)]| {
+            v.iter()
+                .map(|(f, _)| *f)
+                .take(MAX_FRAMES)
+                .collect::<Vec<_>>()
+        };
+        let o = &c.obs;
+        if o.syn_count > 1 {
+            add(
+                Check::SynRetransmitted,
+                frames_of(&self.syn_times),
+                u64::from(o.syn_count - 1),
+                format!(
+                    "the client sent its SYN {} times{}",
+                    o.syn_count,
+                    intervals(&self.syn_times)
+                ),
+            );
+        }
+        if o.syn_ack_count > 1 {
+            add(
+                Check::SynAckRetransmitted,
+                frames_of(&self.syn_ack_times),
+                u64::from(o.syn_ack_count - 1),
+                format!(
+                    "the server sent its SYN-ACK {} times{}",
+                    o.syn_ack_count,
+                    intervals(&self.syn_ack_times)
+                ),
+            );
+        }
+        let first = |a: Option<At>| a.map(|a| a.frame);
+        match classify::handshake(c) {
+            HandshakeStatus::Refused => {
+                let rst = o.rst.map(|(a, _)| a.frame);
+                add(
+                    Check::Refused,
+                    [first(o.syn), rst].into_iter().flatten().collect(),
+                    1,
+                    format!("the server answered the SYN with a RST (frame {}): nothing listens on port {}", rst.unwrap_or(0), c.server.port),
+                );
+            }
+            HandshakeStatus::Unanswered => add(
+                Check::SynUnanswered,
+                frames_of(&self.syn_times),
+                1,
+                format!(
+                    "{} SYN(s) to {} port {} got no answer",
+                    o.syn_count, c.server.ip, c.server.port
+                ),
+            ),
+            HandshakeStatus::Incomplete => add(
+                Check::HandshakeIncomplete,
+                [first(o.syn), first(o.syn_ack)]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                1,
+                "the server sent a SYN-ACK but the client's final ACK never appeared".into(),
+            ),
+            HandshakeStatus::Simultaneous => add(
+                Check::SimultaneousOpen,
+                [first(o.syn), first(o.syn_ack)]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                1,
+                "both sides sent a SYN: each went SYN-SENT → SYN-RECEIVED → ESTABLISHED".into(),
+            ),
+            HandshakeStatus::Missing => add(
+                Check::HandshakeNotCaptured,
+                vec![c.first.frame],
+                1,
+                "the capture begins after the handshake: ISNs and window scaling are unknown"
+                    .into(),
+            ),
+            HandshakeStatus::Complete => {}
+        }
+        self.finish_release(c, &mut add);
+        out.sort_by_key(|f| (f.frames.first().copied().unwrap_or(0), f.check));
+        out
+    }
+
+    fn finish_release(&self, c: &Connection, add: &mut impl FnMut(Check, Vec<u64>, u64, String)) {
+        let o = &c.obs;
+        let (status, _) = classify::teardown(c);
+        let fin_frame = |s: Side| o.fin[s as usize].map(|a| a.frame);
+        // RL001: a FIN the peer went on past without acknowledging it.
+        for side in [Side::Client, Side::Server] {
+            let peer = side.peer();
+            let (Some(fin_at), Some(peer_fin_at)) = (o.fin[side as usize], o.fin[peer as usize])
+            else {
+                continue;
+            };
+            let e = c.tracker.endpoint(side);
+            if o.fin_ack[side as usize].is_none()
+                && peer_fin_at.frame > fin_at.frame
+                && c.tracker.endpoint(peer).last_ack == e.fin_seq
+            {
+                let u = e.fin_seq.map(|s| s.raw()).unwrap_or(0);
+                add(
+                    Check::FinNotAcked,
+                    vec![fin_at.frame, peer_fin_at.frame],
+                    1,
+                    format!(
+                        "the {} sent FIN seq={u} (frame {}); the {} closed too (frame {}) but acknowledges {u}, not {} (= {u} + 1)",
+                        side.as_str(),
+                        fin_at.frame,
+                        peer.as_str(),
+                        peer_fin_at.frame,
+                        u.wrapping_add(1)
+                    ),
+                );
+            }
+        }
+        match status {
+            TeardownStatus::Incomplete => {
+                let unacked: Vec<Side> = [Side::Client, Side::Server].into_iter().filter(|s| o.fin_ack[*s as usize].is_none()).collect();
+                let names: Vec<&str> = unacked.iter().map(|s| s.as_str()).collect();
+                add(
+                    Check::FinalAckMissing,
+                    unacked.iter().filter_map(|s| fin_frame(*s)).collect(),
+                    1,
+                    format!("the FIN of the {} was never acknowledged in the capture", names.join(" and the ")),
+                );
+            }
+            TeardownStatus::HalfClosed => {
+                let closer = if o.fin[0].is_some() { Side::Client } else { Side::Server };
+                let other = c.tracker.endpoint(closer.peer()).state();
+                add(
+                    Check::HalfClosedAtEnd,
+                    fin_frame(closer).into_iter().collect(),
+                    1,
+                    format!(
+                        "the {} sent FIN (frame {}) but the {} never closed: it is {} when the capture ends",
+                        closer.as_str(),
+                        fin_frame(closer).unwrap_or(0),
+                        closer.peer().as_str(),
+                        other
+                    ),
+                );
+            }
+            TeardownStatus::Reset => {
+                if let (Some((at, who)), Some((_, state))) = (o.rst, self.abort) {
+                    add(
+                        Check::RstAbort,
+                        vec![at.frame],
+                        1,
+                        format!("the {} aborted the connection with RST in frame {} while {}", who.as_str(), at.frame, state),
+                    );
+                }
+            }
+            TeardownStatus::Simultaneous => add(
+                Check::SimultaneousClose,
+                [fin_frame(Side::Client), fin_frame(Side::Server)].into_iter().flatten().collect(),
+                1,
+                "both sides sent a FIN before receiving the other's: both went FIN-WAIT-1 → CLOSING → TIME-WAIT".into(),
+            ),
+            TeardownStatus::Graceful | TeardownStatus::None => {}
+        }
+        let waiting: Vec<Side> = [Side::Client, Side::Server]
+            .into_iter()
+            .filter(|s| c.tracker.endpoint(*s).state() == State::TimeWait)
+            .collect();
+        let message = match waiting.as_slice() {
+            [] => return,
+            [side] => format!(
+                "the {} ends in TIME-WAIT and keeps {}:{} reserved for 2·MSL",
+                side.as_str(),
+                addr_of(c, *side),
+                port_of(c, *side)
+            ),
+            _ => "both sides end in TIME-WAIT and keep the 4-tuple reserved for 2·MSL".to_string(),
+        };
+        add(Check::TimeWait, vec![c.last.frame], 1, message);
+    }
+}
+
+fn addr_of(c: &Connection, s: Side) -> std::net::IpAddr {
+    match s {
+        Side::Client => c.client.ip,
+        Side::Server => c.server.ip,
+    }
+}
+
+fn port_of(c: &Connection, s: Side) -> u16 {
+    match s {
+        Side::Client => c.client.port,
+        Side::Server => c.server.port,
+    }
+}
+
+fn is_synchronized(s: State) -> bool {
+    !matches!(s, State::Closed | State::Listen | State::SynSent)
+}
+
+/// "; intervals 1.0 s, 2.0 s" between successive sends.
+fn intervals(times: &[(u64, i64)]) -> String {
+    if times.len() < 2 {
+        return String::new();
+    }
+    let gaps: Vec<String> = times
+        .windows(2)
+        .map(|w| format!("{:.3} s", (w[1].1.saturating_sub(w[0].1)) as f64 / 1e9))
+        .collect();
+    format!(
+        " (frames {}; intervals {})",
+        times
+            .iter()
+            .map(|(f, _)| f.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        gaps.join(", ")
+    )
+}
