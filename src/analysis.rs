@@ -86,9 +86,12 @@ struct Flow {
     /// Last acknowledgement number and window (scaled when the scale is known) sent.
     last_ack: Option<SeqNum>,
     window: Option<u64>,
-    /// Time of the last segment in this direction.
-    last_ts: i64,
-    dup_acks: u32,
+    /// Time of the last acknowledgement, and of the segment that last advanced `next_seq`.
+    last_ack_ts: i64,
+    next_seq_ts: i64,
+    /// Duplicate ACKs in a row; -1 after an ACKed-lost signal, as in
+    /// Wireshark, so the same hole is reported once until the ACK moves.
+    dup_acks: i64,
     last_flags: SegFlags,
 }
 
@@ -172,7 +175,6 @@ impl SeqAnalysis {
             }
         }
         let same_window = fwd.window == Some(window);
-        let mut dup_ack = false;
         if same_position && same_window && window != 0 && rev.last_flags.has(SegFlags::KEEP_ALIVE) {
             // KEEP ALIVE ACK.
             flags.set(SegFlags::KEEP_ALIVE_ACK);
@@ -188,53 +190,74 @@ impl SeqAnalysis {
             // DUPLICATE ACK: nothing new at all.
             fwd.dup_acks += 1;
             flags.set(SegFlags::DUP_ACK);
-            dup_ack = true;
-        }
-        if !dup_ack {
-            fwd.dup_acks = 0;
         }
         // ACKED UNSEEN: acknowledging data the capture never showed.
         if f.ack() && rev.max_seq_to_be_acked.is_some_and(|m| ack > m) {
-            flags.set(SegFlags::ACKED_UNSEEN);
-            rev.max_seq_to_be_acked = rev.next_seq.map(|n| n.max_serial(ack));
+            match (rev.max_seq_to_be_acked, rev.next_seq) {
+                (Some(m), Some(n)) if m > n => {
+                    // Not again for the same hole.
+                    rev.max_seq_to_be_acked = Some(n);
+                    flags.set(SegFlags::ACKED_UNSEEN);
+                }
+                _ => {
+                    // The other side is stalled: signal once until its ACK moves.
+                    if rev.dup_acks == 0 {
+                        flags.set(SegFlags::ACKED_UNSEEN);
+                    }
+                    rev.dup_acks = -1;
+                }
+            }
         }
         // RETRANSMISSION, FAST RETRANSMISSION, OUT-OF-ORDER, SPURIOUS.
         let occupies = seglen > 0 || f.syn() || f.fin();
-        if occupies && !flags.has(SegFlags::KEEP_ALIVE) && fwd.next_seq.is_some_and(|n| seq < n) {
-            let since = ts_ns.saturating_sub(fwd.last_ts);
+        if occupies && !flags.has(SegFlags::KEEP_ALIVE) {
+            let mut not_advanced = fwd.next_seq.is_some_and(|n| seq < n);
+            // More than one byte just below next_seq is new data after a
+            // possible zero-window probe, not a retransmission.
+            if seglen > 1 && fwd.next_seq.is_some_and(|n| seq + 1 == n) {
+                not_advanced = false;
+            }
+            let since_dup_acks = ts_ns.saturating_sub(rev.last_ack_ts);
+            let since_advance = ts_ns.saturating_sub(fwd.next_seq_ts);
             let ooo = self.first_rtt_ns.unwrap_or(OOO_THRESHOLD_NS);
-            if rev.dup_acks >= 2 && rev.last_ack == Some(seq) && since < FAST_RETRANS_NS {
+            if seglen > 0 && rev.last_ack.is_some_and(|a| seq + seglen <= a) {
+                // SPURIOUS: the data was already acknowledged.
+                flags.set(SegFlags::SPURIOUS_RETRANSMISSION);
+            } else if not_advanced
+                && rev.dup_acks >= 2
+                && rev.last_ack == Some(seq)
+                && since_dup_acks < FAST_RETRANS_NS
+            {
                 // Wireshark marks a fast retransmission as a retransmission too.
                 flags.set(SegFlags::FAST_RETRANSMISSION | SegFlags::RETRANSMISSION);
-            } else if since < ooo && fwd.next_seq != Some(seg.seq_end()) {
+            } else if not_advanced && since_advance < ooo && fwd.next_seq != Some(seg.seq_end()) {
                 flags.set(SegFlags::OUT_OF_ORDER);
-            } else if !f.rst() {
-                let acked = rev.last_ack.is_some_and(|a| seg.seq_end() <= a) && seglen > 0;
-                flags.set(if acked {
-                    SegFlags::SPURIOUS_RETRANSMISSION
-                } else {
-                    SegFlags::RETRANSMISSION
-                });
+            } else if not_advanced {
+                flags.set(SegFlags::RETRANSMISSION);
             }
         }
 
-        // Update what is known of this direction.
-        if !f.rst() && !flags.has(SegFlags::ZERO_WINDOW_PROBE) {
+        // Update what is known of this direction. A zero-window probe does
+        // not advance next_seq; 'max seq to be acked' advances only while the
+        // stream is continuous, so an ACK beyond a hole is noticed.
+        if !flags.has(SegFlags::ZERO_WINDOW_PROBE) {
             let end = seg.seq_end();
             if fwd.next_seq.is_none_or(|n| end > n) {
                 fwd.next_seq = Some(end);
+                fwd.next_seq_ts = ts_ns;
             }
-            if fwd.max_seq_to_be_acked.is_none_or(|m| end > m) {
-                fwd.max_seq_to_be_acked = Some(end);
+            if fwd.max_seq_to_be_acked.is_none_or(|m| m == seq) {
+                fwd.max_seq_to_be_acked = fwd.next_seq;
             }
         }
         if f.ack() {
+            if fwd.last_ack != Some(ack) {
+                fwd.dup_acks = 0;
+            }
             fwd.last_ack = Some(ack);
+            fwd.last_ack_ts = ts_ns;
         }
-        if !f.rst() {
-            fwd.window = Some(window);
-        }
-        fwd.last_ts = ts_ns;
+        fwd.window = Some(window);
         fwd.last_flags = flags;
         match from {
             Side::Client => self.flows = [fwd, rev],

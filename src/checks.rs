@@ -45,8 +45,9 @@ pub struct SegmentContext {
     pub fin_before: Option<SeqNum>,
     /// Both sides had finished before this segment.
     pub finished_before: bool,
-    /// For a RST: whether its receiver accepted it.
+    /// For a RST: whether its receiver accepted it, and whether it closed a side.
     pub rst_accepted: Option<bool>,
+    pub rst_closed: bool,
     pub client_isn: Option<SeqNum>,
     pub server_isn: Option<SeqNum>,
     /// A SYN-ACK from the server had been seen before this segment.
@@ -195,7 +196,7 @@ impl Checker {
                         format!("frame {frame}: RST from the {who} with seq={seq} is outside the {peer}'s receive window; the {peer} ({state}) ignores it")
                     });
                 }
-                Some(true) if self.abort.is_none() => {
+                _ if cx.rst_closed && self.abort.is_none() => {
                     self.abort = Some((cx.side, cx.sender_before))
                 }
                 _ => {}

@@ -309,13 +309,15 @@ fn new_connection(
 }
 
 /// Wireshark's conversation completeness bits for one segment: SYN 1,
-/// SYN-ACK 2, ACK 4 (an ACK without payload or SYN), DATA 8, FIN 16, RST 32.
+/// SYN-ACK 2, ACK 4 (an ACK without payload), DATA 8, FIN 16, RST 32.
 pub fn completeness_bits(seg: &Segment) -> u8 {
     let f = seg.flags;
-    let mut bits = 0;
+    // A SYN counts only as SYN or SYN-ACK, whatever else it carries.
     if f.syn() {
-        bits |= if f.ack() { 2 } else { 1 };
-    } else if f.ack() && seg.payload_len == 0 {
+        return if f.ack() { 2 } else { 1 };
+    }
+    let mut bits = 0;
+    if f.ack() && seg.payload_len == 0 {
         bits |= 4;
     }
     if seg.payload_len > 0 {
@@ -384,6 +386,7 @@ fn observe(
         fin_before,
         finished_before,
         rst_accepted: outcome.rst_accepted,
+        rst_closed: outcome.rst_closed,
         client_isn: conn.tracker.endpoint(Side::Client).isn,
         server_isn: conn.tracker.endpoint(Side::Server).isn,
         syn_ack_seen,
@@ -437,7 +440,7 @@ fn observe(
     }
     if f.rst() {
         obs.any_rst.get_or_insert((at, side));
-        if outcome.rst_accepted == Some(true) && obs.rst.is_none() {
+        if outcome.rst_closed && obs.rst.is_none() {
             obs.rst = Some((at, side));
             let server_never_answered =
                 matches!(sender_state_before, State::Listen | State::Closed);

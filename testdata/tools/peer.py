@@ -28,6 +28,11 @@ import time
 REQ = b"GET /tcpstate HTTP/1.0\r\n\r\n"            # 26 bytes
 RESP = b"HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n"  # 38 bytes
 TCP_SYNCNT = 7
+TCP_FASTOPEN = 23
+TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT = 4, 5, 6
+DL_TOTAL, DL_CHUNK = 6000, 500     # zero_window: server -> client download
+LS_N, LS_SIZE = 6, 1448            # lost_segment: 6 full-sized client segments
+EXTRA = b"unread-by-the-server"    # rst_while_closing: 20 bytes never read
 
 
 def log(*a):
@@ -125,6 +130,46 @@ def srv_abort(c):
     c.close()  # -> RST
 
 
+# --- servers for the anomaly captures ------------------------------------
+
+def srv_slow_reader_source(c):
+    """zero_window: send DL_TOTAL bytes in DL_CHUNK-byte writes to a client
+    that does not read for a while, then close first (the FIN is queued
+    behind the data)."""
+    recv_exact(c, len(REQ))
+    for i in range(DL_TOTAL // DL_CHUNK):
+        c.sendall(bytes([0x41 + i % 26]) * DL_CHUNK)
+    log("server: all data queued")
+    c.close()
+
+
+def srv_read_all_then_echo(c):
+    """lost_segment: read LS_N * LS_SIZE bytes, answer, close after the peer."""
+    recv_exact(c, LS_N * LS_SIZE)
+    c.sendall(RESP)
+    assert recv_eof(c) == b""
+    time.sleep(0.3)
+    c.close()
+
+
+def srv_unread_reset(c):
+    """rst_while_closing: read only the request; the client's extra bytes and
+    its FIN stay unread, so close() sends RST instead of FIN (RFC 2525 2.17)."""
+    recv_exact(c, len(REQ))
+    c.sendall(RESP)
+    time.sleep(0.2)     # extra data and the client's FIN arrive meanwhile
+    c.close()
+
+
+def srv_close_wait(c):
+    """half_open_end: ACK the client's FIN but stay in CLOSE-WAIT for 3 s."""
+    recv_exact(c, len(REQ))
+    c.sendall(RESP)
+    assert recv_eof(c) == b""
+    time.sleep(3.0)     # record.sh stops tcpdump during this pause
+    c.close()
+
+
 SERVERS = {
     "graceful_client_close": srv_echo,
     "graceful_server_close": srv_close_first,
@@ -136,8 +181,22 @@ SERVERS = {
     "mid_connection": srv_echo,
     "still_open": srv_echo,
     "many_retrans": srv_echo,
+    "zero_window": srv_slow_reader_source,
+    "keepalive": srv_echo,
+    "lost_segment": srv_read_all_then_echo,
+    "retransmission": srv_echo,
+    "handshake_no_final_ack": None,     # listen only, never accept()
+    "final_ack_missing": srv_echo,
+    "rst_while_closing": srv_unread_reset,
+    "half_open_end": srv_close_wait,
+    "tfo_syn_data": srv_echo,
 }
-N_ACCEPT = {"port_reuse": 2}
+N_ACCEPT = {"port_reuse": 2, "tfo_syn_data": 2}
+LISTEN_ONLY_SECS = 4.5
+# lost_segment: a fixed receive buffer (window scale 0, window fixed at its
+# clamp), so the duplicate ACKs really are duplicates; with autotuning the
+# window grows with every ACK and tshark calls them window updates instead
+LISTEN_RCVBUF = {"lost_segment": 12288}
 
 
 def server(scen, host, port):
@@ -145,7 +204,15 @@ def server(scen, host, port):
     ls = mksock(host)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((host, int(port)))
+    if scen == "tfo_syn_data":
+        ls.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN, 8)
+    if scen in LISTEN_RCVBUF:   # inherited by the accepted socket
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, LISTEN_RCVBUF[scen])
     ls.listen(8)
+    if fn is None:
+        time.sleep(LISTEN_ONLY_SECS)
+        ls.close()
+        return
     ls.settimeout(30)
     for _ in range(N_ACCEPT.get(scen, 1)):
         c, peer = ls.accept()
@@ -274,6 +341,109 @@ def cli_many_retrans(host, port, sport=None):
     s.close()
 
 
+# --- clients for the anomaly captures ------------------------------------
+
+def nft_here(script):
+    """nft in the namespace this process runs in (clients: tcs_cli)."""
+    subprocess.run(["nft", script], check=True)
+
+
+def cli_zero_window(host, port, sport=None):
+    s = mksock(host)
+    # tiny, locked receive buffer (=> window scale 0, window of ~2 KB);
+    # must be set before connect() to shape the SYN's window
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    s.settimeout(10)
+    s.connect((host, int(port)))
+    log("client rcvbuf", s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+    s.sendall(REQ)
+    time.sleep(1.5)    # not reading: window fills, zero window, probes
+    data = recv_eof(s)  # read: window updates, the rest, server FIN
+    assert len(data) == DL_TOTAL, len(data)
+    time.sleep(0.1)
+    s.close()
+
+
+def cli_keepalive(host, port, sport=None):
+    s = connect(host, port, sport)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_KEEPIDLE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_KEEPINTVL, 1)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_KEEPCNT, 3)
+    s.sendall(REQ)
+    recv_exact(s, len(RESP))
+    time.sleep(3.5)    # idle: keep-alive probes at ~1, 2 and 3 s
+    s.close()
+
+
+def cli_lost_segment(host, port, sport=None):
+    s = connect(host, port, sport)
+    # one write of 6 MSS-sized segments, "aaa...", "bbb...", ... "fff...",
+    # sent back to back; record.sh loses the first transmission of "ccc..."
+    s.sendall(b"".join(bytes([0x61 + i]) * LS_SIZE for i in range(LS_N)))
+    recv_exact(s, len(RESP))
+    time.sleep(0.1)
+    s.close()
+
+
+def cli_no_final_ack(host, port, sport=None):
+    # connect() succeeds (we got the SYN-ACK); our ACK never leaves (nft)
+    s = connect(host, port, sport)
+    time.sleep(3.5)
+    linger0(s)
+    s.close()          # RST, dropped as well
+
+
+def cli_final_ack_missing(host, port, sport=None):
+    s = connect(host, port, sport)
+    s.sendall(REQ)
+    recv_exact(s, len(RESP))
+    time.sleep(0.1)
+    # from now on, drop every bare ACK we send: the ACK of the server's FIN
+    # (and every re-ACK from TIME-WAIT of its retransmissions) never leaves
+    nft_here("add table inet tcs_out; add chain inet tcs_out out { type filter hook output priority 0; policy accept; }; "
+             f"add rule inet tcs_out out tcp dport {port} tcp flags == ack counter drop")
+    s.close()
+
+
+def cli_rst_while_closing(host, port, sport=None):
+    s = connect(host, port, sport)
+    s.sendall(REQ)
+    recv_exact(s, len(RESP))
+    s.sendall(EXTRA)
+    time.sleep(0.05)
+    s.shutdown(socket.SHUT_WR)   # FIN-WAIT-1 -> FIN-WAIT-2
+    try:
+        d = s.recv(4096)
+        raise SystemExit(f"expected a reset, got {d!r}")
+    except ConnectionResetError:
+        log("client: connection reset by peer while closing (expected)")
+    s.close()
+
+
+def cli_half_open_end(host, port, sport=None):
+    s = connect(host, port, sport)
+    s.sendall(REQ)
+    s.shutdown(socket.SHUT_WR)
+    assert recv_exact(s, len(RESP)) == RESP
+    assert recv_eof(s) == b""   # the server closes after 3 s
+    s.close()
+
+
+def cli_tfo(host, port, sport=None):
+    for _ in range(2):
+        s = mksock(host)
+        # 1st: SYN with a TFO cookie request, data after the handshake;
+        # 2nd: SYN with the cookie and the request as SYN data.
+        # Blocking socket: with a timeout, sendto() returns EINPROGRESS.
+        s.sendto(REQ, socket.MSG_FASTOPEN, (host, int(port)))
+        s.settimeout(10)
+        recv_exact(s, len(RESP))
+        time.sleep(0.1)
+        s.close()
+        time.sleep(0.5)
+
+
 CLIENTS = {
     "graceful_client_close": cli_client_close,
     "graceful_server_close": cli_server_close,
@@ -288,6 +458,15 @@ CLIENTS = {
     "mid_connection": cli_mid_connection,
     "still_open": cli_still_open,
     "many_retrans": cli_many_retrans,
+    "zero_window": cli_zero_window,
+    "keepalive": cli_keepalive,
+    "lost_segment": cli_lost_segment,
+    "retransmission": cli_client_close,
+    "handshake_no_final_ack": cli_no_final_ack,
+    "final_ack_missing": cli_final_ack_missing,
+    "rst_while_closing": cli_rst_while_closing,
+    "half_open_end": cli_half_open_end,
+    "tfo_syn_data": cli_tfo,
 }
 
 

@@ -3,7 +3,7 @@
 # link type, frame count, TCP frame count, number of tcp.stream values and the
 # flag sequence.  Used to generate the table in testdata/README.md:
 #
-#   bash testdata/tools/summarize.sh [FILE...]   (default: captures/* variants/*)
+#   bash testdata/tools/summarize.sh [FILE...]   (default: captures/* variants/* crafted/*)
 #
 # Flag sequence notation: one token per frame.  TCP: direction + flags, where
 # '>' = sent by the endpoint that sent the stream's first captured segment
@@ -16,7 +16,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$HERE"
 files=("$@")
-[[ ${#files[@]} -gt 0 ]] || files=(captures/* variants/*)
+[[ ${#files[@]} -gt 0 ]] || files=(captures/* variants/* crafted/*)
 
 fmt() { # file format from the magic number (+ link type number for pcap)
     local m

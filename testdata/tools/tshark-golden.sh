@@ -29,4 +29,11 @@ for f in captures/*.pcap captures/*.pcapng variants/*.pcap variants/*.pcapng cra
     tshark -r "$f" -Y tcp -T fields "${fields[@]}" 2>/dev/null || true
   } > "$out"
 done
+# Wireshark's conversation completeness needs two passes to be final: one
+# line per capture and stream.
+for f in captures/*.pcap captures/*.pcapng variants/*.pcap variants/*.pcapng crafted/*.pcap; do
+  [ -e "$f" ] || continue
+  tshark -2 -r "$f" -Y tcp -T fields -e tcp.stream -e tcp.completeness 2>/dev/null \
+    | sort -u -n | awk -v f="$f" -F'\t' '{print f "\t" $1 "\t" $2}' || true
+done > tshark/completeness.tsv.txt
 ls tshark | wc -l
