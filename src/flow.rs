@@ -63,6 +63,8 @@ pub struct PacketRecord {
     pub client_state: State,
     pub server_state: State,
     pub analysis: SegFlags,
+    /// The state changes this segment caused, in order.
+    pub transitions: Vec<Transition>,
 }
 
 /// Counters per side.
@@ -474,6 +476,7 @@ fn observe(
             client_state: conn.tracker.endpoint(Side::Client).state(),
             server_state: conn.tracker.endpoint(Side::Server).state(),
             analysis,
+            transitions: transitions.clone(),
         });
     }
 }

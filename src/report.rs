@@ -155,6 +155,16 @@ pub struct PacketReport {
     pub server_state: State,
     /// Wireshark-style analysis flags (`tcp.analysis.*` names).
     pub analysis: Vec<&'static str>,
+    /// The state changes this segment caused, in order.
+    pub transitions: Vec<TransitionReport>,
+}
+
+/// One state change of one side.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransitionReport {
+    pub side: Side,
+    pub from: State,
+    pub to: State,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -423,6 +433,15 @@ impl ConnectionReport {
                         .iter()
                         .filter(|(b, _)| p.analysis.has(*b))
                         .map(|(_, n)| *n)
+                        .collect(),
+                    transitions: p
+                        .transitions
+                        .iter()
+                        .map(|t| TransitionReport {
+                            side: t.side,
+                            from: t.from,
+                            to: t.to,
+                        })
                         .collect(),
                 })
                 .collect()

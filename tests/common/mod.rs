@@ -120,6 +120,15 @@ pub struct Packet {
     pub client_state: String,
     pub server_state: String,
     pub analysis: Vec<String>,
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    pub side: String,
+    pub from: String,
+    pub to: String,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]
