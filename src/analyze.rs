@@ -3,7 +3,7 @@
 
 use crate::capture::{self, CaptureError};
 use crate::decode::{self, SkipReason};
-use crate::flow::{At, Connection, ConnectionSink, FlowTable};
+use crate::flow::{At, Connection, ConnectionSink, EndedBy, FlowTable, Limits};
 use crate::report::{CaptureReport, ConnectionReport};
 use crate::rules::Check;
 use std::collections::BTreeMap;
@@ -16,6 +16,8 @@ pub struct Options {
     pub packets: bool,
     /// Checks whose findings are left out of the reports.
     pub allow: Vec<Check>,
+    /// Limits on the connection table.
+    pub limits: Limits,
 }
 
 /// Adapts a callback taking finished reports to the flow table's sink.
@@ -24,11 +26,18 @@ struct ReportSink<'a, F: FnMut(ConnectionReport)> {
     allow: &'a [Check],
     on_connection: F,
     count: u64,
+    evicted: BTreeMap<EndedBy, u64>,
 }
 
 impl<F: FnMut(ConnectionReport)> ConnectionSink for ReportSink<'_, F> {
     fn connection(&mut self, conn: Connection) {
         self.count += 1;
+        if matches!(
+            conn.ended_by,
+            EndedBy::IdleTimeout | EndedBy::MaxConnections
+        ) {
+            *self.evicted.entry(conn.ended_by).or_default() += 1;
+        }
         (self.on_connection)(ConnectionReport::from_connection(
             &conn, self.file, self.allow,
         ));
@@ -46,12 +55,13 @@ pub fn analyze_capture<R: Read + Send>(
     options: &Options,
     on_connection: impl FnMut(ConnectionReport),
 ) -> Result<(CaptureReport, u64), CaptureError> {
-    let mut table = FlowTable::new(file_index, first_id, options.packets);
+    let mut table = FlowTable::new(file_index, first_id, options.packets, options.limits);
     let mut sink = ReportSink {
         file,
         allow: &options.allow,
         on_connection,
         count: 0,
+        evicted: BTreeMap::new(),
     };
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
@@ -74,6 +84,11 @@ pub fn analyze_capture<R: Read + Send>(
     })?;
     let next_id = table.next_id();
     table.finish(&mut sink);
-    let report = CaptureReport::new(file.to_string(), read, tcp_segments, &skipped, sink.count);
+    let mut report = CaptureReport::new(file.to_string(), read, tcp_segments, &skipped, sink.count);
+    report.evicted = sink
+        .evicted
+        .iter()
+        .map(|(why, n)| (why.as_str(), *n))
+        .collect();
     Ok((report, next_id))
 }

@@ -14,11 +14,12 @@ use crate::flow::{At, Connection};
 use crate::rules::Check;
 use crate::seq::SeqNum;
 use crate::state::{Side, State};
+use arrayvec::ArrayVec;
 
 /// Frames listed per finding at most; `count` has the total.
 pub const MAX_FRAMES: usize = 20;
 /// Send times remembered per side for back-off intervals.
-const MAX_TIMES: usize = 16;
+const MAX_TIMES: usize = 8;
 
 /// One finding about one connection.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,10 +62,10 @@ pub struct SegmentContext {
 pub struct Checker {
     findings: Vec<Finding>,
     third_ack_checked: bool,
-    syn_times: Vec<(u64, i64)>,
+    syn_times: ArrayVec<(u64, i64), MAX_TIMES>,
     /// Payload carried by the client's SYN (TCP Fast Open).
     syn_data: u32,
-    syn_ack_times: Vec<(u64, i64)>,
+    syn_ack_times: ArrayVec<(u64, i64), MAX_TIMES>,
     /// The first RST that ended the connection: sender and its state then.
     abort: Option<(Side, State)>,
 }

@@ -78,6 +78,14 @@ impl FailOn {
     }
 }
 
+/// Parses a non-negative number of seconds.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        _ => Err(format!("'{text}' is not a number of seconds")),
+    }
+}
+
 /// Parses a check code for `--allow`.
 fn parse_check(code: &str) -> Result<Check, String> {
     Check::from_code(code)
@@ -105,6 +113,16 @@ pub struct AnalyzeArgs {
     /// Exit with status 1 when a finding at or above this level exists.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
     pub fail_on: FailOn,
+
+    /// Track at most N connections at once; beyond that the least recently
+    /// active is reported early (ended_by: max_connections). Bounds memory.
+    #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
+    /// Report a connection once it has seen no segment for SECS seconds of
+    /// capture time (ended_by: idle_timeout). Off by default.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub idle_timeout: Option<f64>,
 
     /// Ignore a check: its findings are not reported (repeatable).
     #[arg(long, value_name = "CODE", value_parser = parse_check)]

@@ -96,6 +96,10 @@ pub struct Connection {
     pub base: [Option<SeqNum>; 2],
     pub obs: Observations,
     pub packets: Option<Vec<PacketRecord>>,
+    /// Why it was handed over.
+    pub ended_by: EndedBy,
+    /// Seen since the eviction clock last passed it.
+    recently_active: bool,
 }
 
 /// Frames that matter for classifying the opening and the release.
@@ -147,26 +151,81 @@ impl ConnectionSink for Vec<Connection> {
     }
 }
 
+/// Why a connection was handed over: the JSON `ended_by` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedBy {
+    /// Both sides finished, and the connection lingered without further segments.
+    Close,
+    /// A new connection reused its 4-tuple.
+    Reuse,
+    /// No segment for `--idle-timeout` seconds of capture time.
+    IdleTimeout,
+    /// Evicted to stay within `--max-connections`.
+    MaxConnections,
+    /// Still tracked when the capture ended.
+    #[default]
+    CaptureEnd,
+}
+
+impl EndedBy {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EndedBy::Close => "close",
+            EndedBy::Reuse => "reuse",
+            EndedBy::IdleTimeout => "idle_timeout",
+            EndedBy::MaxConnections => "max_connections",
+            EndedBy::CaptureEnd => "capture_end",
+        }
+    }
+}
+
+/// Limits on the connection table, which bound memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections tracked at once at most; the least recently active go first.
+    pub max_connections: usize,
+    /// A connection with no segment for this long (capture time) is handed over.
+    pub idle_timeout_ns: Option<i64>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 100_000,
+            idle_timeout_ns: None,
+        }
+    }
+}
+
+/// Entries of the eviction queue examined per segment by the idle sweep.
+const SWEEP_PER_SEGMENT: usize = 2;
+
 /// The table of connections of one capture.
 pub struct FlowTable {
     file_index: usize,
     keep_packets: bool,
+    limits: Limits,
     next_id: u64,
     open: HashMap<FlowKey, Connection>,
     /// Finished connections by finishing time, to be handed over after lingering.
     lingering: VecDeque<(i64, FlowKey, u64)>,
+    /// Every tracked connection, in a second-chance (CLOCK) order for eviction.
+    clock: VecDeque<(FlowKey, u64)>,
     transitions: Vec<Transition>,
 }
 
 impl FlowTable {
     /// `first_id` lets several captures share one id sequence.
-    pub fn new(file_index: usize, first_id: u64, keep_packets: bool) -> FlowTable {
+    pub fn new(file_index: usize, first_id: u64, keep_packets: bool, limits: Limits) -> FlowTable {
         FlowTable {
             file_index,
             keep_packets,
+            limits,
             next_id: first_id,
             open: HashMap::new(),
             lingering: VecDeque::new(),
+            clock: VecDeque::new(),
             transitions: Vec::new(),
         }
     }
@@ -184,6 +243,7 @@ impl FlowTable {
     /// Feeds one segment.
     pub fn segment(&mut self, seg: &Segment, at: At, sink: &mut impl ConnectionSink) {
         self.expire(at.ts_ns, sink);
+        self.sweep_idle(at.ts_ns, sink);
         let src = Addr {
             ip: seg.src,
             port: seg.src_port,
@@ -199,27 +259,27 @@ impl FlowTable {
             None => false,
         };
         if reuse {
-            if let Some(old) = self.open.remove(&key) {
-                sink.connection(old);
-            }
+            self.hand_over(&key, EndedBy::Reuse, sink);
         }
-        let conn = match self.open.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let id = self.next_id;
-                self.next_id += 1;
-                v.insert(new_connection(
-                    id,
-                    self.file_index,
-                    src,
-                    dst,
-                    seg,
-                    at,
-                    self.keep_packets,
-                ))
+        if !self.open.contains_key(&key) {
+            while self.open.len() >= self.limits.max_connections.max(1) {
+                if !self.evict_one(sink) {
+                    break;
+                }
             }
+            let id = self.next_id;
+            self.next_id += 1;
+            self.open.insert(
+                key,
+                new_connection(id, self.file_index, src, dst, seg, at, self.keep_packets),
+            );
+            self.clock.push_back((key, id));
+        }
+        let Some(conn) = self.open.get_mut(&key) else {
+            return;
         };
         let was_finished = conn.tracker.is_finished();
+        conn.recently_active = true;
         self.transitions.clear();
         observe(conn, src, seg, at, &mut self.transitions);
         if !was_finished && conn.tracker.is_finished() {
@@ -228,25 +288,97 @@ impl FlowTable {
         }
     }
 
+    /// Hands the connection at `key` to the sink.
+    fn hand_over(&mut self, key: &FlowKey, why: EndedBy, sink: &mut impl ConnectionSink) {
+        if let Some(mut conn) = self.open.remove(key) {
+            conn.ended_by = why;
+            sink.connection(conn);
+        }
+    }
+
+    /// Finished connections that lingered long enough.
     fn expire(&mut self, now: i64, sink: &mut impl ConnectionSink) {
         while let Some(&(done, key, id)) = self.lingering.front() {
             if now.saturating_sub(done) <= LINGER_NS {
                 break;
             }
             self.lingering.pop_front();
-            if self.open.get(&key).is_some_and(|c| c.id == id) {
-                if let Some(conn) = self.open.remove(&key) {
-                    sink.connection(conn);
-                }
+            if self
+                .open
+                .get(&key)
+                .is_some_and(|c| c.id == id && c.last.ts_ns == done)
+            {
+                self.hand_over(&key, EndedBy::Close, sink);
+            } else if self
+                .open
+                .get(&key)
+                .is_some_and(|c| c.id == id && c.tracker.is_finished())
+            {
+                // It saw segments after finishing: linger from the last one.
+                let last = self.open.get(&key).map_or(done, |c| c.last.ts_ns);
+                self.lingering.push_back((last, key, id));
             }
         }
+    }
+
+    /// The idle timeout, a few clock entries per segment so that no segment
+    /// pays for a full scan.
+    fn sweep_idle(&mut self, now: i64, sink: &mut impl ConnectionSink) {
+        let Some(idle) = self.limits.idle_timeout_ns else {
+            return;
+        };
+        for _ in 0..SWEEP_PER_SEGMENT.min(self.clock.len()) {
+            let Some((key, id)) = self.clock.pop_front() else {
+                break;
+            };
+            match self.open.get(&key) {
+                Some(c) if c.id == id => {
+                    if now.saturating_sub(c.last.ts_ns) > idle {
+                        self.hand_over(&key, EndedBy::IdleTimeout, sink);
+                    } else {
+                        self.clock.push_back((key, id));
+                    }
+                }
+                _ => {} // already handed over
+            }
+        }
+    }
+
+    /// Evicts the least recently active connection (second-chance order).
+    /// Returns false when there is nothing to evict.
+    fn evict_one(&mut self, sink: &mut impl ConnectionSink) -> bool {
+        // Every entry is looked at most twice: once to clear its mark, once to evict.
+        for _ in 0..self.clock.len().saturating_mul(2).saturating_add(1) {
+            let Some((key, id)) = self.clock.pop_front() else {
+                return false;
+            };
+            match self.open.get_mut(&key) {
+                Some(c) if c.id == id => {
+                    if c.recently_active {
+                        c.recently_active = false;
+                        self.clock.push_back((key, id));
+                    } else {
+                        self.hand_over(&key, EndedBy::MaxConnections, sink);
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
     }
 
     /// Hands every remaining connection to the sink, in id order.
     pub fn finish(mut self, sink: &mut impl ConnectionSink) {
         let mut rest: Vec<Connection> = self.open.drain().map(|(_, c)| c).collect();
         rest.sort_by_key(|c| c.id);
-        for c in rest {
+        for mut c in rest {
+            // A finished connection that was still lingering ended by its close.
+            c.ended_by = if c.tracker.is_finished() {
+                EndedBy::Close
+            } else {
+                EndedBy::CaptureEnd
+            };
             sink.connection(c);
         }
     }
@@ -307,6 +439,8 @@ fn new_connection(
         base: [None, None],
         obs: Observations::default(),
         packets: keep.then(Vec::new),
+        ended_by: EndedBy::default(),
+        recently_active: true,
     }
 }
 

@@ -7,6 +7,7 @@ mod cli;
 
 use cli::{AnalyzeArgs, Cli, Command, RulesFormat};
 use tcpstate::analyze::{analyze_capture, Options};
+use tcpstate::flow::Limits;
 use tcpstate::render::{self, table::TableOptions, Format};
 use tcpstate::report::{ConnectionReport, Report, Summary, Tool, SCHEMA};
 use tcpstate::rules::Check;
@@ -71,6 +72,12 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let options = Options {
         packets: args.packets,
         allow: args.allow.clone(),
+        limits: Limits {
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            idle_timeout_ns: args
+                .idle_timeout
+                .map(|s| (s * 1e9).min(i64::MAX as f64) as i64),
+        },
     };
 
     let mut report = Report {

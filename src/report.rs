@@ -7,7 +7,7 @@ use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
 use crate::checks::Finding;
 use crate::classify::{self, HandshakeStatus, Initiator, TeardownStatus};
 use crate::decode::{linktype, SkipReason};
-use crate::flow::{At, Connection};
+use crate::flow::{At, Connection, EndedBy};
 use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
 use crate::zeek::ConnState;
@@ -55,6 +55,9 @@ pub struct CaptureReport {
     /// Where and why reading stopped early, or null.
     pub stopped: Option<ReadStop>,
     pub connections: u64,
+    /// Connections handed over early to bound memory, by reason
+    /// (`idle_timeout`, `max_connections`); only reasons that occurred.
+    pub evicted: BTreeMap<&'static str, u64>,
 }
 
 impl CaptureReport {
@@ -75,6 +78,7 @@ impl CaptureReport {
             truncated: read.stop.as_ref().is_some_and(|s| s.truncated),
             stopped: read.stop,
             connections,
+            evicted: BTreeMap::new(),
         }
     }
 
@@ -182,6 +186,9 @@ pub struct ConnectionReport {
     pub duration_s: f64,
     pub handshake: Handshake,
     pub teardown: Teardown,
+    /// Why the connection's report was written: `close`, `reuse`,
+    /// `idle_timeout`, `max_connections` or `capture_end`.
+    pub ended_by: EndedBy,
     /// Zeek's conn_state, with the client as originator.
     pub conn_state: ConnState,
     /// Zeek's history string.
@@ -481,6 +488,7 @@ impl ConnectionReport {
                 initiator,
                 frames: classify::teardown_frames(c),
             },
+            ended_by: c.ended_by,
             conn_state: c.zeek.conn_state(),
             history: c.zeek.history().to_string(),
             completeness: c.completeness,

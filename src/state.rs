@@ -20,8 +20,8 @@
 
 use crate::decode::Segment;
 use crate::seq::SeqNum;
+use arrayvec::ArrayVec;
 use serde::Serialize;
-use std::collections::VecDeque;
 use std::fmt;
 
 /// The eleven RFC 9293 connection states, spelt as in the RFC.
@@ -119,7 +119,7 @@ pub struct Transition {
 pub struct Endpoint {
     state: State,
     /// Every state entered, in order (the first is the assumed initial state).
-    history: Vec<State>,
+    history: ArrayVec<State, MAX_HISTORY>,
     /// Whether this side has sent anything yet; until it has, its initial
     /// state is an assumption that its first segment may revise.
     sent_any: bool,
@@ -146,13 +146,14 @@ pub struct Endpoint {
     pub reset_by_peer: bool,
 }
 
-const MAX_HISTORY: usize = 32;
+/// States recorded per side at most; the normal paths need 7.
+const MAX_HISTORY: usize = 16;
 
 impl Endpoint {
     fn new(initial: State) -> Endpoint {
         Endpoint {
             state: initial,
-            history: vec![initial],
+            history: std::iter::once(initial).collect(),
             sent_any: false,
             isn: None,
             fin_seq: None,
@@ -190,9 +191,8 @@ impl Endpoint {
             to,
         });
         self.state = to;
-        if self.history.len() < MAX_HISTORY {
-            self.history.push(to);
-        }
+        // A side that keeps cycling (RST back to LISTEN) stops being recorded.
+        let _ = self.history.try_push(to);
     }
 
     /// Replaces an assumed initial state, before this side has sent anything.
@@ -290,14 +290,22 @@ impl InFlight {
 }
 
 /// Queue cap per direction: past it the oldest segment is assumed delivered.
-const MAX_IN_FLIGHT: usize = 16;
+const MAX_IN_FLIGHT: usize = 8;
+
+fn pop_front<T: Copy, const N: usize>(queue: &mut ArrayVec<T, N>) -> Option<T> {
+    if queue.is_empty() {
+        None
+    } else {
+        Some(queue.remove(0))
+    }
+}
 
 /// The state machines of both endpoints of one connection.
 #[derive(Debug, Clone)]
 pub struct Tracker {
     ends: [Endpoint; 2],
     /// Segments sent by side i not yet delivered to its peer.
-    in_flight: [VecDeque<InFlight>; 2],
+    in_flight: [ArrayVec<InFlight, MAX_IN_FLIGHT>; 2],
     /// How far side i's peer has received side i's sequence space.
     delivered_end: [Option<SeqNum>; 2],
 }
@@ -331,7 +339,7 @@ impl Tracker {
     fn with_states(client: State, server: State) -> Tracker {
         Tracker {
             ends: [Endpoint::new(client), Endpoint::new(server)],
-            in_flight: [VecDeque::new(), VecDeque::new()],
+            in_flight: [ArrayVec::new(), ArrayVec::new()],
             delivered_end: [None, None],
         }
     }
@@ -378,7 +386,7 @@ impl Tracker {
         //    first (a SYN,ACK repeating a SYN already delivered) arrives now.
         self.release_repeats(to, out);
         // 4. Queue it for the peer, and deliver what needs no evidence.
-        self.enqueue(from, seg);
+        self.enqueue(from, seg, out);
         self.deliver_ready(from, out);
         StepOutcome::default()
     }
@@ -448,7 +456,7 @@ impl Tracker {
             }
         }
         // Everything sent before the RST is taken to have arrived before it.
-        while let Some(seg) = self.in_flight[from.index()].pop_front() {
+        while let Some(seg) = pop_front(&mut self.in_flight[from.index()]) {
             self.deliver(from, seg, out);
         }
         // Without the SYNs the scale is unknown: assume the largest, so that
@@ -478,7 +486,7 @@ impl Tracker {
     }
 
     /// Queues the parts of a segment that tell its receiver something new.
-    fn enqueue(&mut self, from: Side, seg: &Segment) {
+    fn enqueue(&mut self, from: Side, seg: &Segment, out: &mut Vec<Transition>) {
         let to = from.peer();
         let receiver = &self.ends[to.index()];
         let already = self.delivered_end[from.index()];
@@ -505,22 +513,22 @@ impl Tracker {
         if queue.iter().any(same) {
             return; // a retransmission of something already on its way
         }
-        queue.push_back(item);
+        if queue.is_full() {
+            // Past the cap the oldest is taken as delivered.
+            if let Some(oldest) = pop_front(queue) {
+                self.deliver(from, oldest, out);
+            }
+        }
+        self.in_flight[from.index()].push(item);
     }
 
     /// Delivers queued segments from `from` that need no evidence.
     fn deliver_ready(&mut self, from: Side, out: &mut Vec<Transition>) {
-        let queue_len = self.in_flight[from.index()].len();
-        if queue_len > MAX_IN_FLIGHT {
-            if let Some(seg) = self.in_flight[from.index()].pop_front() {
-                self.deliver(from, seg, out);
-            }
-        }
-        while let Some(head) = self.in_flight[from.index()].front().copied() {
+        while let Some(head) = self.in_flight[from.index()].first().copied() {
             if head.needs_evidence() {
                 break;
             }
-            self.in_flight[from.index()].pop_front();
+            pop_front(&mut self.in_flight[from.index()]);
             self.deliver(from, head, out);
         }
     }
@@ -528,12 +536,12 @@ impl Tracker {
     /// Delivers queued segments of `from` that add no new sequence space: their
     /// SYN or FIN already arrived, only their ACK is news.
     fn release_repeats(&mut self, from: Side, out: &mut Vec<Transition>) {
-        while let Some(head) = self.in_flight[from.index()].front().copied() {
+        while let Some(head) = self.in_flight[from.index()].first().copied() {
             let repeat = self.delivered_end[from.index()].is_some_and(|d| head.seq_end <= d);
             if !repeat {
                 break;
             }
-            self.in_flight[from.index()].pop_front();
+            pop_front(&mut self.in_flight[from.index()]);
             self.deliver(from, head, out);
         }
     }
@@ -543,7 +551,7 @@ impl Tracker {
     fn deliver_evidenced(&mut self, sender_of_queue: Side, ack: SeqNum, out: &mut Vec<Transition>) {
         let from = sender_of_queue;
         let mut delivered_any = false;
-        while let Some(head) = self.in_flight[from.index()].front().copied() {
+        while let Some(head) = self.in_flight[from.index()].first().copied() {
             if head.needs_evidence() {
                 if ack < head.seq_end && ack != head.seq_end {
                     break;
@@ -556,7 +564,7 @@ impl Tracker {
                     break;
                 }
             }
-            self.in_flight[from.index()].pop_front();
+            pop_front(&mut self.in_flight[from.index()]);
             self.deliver(from, head, out);
             delivered_any = true;
         }

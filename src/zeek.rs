@@ -9,6 +9,7 @@ use crate::analysis::SegFlags;
 use crate::decode::Segment;
 use crate::seq::SeqNum;
 use crate::state::Side;
+use arrayvec::ArrayString;
 use serde::Serialize;
 
 /// Zeek's TCP endpoint states (`TCP_ENDPOINT_*`).
@@ -143,7 +144,7 @@ impl Endpoint {
 #[derive(Debug, Clone, Default)]
 pub struct ZeekObserver {
     ends: [Endpoint; 2],
-    history: String,
+    history: ArrayString<HISTORY_MAX>,
     started: bool,
 }
 
@@ -155,16 +156,16 @@ pub struct ZeekCounts {
     pub ip_bytes: u64,
 }
 
-const HISTORY_MAX: usize = 128;
+/// History letters kept per connection (inline, no allocation).
+const HISTORY_MAX: usize = 48;
 
 impl ZeekObserver {
     fn add(&mut self, from: Side, code: char) {
-        if self.history.len() < HISTORY_MAX {
-            self.history.push(match from {
-                Side::Client => code.to_ascii_uppercase(),
-                Side::Server => code.to_ascii_lowercase(),
-            });
-        }
+        // Longer histories are cut: they are rare, and the letters so far tell the story.
+        let _ = self.history.try_push(match from {
+            Side::Client => code.to_ascii_uppercase(),
+            Side::Server => code.to_ascii_lowercase(),
+        });
     }
 
     /// Records `code` the first time `mask` is seen in this direction;
@@ -186,7 +187,7 @@ impl ZeekObserver {
             // Zeek makes the sender of the first packet the originator and flips
             // the roles when it learns better; the flip is marked with '^'.
             if from == Side::Server {
-                self.history.push('^');
+                let _ = self.history.try_push('^');
             }
         }
         self.update_history(from, seg);

@@ -27,6 +27,7 @@ fn run(bytes: &[u8]) {
     let opts = Options {
         packets: true,
         allow: Vec::new(),
+        limits: Default::default(),
     };
     let mut n = 0u64;
     // Ok or Err are both fine; a panic fails the test.

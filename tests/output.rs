@@ -153,6 +153,7 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
         .filter(|p| {
             let data_keys = [
                 "captures[].skipped.",
+                "captures[].evicted.",
                 "summary.by_handshake.",
                 "summary.by_teardown.",
                 "summary.by_conn_state.",

@@ -47,6 +47,7 @@ pub struct Capture {
     pub truncated: bool,
     pub stopped: Option<Stopped>,
     pub connections: u64,
+    pub evicted: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]
@@ -146,6 +147,7 @@ pub struct Connection {
     pub duration_s: f64,
     pub handshake: Handshake,
     pub teardown: Teardown,
+    pub ended_by: String,
     pub conn_state: String,
     pub history: String,
     pub completeness: u8,

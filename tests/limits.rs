@@ -1,0 +1,63 @@
+//! The connection-table limits that bound memory: --max-connections and
+//! --idle-timeout hand connections over early, say so, and count them.
+
+mod common;
+use common::*;
+
+fn analyze_with(args: &[&str], rel: &str) -> Report {
+    let out = tcpstate()
+        .args(["analyze", "--format", "json", "--fail-on", "never"])
+        .args(args)
+        .arg(testdata(rel))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn without_limits_nothing_is_evicted() {
+    let r = analyze_with(&[], "captures/tfo_syn_data.pcap");
+    assert!(r.captures[0].evicted.is_empty());
+    let ended: Vec<&str> = r.connections.iter().map(|c| c.ended_by.as_str()).collect();
+    assert_eq!(ended, ["close", "close"], "both closed; the first lingered until the end");
+}
+
+#[test]
+fn max_connections_evicts_the_least_recently_active() {
+    // Two connections one after the other on different ports: with room for
+    // one, the first (finished, lingering) is handed over when the second starts.
+    let r = analyze_with(&["--max-connections", "1"], "captures/tfo_syn_data.pcap");
+    assert_eq!(r.connections.len(), 2);
+    assert_eq!(r.connections[0].ended_by, "max_connections");
+    assert_eq!(r.connections[0].teardown.status, "graceful", "its results are complete");
+    assert_eq!(r.connections[1].ended_by, "close");
+    assert_eq!(r.captures[0].evicted.get("max_connections"), Some(&1));
+}
+
+#[test]
+fn idle_timeout_hands_over_silent_connections() {
+    // SYNs at about 0, 1, 3 and 7 s: with a 0.5 s timeout each retransmission
+    // finds its connection already handed over and starts a new record.
+    let r = analyze_with(&["--idle-timeout", "0.5"], "captures/syn_unanswered.pcap");
+    assert_eq!(r.connections.len(), 4);
+    let ended: Vec<&str> = r.connections.iter().map(|c| c.ended_by.as_str()).collect();
+    assert_eq!(ended, ["idle_timeout", "idle_timeout", "idle_timeout", "capture_end"]);
+    assert_eq!(r.captures[0].evicted.get("idle_timeout"), Some(&3));
+    // Long enough, and the connection stays whole.
+    let r = analyze_with(&["--idle-timeout", "10"], "captures/syn_unanswered.pcap");
+    assert_eq!(r.connections.len(), 1);
+    assert_eq!(r.connections[0].handshake.syn_count, 4);
+}
+
+#[test]
+fn bad_limits_are_usage_errors() {
+    for args in [["--max-connections", "0"], ["--idle-timeout", "-1"], ["--idle-timeout", "soon"]] {
+        tcpstate()
+            .arg("analyze")
+            .args(args)
+            .arg(testdata("captures/refused.pcap"))
+            .assert()
+            .code(2);
+    }
+}
