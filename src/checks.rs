@@ -19,7 +19,7 @@ use arrayvec::ArrayVec;
 /// Frames listed per finding at most; `count` has the total.
 pub const MAX_FRAMES: usize = 20;
 /// Send times remembered per side for back-off intervals.
-const MAX_TIMES: usize = 8;
+const MAX_TIMES: usize = 4;
 
 /// One finding about one connection.
 #[derive(Debug, Clone, PartialEq)]

@@ -207,7 +207,8 @@ pub struct FlowTable {
     keep_packets: bool,
     limits: Limits,
     next_id: u64,
-    open: HashMap<FlowKey, Connection>,
+    /// Boxed: the map's buckets stay small, so growing it costs little.
+    open: HashMap<FlowKey, Box<Connection>>,
     /// Finished connections by finishing time, to be handed over after lingering.
     lingering: VecDeque<(i64, FlowKey, u64)>,
     /// Every tracked connection, in a second-chance (CLOCK) order for eviction.
@@ -271,7 +272,15 @@ impl FlowTable {
             self.next_id += 1;
             self.open.insert(
                 key,
-                new_connection(id, self.file_index, src, dst, seg, at, self.keep_packets),
+                Box::new(new_connection(
+                    id,
+                    self.file_index,
+                    src,
+                    dst,
+                    seg,
+                    at,
+                    self.keep_packets,
+                )),
             );
             self.clock.push_back((key, id));
         }
@@ -292,7 +301,7 @@ impl FlowTable {
     fn hand_over(&mut self, key: &FlowKey, why: EndedBy, sink: &mut impl ConnectionSink) {
         if let Some(mut conn) = self.open.remove(key) {
             conn.ended_by = why;
-            sink.connection(conn);
+            sink.connection(*conn);
         }
     }
 
@@ -344,7 +353,8 @@ impl FlowTable {
         }
     }
 
-    /// Evicts the least recently active connection (second-chance order).
+    /// Makes room: hands over a finished (lingering) connection, or evicts
+    /// the least recently active one (second-chance order).
     /// Returns false when there is nothing to evict.
     fn evict_one(&mut self, sink: &mut impl ConnectionSink) -> bool {
         // Every entry is looked at most twice: once to clear its mark, once to evict.
@@ -353,6 +363,11 @@ impl FlowTable {
                 return false;
             };
             match self.open.get_mut(&key) {
+                // A finished connection is only lingering: hand it over as closed.
+                Some(c) if c.id == id && c.tracker.is_finished() => {
+                    self.hand_over(&key, EndedBy::Close, sink);
+                    return true;
+                }
                 Some(c) if c.id == id => {
                     if c.recently_active {
                         c.recently_active = false;
@@ -370,16 +385,15 @@ impl FlowTable {
 
     /// Hands every remaining connection to the sink, in id order.
     pub fn finish(mut self, sink: &mut impl ConnectionSink) {
-        let mut rest: Vec<Connection> = self.open.drain().map(|(_, c)| c).collect();
-        rest.sort_by_key(|c| c.id);
-        for mut c in rest {
+        let mut order: Vec<(u64, FlowKey)> = self.open.iter().map(|(k, c)| (c.id, *k)).collect();
+        order.sort_unstable_by_key(|(id, _)| *id);
+        for (_, key) in order {
             // A finished connection that was still lingering ended by its close.
-            c.ended_by = if c.tracker.is_finished() {
-                EndedBy::Close
-            } else {
-                EndedBy::CaptureEnd
+            let why = match self.open.get(&key) {
+                Some(c) if c.tracker.is_finished() => EndedBy::Close,
+                _ => EndedBy::CaptureEnd,
             };
-            sink.connection(c);
+            self.hand_over(&key, why, sink);
         }
     }
 }

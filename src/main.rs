@@ -1,5 +1,6 @@
 use anyhow::Result;
 use clap::Parser;
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -28,6 +29,59 @@ fn main() -> ExitCode {
             eprintln!("tcpstate: error: {e:#}");
             ExitCode::from(EXIT_INPUT_ERROR)
         }
+    }
+}
+
+/// The connection reports an output keeps: all of them, or (for the table)
+/// only the `limit` with the smallest ids, so that memory stays bounded
+/// whatever the number of connections.
+struct Rows {
+    limit: usize,
+    heap: BinaryHeap<ById>,
+}
+
+/// A report ordered by connection id.
+struct ById(ConnectionReport);
+
+impl PartialEq for ById {
+    fn eq(&self, other: &ById) -> bool {
+        self.0.id == other.0.id
+    }
+}
+impl Eq for ById {}
+impl PartialOrd for ById {
+    fn partial_cmp(&self, other: &ById) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ById {
+    fn cmp(&self, other: &ById) -> std::cmp::Ordering {
+        self.0.id.cmp(&other.0.id)
+    }
+}
+
+impl Rows {
+    /// `limit` 0 keeps every report.
+    fn new(limit: usize) -> Rows {
+        Rows {
+            limit,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    fn keep(&mut self, c: ConnectionReport) {
+        self.heap.push(ById(c));
+        if self.limit > 0 && self.heap.len() > self.limit {
+            self.heap.pop();
+        }
+    }
+
+    fn into_sorted(self) -> Vec<ConnectionReport> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.0)
+            .collect()
     }
 }
 
@@ -92,8 +146,15 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     for (index, path) in args.files.iter().enumerate() {
         let name = path.display().to_string();
         let mut write_err = None;
+        let mut file_summary = Summary::new();
+        let mut rows = Rows::new(if format == Format::Table {
+            args.limit
+        } else {
+            0
+        });
         let mut on_connection = |c: ConnectionReport| {
             report.summary.add(&c);
+            file_summary.add(&c);
             match format {
                 Format::Jsonl => {
                     if write_err.is_none() {
@@ -102,7 +163,7 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
                         }
                     }
                 }
-                Format::Table | Format::Json | Format::Zeek => report.connections.push(c),
+                Format::Table | Format::Json | Format::Zeek => rows.keep(c),
             }
         };
         let result = if name == "-" {
@@ -135,7 +196,10 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
                         stop.frame - 1
                     );
                 }
+                let mut capture = capture;
+                capture.summary = file_summary;
                 report.captures.push(capture);
+                report.connections.extend(rows.into_sorted());
             }
             Err(e) => {
                 eprintln!("tcpstate: error: {name}: {e}");

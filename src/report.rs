@@ -12,7 +12,7 @@ use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
 use crate::zeek::ConnState;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, UNIX_EPOCH};
 
 /// The schema identifier. Change it only with a new schema version.
@@ -58,6 +58,10 @@ pub struct CaptureReport {
     /// Connections handed over early to bound memory, by reason
     /// (`idle_timeout`, `max_connections`); only reasons that occurred.
     pub evicted: BTreeMap<&'static str, u64>,
+    /// Totals of this capture's connections, for the table (the JSON has
+    /// the totals over all captures in `summary`).
+    #[serde(skip)]
+    pub summary: Summary,
 }
 
 impl CaptureReport {
@@ -79,6 +83,7 @@ impl CaptureReport {
             stopped: read.stop,
             connections,
             evicted: BTreeMap::new(),
+            summary: Summary::new(),
         }
     }
 
@@ -249,6 +254,52 @@ pub struct Summary {
     pub findings: FindingCounts,
     /// The pass/fail verdict for `--fail-on`.
     pub verdict: Verdict,
+    /// Connections per server endpoint, for the table's summary of large captures.
+    #[serde(skip)]
+    pub servers: ServerCounts,
+}
+
+/// Connections per server endpoint ("addr:port") with their handshake
+/// statuses. At most [`ServerCounts::MAX`] servers are told apart; the rest
+/// are counted together.
+#[derive(Debug, Clone, Default)]
+pub struct ServerCounts {
+    pub by_server: HashMap<String, BTreeMap<&'static str, u64>>,
+    pub others: u64,
+}
+
+impl ServerCounts {
+    pub const MAX: usize = 10_000;
+
+    fn add(&mut self, c: &ConnectionReport) {
+        let key = if c.server.addr.contains(':') {
+            format!("[{}]:{}", c.server.addr, c.server.port)
+        } else {
+            format!("{}:{}", c.server.addr, c.server.port)
+        };
+        if let Some(m) = self.by_server.get_mut(&key) {
+            *m.entry(c.handshake.status.as_str()).or_default() += 1;
+        } else if self.by_server.len() < Self::MAX {
+            self.by_server
+                .entry(key)
+                .or_default()
+                .insert(c.handshake.status.as_str(), 1);
+        } else {
+            self.others += 1;
+        }
+    }
+
+    /// The `n` servers with the most connections: (endpoint, total, by status).
+    pub fn top(&self, n: usize) -> Vec<(&str, u64, &BTreeMap<&'static str, u64>)> {
+        let mut all: Vec<_> = self
+            .by_server
+            .iter()
+            .map(|(k, m)| (k.as_str(), m.values().sum::<u64>(), m))
+            .collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        all.truncate(n);
+        all
+    }
 }
 
 /// Findings counted by severity and by code (each finding counts once,
@@ -312,6 +363,7 @@ impl Summary {
             .entry(c.teardown.status.as_str())
             .or_default() += 1;
         *self.by_conn_state.entry(c.conn_state.as_str()).or_default() += 1;
+        self.servers.add(c);
         for f in &c.findings {
             match f.severity {
                 Severity::Error => self.findings.error += 1,

@@ -290,7 +290,7 @@ impl InFlight {
 }
 
 /// Queue cap per direction: past it the oldest segment is assumed delivered.
-const MAX_IN_FLIGHT: usize = 8;
+const MAX_IN_FLIGHT: usize = 4;
 
 fn pop_front<T: Copy, const N: usize>(queue: &mut ArrayVec<T, N>) -> Option<T> {
     if queue.is_empty() {

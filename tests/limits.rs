@@ -11,7 +11,11 @@ fn analyze_with(args: &[&str], rel: &str) -> Report {
         .arg(testdata(rel))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -20,19 +24,56 @@ fn without_limits_nothing_is_evicted() {
     let r = analyze_with(&[], "captures/tfo_syn_data.pcap");
     assert!(r.captures[0].evicted.is_empty());
     let ended: Vec<&str> = r.connections.iter().map(|c| c.ended_by.as_str()).collect();
-    assert_eq!(ended, ["close", "close"], "both closed; the first lingered until the end");
+    assert_eq!(
+        ended,
+        ["close", "close"],
+        "both closed; the first lingered until the end"
+    );
 }
 
 #[test]
-fn max_connections_evicts_the_least_recently_active() {
+fn max_connections_hands_over_finished_connections_first() {
     // Two connections one after the other on different ports: with room for
-    // one, the first (finished, lingering) is handed over when the second starts.
+    // one, the first (finished, lingering) is handed over as closed when the
+    // second starts; that is no eviction.
     let r = analyze_with(&["--max-connections", "1"], "captures/tfo_syn_data.pcap");
     assert_eq!(r.connections.len(), 2);
-    assert_eq!(r.connections[0].ended_by, "max_connections");
-    assert_eq!(r.connections[0].teardown.status, "graceful", "its results are complete");
-    assert_eq!(r.connections[1].ended_by, "close");
+    assert_eq!(r.connections[0].ended_by, "close");
+    assert_eq!(r.connections[0].teardown.status, "graceful");
+    assert!(r.captures[0].evicted.is_empty());
+}
+
+#[test]
+fn max_connections_evicts_the_least_recently_active_open_one() {
+    // Three unanswered SYNs from distinct sources, room for two: the first,
+    // least recently active, is evicted when the third arrives.
+    let frames: Vec<Vec<u8>> = (1..=3u8)
+        .map(|i| syn_frame([10, 0, 0, i], 40000, 1000 * u32::from(i)))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syns.pcap");
+    write_pcap(&path, &frames);
+    let out = tcpstate()
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--max-connections",
+            "2",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let ended: Vec<&str> = r.connections.iter().map(|c| c.ended_by.as_str()).collect();
+    assert_eq!(ended, ["max_connections", "capture_end", "capture_end"]);
     assert_eq!(r.captures[0].evicted.get("max_connections"), Some(&1));
+    assert_eq!(
+        r.connections[0].handshake.status, "unanswered",
+        "its results so far are reported"
+    );
 }
 
 #[test]
@@ -42,7 +83,15 @@ fn idle_timeout_hands_over_silent_connections() {
     let r = analyze_with(&["--idle-timeout", "0.5"], "captures/syn_unanswered.pcap");
     assert_eq!(r.connections.len(), 4);
     let ended: Vec<&str> = r.connections.iter().map(|c| c.ended_by.as_str()).collect();
-    assert_eq!(ended, ["idle_timeout", "idle_timeout", "idle_timeout", "capture_end"]);
+    assert_eq!(
+        ended,
+        [
+            "idle_timeout",
+            "idle_timeout",
+            "idle_timeout",
+            "capture_end"
+        ]
+    );
     assert_eq!(r.captures[0].evicted.get("idle_timeout"), Some(&3));
     // Long enough, and the connection stays whole.
     let r = analyze_with(&["--idle-timeout", "10"], "captures/syn_unanswered.pcap");
@@ -52,7 +101,11 @@ fn idle_timeout_hands_over_silent_connections() {
 
 #[test]
 fn bad_limits_are_usage_errors() {
-    for args in [["--max-connections", "0"], ["--idle-timeout", "-1"], ["--idle-timeout", "soon"]] {
+    for args in [
+        ["--max-connections", "0"],
+        ["--idle-timeout", "-1"],
+        ["--idle-timeout", "soon"],
+    ] {
         tcpstate()
             .arg("analyze")
             .args(args)

@@ -2,7 +2,7 @@
 //! connection (up to a limit), then the skipped-frame counts.
 
 use crate::report::{CaptureReport, ConnectionReport, Report, Summary};
-use crate::rules::Severity;
+use crate::rules::{Check, Rule, Severity};
 use comfy_table::{presets, CellAlignment, Table};
 use std::io::{self, Write};
 
@@ -76,11 +76,7 @@ fn render_capture(
         capture.frames,
         capture.tcp_segments
     )?;
-    let mut summary = Summary::new();
-    for c in conns {
-        summary.add(c);
-    }
-    writeln!(out, "{}", totals_line(&summary))?;
+    writeln!(out, "{}", totals_line(&capture.summary))?;
     if let Some(stop) = &capture.stopped {
         writeln!(
             out,
@@ -137,16 +133,31 @@ fn render_capture(
             }
         }
         writeln!(out, "{table}")?;
-        if shown < conns.len() {
+        let total = usize::try_from(capture.summary.connections).unwrap_or(usize::MAX);
+        if shown < total {
             writeln!(
                 out,
                 "… {} more connections not shown (--limit 0 shows all)",
-                conns.len() - shown
+                total - shown
             )?;
         }
     }
     writeln!(out, "skipped frames: {}", counts(&capture.skipped))?;
-    render_findings(&conns[..shown], out)?;
+    if !capture.evicted.is_empty() {
+        writeln!(
+            out,
+            "evicted early to bound memory: {}",
+            counts(&capture.evicted)
+        )?;
+    }
+    let total = usize::try_from(capture.summary.connections).unwrap_or(usize::MAX);
+    if shown < total {
+        // Too many connections to list: say what happened in a few lines.
+        render_servers(&capture.summary, out)?;
+        render_findings_by_code(&capture.summary, out)?;
+    } else {
+        render_findings(&conns[..shown], out)?;
+    }
 
     if opts.packets {
         for c in &conns[..shown] {
@@ -172,6 +183,59 @@ fn finding_counts(c: &ConnectionReport) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// The busiest servers and how their connections opened.
+fn render_servers(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "busiest servers:")?;
+    for (server, n, by_status) in summary.servers.top(5) {
+        let statuses: Vec<String> = by_status.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(
+            out,
+            "  {server:<24} {n:>9} connection{} (handshake: {})",
+            if n == 1 { "" } else { "s" },
+            statuses.join(", ")
+        )?;
+    }
+    if summary.servers.others > 0 {
+        writeln!(
+            out,
+            "  … and {} connections to other servers",
+            summary.servers.others
+        )?;
+    }
+    Ok(())
+}
+
+/// Findings counted by check, most severe first.
+fn render_findings_by_code(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+    if summary.findings.by_code.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "findings by check (connections):")?;
+    let mut rows: Vec<(Rule, u64)> = summary
+        .findings
+        .by_code
+        .iter()
+        .filter_map(|(code, n)| Check::from_code(code).map(|c| (c.rule(), *n)))
+        .collect();
+    rows.sort_by(|a, b| {
+        b.0.severity
+            .cmp(&a.0.severity)
+            .then(b.1.cmp(&a.1))
+            .then(a.0.code.cmp(b.0.code))
+    });
+    for (rule, n) in rows {
+        writeln!(
+            out,
+            "  {:<7} {} {:>9}  {}",
+            rule.severity.as_str(),
+            rule.code,
+            n,
+            rule.title
+        )?;
+    }
+    Ok(())
 }
 
 /// Every finding of the connections shown: severity, code, title, and what happened.

@@ -253,3 +253,33 @@ pub fn only_connection(rel: &str) -> Connection {
 pub fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
+
+/// An Ethernet frame carrying a bare SYN from `src`:`port` to 10.9.9.9:80.
+pub fn syn_frame(src: [u8; 4], port: u16, seq: u32) -> Vec<u8> {
+    let builder = etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4(src, [10, 9, 9, 9], 64)
+        .tcp(port, 80, seq, 64240)
+        .syn();
+    let mut frame = Vec::new();
+    builder.write(&mut frame, &[]).unwrap();
+    frame
+}
+
+/// Writes Ethernet frames as a microsecond pcap, one millisecond apart.
+pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        let us = 1000 * i as u32;
+        for x in [1_700_000_000, us, f.len() as u32, f.len() as u32] {
+            out.extend_from_slice(&u32::to_le_bytes(x));
+        }
+        out.extend_from_slice(f);
+    }
+    std::fs::write(path, out).unwrap();
+}
