@@ -433,6 +433,49 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_options_are_skipped() {
+        use etherparse::{IpHeaders, IpNumber, Ipv4Extensions, Ipv4Header};
+        let mut v4 = Ipv4Header::new(0, 64, IpNumber::TCP, [10, 0, 0, 1], [10, 0, 0, 2]).unwrap();
+        // Two NOPs and an end-of-options list, padded to 8 bytes.
+        v4.set_options(&[1, 1, 0, 0, 0, 0, 0, 0]).unwrap();
+        let builder = PacketBuilder::ip(IpHeaders::Ipv4(v4, Ipv4Extensions::default())).tcp(40000, 80, 7, 100).ack(9);
+        let mut frame = Vec::new();
+        builder.write(&mut frame, &[1; 30]).unwrap();
+        assert_eq!(frame[0] & 0x0f, 7, "IHL 7: 8 bytes of options");
+        let s = decode(linktype::RAW, &frame).unwrap();
+        assert_eq!((s.src_port, s.dst_port, s.seq, s.ack), (40000, 80, SeqNum(7), SeqNum(9)));
+        assert_eq!(s.payload_len, 30);
+        assert_eq!(s.ip_len, 28 + 20 + 30);
+    }
+
+    #[test]
+    fn ipv6_extension_headers_are_skipped() {
+        use etherparse::{IpHeaders, IpNumber, Ipv6Extensions, Ipv6Header, Ipv6RawExtHeader};
+        let v6 = Ipv6Header {
+            next_header: IpNumber::IPV6_HEADER_HOP_BY_HOP,
+            hop_limit: 64,
+            source: [0xfd, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            destination: [0xfd, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            ..Default::default()
+        };
+        let exts = Ipv6Extensions {
+            hop_by_hop_options: Some(Ipv6RawExtHeader::new_raw(IpNumber::IPV6_DESTINATION_OPTIONS, &[1, 4, 0, 0, 0, 0]).unwrap()),
+            destination_options: Some(Ipv6RawExtHeader::new_raw(IpNumber::TCP, &[1, 4, 0, 0, 0, 0]).unwrap()),
+            ..Default::default()
+        };
+        let builder = PacketBuilder::ip(IpHeaders::Ipv6(v6, exts)).tcp(40000, 443, 5, 100).syn();
+        let mut frame = Vec::new();
+        builder.write(&mut frame, &[]).unwrap();
+        let s = decode(linktype::IPV6, &frame).unwrap();
+        assert_eq!((s.src_port, s.dst_port, s.seq), (40000, 443, SeqNum(5)));
+        assert!(s.flags.syn());
+        assert_eq!(s.payload_len, 0);
+        // Header-only copy: the extension headers and 20 TCP bytes are enough.
+        let s2 = decode(linktype::IPV6, &frame[..40 + 16 + 20]).unwrap();
+        assert_eq!(s2, s);
+    }
+
+    #[test]
     fn flags_print_in_wireshark_order() {
         assert_eq!(
             TcpFlags(TcpFlags::SYN | TcpFlags::ACK).to_string(),
