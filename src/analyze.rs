@@ -70,7 +70,7 @@ pub fn analyze_capture<R: Read + Send>(
             *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
             return;
         };
-        match decode::decode(link_type, frame.data) {
+        match decode::decode(link_type, frame.data, frame.complete) {
             Ok(seg) => {
                 tcp_segments += 1;
                 let at = At {

@@ -12,8 +12,22 @@ use serde::Serialize;
 use std::io::{self, Read};
 
 /// Size of the read buffer, and so the largest record that can be read.
-/// Real records are at most 256 KiB (the largest snaplen in use).
 pub const BUFFER_SIZE: usize = 1 << 20;
+
+/// The largest record a pcap file may hold whatever its snaplen says:
+/// libpcap's maximum snaplen (256 KiB). A record that claims more than both
+/// is a corrupt length field, and reading stops there.
+pub const MAX_RECORD: u32 = 262_144;
+
+/// The captured length of the pcap record header at the start of `data`.
+fn legacy_caplen(data: &[u8], big_endian: bool) -> Option<u32> {
+    let bytes: [u8; 4] = data.get(8..12)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    })
+}
 
 /// The container format of a capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,6 +63,9 @@ pub struct Frame<'a> {
     pub link_type: Option<u32>,
     /// The captured bytes (possibly fewer than were on the wire).
     pub data: &'a [u8],
+    /// Whether the capture kept the whole frame (captured length equals the
+    /// length on the wire), so that no header may claim more.
+    pub complete: bool,
 }
 
 /// Why reading stopped before the end of the file.
@@ -207,11 +224,25 @@ where
     };
     let mut legacy_nanos = false;
     let mut legacy_link: Option<u32> = None;
+    // pcap record headers are checked before parsing: byte order and the
+    // largest record the file may hold (see `legacy_record_limit`).
+    let mut legacy_record: Option<(bool, u32)> = None;
     let mut interfaces: Vec<Interface> = Vec::new();
     let mut stalls = 0u32;
 
     loop {
         let offset = reader.consumed() as u64;
+        if let Some((big_endian, limit)) = legacy_record {
+            if let Some(caplen) = legacy_caplen(reader.data(), big_endian) {
+                if caplen > limit {
+                    let msg = format!(
+                        "a record claims {caplen} bytes, more than the file's snaplen and the {MAX_RECORD}-byte maximum (corrupt length field)"
+                    );
+                    summary.stop = Some(ReadStop::corrupt(offset, summary.frames, msg));
+                    break;
+                }
+            }
+        }
         let consumed = match reader.next() {
             Ok((len, block)) => {
                 stalls = 0;
@@ -223,6 +254,7 @@ where
                 match block {
                     PcapBlockOwned::LegacyHeader(h) => {
                         legacy_nanos = h.is_nanosecond_precision();
+                        legacy_record = Some((h.is_bigendian(), h.snaplen.max(MAX_RECORD)));
                         let lt = h.network.0 as u32;
                         legacy_link = Some(lt);
                         note_link(lt, &mut summary);
@@ -240,6 +272,7 @@ where
                             ts_ns,
                             link_type: legacy_link,
                             data: b.data,
+                            complete: b.caplen == b.origlen,
                         });
                     }
                     PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
@@ -264,6 +297,7 @@ where
                             ts_ns,
                             link_type: iface.map(|i| i.link_type),
                             data: &epb.data[..len],
+                            complete: epb.caplen == epb.origlen,
                         });
                     }
                     PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
@@ -275,6 +309,7 @@ where
                             ts_ns: 0,
                             link_type: iface.map(|i| i.link_type),
                             data: &spb.data[..len],
+                            complete: spb.data.len() >= spb.origlen as usize,
                         });
                     }
                     PcapBlockOwned::NG(_) => {}
@@ -453,6 +488,21 @@ mod tests {
         let (r, seen) = read_all(f);
         assert!(seen.is_empty());
         assert!(r.unwrap().stop.is_some());
+    }
+
+    #[test]
+    fn record_over_the_maximum_stops_with_a_message() {
+        let mut f = pcap_header(0xa1b2c3d4, 1);
+        f.extend(record(1, 0, &[0; 40]));
+        let mut rec = record(2, 0, &[0; 40]);
+        rec[8..12].copy_from_slice(&(MAX_RECORD + 1).to_le_bytes());
+        f.extend(rec);
+        let (r, seen) = read_all(f);
+        assert_eq!(seen.len(), 1, "the record before is read");
+        let stop = r.unwrap().stop.unwrap();
+        assert!(!stop.truncated);
+        assert_eq!((stop.offset, stop.frame), (24 + 56, 2));
+        assert!(stop.message.contains("262145 bytes"), "{}", stop.message);
     }
 
     #[test]

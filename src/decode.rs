@@ -171,6 +171,8 @@ pub enum SkipReason {
     TruncatedIpHeader,
     /// An IP header with invalid contents.
     InvalidIpHeader,
+    /// The IP length claims more bytes than the frame had on the wire.
+    IpLengthExceedsFrame,
     /// The frame ends inside the first 20 bytes of the TCP header.
     TruncatedTcpHeader,
     /// A TCP header whose data offset is impossible.
@@ -188,6 +190,7 @@ impl SkipReason {
             SkipReason::IpFragment => "ip_fragment",
             SkipReason::TruncatedIpHeader => "truncated_ip_header",
             SkipReason::InvalidIpHeader => "invalid_ip_header",
+            SkipReason::IpLengthExceedsFrame => "ip_length_exceeds_frame",
             SkipReason::TruncatedTcpHeader => "truncated_tcp_header",
             SkipReason::InvalidTcpHeader => "invalid_tcp_header",
         }
@@ -213,8 +216,10 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     ]))
 }
 
-/// Decodes a frame of the given link type into a TCP segment.
-pub fn decode(link_type: u32, frame: &[u8]) -> Result<Segment, SkipReason> {
+/// Decodes a frame of the given link type into a TCP segment. `complete`
+/// says the capture kept the whole frame: then an IP length claiming more
+/// than the frame holds is a corrupt field, not a header-only capture.
+pub fn decode(link_type: u32, frame: &[u8], complete: bool) -> Result<Segment, SkipReason> {
     use linktype::*;
     let ip = match link_type {
         ETHERNET => {
@@ -253,7 +258,7 @@ pub fn decode(link_type: u32, frame: &[u8]) -> Result<Segment, SkipReason> {
         }
         _ => return Err(SkipReason::UnknownLinkType),
     };
-    decode_ip(ip)
+    decode_ip(ip, complete)
 }
 
 /// Skips any number of 802.1Q / 802.1ad tags and returns the IP packet.
@@ -271,7 +276,7 @@ fn ether_payload(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], SkipReas
     }
 }
 
-fn decode_ip(packet: &[u8]) -> Result<Segment, SkipReason> {
+fn decode_ip(packet: &[u8], complete: bool) -> Result<Segment, SkipReason> {
     use etherparse::err::ip::LaxHeaderSliceError;
     let (ip, _ext_err) = LaxIpSlice::from_slice(packet).map_err(|e| match e {
         LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
@@ -297,6 +302,11 @@ fn decode_ip(packet: &[u8]) -> Result<Segment, SkipReason> {
             n => 40 + usize::from(n),
         },
     };
+    // Ethernet pads short frames, so a complete frame may hold more than the
+    // IP length, never less.
+    if complete && declared_total > packet.len() {
+        return Err(SkipReason::IpLengthExceedsFrame);
+    }
     let ip_payload_len = if declared_total > header_bytes {
         declared_total - header_bytes
     } else {
@@ -371,7 +381,7 @@ mod tests {
     #[test]
     fn decodes_an_ethernet_ipv4_segment() {
         let f = ethernet_syn(&[]);
-        let s = decode(linktype::ETHERNET, &f).unwrap();
+        let s = decode(linktype::ETHERNET, &f, true).unwrap();
         assert_eq!(s.src_port, 40000);
         assert_eq!(s.dst_port, 80);
         assert_eq!(s.seq, SeqNum(0xffff_fff0));
@@ -384,7 +394,7 @@ mod tests {
     fn payload_length_comes_from_ip_header_not_capture() {
         let f = ethernet_syn(&[7; 100]);
         let cut = &f[..54];
-        let s = decode(linktype::ETHERNET, cut).unwrap();
+        let s = decode(linktype::ETHERNET, cut, false).unwrap();
         assert_eq!(s.payload_len, 100);
         assert_eq!(s.seq_end(), SeqNum(0xffff_fff0) + 101);
     }
@@ -393,15 +403,15 @@ mod tests {
     fn frame_cut_inside_tcp_header_is_skipped() {
         let f = ethernet_syn(&[]);
         assert_eq!(
-            decode(linktype::ETHERNET, &f[..14 + 20 + 19]),
+            decode(linktype::ETHERNET, &f[..14 + 20 + 19], false),
             Err(SkipReason::TruncatedTcpHeader)
         );
         assert_eq!(
-            decode(linktype::ETHERNET, &f[..20]),
+            decode(linktype::ETHERNET, &f[..20], false),
             Err(SkipReason::TruncatedIpHeader)
         );
         assert_eq!(
-            decode(linktype::ETHERNET, &f[..10]),
+            decode(linktype::ETHERNET, &f[..10], false),
             Err(SkipReason::TruncatedLinkHeader)
         );
     }
@@ -416,20 +426,36 @@ mod tests {
         }
         tagged.extend_from_slice(&f[12..]);
         assert_eq!(
-            decode(linktype::ETHERNET, &tagged),
-            decode(linktype::ETHERNET, &f)
+            decode(linktype::ETHERNET, &tagged, true),
+            decode(linktype::ETHERNET, &f, true)
         );
     }
 
     #[test]
+    fn ip_length_beyond_a_complete_frame_is_corrupt() {
+        let f = ethernet_syn(&[7; 10]);
+        let mut bad = f.clone();
+        bad[16..18].copy_from_slice(&0xffffu16.to_be_bytes());
+        assert_eq!(
+            decode(linktype::ETHERNET, &bad, true),
+            Err(SkipReason::IpLengthExceedsFrame)
+        );
+        // The same bytes from a header-only capture are a cut frame, not a corrupt one.
+        assert!(decode(linktype::ETHERNET, &bad, false).is_ok());
+    }
+
+    #[test]
     fn unknown_link_type_and_non_tcp_are_reasons() {
-        assert_eq!(decode(9999, &[0; 60]), Err(SkipReason::UnknownLinkType));
+        assert_eq!(
+            decode(9999, &[0; 60], true),
+            Err(SkipReason::UnknownLinkType)
+        );
         let mut udp = Vec::new();
         PacketBuilder::ipv4([1, 1, 1, 1], [2, 2, 2, 2], 5)
             .udp(1, 2)
             .write(&mut udp, &[1])
             .unwrap();
-        assert_eq!(decode(linktype::RAW, &udp), Err(SkipReason::NotTcp));
+        assert_eq!(decode(linktype::RAW, &udp, true), Err(SkipReason::NotTcp));
     }
 
     #[test]
@@ -438,12 +464,17 @@ mod tests {
         let mut v4 = Ipv4Header::new(0, 64, IpNumber::TCP, [10, 0, 0, 1], [10, 0, 0, 2]).unwrap();
         // Two NOPs and an end-of-options list, padded to 8 bytes.
         v4.set_options(&[1, 1, 0, 0, 0, 0, 0, 0]).unwrap();
-        let builder = PacketBuilder::ip(IpHeaders::Ipv4(v4, Ipv4Extensions::default())).tcp(40000, 80, 7, 100).ack(9);
+        let builder = PacketBuilder::ip(IpHeaders::Ipv4(v4, Ipv4Extensions::default()))
+            .tcp(40000, 80, 7, 100)
+            .ack(9);
         let mut frame = Vec::new();
         builder.write(&mut frame, &[1; 30]).unwrap();
         assert_eq!(frame[0] & 0x0f, 7, "IHL 7: 8 bytes of options");
-        let s = decode(linktype::RAW, &frame).unwrap();
-        assert_eq!((s.src_port, s.dst_port, s.seq, s.ack), (40000, 80, SeqNum(7), SeqNum(9)));
+        let s = decode(linktype::RAW, &frame, true).unwrap();
+        assert_eq!(
+            (s.src_port, s.dst_port, s.seq, s.ack),
+            (40000, 80, SeqNum(7), SeqNum(9))
+        );
         assert_eq!(s.payload_len, 30);
         assert_eq!(s.ip_len, 28 + 20 + 30);
     }
@@ -459,19 +490,26 @@ mod tests {
             ..Default::default()
         };
         let exts = Ipv6Extensions {
-            hop_by_hop_options: Some(Ipv6RawExtHeader::new_raw(IpNumber::IPV6_DESTINATION_OPTIONS, &[1, 4, 0, 0, 0, 0]).unwrap()),
-            destination_options: Some(Ipv6RawExtHeader::new_raw(IpNumber::TCP, &[1, 4, 0, 0, 0, 0]).unwrap()),
+            hop_by_hop_options: Some(
+                Ipv6RawExtHeader::new_raw(IpNumber::IPV6_DESTINATION_OPTIONS, &[1, 4, 0, 0, 0, 0])
+                    .unwrap(),
+            ),
+            destination_options: Some(
+                Ipv6RawExtHeader::new_raw(IpNumber::TCP, &[1, 4, 0, 0, 0, 0]).unwrap(),
+            ),
             ..Default::default()
         };
-        let builder = PacketBuilder::ip(IpHeaders::Ipv6(v6, exts)).tcp(40000, 443, 5, 100).syn();
+        let builder = PacketBuilder::ip(IpHeaders::Ipv6(v6, exts))
+            .tcp(40000, 443, 5, 100)
+            .syn();
         let mut frame = Vec::new();
         builder.write(&mut frame, &[]).unwrap();
-        let s = decode(linktype::IPV6, &frame).unwrap();
+        let s = decode(linktype::IPV6, &frame, true).unwrap();
         assert_eq!((s.src_port, s.dst_port, s.seq), (40000, 443, SeqNum(5)));
         assert!(s.flags.syn());
         assert_eq!(s.payload_len, 0);
         // Header-only copy: the extension headers and 20 TCP bytes are enough.
-        let s2 = decode(linktype::IPV6, &frame[..40 + 16 + 20]).unwrap();
+        let s2 = decode(linktype::IPV6, &frame[..40 + 16 + 20], false).unwrap();
         assert_eq!(s2, s);
     }
 

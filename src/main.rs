@@ -145,6 +145,7 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let mut next_id = 1;
     for (index, path) in args.files.iter().enumerate() {
         let name = path.display().to_string();
+        let shown = render::printable(&name).into_owned();
         let mut write_err = None;
         let mut file_summary = Summary::new();
         let mut rows = Rows::new(if format == Format::Table {
@@ -189,7 +190,7 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
                 next_id = id;
                 if let Some(stop) = &capture.stopped {
                     eprintln!(
-                        "tcpstate: warning: {name}: reading stopped at byte offset {} (frame {}): {}; the {} complete frames before it were analyzed",
+                        "tcpstate: warning: {shown}: reading stopped at byte offset {} (frame {}): {}; the {} complete frames before it were analyzed",
                         stop.offset,
                         stop.frame,
                         stop.message,
@@ -202,7 +203,7 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
                 report.connections.extend(rows.into_sorted());
             }
             Err(e) => {
-                eprintln!("tcpstate: error: {name}: {e}");
+                eprintln!("tcpstate: error: {shown}: {e}");
                 failed = true;
             }
         }

@@ -437,8 +437,13 @@ fn secs(ns: i64) -> f64 {
     ns as f64 / 1e9
 }
 
+/// Seconds from `a` to `b`; 0 when the capture's clock went backwards.
+fn elapsed(a: i64, b: i64) -> f64 {
+    secs(b.saturating_sub(a).max(0))
+}
+
 fn between(a: Option<At>, b: Option<At>) -> Option<f64> {
-    Some(secs(b?.ts_ns.saturating_sub(a?.ts_ns)))
+    Some(elapsed(a?.ts_ns, b?.ts_ns))
 }
 
 /// RFC 3339 with nanoseconds, UTC.
@@ -519,7 +524,7 @@ impl ConnectionReport {
             last_frame: c.last.frame,
             start_time: rfc3339(c.first.ts_ns),
             start_ts: secs(c.first.ts_ns),
-            duration_s: secs(c.last.ts_ns.saturating_sub(c.first.ts_ns)),
+            duration_s: elapsed(c.first.ts_ns, c.last.ts_ns),
             handshake: Handshake {
                 status: classify::handshake(c),
                 frames: HandshakeFrames {

@@ -71,7 +71,7 @@ fn render_capture(
     writeln!(
         out,
         "{} ({format}, {}): {} frames, {} TCP segments",
-        capture.file,
+        super::printable(&capture.file),
         capture.link_types.join("+"),
         capture.frames,
         capture.tcp_segments

@@ -3,6 +3,8 @@
 //! here double as a check of the `tcpstate/1` contract).
 #![allow(dead_code)]
 
+pub mod pcapmut;
+
 use assert_cmd::Command;
 use serde::Deserialize;
 use std::collections::BTreeMap;
