@@ -173,7 +173,8 @@ pub enum SkipReason {
     InvalidIpHeader,
     /// The IP length claims more bytes than the frame had on the wire.
     IpLengthExceedsFrame,
-    /// The frame ends inside the first 20 bytes of the TCP header.
+    /// The packet ends inside the first 20 bytes of the TCP header (as
+    /// captured, or as its IP length says).
     TruncatedTcpHeader,
     /// A TCP header whose data offset is impossible.
     InvalidTcpHeader,

@@ -141,7 +141,7 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         connections: Vec::new(),
         summary: Summary::new(),
     };
-    let mut failed = false;
+    let mut unreadable = 0usize;
     let mut next_id = 1;
     for (index, path) in args.files.iter().enumerate() {
         let name = path.display().to_string();
@@ -204,12 +204,15 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
             }
             Err(e) => {
                 eprintln!("tcpstate: error: {shown}: {e}");
-                failed = true;
+                unreadable += 1;
             }
         }
     }
     report.connections.sort_by_key(|c| c.id);
     report.summary.decide(args.fail_on.severity(), &args.allow);
+    if unreadable > 0 {
+        report.summary.input_error(unreadable, args.files.len());
+    }
     match format {
         Format::Table => {
             let opts = TableOptions {
@@ -223,7 +226,7 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         Format::Jsonl => eprintln!("tcpstate: {}", report.summary.verdict.text),
     }
     out.flush()?;
-    Ok(if failed {
+    Ok(if unreadable > 0 {
         ExitCode::from(EXIT_INPUT_ERROR)
     } else if report.summary.failed() {
         ExitCode::from(EXIT_FINDINGS)

@@ -325,7 +325,8 @@ impl FindingCounts {
 /// Whether the findings pass the `--fail-on` gate.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Verdict {
-    /// `pass` or `fail`.
+    /// `pass`, `fail` (findings at or above `fail_on`: exit status 1) or
+    /// `error` (an input could not be read: exit status 2).
     pub result: &'static str,
     /// The level that fails: `error`, `warning`, `info` or `never`.
     pub fail_on: &'static str,
@@ -422,6 +423,13 @@ impl Summary {
 
     pub fn failed(&self) -> bool {
         self.verdict.result == "fail"
+    }
+
+    /// Marks the verdict as an input error: `unreadable` of `inputs` files
+    /// could not be read as captures (exit status 2).
+    pub fn input_error(&mut self, unreadable: usize, inputs: usize) {
+        self.verdict.result = "error";
+        self.verdict.text = format!("ERROR: {unreadable} of {inputs} input{} could not be read; {}", plural(inputs as u64), self.verdict.text);
     }
 }
 
