@@ -18,7 +18,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 /// How long (capture time) a finished connection keeps receiving segments.
-pub const LINGER_NS: i64 = 10_000_000_000;
+pub const LINGER_NS: i64 = 2_000_000_000;
 
 /// One end of a connection: address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -208,7 +208,7 @@ pub struct FlowTable {
     limits: Limits,
     next_id: u64,
     /// Boxed: the map's buckets stay small, so growing it costs little.
-    open: HashMap<FlowKey, Box<Connection>>,
+    open: HashMap<FlowKey, Box<Connection>, foldhash::fast::RandomState>,
     /// Finished connections by finishing time, to be handed over after lingering.
     lingering: VecDeque<(i64, FlowKey, u64)>,
     /// Every tracked connection, in a second-chance (CLOCK) order for eviction.
@@ -224,7 +224,7 @@ impl FlowTable {
             keep_packets,
             limits,
             next_id: first_id,
-            open: HashMap::new(),
+            open: HashMap::default(),
             lingering: VecDeque::new(),
             clock: VecDeque::new(),
             transitions: Vec::new(),
@@ -255,46 +255,49 @@ impl FlowTable {
         };
         let key = FlowKey::of(src, dst);
 
-        let reuse = match self.open.get(&key) {
-            Some(conn) => is_port_reuse(conn, src, seg),
-            None => false,
-        };
-        if reuse {
-            self.hand_over(&key, EndedBy::Reuse, sink);
-        }
-        if !self.open.contains_key(&key) {
-            while self.open.len() >= self.limits.max_connections.max(1) {
-                if !self.evict_one(sink) {
-                    break;
-                }
-            }
-            let id = self.next_id;
-            self.next_id += 1;
-            self.open.insert(
-                key,
-                Box::new(new_connection(
-                    id,
-                    self.file_index,
+        // One lookup for the common case: a segment of a known connection.
+        if let Some(conn) = self.open.get_mut(&key) {
+            if !is_port_reuse(conn, src, seg) {
+                feed(
+                    conn,
+                    key,
                     src,
-                    dst,
                     seg,
                     at,
-                    self.keep_packets,
-                )),
-            );
-            self.clock.push_back((key, id));
+                    &mut self.transitions,
+                    &mut self.lingering,
+                );
+                return;
+            }
+            self.hand_over(&key, EndedBy::Reuse, sink);
         }
-        let Some(conn) = self.open.get_mut(&key) else {
-            return;
-        };
-        let was_finished = conn.tracker.is_finished();
-        conn.recently_active = true;
-        self.transitions.clear();
-        observe(conn, src, seg, at, &mut self.transitions);
-        if !was_finished && conn.tracker.is_finished() {
-            conn.obs.finished_at = Some(at.ts_ns);
-            self.lingering.push_back((at.ts_ns, key, conn.id));
+        while self.open.len() >= self.limits.max_connections.max(1) {
+            if !self.evict_one(sink) {
+                break;
+            }
         }
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut conn = Box::new(new_connection(
+            id,
+            self.file_index,
+            src,
+            dst,
+            seg,
+            at,
+            self.keep_packets,
+        ));
+        feed(
+            &mut conn,
+            key,
+            src,
+            seg,
+            at,
+            &mut self.transitions,
+            &mut self.lingering,
+        );
+        self.open.insert(key, conn);
+        self.clock.push_back((key, id));
     }
 
     /// Hands the connection at `key` to the sink.
@@ -395,6 +398,26 @@ impl FlowTable {
             };
             self.hand_over(&key, why, sink);
         }
+    }
+}
+
+/// Feeds one segment to its connection, noting when the connection finishes.
+fn feed(
+    conn: &mut Connection,
+    key: FlowKey,
+    src: Addr,
+    seg: &Segment,
+    at: At,
+    transitions: &mut Vec<Transition>,
+    lingering: &mut VecDeque<(i64, FlowKey, u64)>,
+) {
+    let was_finished = conn.tracker.is_finished();
+    conn.recently_active = true;
+    transitions.clear();
+    observe(conn, src, seg, at, transitions);
+    if !was_finished && conn.tracker.is_finished() {
+        conn.obs.finished_at = Some(at.ts_ns);
+        lingering.push_back((at.ts_ns, key, conn.id));
     }
 }
 

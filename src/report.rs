@@ -13,6 +13,7 @@ use crate::state::{Side, State};
 use crate::zeek::ConnState;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// The schema identifier. Change it only with a new schema version.
@@ -206,6 +207,9 @@ pub struct ConnectionReport {
     pub findings: Vec<FindingReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packets: Option<Vec<PacketReport>>,
+    /// The server's address as a value, for per-server counts.
+    #[serde(skip)]
+    pub server_ip: IpAddr,
 }
 
 /// One finding, as reported.
@@ -264,7 +268,7 @@ pub struct Summary {
 /// are counted together.
 #[derive(Debug, Clone, Default)]
 pub struct ServerCounts {
-    pub by_server: HashMap<String, BTreeMap<&'static str, u64>>,
+    pub by_server: HashMap<(IpAddr, u16), BTreeMap<&'static str, u64>, foldhash::fast::RandomState>,
     pub others: u64,
 }
 
@@ -272,11 +276,7 @@ impl ServerCounts {
     pub const MAX: usize = 10_000;
 
     fn add(&mut self, c: &ConnectionReport) {
-        let key = if c.server.addr.contains(':') {
-            format!("[{}]:{}", c.server.addr, c.server.port)
-        } else {
-            format!("{}:{}", c.server.addr, c.server.port)
-        };
+        let key = (c.server_ip, c.server.port);
         if let Some(m) = self.by_server.get_mut(&key) {
             *m.entry(c.handshake.status.as_str()).or_default() += 1;
         } else if self.by_server.len() < Self::MAX {
@@ -289,16 +289,20 @@ impl ServerCounts {
         }
     }
 
-    /// The `n` servers with the most connections: (endpoint, total, by status).
-    pub fn top(&self, n: usize) -> Vec<(&str, u64, &BTreeMap<&'static str, u64>)> {
+    /// The `n` servers with the most connections: ("addr:port", total, by status).
+    pub fn top(&self, n: usize) -> Vec<(String, u64, &BTreeMap<&'static str, u64>)> {
         let mut all: Vec<_> = self
             .by_server
             .iter()
-            .map(|(k, m)| (k.as_str(), m.values().sum::<u64>(), m))
+            .map(|(k, m)| (*k, m.values().sum::<u64>(), m))
             .collect();
-        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         all.truncate(n);
-        all
+        all.into_iter()
+            .map(|((ip, port), total, m)| {
+                (std::net::SocketAddr::new(ip, port).to_string(), total, m)
+            })
+            .collect()
     }
 }
 
@@ -429,7 +433,11 @@ impl Summary {
     /// could not be read as captures (exit status 2).
     pub fn input_error(&mut self, unreadable: usize, inputs: usize) {
         self.verdict.result = "error";
-        self.verdict.text = format!("ERROR: {unreadable} of {inputs} input{} could not be read; {}", plural(inputs as u64), self.verdict.text);
+        self.verdict.text = format!(
+            "ERROR: {unreadable} of {inputs} input{} could not be read; {}",
+            plural(inputs as u64),
+            self.verdict.text
+        );
     }
 }
 
@@ -577,6 +585,7 @@ impl ConnectionReport {
                 .map(FindingReport::from)
                 .collect(),
             packets,
+            server_ip: c.server.ip,
         }
     }
 }

@@ -16,7 +16,11 @@ fn run(bytes: &[u8], name: &str) -> (i32, String, Report) {
         .output()
         .unwrap();
     let report = serde_json::from_slice(&out.stdout).expect("a report even for a damaged file");
-    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stderr).into_owned(), report)
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        report,
+    )
 }
 
 fn original(rel: &str) -> (Vec<u8>, Layout) {
@@ -53,8 +57,14 @@ fn truncated_inside_record_data() {
     let sixth = l.units[5];
     let (code, err, r) = run(&b[..sixth.offset + 16 + 20], "cut-data.pcap");
     assert_eq!(code, 0);
-    assert!(err.contains(&format!("byte offset {} (frame 6)", sixth.offset)), "{err}");
-    assert_eq!(r.captures[0].stopped.as_ref().unwrap().offset, sixth.offset as u64);
+    assert!(
+        err.contains(&format!("byte offset {} (frame 6)", sixth.offset)),
+        "{err}"
+    );
+    assert_eq!(
+        r.captures[0].stopped.as_ref().unwrap().offset,
+        sixth.offset as u64
+    );
     assert_first_five_frames_analyzed(&r);
 }
 
@@ -64,7 +74,10 @@ fn huge_record_length() {
     put_u32(&mut b, l.units[5].offset + 8, false, u32::MAX);
     let (code, err, r) = run(&b, "huge.pcap");
     assert_eq!(code, 0);
-    assert!(err.contains("claims 4294967295 bytes") && err.contains("corrupt length field"), "{err}");
+    assert!(
+        err.contains("claims 4294967295 bytes") && err.contains("corrupt length field"),
+        "{err}"
+    );
     let stop = r.captures[0].stopped.as_ref().unwrap();
     assert!(!stop.truncated && !r.captures[0].truncated);
     assert_eq!((stop.offset, stop.frame), (l.units[5].offset as u64, 6));
@@ -79,9 +92,17 @@ fn record_length_too_small_desynchronises_and_is_reported() {
     assert_eq!(code, 0);
     let cap = &r.captures[0];
     // The 10-byte record is too short for Ethernet; what follows is garbage.
-    assert_eq!(cap.skipped.get("truncated_link_header"), Some(&1), "{:?}", cap.skipped);
+    assert_eq!(
+        cap.skipped.get("truncated_link_header"),
+        Some(&1),
+        "{:?}",
+        cap.skipped
+    );
     assert!(cap.stopped.is_some(), "reading stops at the garbage: {err}");
-    assert!(err.contains("short.pcap: reading stopped at byte offset"), "{err}");
+    assert!(
+        err.contains("short.pcap: reading stopped at byte offset"),
+        "{err}"
+    );
     assert_eq!(r.connections[0].handshake.status, "complete");
 }
 
@@ -95,7 +116,10 @@ fn pcapng_block_length_corrupt() {
     assert_eq!(code, 0);
     let stop = r.captures[0].stopped.as_ref().unwrap();
     assert_eq!((stop.offset, stop.frame), (sixth.offset as u64, 6), "{err}");
-    assert!(err.contains("block.pcapng: reading stopped at byte offset"), "{err}");
+    assert!(
+        err.contains("block.pcapng: reading stopped at byte offset"),
+        "{err}"
+    );
     assert_first_five_frames_analyzed(&r);
 }
 
@@ -110,7 +134,10 @@ fn zero_length_record() {
     assert_eq!(code, 0);
     assert_eq!(r.captures[0].frames, 12);
     assert_eq!(r.captures[0].skipped.get("truncated_link_header"), Some(&1));
-    assert_eq!(r.connections[0].teardown.status, "graceful", "the other frames are whole");
+    assert_eq!(
+        r.connections[0].teardown.status, "graceful",
+        "the other frames are whole"
+    );
 }
 
 /// Frame 4 of GCC (the request): offset of its IP header.
@@ -125,7 +152,10 @@ fn ip_total_length_corrupt() {
     let mut longer = b.clone();
     longer[ip + 2..ip + 4].copy_from_slice(&0xffffu16.to_be_bytes());
     let (_, _, r) = run(&longer, "ip-long.pcap");
-    assert_eq!(r.captures[0].skipped.get("ip_length_exceeds_frame"), Some(&1));
+    assert_eq!(
+        r.captures[0].skipped.get("ip_length_exceeds_frame"),
+        Some(&1)
+    );
     assert_eq!(r.captures[0].tcp_segments, 10);
     let mut impossible = b.clone();
     impossible[ip + 2..ip + 4].copy_from_slice(&19u16.to_be_bytes());
@@ -143,7 +173,12 @@ fn ipv6_payload_length_corrupt() {
     let (code, _, r) = run(&b, "v6.pcap");
     assert_eq!(code, 0);
     // The IPv6 header says the packet ends 5 bytes into the TCP header.
-    assert_eq!(r.captures[0].skipped.get("truncated_tcp_header"), Some(&1), "{:?}", r.captures[0].skipped);
+    assert_eq!(
+        r.captures[0].skipped.get("truncated_tcp_header"),
+        Some(&1),
+        "{:?}",
+        r.captures[0].skipped
+    );
     assert_eq!(r.connections.len(), 1);
 }
 
@@ -167,7 +202,11 @@ fn duplicated_records() {
     let c = &r.connections[0];
     assert_eq!(r.captures[0].frames, 12);
     assert_eq!(c.teardown.status, "graceful");
-    assert!(c.codes().contains(&"DT001"), "the copy is a retransmission: {:?}", c.codes());
+    assert!(
+        c.codes().contains(&"DT001"),
+        "the copy is a retransmission: {:?}",
+        c.codes()
+    );
 }
 
 #[test]
@@ -184,7 +223,10 @@ fn swapped_and_reordered_records() {
     // The client acknowledges a FIN not yet seen: tcpstate says so, and the
     // release still completes once the FIN shows up.
     assert!(c.codes().contains(&"DT004"), "{:?}", c.codes());
-    assert_eq!(c.server.final_state, "LAST-ACK", "the final ACK came before the FIN it acknowledges");
+    assert_eq!(
+        c.server.final_state, "LAST-ACK",
+        "the final ACK came before the FIN it acknowledges"
+    );
 }
 
 #[test]
@@ -231,7 +273,10 @@ fn odd_file_names_print_safely() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     for text in [&stdout, &stderr] {
-        assert!(!text.contains('\u{1b}'), "an escape sequence got through: {text:?}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "an escape sequence got through: {text:?}"
+        );
         assert!(text.contains("x\\u{1b}[2J\\u{1b}[31mred.pcap"), "{text}");
     }
 }
