@@ -464,7 +464,7 @@ mod tests {
         use etherparse::{IpHeaders, IpNumber, Ipv4Extensions, Ipv4Header};
         let mut v4 = Ipv4Header::new(0, 64, IpNumber::TCP, [10, 0, 0, 1], [10, 0, 0, 2]).unwrap();
         // Two NOPs and an end-of-options list, padded to 8 bytes.
-        v4.set_options(&[1, 1, 0, 0, 0, 0, 0, 0]).unwrap();
+        v4.options = [1u8, 1, 0, 0, 0, 0, 0, 0].into();
         let builder = PacketBuilder::ip(IpHeaders::Ipv4(v4, Ipv4Extensions::default()))
             .tcp(40000, 80, 7, 100)
             .ack(9);
