@@ -23,11 +23,7 @@ pub fn render(report: &Report, opts: &TeachOptions, out: &mut dyn Write) -> io::
             if i > 0 {
                 writeln!(out)?;
             }
-            writeln!(
-                out,
-                "{}\n\n```mermaid",
-                clean(&format!("## {}", text.connection(c.id)))
-            )?;
+            writeln!(out, "## {}\n\n```mermaid", text.connection(c.id))?;
         }
         diagram(c, opts, &text, out)?;
         if fenced {

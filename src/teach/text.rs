@@ -164,7 +164,11 @@ impl Text {
                 "ISN: unknown (the handshake was not captured)".into()
             };
         }
-        let none = if self.zh() { "无（没有发送 SYN）" } else { "none (sent no SYN)" };
+        let none = if self.zh() {
+            "无（没有发送 SYN）"
+        } else {
+            "none (sent no SYN)"
+        };
         let shown = |v: Option<u32>| v.map_or_else(|| none.to_string(), |v| v.to_string());
         let show = |v: Option<u32>| v.map_or_else(|| none.to_string(), |v| v.to_string());
         let (fc, fs) = (shown(facts.isn[0]), shown(facts.isn[1]));
