@@ -312,9 +312,7 @@ fn long_connection(n_data: u32) -> Vec<u8> {
 
     // pcap, raw IPv4 link type (228), 1 ms apart.
     let mut out = Vec::new();
-    for v in [0xa1b2_c3d4u32] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     for v in [0u32, 0, 65535, 228] {
