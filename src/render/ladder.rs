@@ -22,7 +22,7 @@ use crate::report::{ConnectionReport, Report};
 use crate::rules::Severity;
 use crate::state::Side;
 use crate::teach::text::Text;
-use crate::teach::{Item, Lesson, Seg};
+use crate::teach::{Item, Lesson, Seg, Step};
 use std::io::{self, Write};
 
 /// The widest state name (SYN-RECEIVED).
@@ -76,8 +76,15 @@ fn caption(seg: &Seg<'_>, text: &Text, g: &Glyphs) -> String {
     if let Some(step) = seg.step {
         parts.push(text.step(step));
     }
+    // A repeated SYN or FIN is named by its step already.
+    let repeat = matches!(
+        seg.step,
+        Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain)
+    );
     for a in &seg.p.analysis {
-        parts.push(text.analysis(a));
+        if !(repeat && a.contains("retransmission")) {
+            parts.push(text.analysis(a));
+        }
     }
     for f in &seg.findings {
         parts.push(format!("{} {}", g.warn, f.code));

@@ -204,13 +204,16 @@ fn connection(
                     .collect();
                 writeln!(out, "{pad}{}", parts.join(&format!(" {} ", g.dot)))?;
             }
-            for f in &seg.findings {
-                finding(f, text, paint, g, opts.explain, &pad, narrate_width, out)?;
-            }
             if opts.explain {
                 let repeat = matches!(
                     seg.step,
-                    Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain | Step::HalfCloseData)
+                    Some(
+                        Step::SynAgain
+                            | Step::SynAckAgain
+                            | Step::FinAgain
+                            | Step::HalfCloseData
+                            | Step::SimOpenAck
+                    )
                 );
                 let said = seg.step.is_some_and(|s| narrated_once.contains(&s));
                 if !(repeat && said) {
@@ -223,6 +226,9 @@ fn connection(
                         narrated_once.push(s);
                     }
                 }
+            }
+            for f in &seg.findings {
+                finding(f, text, paint, g, opts.explain, &pad, narrate_width, out)?;
             }
         }
     }

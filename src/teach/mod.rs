@@ -231,6 +231,8 @@ struct SideSeen {
     acked_peer_syn: bool,
     acked_peer_fin: bool,
     sent_syn: bool,
+    sent_syn_ack: bool,
+    sent_open_ack: bool,
 }
 
 impl<'a> Lesson<'a> {
@@ -304,6 +306,7 @@ impl<'a> Lesson<'a> {
                 }
             }
 
+            let pure_ack = ack && !syn && !fin && !rst && p.len == 0;
             if rst {
                 step = Some(if hs.status == HandshakeStatus::Refused {
                     Step::Refused
@@ -313,6 +316,7 @@ impl<'a> Lesson<'a> {
             } else if syn {
                 let first = !seen[me].sent_syn;
                 seen[me].sent_syn = true;
+                seen[me].sent_syn_ack |= ack;
                 step = Some(if simultaneous_open {
                     match (ack, first) {
                         (true, _) => Step::SimOpenSynAck,
@@ -328,12 +332,18 @@ impl<'a> Lesson<'a> {
                 } else {
                     Step::SynAgain
                 });
-            } else if Some(p.frame) == hs.frames.ack {
-                step = Some(if simultaneous_open {
-                    Step::SimOpenAck
-                } else {
-                    Step::Handshake(3)
-                });
+            } else if simultaneous_open
+                && pure_ack
+                && seen[me].sent_syn_ack
+                && !seen[me].sent_open_ack
+                && seen[0].fin.is_none()
+                && seen[1].fin.is_none()
+            {
+                // Each side acknowledges the other's SYN+ACK.
+                seen[me].sent_open_ack = true;
+                step = Some(Step::SimOpenAck);
+            } else if Some(p.frame) == hs.frames.ack && !simultaneous_open {
+                step = Some(Step::Handshake(3));
             }
 
             // The passive closer's FIN repeats the ACK of the active closer's
@@ -500,15 +510,34 @@ fn boundaries(conn: &ConnectionReport, segs: &[Seg<'_>]) -> (usize, usize) {
                 )
             };
             let mut end = 0;
+            let mut both_synchronized = false;
             for (i, s) in segs.iter().enumerate() {
                 let p = s.p;
                 let hs_frame =
                     [hs.frames.syn, hs.frames.syn_ack, hs.frames.ack].contains(&Some(p.frame));
-                if hs_frame || has_flag(p, "SYN") {
+                let opening_step = matches!(
+                    s.step,
+                    Some(
+                        Step::Handshake(_)
+                            | Step::SynAgain
+                            | Step::SynAckAgain
+                            | Step::SimOpenSyn
+                            | Step::SimOpenSynAck
+                            | Step::SimOpenAck
+                    )
+                );
+                if hs_frame || has_flag(p, "SYN") || opening_step {
                     end = i + 1;
                 }
-                if synchronized(p.client_state) && synchronized(p.server_state) {
+                if !both_synchronized
+                    && synchronized(p.client_state)
+                    && synchronized(p.server_state)
+                {
+                    both_synchronized = true;
                     end = end.max(i + 1);
+                }
+                // Data or a release ends the opening.
+                if both_synchronized && (p.len > 0 || has_flag(p, "FIN") || has_flag(p, "RST")) {
                     break;
                 }
             }

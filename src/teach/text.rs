@@ -164,28 +164,30 @@ impl Text {
                 "ISN: unknown (the handshake was not captured)".into()
             };
         }
-        let none = if self.zh() {
-            "无（没有发送 SYN）"
-        } else {
-            "none (sent no SYN)"
+        let part = |side: Side, v: Option<u32>| match (v, self.zh()) {
+            (Some(v), _) => format!("{} {v}", self.side(side)),
+            (None, true) => format!("{}未发送 SYN", self.side(side)),
+            (None, false) => format!("{} none (sent no SYN)", self.side(side)),
         };
-        let shown = |v: Option<u32>| v.map_or_else(|| none.to_string(), |v| v.to_string());
-        let show = |v: Option<u32>| v.map_or_else(|| none.to_string(), |v| v.to_string());
-        let (fc, fs) = (shown(facts.isn[0]), shown(facts.isn[1]));
+        let show = |v: Option<u32>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+        let (fc, fs) = (
+            part(Side::Client, facts.isn[0]),
+            part(Side::Server, facts.isn[1]),
+        );
         match (self.lang, numbers) {
-            (Lang::En, Numbers::Absolute) => format!(
-                "ISN: client {fc}, server {fs} · absolute numbers (--relative: relative to each ISN)"
-            ),
+            (Lang::En, Numbers::Absolute) => {
+                format!("ISN: {fc}, {fs} · absolute numbers (--relative: relative to each ISN)")
+            }
             (Lang::En, Numbers::Relative) => format!(
-                "ISN: client {fc}, server {fs} (relative numbers; absolute ISN: client {}, server {})",
+                "ISN: {fc}, {fs} (relative numbers; absolute ISN: client {}, server {})",
                 show(c),
                 show(s)
             ),
-            (Lang::Zh, Numbers::Absolute) => format!(
-                "初始序号 ISN：客户端 {fc}，服务器 {fs} · 绝对序号（--relative 显示相对序号）"
-            ),
+            (Lang::Zh, Numbers::Absolute) => {
+                format!("初始序号 ISN：{fc}，{fs} · 绝对序号（--relative 显示相对序号）")
+            }
             (Lang::Zh, Numbers::Relative) => format!(
-                "初始序号 ISN：客户端 {fc}，服务器 {fs}（相对序号；绝对值：客户端 {}，服务器 {}）",
+                "初始序号 ISN：{fc}，{fs}（相对序号；绝对值：客户端 {}，服务器 {}）",
                 show(c),
                 show(s)
             ),
@@ -424,10 +426,10 @@ impl Text {
     /// A finding in one line: code, severity, title, and what happened (the
     /// message names frames and numbers; in Chinese the frames are listed).
     pub fn finding(&self, f: &FindingReport) -> String {
-        let times = if f.count > 1 {
-            format!(" (×{})", f.count)
-        } else {
-            String::new()
+        let times = match (f.count > 1, self.zh()) {
+            (false, _) => String::new(),
+            (true, false) => format!(" (×{})", f.count),
+            (true, true) => format!("（×{}）", f.count),
         };
         if self.zh() {
             let frames: Vec<String> = f.frames.iter().map(u64::to_string).collect();
@@ -482,12 +484,12 @@ impl Text {
             return s.as_str();
         }
         match s {
-            HandshakeStatus::Complete => "完成",
+            HandshakeStatus::Complete => "三次握手完成",
             HandshakeStatus::Simultaneous => "同时打开",
-            HandshakeStatus::Refused => "被拒绝",
-            HandshakeStatus::Unanswered => "无应答",
-            HandshakeStatus::Incomplete => "未完成",
-            HandshakeStatus::Missing => "未捕获",
+            HandshakeStatus::Refused => "连接被拒绝",
+            HandshakeStatus::Unanswered => "SYN 没有应答",
+            HandshakeStatus::Incomplete => "三次握手没有完成",
+            HandshakeStatus::Missing => "没有捕获到三次握手",
         }
     }
 
@@ -499,12 +501,12 @@ impl Text {
             };
         }
         match s {
-            TeardownStatus::Graceful => "正常完成",
+            TeardownStatus::Graceful => "四次挥手正常完成",
             TeardownStatus::Simultaneous => "同时关闭",
-            TeardownStatus::Reset => "被复位",
+            TeardownStatus::Reset => "被 RST 终止",
             TeardownStatus::HalfClosed => "半关闭",
-            TeardownStatus::Incomplete => "未完成",
-            TeardownStatus::None => "无",
+            TeardownStatus::Incomplete => "四次挥手没有完成",
+            TeardownStatus::None => "没有释放连接",
         }
     }
 
@@ -531,7 +533,7 @@ impl Text {
             end(Side::Server, conn.server.final_state),
         );
         if self.zh() {
-            format!("结果：握手{hs} · 释放{td}{who} · 最终状态：{c}，{s}")
+            format!("结果：{hs} · {td}{who} · 最终状态：{c}，{s}")
         } else {
             format!("result: handshake {hs} · release {td}{who} · final states: {c}, {s}")
         }
