@@ -139,7 +139,6 @@ fn ladder(
                 inner = inner.max(width_of(&text.collapsed_short(col)) + 4);
             }
         }
-        inner = inner.max(width_of(&g.text(&text.phase(ph.kind))) + 4);
     }
     let gap = inner + 2;
     let life = paint.paint(Style::Dim, g.lifeline);
@@ -191,17 +190,14 @@ fn ladder(
 
     for phase in &lesson.phases {
         let heading = g.text(&text.phase(phase.kind));
-        writeln!(
-            out,
-            "{}",
-            row(
-                "",
-                "",
-                &paint.paint(Style::Heading, &center(&heading, gap)),
-                ""
-            )
-            .trim_end()
-        )?;
+        if width_of(&heading) + 2 <= gap {
+            let middle = paint.paint(Style::Heading, &center(&heading, gap));
+            writeln!(out, "{}", row("", "", &middle, "").trim_end())?;
+        } else {
+            // Too wide to fit between the lines: a heading of its own.
+            let heading = paint.paint(Style::Heading, &heading);
+            writeln!(out, "{}{heading}", spaces(left + 1))?;
+        }
         for item in &phase.items {
             match item {
                 Item::Collapsed(col) => {
