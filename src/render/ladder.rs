@@ -279,9 +279,12 @@ fn ladder(
             writeln!(out, "{indent}{}", paint.paint(style, &l))?;
         }
     }
-    writeln!(
-        out,
-        "{}",
-        paint.paint(Style::Heading, &g.text(&text.result(c)))
-    )
+    for (i, l) in wrap(&g.text(&text.result(c)), width)
+        .into_iter()
+        .enumerate()
+    {
+        let indent = if i == 0 { "" } else { "  " };
+        writeln!(out, "{indent}{}", paint.paint(Style::Heading, &l))?;
+    }
+    Ok(())
 }

@@ -107,6 +107,11 @@ pub fn center(s: &str, width: usize) -> String {
     format!("{}{s}{}", spaces(free / 2), spaces(free - free / 2))
 }
 
+/// Characters that must not end a line.
+fn no_line_end(s: &str) -> bool {
+    matches!(s, "（" | "《" | "「" | "『" | "“" | "‘" | "(")
+}
+
 /// Characters that must not start a line in Chinese text.
 fn no_line_start(c: char) -> bool {
     "，。、；：？！）》」』”’,.;:?!)".contains(c)
@@ -161,10 +166,11 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for (i, t) in tokens.iter().enumerate() {
-        let next_sticks = tokens
-            .get(i + 1)
-            .and_then(|n| n.chars().next())
-            .is_some_and(no_line_start);
+        let next_sticks = no_line_end(t)
+            || tokens
+                .get(i + 1)
+                .and_then(|n| n.chars().next())
+                .is_some_and(no_line_start);
         let need = width_of(t)
             + if next_sticks {
                 width_of(&tokens[i + 1])
@@ -300,6 +306,9 @@ mod tests {
         let zh = wrap("第一次握手：客户端请求建立连接。", 10);
         assert!(zh.iter().all(|l| width_of(l) <= 10), "{zh:?}");
         assert_eq!(zh.concat(), "第一次握手：客户端请求建立连接。");
+        // An opening bracket stays with what follows it.
+        let b = wrap("确认 FIN（ack = u + 1 = 42），然后", 22);
+        assert!(b.iter().all(|l| !l.ends_with('（')), "{b:?}");
         // Arithmetic stays on one line.
         assert_eq!(
             wrap("so ack = x + 1 here", 12),
