@@ -9,7 +9,9 @@
 //! ```
 //!
 //! Every file is a classic pcap (little-endian, microsecond timestamps,
-//! LINKTYPE_ETHERNET) holding one connection 10.1.0.1:40000 → 10.1.0.2:80.
+//! LINKTYPE_ETHERNET) holding one connection 10.1.0.1:40000 → 10.1.0.2:80,
+//! except `seed_ftp.pcap`, the replica of the seeds' Sniffer FTP walkthrough
+//! (two connections between 76.88.16.104 and 76.88.16.16:21).
 //! Frames are 1 ms apart, starting 2024-01-01T00:00:00Z. The output is the
 //! same on every run. `testdata/README.md` describes each file.
 
@@ -71,6 +73,24 @@ impl Side {
     }
 }
 
+/// One side's MAC, IPv4 address and port.
+#[derive(Clone, Copy)]
+struct Addr {
+    mac: [u8; 6],
+    ip: [u8; 4],
+    port: u16,
+}
+
+impl Side {
+    fn default_addr(self) -> Addr {
+        Addr {
+            mac: self.mac(),
+            ip: self.ip(),
+            port: self.port(),
+        }
+    }
+}
+
 /// A connection under construction: the frames so far and, per side, the
 /// next sequence number to send (SND.NXT).
 struct Conn {
@@ -78,6 +98,8 @@ struct Conn {
     nxt: [u32; 2],
     /// Window for the next segment only, instead of the default.
     next_window: Option<u16>,
+    /// Client and server addresses.
+    addrs: [Addr; 2],
 }
 
 impl Conn {
@@ -86,21 +108,30 @@ impl Conn {
             frames: Vec::new(),
             nxt: [client_isn, server_isn],
             next_window: None,
+            addrs: [Client.default_addr(), Server.default_addr()],
+        }
+    }
+
+    /// The same with other addresses and ports.
+    fn between(client_isn: u32, server_isn: u32, client: Addr, server: Addr) -> Self {
+        Conn {
+            addrs: [client, server],
+            ..Conn::new(client_isn, server_isn)
         }
     }
 
     /// A segment with explicit numbers. The sequence state is not touched.
     fn raw(&mut self, from: Side, flags: u8, seq: u32, ack: u32, payload: &[u8]) {
-        let to = from.peer();
+        let (src, dst) = (self.addrs[from.idx()], self.addrs[from.peer().idx()]);
         let window = match flags {
             _ if self.next_window.is_some() => self.next_window.take().unwrap_or(WINDOW),
             f if f & RST != 0 => 0,
             f if f & SYN != 0 => SYN_WINDOW,
             _ => WINDOW,
         };
-        let mut tcp = PacketBuilder::ethernet2(from.mac(), to.mac())
-            .ipv4(from.ip(), to.ip(), 64)
-            .tcp(from.port(), to.port(), seq, window);
+        let mut tcp = PacketBuilder::ethernet2(src.mac, dst.mac)
+            .ipv4(src.ip, dst.ip, 64)
+            .tcp(src.port, dst.port, seq, window);
         if flags & SYN != 0 {
             tcp = tcp
                 .syn()
@@ -362,6 +393,91 @@ fn zero_window_probe() -> Conn {
     c
 }
 
+/// The seeds' Sniffer walkthrough (`seeds/003_*`), replicated: an FTP
+/// client 76.88.16.104 and server 76.88.16.16 (port 21). Frame numbers are
+/// the walkthrough's line numbers where it quotes them:
+///
+/// * frames 1–3, the three-way handshake on client port 1038: SYN
+///   seq=1791872318; SYN+ACK seq=3880988084 ack=1791872318+1; ACK
+///   ack=3880988084+1;
+/// * frames 17–20, the release on client port 1028, **the server closing
+///   first**: server FIN seq=1803774978; client ACK ack=1803774978+1; client
+///   FIN+ACK seq=846902939 ack=1803774978+1; server ACK ack=846902939+1.
+///
+/// The walkthrough shows two client ports, so these are two FTP sessions in
+/// one capture. Port 1028's handshake (frames 4–6) precedes its release; its
+/// client sends QUIT, the server answers 221 and closes first. Port 1038 logs
+/// in, then quits and the client closes first (frames 23–26). Real stacks set
+/// ACK on every segment after the handshake, so the server's FIN of line 17
+/// is a FIN+ACK here (the walkthrough names only its FIN flag).
+fn seed_ftp() -> Conn {
+    let host = |ip: [u8; 4], mac_last: u8, port: u16| Addr {
+        mac: [0x02, 0, 0, 0x4c, 0x58, mac_last],
+        ip,
+        port,
+    };
+    let client = [76, 88, 16, 104];
+    let server = host([76, 88, 16, 16], 0x10, 21);
+    const BANNER: &[u8] = b"220 76.88.16.16 FTP server ready.\r\n";
+    const BYE: &[u8] = b"221 Goodbye.\r\n";
+    const QUIT: &[u8] = b"QUIT\r\n";
+    // Port 1028: the client sends only QUIT, so its FIN is at ISN + 1 + 6;
+    // the server sends the banner and 221, so its FIN is at ISN + 1 + both.
+    let old_client_isn = 846_902_939 - 1 - QUIT.len() as u32;
+    let old_server_isn = 1_803_774_978 - 1 - (BANNER.len() + BYE.len()) as u32;
+    let mut ctl = Conn::between(
+        1_791_872_318,
+        3_880_988_084,
+        host(client, 0x68, 1038),
+        server,
+    );
+    let mut old = Conn::between(
+        old_client_isn,
+        old_server_isn,
+        host(client, 0x68, 1028),
+        server,
+    );
+    let mut out = Conn::new(0, 0);
+    // Each step sends on one connection and moves the frame to `out`.
+    let mut step = |c: &mut Conn, from: Side, flags: u8, payload: &[u8]| {
+        c.send(from, flags, payload);
+        out.frames
+            .push(c.frames.pop().expect("a frame was just sent"));
+    };
+    step(&mut ctl, Client, SYN, b""); // 1
+    step(&mut ctl, Server, SYN | ACK, b""); // 2
+    step(&mut ctl, Client, ACK, b""); // 3
+    step(&mut old, Client, SYN, b""); // 4
+    step(&mut old, Server, SYN | ACK, b""); // 5
+    step(&mut old, Client, ACK, b""); // 6
+    step(&mut ctl, Server, PSH | ACK, BANNER); // 7
+    step(&mut old, Server, PSH | ACK, BANNER); // 8
+    step(&mut old, Client, PSH | ACK, QUIT); // 9
+    step(&mut ctl, Client, PSH | ACK, b"USER anonymous\r\n"); // 10
+    step(
+        &mut ctl,
+        Server,
+        PSH | ACK,
+        b"331 Guest login ok, send your e-mail address as password.\r\n",
+    ); // 11
+    step(&mut ctl, Client, PSH | ACK, b"PASS guest@\r\n"); // 12
+    step(&mut ctl, Server, PSH | ACK, b"230 Guest login ok.\r\n"); // 13
+    step(&mut ctl, Client, PSH | ACK, b"SYST\r\n"); // 14
+    step(&mut ctl, Server, PSH | ACK, b"215 UNIX Type: L8\r\n"); // 15
+    step(&mut old, Server, PSH | ACK, BYE); // 16
+    step(&mut old, Server, FIN | ACK, b""); // 17: FIN seq=1803774978
+    step(&mut old, Client, ACK, b""); // 18: ack=1803774979
+    step(&mut old, Client, FIN | ACK, b""); // 19: FIN seq=846902939
+    step(&mut old, Server, ACK, b""); // 20: ack=846902940
+    step(&mut ctl, Client, PSH | ACK, QUIT); // 21
+    step(&mut ctl, Server, PSH | ACK, BYE); // 22
+    step(&mut ctl, Client, FIN | ACK, b""); // 23
+    step(&mut ctl, Server, ACK, b""); // 24
+    step(&mut ctl, Server, FIN | ACK, b""); // 25
+    step(&mut ctl, Client, ACK, b""); // 26
+    out
+}
+
 type Scenario = (&'static str, fn() -> Conn);
 
 const SCENARIOS: &[Scenario] = &[
@@ -376,6 +492,7 @@ const SCENARIOS: &[Scenario] = &[
     ("segments_after_close", segments_after_close),
     ("seq_wrap", seq_wrap),
     ("zero_window_probe", zero_window_probe),
+    ("seed_ftp", seed_ftp),
 ];
 
 fn main() -> std::io::Result<()> {

@@ -14,6 +14,8 @@ use std::io::Read;
 pub struct Options {
     /// Keep per-packet detail in every connection report.
     pub packets: bool,
+    /// With `packets`: keep it for this connection only.
+    pub packets_for: Option<u64>,
     /// Checks whose findings are left out of the reports.
     pub allow: Vec<Check>,
     /// Limits on the connection table.
@@ -55,7 +57,8 @@ pub fn analyze_capture<R: Read + Send>(
     options: &Options,
     on_connection: impl FnMut(ConnectionReport),
 ) -> Result<(CaptureReport, u64), CaptureError> {
-    let mut table = FlowTable::new(file_index, first_id, options.packets, options.limits);
+    let keep = options.packets.then_some(options.packets_for);
+    let mut table = FlowTable::new(file_index, first_id, keep, options.limits);
     let mut sink = ReportSink {
         file,
         allow: &options.allow,

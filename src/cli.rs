@@ -2,8 +2,12 @@
 
 use crate::render::Format;
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use tcpstate::render::style::TeachOptions;
 use tcpstate::rules::{Check, Severity};
+use tcpstate::teach::text::{locale_is_utf8, Lang};
+use tcpstate::teach::{LessonOptions, Numbers};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,6 +31,9 @@ pub enum Command {
   tcpstate analyze --format json a.pcap b.pcapng > report.json
   tcpdump -i eth0 -w - 'tcp port 443' | tcpstate analyze --format jsonl -
   tcpstate analyze --fail-on warning --allow DT005 ci-capture.pcap
+  tcpstate analyze --timeline --explain --lang zh --conn 2 testdata/crafted/seed_ftp.pcap
+  tcpstate analyze --format ladder --relative capture.pcap
+  tcpstate analyze --format mermaid --conn 1 capture.pcap > connection1.mmd
 
 Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist;
 2 usage error or an input that cannot be read as a capture.")]
@@ -127,6 +134,125 @@ pub struct AnalyzeArgs {
     /// Ignore a check: its findings are not reported (repeatable).
     #[arg(long, value_name = "CODE", value_parser = parse_check)]
     pub allow: Vec<Check>,
+
+    /// Instead of the table, an annotated timeline per connection: one line per
+    /// segment, each handshake and release step named, each side's state changes.
+    #[arg(long, help_heading = "Teaching views")]
+    pub timeline: bool,
+
+    /// Narrate every handshake and release step and explain each finding (implies --timeline).
+    #[arg(long, help_heading = "Teaching views")]
+    pub explain: bool,
+
+    /// Show only this connection (its id in the table).
+    #[arg(long, value_name = "ID", help_heading = "Teaching views")]
+    pub conn: Option<u64>,
+
+    /// Sequence numbers relative to each side's ISN (Wireshark's) instead of absolute.
+    #[arg(long, help_heading = "Teaching views")]
+    pub relative: bool,
+
+    /// Every segment: do not collapse long runs of ordinary segments into one line.
+    #[arg(long, help_heading = "Teaching views")]
+    pub full: bool,
+
+    /// Language of the teaching views [default: from LC_ALL, LC_MESSAGES or LANG: zh* is zh, else en].
+    #[arg(long, value_enum, value_name = "LANG", help_heading = "Teaching views")]
+    pub lang: Option<LangArg>,
+
+    /// Draw with ASCII instead of box-drawing characters (the default when the locale is not UTF-8).
+    #[arg(long, help_heading = "Teaching views")]
+    pub ascii: bool,
+
+    /// Colours in the timeline and ladder: auto = when standard output is a terminal and NO_COLOR is unset.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN", help_heading = "Teaching views")]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    /// English.
+    En,
+    /// Chinese (中文), in the seed texts' terminology.
+    Zh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl AnalyzeArgs {
+    /// The output format, with `--timeline`/`--explain` taken into account;
+    /// an error message when the options do not go together.
+    pub fn resolve_format(&self) -> Result<Format, String> {
+        let mut format: Format = self.format.into();
+        if self.timeline || self.explain {
+            if format != Format::Table {
+                let flag = if self.timeline {
+                    "--timeline"
+                } else {
+                    "--explain"
+                };
+                return Err(format!(
+                    "{flag} prints the timeline instead of the table; it cannot be combined with --format {}",
+                    self.format.name()
+                ));
+            }
+            format = Format::Timeline;
+        }
+        if self.conn.is_some() && !format.is_teaching() {
+            return Err(
+                "--conn selects the connection of --timeline, --format ladder or --format mermaid"
+                    .into(),
+            );
+        }
+        Ok(format)
+    }
+
+    /// How the teaching views are drawn: the options, else the environment
+    /// (locale for language and character set, terminal and NO_COLOR for colour).
+    pub fn teach_options(&self) -> TeachOptions {
+        let (lc_all, lc_messages, lc_ctype, lang) = (
+            env("LC_ALL"),
+            env("LC_MESSAGES"),
+            env("LC_CTYPE"),
+            env("LANG"),
+        );
+        let language = match self.lang {
+            Some(LangArg::En) => Lang::En,
+            Some(LangArg::Zh) => Lang::Zh,
+            None => Lang::from_locale(lc_all.as_deref(), lc_messages.as_deref(), lang.as_deref()),
+        };
+        let utf8 = locale_is_utf8(lc_all.as_deref(), lc_ctype.as_deref(), lang.as_deref());
+        let color = match self.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal() && env("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        TeachOptions {
+            lesson: LessonOptions {
+                numbers: if self.relative {
+                    Numbers::Relative
+                } else {
+                    Numbers::Absolute
+                },
+                full: self.full,
+            },
+            lang: language,
+            explain: self.explain,
+            ascii: self.ascii || !utf8,
+            color,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -139,6 +265,23 @@ pub enum FormatArg {
     Jsonl,
     /// A Zeek conn.log (TSV with #fields header) that Zeek tooling reads.
     Zeek,
+    /// A ladder diagram per connection: client and server lines, an arrow per segment, states beside them.
+    Ladder,
+    /// A Mermaid sequenceDiagram per connection (Markdown with one block per connection when there are several).
+    Mermaid,
+}
+
+impl FormatArg {
+    fn name(self) -> &'static str {
+        match self {
+            FormatArg::Table => "table",
+            FormatArg::Json => "json",
+            FormatArg::Jsonl => "jsonl",
+            FormatArg::Zeek => "zeek",
+            FormatArg::Ladder => "ladder",
+            FormatArg::Mermaid => "mermaid",
+        }
+    }
 }
 
 impl From<FormatArg> for Format {
@@ -148,6 +291,8 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Zeek => Format::Zeek,
+            FormatArg::Ladder => Format::Ladder,
+            FormatArg::Mermaid => Format::Mermaid,
         }
     }
 }

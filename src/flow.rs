@@ -204,7 +204,9 @@ const SWEEP_PER_SEGMENT: usize = 2;
 /// The table of connections of one capture.
 pub struct FlowTable {
     file_index: usize,
-    keep_packets: bool,
+    /// Keep per-packet records: `Some(None)` for every connection,
+    /// `Some(Some(id))` for that one only.
+    keep_packets: Option<Option<u64>>,
     limits: Limits,
     next_id: u64,
     /// Boxed: the map's buckets stay small, so growing it costs little.
@@ -218,7 +220,12 @@ pub struct FlowTable {
 
 impl FlowTable {
     /// `first_id` lets several captures share one id sequence.
-    pub fn new(file_index: usize, first_id: u64, keep_packets: bool, limits: Limits) -> FlowTable {
+    pub fn new(
+        file_index: usize,
+        first_id: u64,
+        keep_packets: Option<Option<u64>>,
+        limits: Limits,
+    ) -> FlowTable {
         FlowTable {
             file_index,
             keep_packets,
@@ -285,7 +292,8 @@ impl FlowTable {
             dst,
             seg,
             at,
-            self.keep_packets,
+            self.keep_packets
+                .is_some_and(|only| only.is_none_or(|want| want == id)),
         ));
         feed(
             &mut conn,

@@ -5,7 +5,9 @@
 //! segments → [`flow`] splits them into connections → [`state`] runs each
 //! side's RFC 9293 state machine and [`analysis`] Wireshark-style sequence
 //! analysis → [`report`] builds the report model
-//! ([`classify`] judges opening and release) → [`render`] prints it.
+//! ([`classify`] judges opening and release) → [`render`] prints it;
+//! [`teach`] turns a connection's report into the phases and named steps of
+//! the teaching views, with their English and Chinese text.
 
 pub mod analysis;
 pub mod analyze;
@@ -19,4 +21,5 @@ pub mod report;
 pub mod rules;
 pub mod seq;
 pub mod state;
+pub mod teach;
 pub mod zeek;

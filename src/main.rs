@@ -122,9 +122,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let format: Format = args.format.into();
+    let format = match args.resolve_format() {
+        Ok(f) => f,
+        Err(message) => {
+            eprintln!("tcpstate: error: {message}");
+            return Ok(ExitCode::from(EXIT_INPUT_ERROR));
+        }
+    };
     let options = Options {
-        packets: args.packets,
+        // The teaching views are drawn from every packet.
+        packets: args.packets || format.is_teaching(),
+        packets_for: if format.is_teaching() {
+            args.conn
+        } else {
+            None
+        },
         allow: args.allow.clone(),
         limits: Limits {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
@@ -165,6 +177,11 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
                     }
                 }
                 Format::Table | Format::Json | Format::Zeek => rows.keep(c),
+                Format::Timeline | Format::Ladder | Format::Mermaid => {
+                    if args.conn.is_none_or(|id| id == c.id) {
+                        rows.keep(c);
+                    }
+                }
             }
         };
         let result = if name == "-" {
@@ -224,6 +241,28 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         Format::Json => render::json::document(&report, out)?,
         Format::Zeek => render::zeek::render(&report, out)?,
         Format::Jsonl => eprintln!("tcpstate: {}", report.summary.verdict.text),
+        Format::Timeline | Format::Ladder | Format::Mermaid => {
+            if let Some(id) = args.conn {
+                if report.connections.is_empty() {
+                    eprintln!(
+                        "tcpstate: error: no connection {id}: the input has {} connection{}",
+                        report.summary.connections,
+                        if report.summary.connections == 1 {
+                            ""
+                        } else {
+                            "s"
+                        }
+                    );
+                    return Ok(ExitCode::from(EXIT_INPUT_ERROR));
+                }
+            }
+            let teach = args.teach_options();
+            match format {
+                Format::Timeline => render::timeline::render(&report, &teach, out)?,
+                Format::Ladder => render::ladder::render(&report, &teach, out)?,
+                _ => render::mermaid::render(&report, &teach, out)?,
+            }
+        }
     }
     out.flush()?;
     Ok(if unreadable > 0 {

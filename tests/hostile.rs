@@ -63,6 +63,7 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 fn run(bytes: &[u8]) -> (Duration, usize) {
     let opts = Options {
         packets: true,
+        packets_for: None,
         allow: Vec::new(),
         limits: Default::default(),
     };

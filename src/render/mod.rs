@@ -1,8 +1,12 @@
 //! Renderers: each takes the finished report model and a `Write`.
 
 pub mod json;
+pub mod ladder;
+pub mod mermaid;
 pub mod rules;
+pub mod style;
 pub mod table;
+pub mod timeline;
 pub mod zeek;
 
 use std::borrow::Cow;
@@ -58,4 +62,17 @@ pub enum Format {
     Jsonl,
     /// A Zeek conn.log.
     Zeek,
+    /// The annotated teaching timeline (`--timeline`).
+    Timeline,
+    /// A ladder diagram per connection.
+    Ladder,
+    /// A Mermaid sequence diagram per connection.
+    Mermaid,
+}
+
+impl Format {
+    /// The teaching views: they need every packet of the connections shown.
+    pub const fn is_teaching(self) -> bool {
+        matches!(self, Format::Timeline | Format::Ladder | Format::Mermaid)
+    }
 }

@@ -1,0 +1,145 @@
+//! The Mermaid diagrams rendered by Mermaid itself: `mmdc` (mermaid-cli)
+//! with Debian's Chromium turns every diagram tcpstate writes for the
+//! teaching captures into an SVG, and a deliberately malformed diagram makes
+//! it fail, so a pass means Mermaid accepted the syntax.
+//!
+//! `.ci/run` installs both (`.ci/mermaid-setup`) and sets `TCPSTATE_MMDC`.
+//! Without it the test looks for `mmdc` in `.ci/node/` and on PATH, and
+//! otherwise says it was skipped; under CI (`CI` set) a missing `mmdc` fails.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn find_mmdc() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TCPSTATE_MMDC") {
+        return Some(PathBuf::from(p));
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node/node_modules/.bin/mmdc");
+    if local.is_file() {
+        return Some(local);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("mmdc"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// mmdc and Chromium, or None after saying why the test is skipped (a
+/// failure under CI, which must run it).
+fn tools() -> Option<PathBuf> {
+    let mmdc = find_mmdc().filter(|_| Path::new(CHROMIUM).exists());
+    if mmdc.is_none() {
+        let why = "mmdc not installed (run .ci/run, or bash .ci/mermaid-setup)";
+        if std::env::var_os("CI").is_some() {
+            panic!("CI must render the Mermaid diagrams, but: {why}");
+        }
+        eprintln!("skipped: {why}");
+    }
+    mmdc
+}
+
+/// Renders `source` (a `.mmd` or `.md` file's text) to SVG; the exit status
+/// and mmdc's error output.
+fn render(mmdc: &Path, dir: &Path, name: &str, ext: &str, source: &str) -> (bool, String, PathBuf) {
+    let config = dir.join("puppeteer.json");
+    if !config.exists() {
+        std::fs::write(
+            &config,
+            format!(
+                r#"{{"executablePath": "{CHROMIUM}", "args": ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]}}"#
+            ),
+        )
+        .unwrap();
+    }
+    let input = dir.join(format!("{name}.{ext}"));
+    let output = dir.join(format!("{name}.{}", if ext == "md" { "md" } else { "svg" }));
+    std::fs::write(&input, source).unwrap();
+    let out = Command::new(mmdc)
+        .arg("-p")
+        .arg(&config)
+        .arg("-i")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .arg("--quiet")
+        .output()
+        .expect("mmdc runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success(), err, output)
+}
+
+fn mermaid(args: &[&str], file: &str) -> String {
+    let out = tcpstate()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["analyze", "--format", "mermaid"])
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn mermaid_renders_every_diagram_and_rejects_a_broken_one() {
+    let Some(mmdc) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for capture in [
+        "captures/graceful_client_close.pcap",
+        "captures/three_segment_close.pcap",
+        "captures/half_close_data.pcap",
+        "captures/simultaneous_open.pcap",
+        "captures/simultaneous_close.pcap",
+        "captures/refused.pcap",
+        "captures/rst_abort.pcap",
+        "captures/mid_connection.pcap",
+        "captures/ipv6.pcap",
+        "captures/lost_synack.pcap",
+    ] {
+        let path = format!("testdata/{capture}");
+        let name = Path::new(capture).file_stem().unwrap().to_str().unwrap();
+        cases.push((name.into(), mermaid(&["--lang", "en"], &path)));
+    }
+    let seed = "testdata/crafted/seed_ftp.pcap";
+    cases.push((
+        "seed_1".into(),
+        mermaid(&["--conn", "1", "--lang", "en"], seed),
+    ));
+    cases.push((
+        "seed_2_zh".into(),
+        mermaid(&["--conn", "2", "--lang", "zh", "--relative"], seed),
+    ));
+
+    for (name, source) in &cases {
+        assert!(source.starts_with("sequenceDiagram\n"), "{name}: {source}");
+        let (ok, err, svg) = render(&mmdc, dir.path(), name, "mmd", source);
+        assert!(ok, "mmdc rejected {name}:\n{err}\n{source}");
+        let svg = std::fs::read_to_string(svg).unwrap();
+        let client = source
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("participant C as "))
+            .unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains(client),
+            "{name}: the diagram does not show {client:?}"
+        );
+    }
+
+    // Several connections: Markdown with a block per connection; mmdc
+    // renders each block and rewrites the file with image links.
+    let markdown = mermaid(&["--lang", "en"], seed);
+    let (ok, err, out) = render(&mmdc, dir.path(), "seed_all", "md", &markdown);
+    assert!(ok, "mmdc rejected the Markdown:\n{err}\n{markdown}");
+    let rewritten = std::fs::read_to_string(out).unwrap();
+    assert_eq!(rewritten.matches("![diagram](").count(), 2, "{rewritten}");
+
+    // A malformed diagram must make mmdc fail, or the checks above prove nothing.
+    let broken = "sequenceDiagram\n    participant C as client\n    C->>: no target\n    Note wrong side of C: x\n";
+    let (ok, _, _) = render(&mmdc, dir.path(), "broken", "mmd", broken);
+    assert!(!ok, "mmdc accepted a malformed diagram");
+}
