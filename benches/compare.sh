@@ -22,16 +22,22 @@ fi
 for tool in /usr/bin/time tcpdump; do
   command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install time tcpdump)" >&2; exit 1; }
 done
-packets=$(tcpdump -r "$cap" -w /dev/null 2>&1 | sed -n 's/^\([0-9]*\) packets.*/\1/p' || true)
-[ -n "$packets" ] || packets=$(target/release/tcpstate analyze --format json --limit 0 "$cap" 2>/dev/null | sed -n 's/.*"frames": \([0-9]*\).*/\1/p' | head -1)
+if command -v capinfos >/dev/null; then
+  packets=$(capinfos -c -M "$cap" | awk -F': *' '/Number of packets/{print $2}')
+else
+  packets=$(tcpdump -r "$cap" -n -q 2>/dev/null | wc -l)
+fi
 cat "$cap" > /dev/null   # warm the page cache: every tool reads from memory
 
+measure=$(mktemp)
+trap 'rm -f "$measure"' EXIT
 # best_of CMD…: prints "seconds kilobytes" of the fastest of $runs runs.
 best_of() {
   local best="" rss=""
   for _ in $(seq "$runs"); do
     local out
-    out=$( { /usr/bin/time -f '%e %M' "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -n1)
+    /usr/bin/time -o "$measure" -f '%e %M' "$@" > /dev/null 2>&1 || true
+    out=$(tail -n1 "$measure")
     local t=${out% *} m=${out#* }
     if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; rss=$m; fi
   done

@@ -8,8 +8,10 @@ mod cli;
 
 use cli::{AnalyzeArgs, Cli, Command, RulesFormat};
 use tcpstate::analyze::{analyze_capture, Options};
+use tcpstate::capture::CaptureError;
 use tcpstate::flow::Limits;
 use tcpstate::render::{self, table::TableOptions, Format};
+use tcpstate::report::CaptureReport;
 use tcpstate::report::{ConnectionReport, Report, Summary, Tool, SCHEMA};
 use tcpstate::rules::Check;
 
@@ -85,6 +87,309 @@ impl Rows {
     }
 }
 
+/// Worker threads for `files` inputs: one per core, at most one per file.
+fn workers(files: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files)
+}
+
+/// Where JSON Lines go while a file is analyzed.
+enum JsonlOut<'a> {
+    /// Straight to the output, as each connection finishes.
+    Direct(&'a mut dyn Write),
+    /// Into a spool, copied out (with shifted ids) in argument order.
+    Spool(Spool),
+}
+
+/// What analyzing one input produced.
+struct Outcome {
+    /// The file name, safe to print.
+    shown: String,
+    capture: Result<CaptureReport, CaptureError>,
+    /// The connection reports kept for the output.
+    rows: Vec<ConnectionReport>,
+    /// JSON Lines written to a spool, if any.
+    spool: Option<Spool>,
+    /// A failure to write the output.
+    write_error: Option<io::Error>,
+}
+
+/// What every file of one run is analyzed with.
+struct Run<'a> {
+    options: &'a Options,
+    format: Format,
+    row_limit: usize,
+    conn: Option<u64>,
+}
+
+impl Run<'_> {
+    /// Analyzes one input; connection ids start at `first_id`.
+    fn file(
+        &self,
+        index: usize,
+        path: &std::path::Path,
+        first_id: u64,
+        mut jsonl: JsonlOut<'_>,
+    ) -> Outcome {
+        let name = path.display().to_string();
+        let mut write_error = None;
+        let mut file_summary = Summary::new();
+        let mut rows = Rows::new(self.row_limit);
+        let mut on_connection = |c: ConnectionReport| {
+            file_summary.add(&c);
+            match self.format {
+                Format::Jsonl => {
+                    if write_error.is_none() {
+                        let written = match &mut jsonl {
+                            JsonlOut::Direct(out) => {
+                                render::json::line(&c, *out).and_then(|()| out.flush())
+                            }
+                            JsonlOut::Spool(spool) => render::json::line(&c, spool),
+                        };
+                        write_error = written.err();
+                    }
+                }
+                Format::Table | Format::Json | Format::Zeek => rows.keep(c),
+                Format::Timeline | Format::Ladder | Format::Mermaid => {
+                    if self.conn.is_none_or(|id| id == c.id) {
+                        rows.keep(c);
+                    }
+                }
+            }
+        };
+        let capture = if name == "-" {
+            analyze_capture(
+                "-",
+                index,
+                io::stdin(),
+                first_id,
+                self.options,
+                &mut on_connection,
+            )
+        } else {
+            std::fs::File::open(path)
+                .map_err(CaptureError::from)
+                .and_then(|f| {
+                    analyze_capture(&name, index, f, first_id, self.options, &mut on_connection)
+                })
+        };
+        let capture = capture.map(|(mut capture, _)| {
+            capture.summary = file_summary;
+            capture
+        });
+        Outcome {
+            shown: render::printable(&name).into_owned(),
+            capture,
+            rows: rows.into_sorted(),
+            spool: match jsonl {
+                JsonlOut::Spool(spool) => Some(spool),
+                JsonlOut::Direct(_) => None,
+            },
+            write_error,
+        }
+    }
+}
+
+/// The results of the files so far, merged in argument order.
+#[derive(Default)]
+struct Merged {
+    /// Connections of the files merged so far: the id shift of the next file.
+    next_offset: u64,
+    unreadable: usize,
+}
+
+impl Merged {
+    /// Adds one file's outcome; its ids are shifted by `offset`.
+    fn add(
+        &mut self,
+        outcome: Outcome,
+        offset: u64,
+        report: &mut Report,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        if let Some(e) = outcome.write_error {
+            return Err(e.into());
+        }
+        let shown = outcome.shown;
+        match outcome.capture {
+            Ok(capture) => {
+                if let Some(stop) = &capture.stopped {
+                    eprintln!(
+                        "tcpstate: warning: {shown}: reading stopped at byte offset {} (frame {}): {}; the {} complete frames before it were analyzed",
+                        stop.offset,
+                        stop.frame,
+                        stop.message,
+                        stop.frame - 1
+                    );
+                }
+                if let Some(spool) = outcome.spool {
+                    spool.copy_to(out, offset)?;
+                }
+                report.summary.merge(&capture.summary);
+                report
+                    .connections
+                    .extend(outcome.rows.into_iter().map(|mut c| {
+                        c.id += offset;
+                        c
+                    }));
+                self.next_offset += capture.connections;
+                report.captures.push(capture);
+            }
+            Err(e) => {
+                eprintln!("tcpstate: error: {shown}: {e}");
+                self.unreadable += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Analyzes the files on worker threads, merging each as soon as it and
+/// every file before it are done.
+fn analyze_in_parallel(
+    run: &Run<'_>,
+    files: &[std::path::PathBuf],
+    report: &mut Report,
+    merged: &mut Merged,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (done, results) = std::sync::mpsc::channel::<(usize, Outcome)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers(files.len()) {
+            let done = done.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(path) = files.get(index) else { break };
+                let spool = JsonlOut::Spool(Spool::new(index));
+                if done.send((index, run.file(index, path, 1, spool))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut turn = 0;
+        for (index, outcome) in results {
+            waiting.insert(index, outcome);
+            while let Some(outcome) = waiting.remove(&turn) {
+                let offset = merged.next_offset;
+                merged.add(outcome, offset, report, out)?;
+                turn += 1;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// JSON Lines of one file held back until its turn: in memory up to
+/// [`Spool::IN_MEMORY`] bytes, then in a temporary file, so that memory
+/// stays bounded.
+struct Spool {
+    index: usize,
+    memory: Vec<u8>,
+    file: Option<(io::BufWriter<std::fs::File>, std::path::PathBuf)>,
+}
+
+impl Spool {
+    const IN_MEMORY: usize = 8 << 20;
+
+    fn new(index: usize) -> Spool {
+        Spool {
+            index,
+            memory: Vec::new(),
+            file: None,
+        }
+    }
+
+    /// Writes the lines to `out`, each `{"id":N,…` as `{"id":N+offset,…`.
+    fn copy_to(mut self, out: &mut dyn Write, offset: u64) -> io::Result<()> {
+        use std::io::{BufRead, Seek};
+        let mut reader: Box<dyn BufRead> = match self.file.take() {
+            Some((file, path)) => {
+                let mut file = file.into_inner().map_err(|e| e.into_error())?;
+                file.write_all(&self.memory)?;
+                file.rewind()?;
+                // The file stays open for reading; its name can go now.
+                let _ = std::fs::remove_file(path);
+                Box::new(io::BufReader::with_capacity(1 << 20, file))
+            }
+            None => Box::new(io::Cursor::new(std::mem::take(&mut self.memory))),
+        };
+        const PREFIX: &[u8] = b"{\"id\":";
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line)? > 0 {
+            let digits = line.get(PREFIX.len()..).map_or(0, |rest| {
+                rest.iter().take_while(|b| b.is_ascii_digit()).count()
+            });
+            let id = line
+                .starts_with(PREFIX)
+                .then(|| {
+                    std::str::from_utf8(&line[PREFIX.len()..PREFIX.len() + digits])
+                        .ok()?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .flatten();
+            match id {
+                Some(id) => {
+                    write!(out, "{{\"id\":{}", id + offset)?;
+                    out.write_all(&line[PREFIX.len() + digits..])?;
+                }
+                None => out.write_all(&line)?,
+            }
+            line.clear();
+        }
+        out.flush()
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.file.is_none() && self.memory.len() + buf.len() > Self::IN_MEMORY {
+            let path = std::env::temp_dir().join(format!(
+                "tcpstate-{}-{}.jsonl",
+                std::process::id(),
+                self.index
+            ));
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)?;
+            self.file = Some((io::BufWriter::with_capacity(1 << 20, file), path));
+        }
+        match &mut self.file {
+            Some((file, _)) => {
+                if !self.memory.is_empty() {
+                    file.write_all(&self.memory)?;
+                    self.memory.clear();
+                }
+                file.write(buf)
+            }
+            None => {
+                self.memory.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if let Some((_, path)) = &self.file {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
@@ -153,78 +458,31 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         connections: Vec::new(),
         summary: Summary::new(),
     };
-    let mut unreadable = 0usize;
-    let mut next_id = 1;
-    for (index, path) in args.files.iter().enumerate() {
-        let name = path.display().to_string();
-        let shown = render::printable(&name).into_owned();
-        let mut write_err = None;
-        let mut file_summary = Summary::new();
-        let mut rows = Rows::new(if format == Format::Table {
+    let run = Run {
+        options: &options,
+        format,
+        row_limit: if format == Format::Table {
             args.limit
         } else {
             0
-        });
-        let mut on_connection = |c: ConnectionReport| {
-            report.summary.add(&c);
-            file_summary.add(&c);
-            match format {
-                Format::Jsonl => {
-                    if write_err.is_none() {
-                        if let Err(e) = render::json::line(&c, out).and_then(|()| out.flush()) {
-                            write_err = Some(e);
-                        }
-                    }
-                }
-                Format::Table | Format::Json | Format::Zeek => rows.keep(c),
-                Format::Timeline | Format::Ladder | Format::Mermaid => {
-                    if args.conn.is_none_or(|id| id == c.id) {
-                        rows.keep(c);
-                    }
-                }
-            }
-        };
-        let result = if name == "-" {
-            analyze_capture(
-                "-",
-                index,
-                io::stdin(),
-                next_id,
-                &options,
-                &mut on_connection,
-            )
-        } else {
-            match std::fs::File::open(path) {
-                Ok(f) => analyze_capture(&name, index, f, next_id, &options, &mut on_connection),
-                Err(e) => Err(e.into()),
-            }
-        };
-        if let Some(e) = write_err {
-            return Err(e.into());
-        }
-        match result {
-            Ok((capture, id)) => {
-                next_id = id;
-                if let Some(stop) = &capture.stopped {
-                    eprintln!(
-                        "tcpstate: warning: {shown}: reading stopped at byte offset {} (frame {}): {}; the {} complete frames before it were analyzed",
-                        stop.offset,
-                        stop.frame,
-                        stop.message,
-                        stop.frame - 1
-                    );
-                }
-                let mut capture = capture;
-                capture.summary = file_summary;
-                report.captures.push(capture);
-                report.connections.extend(rows.into_sorted());
-            }
-            Err(e) => {
-                eprintln!("tcpstate: error: {shown}: {e}");
-                unreadable += 1;
-            }
+        },
+        conn: args.conn,
+    };
+    let mut merged = Merged::default();
+    // Several files are analyzed side by side, one per core, each with its
+    // own ids from 1; their results are merged in argument order, the ids
+    // shifted by the connections of the files before. The teaching views
+    // pick a connection by its global id, so they read the files in turn.
+    if args.files.len() > 1 && !format.is_teaching() && workers(args.files.len()) > 1 {
+        analyze_in_parallel(&run, &args.files, &mut report, &mut merged, out)?;
+    } else {
+        for (index, path) in args.files.iter().enumerate() {
+            let first_id = merged.next_offset + 1;
+            let outcome = run.file(index, path, first_id, JsonlOut::Direct(&mut *out));
+            merged.add(outcome, 0, &mut report, out)?;
         }
     }
+    let unreadable = merged.unreadable;
     report.connections.sort_by_key(|c| c.id);
     report.summary.decide(args.fail_on.severity(), &args.allow);
     if unreadable > 0 {

@@ -289,6 +289,21 @@ impl ServerCounts {
         }
     }
 
+    fn merge(&mut self, other: &ServerCounts) {
+        self.others += other.others;
+        for (key, statuses) in &other.by_server {
+            if let Some(m) = self.by_server.get_mut(key) {
+                for (k, n) in statuses {
+                    *m.entry(k).or_default() += n;
+                }
+            } else if self.by_server.len() < Self::MAX {
+                self.by_server.insert(*key, statuses.clone());
+            } else {
+                self.others += statuses.values().sum::<u64>();
+            }
+        }
+    }
+
     /// The `n` servers with the most connections: ("addr:port", total, by status).
     pub fn top(&self, n: usize) -> Vec<(String, u64, &BTreeMap<&'static str, u64>)> {
         let mut all: Vec<_> = self
@@ -377,6 +392,25 @@ impl Summary {
             }
             *self.findings.by_code.entry(f.code).or_default() += 1;
         }
+    }
+
+    /// Adds another summary's counts (of other connections) to this one.
+    pub fn merge(&mut self, other: &Summary) {
+        self.connections += other.connections;
+        for (mine, theirs) in [
+            (&mut self.by_handshake, &other.by_handshake),
+            (&mut self.by_teardown, &other.by_teardown),
+            (&mut self.by_conn_state, &other.by_conn_state),
+            (&mut self.findings.by_code, &other.findings.by_code),
+        ] {
+            for (k, n) in theirs {
+                *mine.entry(k).or_default() += n;
+            }
+        }
+        self.findings.error += other.findings.error;
+        self.findings.warning += other.findings.warning;
+        self.findings.info += other.findings.info;
+        self.servers.merge(&other.servers);
     }
 
     /// Decides the verdict for findings at or above `fail_on` (None: never fail).
