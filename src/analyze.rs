@@ -22,6 +22,20 @@ pub struct Options {
     pub limits: Limits,
 }
 
+/// How far the analysis of a capture has got, for progress displays.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Bytes of the file read so far.
+    pub bytes: u64,
+    pub frames: u64,
+    /// Connections tracked now, and handed over so far.
+    pub open_connections: u64,
+    pub done_connections: u64,
+}
+
+/// Frames between two progress reports.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
 /// Adapts a callback taking finished reports to the flow table's sink.
 struct ReportSink<'a, F: FnMut(ConnectionReport)> {
     file: &'a str,
@@ -57,6 +71,27 @@ pub fn analyze_capture<R: Read + Send>(
     options: &Options,
     on_connection: impl FnMut(ConnectionReport),
 ) -> Result<(CaptureReport, u64), CaptureError> {
+    analyze_capture_with_progress(
+        file,
+        file_index,
+        input,
+        first_id,
+        options,
+        on_connection,
+        |_| {},
+    )
+}
+
+/// [`analyze_capture`], reporting its progress every 65,536 frames.
+pub fn analyze_capture_with_progress<R: Read + Send>(
+    file: &str,
+    file_index: usize,
+    input: R,
+    first_id: u64,
+    options: &Options,
+    on_connection: impl FnMut(ConnectionReport),
+    mut on_progress: impl FnMut(Progress),
+) -> Result<(CaptureReport, u64), CaptureError> {
     let keep = options.packets.then_some(options.packets_for);
     let mut table = FlowTable::new(file_index, first_id, keep, options.limits);
     let mut sink = ReportSink {
@@ -69,6 +104,14 @@ pub fn analyze_capture<R: Read + Send>(
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
     let read = capture::read_frames(input, |frame| {
+        if frame.number % PROGRESS_EVERY == 0 {
+            on_progress(Progress {
+                bytes: frame.offset,
+                frames: frame.number,
+                open_connections: table.open_connections() as u64,
+                done_connections: sink.count,
+            });
+        }
         let Some(link_type) = frame.link_type else {
             *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
             return;

@@ -63,6 +63,8 @@ pub struct Frame<'a> {
     pub link_type: Option<u32>,
     /// The captured bytes (possibly fewer than were on the wire).
     pub data: &'a [u8],
+    /// Byte offset of the frame's record in the file.
+    pub offset: u64,
     /// Whether the capture kept the whole frame (captured length equals the
     /// length on the wire), so that no header may claim more.
     pub complete: bool,
@@ -273,6 +275,7 @@ where
                             link_type: legacy_link,
                             data: b.data,
                             complete: b.caplen == b.origlen,
+                            offset,
                         });
                     }
                     PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
@@ -298,6 +301,7 @@ where
                             link_type: iface.map(|i| i.link_type),
                             data: &epb.data[..len],
                             complete: epb.caplen == epb.origlen,
+                            offset,
                         });
                     }
                     PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
@@ -310,6 +314,7 @@ where
                             link_type: iface.map(|i| i.link_type),
                             data: &spb.data[..len],
                             complete: spb.data.len() >= spb.origlen as usize,
+                            offset,
                         });
                     }
                     PcapBlockOwned::NG(_) => {}

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 mod cli;
 
 use cli::{AnalyzeArgs, Cli, Command, RulesFormat};
-use tcpstate::analyze::{analyze_capture, Options};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use tcpstate::analyze::{analyze_capture_with_progress, Options, Progress};
 use tcpstate::capture::CaptureError;
 use tcpstate::flow::Limits;
 use tcpstate::render::{self, table::TableOptions, Format};
@@ -87,6 +89,23 @@ impl Rows {
     }
 }
 
+/// A progress bar for one file: bytes read of its size (a spinner for
+/// standard input), packets per second and connections.
+fn new_bar(bars: &MultiProgress, name: &str, size: Option<u64>) -> ProgressBar {
+    let bar = match size {
+        Some(len) => ProgressBar::new(len).with_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{prefix} {spinner} {bytes} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bars.add(bar.with_prefix(name.to_string()))
+}
+
 /// Worker threads for `files` inputs: one per core, at most one per file.
 fn workers(files: usize) -> usize {
     std::thread::available_parallelism()
@@ -121,6 +140,8 @@ struct Run<'a> {
     format: Format,
     row_limit: usize,
     conn: Option<u64>,
+    /// Progress bars on standard error, when it is a terminal.
+    progress: Option<&'a MultiProgress>,
 }
 
 impl Run<'_> {
@@ -158,22 +179,52 @@ impl Run<'_> {
                 }
             }
         };
+        let size = std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let mut bar: Option<ProgressBar> = None;
+        let started = std::time::Instant::now();
+        let on_progress = |p: Progress| {
+            let Some(bars) = self.progress else { return };
+            let bar = bar.get_or_insert_with(|| new_bar(bars, &render::printable(&name), size));
+            let rate = p.frames as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_position(p.bytes);
+            bar.set_message(format!(
+                "{:.2}M packets/s · {} connections open, {} done",
+                rate / 1e6,
+                p.open_connections,
+                p.done_connections
+            ));
+        };
         let capture = if name == "-" {
-            analyze_capture(
+            analyze_capture_with_progress(
                 "-",
                 index,
                 io::stdin(),
                 first_id,
                 self.options,
                 &mut on_connection,
+                on_progress,
             )
         } else {
             std::fs::File::open(path)
                 .map_err(CaptureError::from)
                 .and_then(|f| {
-                    analyze_capture(&name, index, f, first_id, self.options, &mut on_connection)
+                    analyze_capture_with_progress(
+                        &name,
+                        index,
+                        f,
+                        first_id,
+                        self.options,
+                        &mut on_connection,
+                        on_progress,
+                    )
                 })
         };
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
         let capture = capture.map(|(mut capture, _)| {
             capture.summary = file_summary;
             capture
@@ -458,6 +509,10 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         connections: Vec::new(),
         summary: Summary::new(),
     };
+    // Progress on standard error, only for a person watching a terminal.
+    let bars = io::stderr()
+        .is_terminal()
+        .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
     let run = Run {
         options: &options,
         format,
@@ -467,6 +522,7 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
             0
         },
         conn: args.conn,
+        progress: bars.as_ref(),
     };
     let mut merged = Merged::default();
     // Several files are analyzed side by side, one per core, each with its
