@@ -1,0 +1,150 @@
+//! The bounded, streaming and parallel paths give the same results as the
+//! straightforward one, on a generated capture of many interleaved
+//! connections (examples/gen-capture.rs).
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The gen-capture example, built by `cargo test` beside the test binaries.
+fn generate(dir: &Path, connections: u32, concurrent: u32, seed: u32) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let gen = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("gen-capture");
+    let out = dir.join(format!("gen-{seed}.pcap"));
+    let status = Command::new(&gen)
+        .args([
+            "--connections",
+            &connections.to_string(),
+            "--concurrent",
+            &concurrent.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "-o",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e}", gen.display()));
+    assert!(status.success());
+    out
+}
+
+/// Asserts two lists of connections are equal, naming the first difference.
+#[track_caller]
+fn assert_same(got: &[serde_json::Value], want: &[serde_json::Value], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: number of connections");
+    for (g, w) in got.iter().zip(want) {
+        if g != w {
+            let fields: Vec<&String> = w
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| g.get(*k) != w.get(*k))
+                .collect();
+            let diffs: Vec<String> = fields
+                .iter()
+                .map(|k| format!("{k}: {} vs {}", g[k.as_str()], w[k.as_str()]))
+                .collect();
+            panic!(
+                "{what}: connection {} differs: {}",
+                w["id"],
+                diffs.join("; ")
+            );
+        }
+    }
+}
+
+fn run(args: &[&str], files: &[&Path]) -> Vec<u8> {
+    let out = tcpstate()
+        .args(["analyze", "--fail-on", "never"])
+        .args(args)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn connections_of_document(bytes: &[u8]) -> Vec<serde_json::Value> {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    doc["connections"].as_array().unwrap().clone()
+}
+
+fn connections_of_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    let mut v: Vec<serde_json::Value> = String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    v.sort_by_key(|c| c["id"].as_u64());
+    v
+}
+
+#[test]
+fn streaming_bounded_and_parallel_paths_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = generate(dir.path(), 3000, 300, 1);
+    let b = generate(dir.path(), 2000, 150, 2);
+
+    // The straightforward path: one document, no practical limit.
+    let reference = connections_of_document(&run(
+        &["--format", "json", "--max-connections", "100000000"],
+        &[&a],
+    ));
+    assert_eq!(reference.len(), 3000);
+    // Streaming, bounded: JSON Lines with the default limits.
+    assert_same(
+        &connections_of_lines(&run(&["--format", "jsonl"], &[&a])),
+        &reference,
+        "JSON Lines",
+    );
+    // A table far smaller than the capture: finished connections are handed
+    // over early as closed, and open ones that never finish (unanswered SYNs)
+    // are evicted and say so; every result is otherwise the same.
+    let mut small = connections_of_lines(&run(
+        &["--format", "jsonl", "--max-connections", "400"],
+        &[&a],
+    ));
+    let mut evicted = 0;
+    for (s, r) in small.iter_mut().zip(&reference) {
+        if s["ended_by"] == "max_connections" {
+            assert_eq!(
+                r["ended_by"], "capture_end",
+                "only connections still open at the end are evicted"
+            );
+            s["ended_by"] = r["ended_by"].clone();
+            evicted += 1;
+        }
+    }
+    assert!(evicted > 0, "the small table did evict");
+    assert_same(&small, &reference, "JSON Lines with a small table");
+
+    // Two files in parallel equal the two files one after the other.
+    let one_by_one: Vec<serde_json::Value> = [&a, &b]
+        .iter()
+        .flat_map(|f| {
+            connections_of_document(&run(
+                &["--format", "json", "--max-connections", "100000000"],
+                &[f],
+            ))
+        })
+        .collect();
+    let together = connections_of_document(&run(&["--format", "json"], &[&a, &b]));
+    assert_eq!(together.len(), one_by_one.len());
+    for (i, (t, o)) in together.iter().zip(&one_by_one).enumerate() {
+        let mut o = o.clone();
+        o["id"] = serde_json::json!(i as u64 + 1);
+        assert_eq!(t, &o, "connection {}", i + 1);
+    }
+    let lines = connections_of_lines(&run(&["--format", "jsonl"], &[&a, &b]));
+    assert_same(&lines, &together, "JSON Lines of two files");
+}
