@@ -127,9 +127,10 @@ pub struct AnalyzeArgs {
     pub max_connections: u64,
 
     /// Report a connection once it has seen no segment for SECS seconds of
-    /// capture time (ended_by: idle_timeout). Off by default.
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
-    pub idle_timeout: Option<f64>,
+    /// capture time (ended_by: idle_timeout; 0 turns it off). Like Zeek's
+    /// TCP inactivity timeout, it bounds memory on long captures.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, default_value_t = 300.0)]
+    pub idle_timeout: f64,
 
     /// Ignore a check: its findings are not reported (repeatable).
     #[arg(long, value_name = "CODE", value_parser = parse_check)]

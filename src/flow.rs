@@ -193,13 +193,11 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_connections: 100_000,
-            idle_timeout_ns: None,
+            // Zeek's TCP inactivity timeout.
+            idle_timeout_ns: Some(300_000_000_000),
         }
     }
 }
-
-/// Entries of the eviction queue examined per segment by the idle sweep.
-const SWEEP_PER_SEGMENT: usize = 2;
 
 /// The table of connections of one capture.
 pub struct FlowTable {
@@ -215,6 +213,8 @@ pub struct FlowTable {
     lingering: VecDeque<(i64, FlowKey, u64)>,
     /// Every tracked connection, in a second-chance (CLOCK) order for eviction.
     clock: VecDeque<(FlowKey, u64)>,
+    /// Capture time of the next idle sweep.
+    next_sweep: i64,
     transitions: Vec<Transition>,
 }
 
@@ -234,6 +234,7 @@ impl FlowTable {
             open: HashMap::default(),
             lingering: VecDeque::new(),
             clock: VecDeque::new(),
+            next_sweep: i64::MIN,
             transitions: Vec::new(),
         }
     }
@@ -341,13 +342,20 @@ impl FlowTable {
         }
     }
 
-    /// The idle timeout, a few clock entries per segment so that no segment
-    /// pays for a full scan.
+    /// The idle timeout, in batches: every sixteenth of the timeout (capture
+    /// time) a sixteenth of the table is examined, so each connection is
+    /// looked at about once per timeout period and handed over between one
+    /// and two timeouts after its last segment, and no segment pays for a
+    /// full scan.
     fn sweep_idle(&mut self, now: i64, sink: &mut impl ConnectionSink) {
         let Some(idle) = self.limits.idle_timeout_ns else {
             return;
         };
-        for _ in 0..SWEEP_PER_SEGMENT.min(self.clock.len()) {
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now.saturating_add((idle / 16).max(1));
+        for _ in 0..(self.clock.len() / 16 + 1).min(self.clock.len()) {
             let Some((key, id)) = self.clock.pop_front() else {
                 break;
             };

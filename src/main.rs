@@ -496,9 +496,8 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         allow: args.allow.clone(),
         limits: Limits {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-            idle_timeout_ns: args
-                .idle_timeout
-                .map(|s| (s * 1e9).min(i64::MAX as f64) as i64),
+            idle_timeout_ns: (args.idle_timeout > 0.0)
+                .then(|| (args.idle_timeout * 1e9).min(i64::MAX as f64) as i64),
         },
     };
 
