@@ -15,7 +15,7 @@
 //! Widths are display widths, so Chinese labels keep the columns aligned.
 
 use super::style::{
-    center, endpoint, safe, spaces, width_of, wrap, Glyphs, Painter, Style, TeachOptions,
+    center, endpoint, spaces, width_of, wrap, Glyphs, Painter, Style, TeachOptions,
 };
 use super::timeline::chains;
 use crate::report::{ConnectionReport, Report};
@@ -31,31 +31,7 @@ const STATE_WIDTH: usize = 12;
 const MIN_GAP: usize = 26;
 
 pub fn render(report: &Report, opts: &TeachOptions, out: &mut dyn Write) -> io::Result<()> {
-    let text = Text::new(opts.lang);
-    let paint = Painter::new(opts.color);
-    let g = Glyphs::new(opts.ascii);
-    let mut first = true;
-    for capture in &report.captures {
-        let conns: Vec<&ConnectionReport> = report
-            .connections
-            .iter()
-            .filter(|c| c.file == capture.file)
-            .collect();
-        if conns.is_empty() && capture.connections > 0 {
-            continue;
-        }
-        if !first {
-            writeln!(out)?;
-        }
-        first = false;
-        let header = g.text(&text.capture_header(capture, &safe(&capture.file)));
-        writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
-        for c in conns {
-            writeln!(out)?;
-            ladder(c, opts, &text, &paint, &g, out)?;
-        }
-    }
-    Ok(())
+    super::style::per_connection(report, opts, out, ladder)
 }
 
 /// The arrow's label: `SYN+ACK seq=… ack=…` (and `len=N` for data).

@@ -6,7 +6,7 @@
 //! segment, findings where they happen, and with `--explain` a narration of
 //! every step. Long runs of ordinary segments collapse into one line.
 
-use super::style::{safe, width_of, wrap, Glyphs, Painter, Style, TeachOptions};
+use super::style::{width_of, wrap, Glyphs, Painter, Style, TeachOptions};
 use crate::report::{ConnectionReport, FindingReport, Report, TransitionReport};
 use crate::rules::Severity;
 use crate::state::{Side, State};
@@ -18,31 +18,7 @@ use std::io::{self, Write};
 const WIDTH: usize = 100;
 
 pub fn render(report: &Report, opts: &TeachOptions, out: &mut dyn Write) -> io::Result<()> {
-    let text = Text::new(opts.lang);
-    let paint = Painter::new(opts.color);
-    let g = Glyphs::new(opts.ascii);
-    let mut first = true;
-    for capture in &report.captures {
-        let conns: Vec<&ConnectionReport> = report
-            .connections
-            .iter()
-            .filter(|c| c.file == capture.file)
-            .collect();
-        if conns.is_empty() && capture.connections > 0 {
-            continue; // --conn chose a connection of another capture
-        }
-        if !first {
-            writeln!(out)?;
-        }
-        first = false;
-        let header = g.text(&text.capture_header(capture, &safe(&capture.file)));
-        writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
-        for c in conns {
-            writeln!(out)?;
-            connection(c, opts, &text, &paint, &g, out)?;
-        }
-    }
-    Ok(())
+    super::style::per_connection(report, opts, out, connection)
 }
 
 /// Each side's state changes in one segment, a chain per side:
