@@ -282,6 +282,52 @@ pub fn endpoint(addr: &str, port: u16) -> String {
     }
 }
 
+/// Draws one connection of a teaching view.
+pub type DrawConnection = fn(
+    &ConnectionReport,
+    &TeachOptions,
+    &Text,
+    &Painter,
+    &Glyphs,
+    &mut dyn Write,
+) -> io::Result<()>;
+
+/// The frame the teaching views share: per capture a header, then each of
+/// its connections drawn by `draw`. A capture whose connections were not
+/// chosen (`--conn` picked one of another capture) is left out.
+pub fn per_connection(
+    report: &Report,
+    opts: &TeachOptions,
+    out: &mut dyn Write,
+    draw: DrawConnection,
+) -> io::Result<()> {
+    let text = Text::new(opts.lang);
+    let paint = Painter::new(opts.color);
+    let g = Glyphs::new(opts.ascii);
+    let mut first = true;
+    for capture in &report.captures {
+        let conns: Vec<&ConnectionReport> = report
+            .connections
+            .iter()
+            .filter(|c| c.file == capture.file)
+            .collect();
+        if conns.is_empty() && capture.connections > 0 {
+            continue;
+        }
+        if !first {
+            writeln!(out)?;
+        }
+        first = false;
+        let header = g.text(&text.capture_header(capture, &safe(&capture.file)));
+        writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
+        for c in conns {
+            writeln!(out)?;
+            draw(c, opts, &text, &paint, &g, out)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,50 +374,4 @@ mod tests {
         assert_eq!(safe("a\x1b[31mb\n.pcap"), "a\\u{1b}[31mb\\u{a}.pcap");
         assert_eq!(safe("抓包.pcap"), "抓包.pcap");
     }
-}
-
-/// Draws one connection of a teaching view.
-pub type DrawConnection = fn(
-    &ConnectionReport,
-    &TeachOptions,
-    &Text,
-    &Painter,
-    &Glyphs,
-    &mut dyn Write,
-) -> io::Result<()>;
-
-/// The frame the teaching views share: per capture a header, then each of
-/// its connections drawn by `draw`. A capture whose connections were not
-/// chosen (`--conn` picked one of another capture) is left out.
-pub fn per_connection(
-    report: &Report,
-    opts: &TeachOptions,
-    out: &mut dyn Write,
-    draw: DrawConnection,
-) -> io::Result<()> {
-    let text = Text::new(opts.lang);
-    let paint = Painter::new(opts.color);
-    let g = Glyphs::new(opts.ascii);
-    let mut first = true;
-    for capture in &report.captures {
-        let conns: Vec<&ConnectionReport> = report
-            .connections
-            .iter()
-            .filter(|c| c.file == capture.file)
-            .collect();
-        if conns.is_empty() && capture.connections > 0 {
-            continue;
-        }
-        if !first {
-            writeln!(out)?;
-        }
-        first = false;
-        let header = g.text(&text.capture_header(capture, &safe(&capture.file)));
-        writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
-        for c in conns {
-            writeln!(out)?;
-            draw(c, opts, &text, &paint, &g, out)?;
-        }
-    }
-    Ok(())
 }
