@@ -9,7 +9,7 @@
 
 use super::style::{endpoint, TeachOptions};
 use super::timeline::chains;
-use crate::report::{ConnectionReport, Report};
+use crate::report::{ConnectionReport, FindingReport, Report};
 use crate::state::Side;
 use crate::teach::text::Text;
 use crate::teach::{Item, Lesson, PhaseKind, Seg, Step};
@@ -151,31 +151,24 @@ fn diagram(
                 writeln!(out, "{}", note(side, &chain.join(" → ")))?;
             }
             for f in &seg.findings {
-                writeln!(
-                    out,
-                    "    Note over C,S: ⚠ {}",
-                    clean(&format!(
-                        "{} ({}) {}",
-                        f.code,
-                        text.severity(f.severity),
-                        text.finding_title(f)
-                    ))
-                )?;
+                writeln!(out, "{}", finding_note(f, text))?;
             }
         }
         writeln!(out, "    end")?;
     }
     for f in &lesson.loose_findings {
-        writeln!(
-            out,
-            "    Note over C,S: ⚠ {}",
-            clean(&format!(
-                "{} ({}) {}",
-                f.code,
-                text.severity(f.severity),
-                text.finding_title(f)
-            ))
-        )?;
+        writeln!(out, "{}", finding_note(f, text))?;
     }
     writeln!(out, "    Note over C,S: {}", clean(&text.result(c)))
+}
+
+/// A finding as a note spanning both lifelines.
+fn finding_note(f: &FindingReport, text: &Text) -> String {
+    let label = format!(
+        "{} ({}) {}",
+        f.code,
+        text.severity(f.severity),
+        text.finding_title(f)
+    );
+    format!("    Note over C,S: ⚠ {}", clean(&label))
 }
