@@ -427,11 +427,9 @@ fn feed(
     transitions: &mut Vec<Transition>,
     lingering: &mut VecDeque<(i64, FlowKey, u64)>,
 ) {
-    let was_finished = conn.tracker.is_finished();
     conn.recently_active = true;
     transitions.clear();
-    observe(conn, src, seg, at, transitions);
-    if !was_finished && conn.tracker.is_finished() {
+    if observe(conn, src, seg, at, transitions) {
         conn.obs.finished_at = Some(at.ts_ns);
         lingering.push_back((at.ts_ns, key, conn.id));
     }
@@ -522,14 +520,15 @@ pub fn completeness_bits(seg: &Segment) -> u8 {
 }
 
 /// Applies one segment to a connection: counters, relative-number bases,
-/// state machines, and the observations used for classification.
+/// state machines, and the observations used for classification. Returns
+/// whether this segment finished the connection.
 fn observe(
     conn: &mut Connection,
     src: Addr,
     seg: &Segment,
     at: At,
     transitions: &mut Vec<Transition>,
-) {
+) -> bool {
     let side = conn.side_of(src);
     let peer = side.peer();
     let f = seg.flags;
@@ -666,4 +665,6 @@ fn observe(
             transitions: transitions.clone(),
         });
     }
+    // Whether this segment finished the connection.
+    !finished_before && conn.tracker.is_finished()
 }
