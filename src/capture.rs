@@ -161,16 +161,39 @@ fn read_prefix(input: &mut impl Read, prefix: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// What the reader hands over.
+#[derive(Debug)]
+pub enum Event<'a, 'b> {
+    Frame(&'b Frame<'a>),
+    /// Every record in the buffer has been handed over, and reading more
+    /// may wait for the input (a live stream): work held back should be
+    /// done now.
+    Waiting,
+}
+
 /// Reads every frame of a capture and hands it to `on_frame`.
 ///
 /// A file that breaks in the middle is not an error: every complete record
 /// before the break is delivered, and [`ReadSummary::stop`] says where and why
 /// reading stopped. Only a file that cannot be read as a capture at all
 /// returns `Err`.
-pub fn read_frames<R, F>(mut input: R, mut on_frame: F) -> Result<ReadSummary, CaptureError>
+pub fn read_frames<R, F>(input: R, mut on_frame: F) -> Result<ReadSummary, CaptureError>
 where
     R: Read + Send,
     F: FnMut(&Frame<'_>),
+{
+    read_events(input, |event| {
+        if let Event::Frame(frame) = event {
+            on_frame(frame);
+        }
+    })
+}
+
+/// [`read_frames`], also telling when the reader is about to wait for input.
+pub fn read_events<R, F>(mut input: R, mut on_event: F) -> Result<ReadSummary, CaptureError>
+where
+    R: Read + Send,
+    F: FnMut(Event<'_, '_>),
 {
     // Detect the format ourselves and read exactly the file header before
     // handing over: a pipe may deliver the header in pieces, which
@@ -269,14 +292,14 @@ where
                             u64::from(b.ts_usec) * 1000
                         };
                         let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac as i64;
-                        on_frame(&Frame {
+                        on_event(Event::Frame(&Frame {
                             number: summary.frames,
                             ts_ns,
                             link_type: legacy_link,
                             data: b.data,
                             complete: b.caplen == b.origlen,
                             offset,
-                        });
+                        }));
                     }
                     PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
                     PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -295,27 +318,27 @@ where
                         let ts_ns = iface.map_or(0, |i| to_ns(ts, i.units_per_sec, i.offset_s));
                         // The block may pad the data; caplen says how much is real.
                         let len = (epb.caplen as usize).min(epb.data.len());
-                        on_frame(&Frame {
+                        on_event(Event::Frame(&Frame {
                             number: summary.frames,
                             ts_ns,
                             link_type: iface.map(|i| i.link_type),
                             data: &epb.data[..len],
                             complete: epb.caplen == epb.origlen,
                             offset,
-                        });
+                        }));
                     }
                     PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                         summary.frames += 1;
                         let iface = interfaces.first().copied();
                         let len = (spb.origlen as usize).min(spb.data.len());
-                        on_frame(&Frame {
+                        on_event(Event::Frame(&Frame {
                             number: summary.frames,
                             ts_ns: 0,
                             link_type: iface.map(|i| i.link_type),
                             data: &spb.data[..len],
                             complete: spb.data.len() >= spb.origlen as usize,
                             offset,
-                        });
+                        }));
                     }
                     PcapBlockOwned::NG(_) => {}
                 }
@@ -323,6 +346,7 @@ where
             }
             Err(PcapError::Eof) => break,
             Err(PcapError::Incomplete(_)) => {
+                on_event(Event::Waiting);
                 let before = reader.data().len();
                 if let Err(e) = reader.refill() {
                     summary.stop = Some(ReadStop::corrupt(offset, summary.frames, describe(&e)));

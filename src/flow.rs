@@ -1,12 +1,8 @@
-//! Splitting segments into connections and feeding each connection's
-//! state machines.
-//!
-//! Connections are keyed by the 4-tuple. A new SYN with a different ISN on a
-//! 4-tuple whose connection has finished starts a new connection (port
-//! reuse). Ids are given in first-seen order. A finished connection lingers
-//! for [`LINGER_NS`] of capture time (late retransmissions and ACKs still
-//! belong to it), then is handed to the sink; whatever is still open when
-//! the capture ends is handed over at the end, in id order.
+//! One connection: what was seen of it, and how one segment updates it
+//! (counters, relative-number bases, both sides' state machines, sequence
+//! analysis, Zeek's view, the checks and the observations that classify its
+//! opening and release). [`crate::table`] decides which connection a segment
+//! belongs to.
 
 use crate::analysis::{SegFlags, SeqAnalysis};
 use crate::checks::{Checker, SegmentContext};
@@ -14,7 +10,6 @@ use crate::decode::{Segment, TcpFlags};
 use crate::seq::SeqNum;
 use crate::state::{Side, State, StepOutcome, Tracker, Transition};
 use crate::zeek::ZeekObserver;
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 /// How long (capture time) a finished connection keeps receiving segments.
@@ -25,20 +20,6 @@ pub const LINGER_NS: i64 = 2_000_000_000;
 pub struct Addr {
     pub ip: IpAddr,
     pub port: u16,
-}
-
-/// The 4-tuple, with its two ends in a canonical order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FlowKey(Addr, Addr);
-
-impl FlowKey {
-    fn of(a: Addr, b: Addr) -> FlowKey {
-        if a <= b {
-            FlowKey(a, b)
-        } else {
-            FlowKey(b, a)
-        }
-    }
 }
 
 /// A frame's time and number, as recorded in observations.
@@ -99,7 +80,7 @@ pub struct Connection {
     /// Why it was handed over.
     pub ended_by: EndedBy,
     /// Seen since the eviction clock last passed it.
-    recently_active: bool,
+    pub(crate) recently_active: bool,
 }
 
 /// Frames that matter for classifying the opening and the release.
@@ -199,244 +180,8 @@ impl Default for Limits {
     }
 }
 
-/// The table of connections of one capture.
-pub struct FlowTable {
-    file_index: usize,
-    /// Keep per-packet records: `Some(None)` for every connection,
-    /// `Some(Some(id))` for that one only.
-    keep_packets: Option<Option<u64>>,
-    limits: Limits,
-    next_id: u64,
-    /// Boxed: the map's buckets stay small, so growing it costs little.
-    open: HashMap<FlowKey, Box<Connection>, foldhash::fast::RandomState>,
-    /// Finished connections by finishing time, to be handed over after lingering.
-    lingering: VecDeque<(i64, FlowKey, u64)>,
-    /// Every tracked connection, in a second-chance (CLOCK) order for eviction.
-    clock: VecDeque<(FlowKey, u64)>,
-    /// Capture time of the next idle sweep.
-    next_sweep: i64,
-    transitions: Vec<Transition>,
-}
-
-impl FlowTable {
-    /// `first_id` lets several captures share one id sequence.
-    pub fn new(
-        file_index: usize,
-        first_id: u64,
-        keep_packets: Option<Option<u64>>,
-        limits: Limits,
-    ) -> FlowTable {
-        FlowTable {
-            file_index,
-            keep_packets,
-            limits,
-            next_id: first_id,
-            open: HashMap::default(),
-            lingering: VecDeque::new(),
-            clock: VecDeque::new(),
-            next_sweep: i64::MIN,
-            transitions: Vec::new(),
-        }
-    }
-
-    /// The id the next new connection will get.
-    pub fn next_id(&self) -> u64 {
-        self.next_id
-    }
-
-    /// Connections currently tracked.
-    pub fn open_connections(&self) -> usize {
-        self.open.len()
-    }
-
-    /// Feeds one segment.
-    pub fn segment(&mut self, seg: &Segment, at: At, sink: &mut impl ConnectionSink) {
-        self.expire(at.ts_ns, sink);
-        self.sweep_idle(at.ts_ns, sink);
-        let src = Addr {
-            ip: seg.src,
-            port: seg.src_port,
-        };
-        let dst = Addr {
-            ip: seg.dst,
-            port: seg.dst_port,
-        };
-        let key = FlowKey::of(src, dst);
-
-        // One lookup for the common case: a segment of a known connection.
-        if let Some(conn) = self.open.get_mut(&key) {
-            if !is_port_reuse(conn, src, seg) {
-                feed(
-                    conn,
-                    key,
-                    src,
-                    seg,
-                    at,
-                    &mut self.transitions,
-                    &mut self.lingering,
-                );
-                return;
-            }
-            self.hand_over(&key, EndedBy::Reuse, sink);
-        }
-        while self.open.len() >= self.limits.max_connections.max(1) {
-            if !self.evict_one(sink) {
-                break;
-            }
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        let mut conn = Box::new(new_connection(
-            id,
-            self.file_index,
-            src,
-            dst,
-            seg,
-            at,
-            self.keep_packets
-                .is_some_and(|only| only.is_none_or(|want| want == id)),
-        ));
-        feed(
-            &mut conn,
-            key,
-            src,
-            seg,
-            at,
-            &mut self.transitions,
-            &mut self.lingering,
-        );
-        self.open.insert(key, conn);
-        self.clock.push_back((key, id));
-    }
-
-    /// Hands the connection at `key` to the sink.
-    fn hand_over(&mut self, key: &FlowKey, why: EndedBy, sink: &mut impl ConnectionSink) {
-        if let Some(mut conn) = self.open.remove(key) {
-            conn.ended_by = why;
-            sink.connection(*conn);
-        }
-    }
-
-    /// Finished connections that lingered long enough.
-    fn expire(&mut self, now: i64, sink: &mut impl ConnectionSink) {
-        while let Some(&(done, key, id)) = self.lingering.front() {
-            if now.saturating_sub(done) <= LINGER_NS {
-                break;
-            }
-            self.lingering.pop_front();
-            if self
-                .open
-                .get(&key)
-                .is_some_and(|c| c.id == id && c.last.ts_ns == done)
-            {
-                self.hand_over(&key, EndedBy::Close, sink);
-            } else if self
-                .open
-                .get(&key)
-                .is_some_and(|c| c.id == id && c.tracker.is_finished())
-            {
-                // It saw segments after finishing: linger from the last one.
-                let last = self.open.get(&key).map_or(done, |c| c.last.ts_ns);
-                self.lingering.push_back((last, key, id));
-            }
-        }
-    }
-
-    /// The idle timeout, in batches: every sixteenth of the timeout (capture
-    /// time) a sixteenth of the table is examined, so each connection is
-    /// looked at about once per timeout period and handed over between one
-    /// and two timeouts after its last segment, and no segment pays for a
-    /// full scan.
-    fn sweep_idle(&mut self, now: i64, sink: &mut impl ConnectionSink) {
-        let Some(idle) = self.limits.idle_timeout_ns else {
-            return;
-        };
-        if now < self.next_sweep {
-            return;
-        }
-        self.next_sweep = now.saturating_add((idle / 16).max(1));
-        for _ in 0..(self.clock.len() / 16 + 1).min(self.clock.len()) {
-            let Some((key, id)) = self.clock.pop_front() else {
-                break;
-            };
-            match self.open.get(&key) {
-                Some(c) if c.id == id => {
-                    if now.saturating_sub(c.last.ts_ns) > idle {
-                        self.hand_over(&key, EndedBy::IdleTimeout, sink);
-                    } else {
-                        self.clock.push_back((key, id));
-                    }
-                }
-                _ => {} // already handed over
-            }
-        }
-    }
-
-    /// Makes room: hands over a finished (lingering) connection, or evicts
-    /// the least recently active one (second-chance order).
-    /// Returns false when there is nothing to evict.
-    fn evict_one(&mut self, sink: &mut impl ConnectionSink) -> bool {
-        // Every entry is looked at most twice: once to clear its mark, once to evict.
-        for _ in 0..self.clock.len().saturating_mul(2).saturating_add(1) {
-            let Some((key, id)) = self.clock.pop_front() else {
-                return false;
-            };
-            match self.open.get_mut(&key) {
-                // A finished connection is only lingering: hand it over as closed.
-                Some(c) if c.id == id && c.tracker.is_finished() => {
-                    self.hand_over(&key, EndedBy::Close, sink);
-                    return true;
-                }
-                Some(c) if c.id == id => {
-                    if c.recently_active {
-                        c.recently_active = false;
-                        self.clock.push_back((key, id));
-                    } else {
-                        self.hand_over(&key, EndedBy::MaxConnections, sink);
-                        return true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        false
-    }
-
-    /// Hands every remaining connection to the sink, in id order.
-    pub fn finish(mut self, sink: &mut impl ConnectionSink) {
-        let mut order: Vec<(u64, FlowKey)> = self.open.iter().map(|(k, c)| (c.id, *k)).collect();
-        order.sort_unstable_by_key(|(id, _)| *id);
-        for (_, key) in order {
-            // A finished connection that was still lingering ended by its close.
-            let why = match self.open.get(&key) {
-                Some(c) if c.tracker.is_finished() => EndedBy::Close,
-                _ => EndedBy::CaptureEnd,
-            };
-            self.hand_over(&key, why, sink);
-        }
-    }
-}
-
-/// Feeds one segment to its connection, noting when the connection finishes.
-fn feed(
-    conn: &mut Connection,
-    key: FlowKey,
-    src: Addr,
-    seg: &Segment,
-    at: At,
-    transitions: &mut Vec<Transition>,
-    lingering: &mut VecDeque<(i64, FlowKey, u64)>,
-) {
-    conn.recently_active = true;
-    transitions.clear();
-    if observe(conn, src, seg, at, transitions) {
-        conn.obs.finished_at = Some(at.ts_ns);
-        lingering.push_back((at.ts_ns, key, conn.id));
-    }
-}
-
 /// A bare SYN with a new ISN on a finished connection starts a new one.
-fn is_port_reuse(conn: &Connection, src: Addr, seg: &Segment) -> bool {
+pub(crate) fn is_port_reuse(conn: &Connection, src: Addr, seg: &Segment) -> bool {
     let bare_syn = seg.flags.syn() && !seg.flags.ack();
     if !bare_syn || !conn.tracker.is_finished() {
         return false;
@@ -449,7 +194,7 @@ fn is_port_reuse(conn: &Connection, src: Addr, seg: &Segment) -> bool {
 /// bare SYN is the client; the receiver of a SYN-ACK is the client; otherwise
 /// the side with the lower port is taken as the server (well-known and
 /// registered ports are below ephemeral ones), the destination on a tie.
-fn new_connection(
+pub(crate) fn new_connection(
     id: u64,
     file_index: usize,
     src: Addr,
@@ -522,7 +267,7 @@ pub fn completeness_bits(seg: &Segment) -> u8 {
 /// Applies one segment to a connection: counters, relative-number bases,
 /// state machines, and the observations used for classification. Returns
 /// whether this segment finished the connection.
-fn observe(
+pub(crate) fn observe(
     conn: &mut Connection,
     src: Addr,
     seg: &Segment,

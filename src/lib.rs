@@ -2,7 +2,8 @@
 //! packet captures.
 //!
 //! Data flows one way: [`capture`] reads frames → [`decode`] turns them into
-//! segments → [`flow`] splits them into connections → [`state`] runs each
+//! segments → [`table`] splits them into connections, each a [`flow`] →
+//! [`state`] runs each
 //! side's RFC 9293 state machine and [`analysis`] Wireshark-style sequence
 //! analysis → [`report`] builds the report model
 //! ([`classify`] judges opening and release) → [`render`] prints it;
@@ -21,5 +22,6 @@ pub mod report;
 pub mod rules;
 pub mod seq;
 pub mod state;
+pub mod table;
 pub mod teach;
 pub mod zeek;

@@ -9,7 +9,7 @@ mod cli;
 use cli::{AnalyzeArgs, Cli, Command, RulesFormat};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use tcpstate::analyze::{analyze_capture_with_progress, Options, Progress};
+use tcpstate::analyze::{analyze_capture_with_progress, Consumer, Options, Progress};
 use tcpstate::capture::CaptureError;
 use tcpstate::flow::Limits;
 use tcpstate::render::{self, table::TableOptions, Format};
@@ -73,6 +73,13 @@ impl Rows {
         }
     }
 
+    /// Whether a report with this id would be kept (so is worth building).
+    fn would_keep(&self, id: u64) -> bool {
+        self.limit == 0
+            || self.heap.len() < self.limit
+            || self.heap.peek().is_some_and(|top| id < top.0.id)
+    }
+
     fn keep(&mut self, c: ConnectionReport) {
         self.heap.push(ById(c));
         if self.limit > 0 && self.heap.len() > self.limit {
@@ -134,6 +141,51 @@ struct Outcome {
     write_error: Option<io::Error>,
 }
 
+/// Where one file's connection reports go.
+struct FileSink<'a, 'o> {
+    run: &'a Run<'a>,
+    rows: Rows,
+    jsonl: &'a mut JsonlOut<'o>,
+    /// Flush after every JSON line: the input is a live stream (standard
+    /// input), so each finished connection should be seen at once.
+    flush_lines: bool,
+    write_error: Option<io::Error>,
+    /// Where each JSON line is built.
+    scratch: Vec<u8>,
+}
+
+impl Consumer for &mut FileSink<'_, '_> {
+    fn wants(&mut self, id: u64) -> bool {
+        match self.run.format {
+            Format::Jsonl => self.write_error.is_none(),
+            Format::Table | Format::Json | Format::Zeek => self.rows.would_keep(id),
+            Format::Timeline | Format::Ladder | Format::Mermaid => {
+                self.run.conn.is_none_or(|want| want == id) && self.rows.would_keep(id)
+            }
+        }
+    }
+
+    fn report(&mut self, c: ConnectionReport) {
+        match self.run.format {
+            Format::Jsonl => {
+                let written = match &mut *self.jsonl {
+                    JsonlOut::Direct(out) => render::json::line(&c, &mut self.scratch, *out)
+                        .and_then(|()| {
+                            if self.flush_lines {
+                                out.flush()
+                            } else {
+                                Ok(())
+                            }
+                        }),
+                    JsonlOut::Spool(spool) => render::json::line(&c, &mut self.scratch, spool),
+                };
+                self.write_error = written.err();
+            }
+            _ => self.rows.keep(c),
+        }
+    }
+}
+
 /// What every file of one run is analyzed with.
 struct Run<'a> {
     options: &'a Options,
@@ -154,30 +206,13 @@ impl Run<'_> {
         mut jsonl: JsonlOut<'_>,
     ) -> Outcome {
         let name = path.display().to_string();
-        let mut write_error = None;
-        let mut file_summary = Summary::new();
-        let mut rows = Rows::new(self.row_limit);
-        let mut on_connection = |c: ConnectionReport| {
-            file_summary.add(&c);
-            match self.format {
-                Format::Jsonl => {
-                    if write_error.is_none() {
-                        let written = match &mut jsonl {
-                            JsonlOut::Direct(out) => {
-                                render::json::line(&c, *out).and_then(|()| out.flush())
-                            }
-                            JsonlOut::Spool(spool) => render::json::line(&c, spool),
-                        };
-                        write_error = written.err();
-                    }
-                }
-                Format::Table | Format::Json | Format::Zeek => rows.keep(c),
-                Format::Timeline | Format::Ladder | Format::Mermaid => {
-                    if self.conn.is_none_or(|id| id == c.id) {
-                        rows.keep(c);
-                    }
-                }
-            }
+        let mut sink = FileSink {
+            run: self,
+            rows: Rows::new(self.row_limit),
+            jsonl: &mut jsonl,
+            flush_lines: name == "-",
+            write_error: None,
+            scratch: Vec::new(),
         };
         let size = std::fs::metadata(path)
             .ok()
@@ -204,7 +239,7 @@ impl Run<'_> {
                 io::stdin(),
                 first_id,
                 self.options,
-                &mut on_connection,
+                &mut sink,
                 on_progress,
             )
         } else {
@@ -217,7 +252,7 @@ impl Run<'_> {
                         f,
                         first_id,
                         self.options,
-                        &mut on_connection,
+                        &mut sink,
                         on_progress,
                     )
                 })
@@ -225,10 +260,10 @@ impl Run<'_> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        let capture = capture.map(|(mut capture, _)| {
-            capture.summary = file_summary;
-            capture
-        });
+        let capture = capture.map(|(capture, _)| capture);
+        let FileSink {
+            rows, write_error, ..
+        } = sink;
         Outcome {
             shown: render::printable(&name).into_owned(),
             capture,

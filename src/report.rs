@@ -207,9 +207,6 @@ pub struct ConnectionReport {
     pub findings: Vec<FindingReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packets: Option<Vec<PacketReport>>,
-    /// The server's address as a value, for per-server counts.
-    #[serde(skip)]
-    pub server_ip: IpAddr,
 }
 
 /// One finding, as reported.
@@ -275,15 +272,14 @@ pub struct ServerCounts {
 impl ServerCounts {
     pub const MAX: usize = 10_000;
 
-    fn add(&mut self, c: &ConnectionReport) {
-        let key = (c.server_ip, c.server.port);
+    fn add(&mut self, key: (IpAddr, u16), status: HandshakeStatus) {
         if let Some(m) = self.by_server.get_mut(&key) {
-            *m.entry(c.handshake.status.as_str()).or_default() += 1;
+            *m.entry(status.as_str()).or_default() += 1;
         } else if self.by_server.len() < Self::MAX {
             self.by_server
                 .entry(key)
                 .or_default()
-                .insert(c.handshake.status.as_str(), 1);
+                .insert(status.as_str(), 1);
         } else {
             self.others += 1;
         }
@@ -372,25 +368,21 @@ impl Summary {
         }
     }
 
-    pub fn add(&mut self, c: &ConnectionReport) {
+    /// Counts one connection, from its assessment.
+    pub fn add(&mut self, a: &Assessment) {
         self.connections += 1;
-        *self
-            .by_handshake
-            .entry(c.handshake.status.as_str())
-            .or_default() += 1;
-        *self
-            .by_teardown
-            .entry(c.teardown.status.as_str())
-            .or_default() += 1;
-        *self.by_conn_state.entry(c.conn_state.as_str()).or_default() += 1;
-        self.servers.add(c);
-        for f in &c.findings {
-            match f.severity {
+        *self.by_handshake.entry(a.handshake.as_str()).or_default() += 1;
+        *self.by_teardown.entry(a.teardown.0.as_str()).or_default() += 1;
+        *self.by_conn_state.entry(a.conn_state.as_str()).or_default() += 1;
+        self.servers.add(a.server, a.handshake);
+        for f in &a.findings {
+            let rule = f.check.rule();
+            match rule.severity {
                 Severity::Error => self.findings.error += 1,
                 Severity::Warning => self.findings.warning += 1,
                 Severity::Info => self.findings.info += 1,
             }
-            *self.findings.by_code.entry(f.code).or_default() += 1;
+            *self.findings.by_code.entry(rule.code).or_default() += 1;
         }
     }
 
@@ -502,10 +494,42 @@ pub fn rfc3339(ts_ns: i64) -> String {
     humantime::format_rfc3339_nanos(t).to_string()
 }
 
+/// The verdicts on a finished connection: what the summary counts, and the
+/// part of its report that takes judgment rather than copying.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub handshake: HandshakeStatus,
+    pub teardown: (TeardownStatus, Option<Initiator>),
+    pub conn_state: ConnState,
+    /// The server's address and port.
+    pub server: (IpAddr, u16),
+    /// What the checks found, except the checks in `allow`.
+    pub findings: Vec<Finding>,
+}
+
+impl Assessment {
+    pub fn of(c: &Connection, allow: &[Check]) -> Assessment {
+        let mut findings = c.checker.finish(c);
+        findings.retain(|f| !allow.contains(&f.check));
+        Assessment {
+            handshake: classify::handshake(c),
+            teardown: classify::teardown(c),
+            conn_state: c.zeek.conn_state(),
+            server: (c.server.ip, c.server.port),
+            findings,
+        }
+    }
+}
+
 impl ConnectionReport {
     /// Builds the report of a finished connection; findings of the checks in
     /// `allow` are left out.
     pub fn from_connection(c: &Connection, file: &str, allow: &[Check]) -> ConnectionReport {
+        ConnectionReport::from_assessment(c, file, Assessment::of(c, allow))
+    }
+
+    /// Builds the report of a finished connection from its assessment.
+    pub fn from_assessment(c: &Connection, file: &str, a: Assessment) -> ConnectionReport {
         let endpoint = |side: Side| {
             let e = c.tracker.endpoint(side);
             let a = match side {
@@ -524,7 +548,7 @@ impl ConnectionReport {
             }
         };
         let o = &c.obs;
-        let (status, initiator) = classify::teardown(c);
+        let (status, initiator) = a.teardown;
         let packets = c.packets.as_ref().map(|list| {
             list.iter()
                 .map(|p| PacketReport {
@@ -576,7 +600,7 @@ impl ConnectionReport {
             start_ts: secs(c.first.ts_ns),
             duration_s: elapsed(c.first.ts_ns, c.last.ts_ns),
             handshake: Handshake {
-                status: classify::handshake(c),
+                status: a.handshake,
                 frames: HandshakeFrames {
                     syn: o.syn.map(|a| a.frame),
                     syn_ack: o.syn_ack.map(|a| a.frame),
@@ -596,7 +620,7 @@ impl ConnectionReport {
                 frames: classify::teardown_frames(c),
             },
             ended_by: c.ended_by,
-            conn_state: c.zeek.conn_state(),
+            conn_state: a.conn_state,
             history: c.zeek.history().to_string(),
             completeness: c.completeness,
             zeek: {
@@ -611,15 +635,8 @@ impl ConnectionReport {
                     resp_ip_bytes: r.ip_bytes,
                 }
             },
-            findings: c
-                .checker
-                .finish(c)
-                .iter()
-                .filter(|f| !allow.contains(&f.check))
-                .map(FindingReport::from)
-                .collect(),
+            findings: a.findings.iter().map(FindingReport::from).collect(),
             packets,
-            server_ip: c.server.ip,
         }
     }
 }

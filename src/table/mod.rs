@@ -1,0 +1,442 @@
+//! Splitting segments into connections, in bounded memory.
+//!
+//! Connections are keyed by the 4-tuple. A new SYN with a different ISN on a
+//! 4-tuple whose connection has finished starts a new connection (port
+//! reuse). Ids are given in first-seen order. A finished connection lingers
+//! for [`LINGER_NS`] of capture time (late retransmissions and ACKs still
+//! belong to it), then is handed to the sink; whatever is still open when
+//! the capture ends is handed over at the end, in id order.
+//!
+//! Memory: connections live in a slab of slots, found through a compact
+//! [`index`] of slot numbers. Segments pass through a short queue in which
+//! their index entry, then their slot, then their connection are
+//! prefetched, so that with thousands of connections interleaved the CPU
+//! does not wait for memory on every segment.
+
+mod index;
+
+use crate::decode::Segment;
+use crate::flow::{
+    is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy, Limits,
+    LINGER_NS,
+};
+use crate::state::Transition;
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+
+/// The lookahead pipeline: a pushed segment's index entry is prefetched at
+/// once; `INDEX_AHEAD` segments later its slot, `SLOT_AHEAD` later its
+/// connection, and `CONN_AHEAD` later it is fed.
+const INDEX_AHEAD: usize = 2;
+const SLOT_AHEAD: usize = 2;
+const CONN_AHEAD: usize = 4;
+const QUEUE: usize = INDEX_AHEAD + SLOT_AHEAD + CONN_AHEAD;
+
+/// The 4-tuple, its two ends in a canonical order: addresses as 128-bit
+/// numbers (IPv4 in the low bits), with the family beside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey {
+    ips: [u128; 2],
+    ports: [u16; 2],
+    v6: bool,
+}
+
+fn ip_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+impl FlowKey {
+    fn of(seg: &Segment) -> FlowKey {
+        let a = (ip_bits(seg.src), seg.src_port);
+        let b = (ip_bits(seg.dst), seg.dst_port);
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        FlowKey {
+            ips: [lo.0, hi.0],
+            ports: [lo.1, hi.1],
+            v6: seg.src.is_ipv6(),
+        }
+    }
+}
+
+/// A place in the slab: a connection and the key it is indexed under; one
+/// cache line.
+#[derive(Debug)]
+#[repr(align(64))]
+struct Slot {
+    key: FlowKey,
+    hash: u64,
+    conn: Option<Box<Connection>>,
+}
+
+/// A segment waiting in the lookahead queue.
+struct Pending {
+    seg: Segment,
+    at: At,
+    key: FlowKey,
+    hash: u64,
+}
+
+/// The table of connections of one capture.
+pub struct FlowTable {
+    file_index: usize,
+    /// Keep per-packet records: `Some(None)` for every connection,
+    /// `Some(Some(id))` for that one only.
+    keep_packets: Option<Option<u64>>,
+    limits: Limits,
+    next_id: u64,
+    hasher: foldhash::fast::FixedState,
+    /// Slot numbers of the tracked connections, by key hash.
+    index: index::Index,
+    slots: Vec<Slot>,
+    /// Slots with no connection, for reuse.
+    free: Vec<u32>,
+    /// Segments decoded but not yet fed (the prefetch pipeline).
+    queue: VecDeque<Pending>,
+    /// Finished connections by finishing time, to be handed over after
+    /// lingering: (time, slot, id).
+    lingering: VecDeque<(i64, u32, u64)>,
+    /// Every tracked connection (slot, id), in a second-chance (CLOCK)
+    /// order for eviction.
+    clock: VecDeque<(u32, u64)>,
+    /// Capture time of the next idle sweep.
+    next_sweep: i64,
+    transitions: Vec<Transition>,
+}
+
+impl FlowTable {
+    /// `first_id` lets several captures share one id sequence.
+    pub fn new(
+        file_index: usize,
+        first_id: u64,
+        keep_packets: Option<Option<u64>>,
+        limits: Limits,
+    ) -> FlowTable {
+        FlowTable {
+            file_index,
+            keep_packets,
+            limits,
+            next_id: first_id,
+            hasher: foldhash::fast::FixedState::default(),
+            index: index::Index::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            queue: VecDeque::with_capacity(QUEUE + 1),
+            lingering: VecDeque::new(),
+            clock: VecDeque::new(),
+            next_sweep: i64::MIN,
+            transitions: Vec::new(),
+        }
+    }
+
+    /// Connections currently tracked.
+    pub fn open_connections(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Takes one segment. It is fed to its connection a few segments later
+    /// (or by [`FlowTable::finish`]), in the order segments were pushed.
+    pub fn push(&mut self, seg: Segment, at: At, sink: &mut impl ConnectionSink) {
+        let key = FlowKey::of(&seg);
+        let hash = self.hasher.hash_one(key);
+        prefetch(self.index.probe_start(hash));
+        self.queue.push_back(Pending { seg, at, key, hash });
+        let n = self.queue.len();
+        // Its index entries are cached by now: fetch the slots they name.
+        if let Some(p) = n
+            .checked_sub(INDEX_AHEAD + 1)
+            .and_then(|i| self.queue.get(i))
+        {
+            let slots = &self.slots;
+            let _ = self.index.find(p.hash, |s| {
+                if let Some(slot) = slots.get(s as usize) {
+                    prefetch_lines(slot);
+                }
+                false
+            });
+        }
+        // Its slot is cached by now: fetch its connection.
+        if let Some(p) = n
+            .checked_sub(INDEX_AHEAD + SLOT_AHEAD + 1)
+            .and_then(|i| self.queue.get(i))
+        {
+            if let Some(s) = self.find(&p.key, p.hash) {
+                if let Some(conn) = &self.slots[s.slot as usize].conn {
+                    prefetch_lines(&**conn);
+                }
+            }
+        }
+        if n > QUEUE {
+            if let Some(p) = self.queue.pop_front() {
+                self.segment(&p, sink);
+            }
+        }
+    }
+
+    /// The index entry of the connection with this key.
+    fn find(&self, key: &FlowKey, hash: u64) -> Option<index::Found> {
+        self.index
+            .find(hash, |s| self.slots[s as usize].key == *key)
+    }
+
+    /// The connection in `slot`, if it is still the one with this id.
+    fn conn(&self, slot: u32, id: u64) -> Option<&Connection> {
+        self.slots[slot as usize]
+            .conn
+            .as_deref()
+            .filter(|c| c.id == id)
+    }
+
+    /// Feeds one segment to its connection.
+    fn segment(&mut self, p: &Pending, sink: &mut impl ConnectionSink) {
+        let (seg, at) = (&p.seg, p.at);
+        self.expire(at.ts_ns, sink);
+        self.sweep_idle(at.ts_ns, sink);
+        let src = Addr {
+            ip: seg.src,
+            port: seg.src_port,
+        };
+        let dst = Addr {
+            ip: seg.dst,
+            port: seg.dst_port,
+        };
+
+        if let Some(found) = self.find(&p.key, p.hash) {
+            let slot = found.slot;
+            let entry = &mut self.slots[slot as usize];
+            if let Some(conn) = entry.conn.as_deref_mut() {
+                if !is_port_reuse(conn, src, seg) {
+                    feed(
+                        conn,
+                        slot,
+                        src,
+                        seg,
+                        at,
+                        &mut self.transitions,
+                        &mut self.lingering,
+                    );
+                    return;
+                }
+            }
+            self.hand_over(slot, EndedBy::Reuse, sink);
+        }
+        while self.index.len() >= self.limits.max_connections.clamp(1, u32::MAX as usize - 1) {
+            if !self.evict_one(sink) {
+                break;
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut conn = Box::new(new_connection(
+            id,
+            self.file_index,
+            src,
+            dst,
+            seg,
+            at,
+            self.keep_packets
+                .is_some_and(|only| only.is_none_or(|want| want == id)),
+        ));
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(Slot {
+                    key: p.key,
+                    hash: p.hash,
+                    conn: None,
+                });
+                // At most `max_connections` (clamped to u32) slots are in use.
+                (self.slots.len() - 1) as u32
+            }
+        };
+        feed(
+            &mut conn,
+            slot,
+            src,
+            seg,
+            at,
+            &mut self.transitions,
+            &mut self.lingering,
+        );
+        self.slots[slot as usize] = Slot {
+            key: p.key,
+            hash: p.hash,
+            conn: Some(conn),
+        };
+        self.index.insert(p.hash, slot);
+        self.clock.push_back((slot, id));
+    }
+
+    /// Hands the connection in `slot` to the sink and frees the slot.
+    fn hand_over(&mut self, slot: u32, why: EndedBy, sink: &mut impl ConnectionSink) {
+        let entry = &mut self.slots[slot as usize];
+        if let Some(found) = self.index.find(entry.hash, |s| s == slot) {
+            self.index.remove(found);
+        }
+        if let Some(mut conn) = entry.conn.take() {
+            self.free.push(slot);
+            conn.ended_by = why;
+            sink.connection(*conn);
+        }
+    }
+
+    /// Finished connections that lingered long enough.
+    fn expire(&mut self, now: i64, sink: &mut impl ConnectionSink) {
+        while let Some(&(done, slot, id)) = self.lingering.front() {
+            if now.saturating_sub(done) <= LINGER_NS {
+                break;
+            }
+            self.lingering.pop_front();
+            match self.conn(slot, id) {
+                Some(c) if c.last.ts_ns == done => self.hand_over(slot, EndedBy::Close, sink),
+                // It saw segments after finishing: linger from the last one.
+                Some(c) if c.tracker.is_finished() => {
+                    let last = c.last.ts_ns;
+                    self.lingering.push_back((last, slot, id));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The idle timeout, in batches: every sixteenth of the timeout (capture
+    /// time) a sixteenth of the table is examined, so each connection is
+    /// looked at about once per timeout period and handed over between one
+    /// and two timeouts after its last segment, and no segment pays for a
+    /// full scan.
+    fn sweep_idle(&mut self, now: i64, sink: &mut impl ConnectionSink) {
+        let Some(idle) = self.limits.idle_timeout_ns else {
+            return;
+        };
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now.saturating_add((idle / 16).max(1));
+        for _ in 0..(self.clock.len() / 16 + 1).min(self.clock.len()) {
+            let Some((slot, id)) = self.clock.pop_front() else {
+                break;
+            };
+            if let Some(c) = self.conn(slot, id) {
+                if now.saturating_sub(c.last.ts_ns) > idle {
+                    self.hand_over(slot, EndedBy::IdleTimeout, sink);
+                } else {
+                    self.clock.push_back((slot, id));
+                }
+            }
+        }
+    }
+
+    /// Makes room: hands over a finished (lingering) connection, or evicts
+    /// the least recently active one (second-chance order).
+    /// Returns false when there is nothing to evict.
+    fn evict_one(&mut self, sink: &mut impl ConnectionSink) -> bool {
+        // Every entry is looked at most twice: once to clear its mark, once to evict.
+        for _ in 0..self.clock.len().saturating_mul(2).saturating_add(1) {
+            let Some((slot, id)) = self.clock.pop_front() else {
+                return false;
+            };
+            let Some(c) = self.slots[slot as usize]
+                .conn
+                .as_deref_mut()
+                .filter(|c| c.id == id)
+            else {
+                continue; // already handed over
+            };
+            // A finished connection is only lingering: hand it over as closed.
+            if c.tracker.is_finished() {
+                self.hand_over(slot, EndedBy::Close, sink);
+                return true;
+            }
+            if c.recently_active {
+                c.recently_active = false;
+                self.clock.push_back((slot, id));
+            } else {
+                self.hand_over(slot, EndedBy::MaxConnections, sink);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Feeds every segment still queued.
+    pub fn drain(&mut self, sink: &mut impl ConnectionSink) {
+        while let Some(p) = self.queue.pop_front() {
+            self.segment(&p, sink);
+        }
+    }
+
+    /// Feeds the segments still queued, then hands every remaining
+    /// connection to the sink, in id order. Returns the id the next new
+    /// connection would have had.
+    pub fn finish(mut self, sink: &mut impl ConnectionSink) -> u64 {
+        self.drain(sink);
+        let mut order: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(s, slot)| slot.conn.as_ref().map(|c| (c.id, s as u32)))
+            .collect();
+        order.sort_unstable_by_key(|(id, _)| *id);
+        for (_, slot) in order {
+            // A finished connection that was still lingering ended by its close.
+            let why = match &self.slots[slot as usize].conn {
+                Some(c) if c.tracker.is_finished() => EndedBy::Close,
+                _ => EndedBy::CaptureEnd,
+            };
+            self.hand_over(slot, why, sink);
+        }
+        self.next_id
+    }
+}
+
+/// Feeds one segment to its connection, noting when the connection finishes.
+fn feed(
+    conn: &mut Connection,
+    slot: u32,
+    src: Addr,
+    seg: &Segment,
+    at: At,
+    transitions: &mut Vec<Transition>,
+    lingering: &mut VecDeque<(i64, u32, u64)>,
+) {
+    conn.recently_active = true;
+    transitions.clear();
+    if observe(conn, src, seg, at, transitions) {
+        conn.obs.finished_at = Some(at.ts_ns);
+        lingering.push_back((at.ts_ns, slot, conn.id));
+    }
+}
+
+/// Asks the CPU to start loading the cache line at `at`.
+#[inline]
+fn prefetch(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: prefetching is a hint: it never faults and has no effect
+        // the program can observe.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
+/// Asks the CPU to start loading every cache line of `value`.
+#[inline]
+fn prefetch_lines<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let base = (value as *const T).cast::<i8>();
+        for offset in (0..std::mem::size_of::<T>()).step_by(64) {
+            // SAFETY: prefetching is a hint: it never faults and has no
+            // effect the program can observe; the addresses are inside `value`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
