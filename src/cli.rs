@@ -132,6 +132,14 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, default_value_t = 300.0)]
     pub idle_timeout: f64,
 
+    /// Report a connection attempt (SYNs that nothing answered) once it has
+    /// seen no segment for SECS seconds of capture time (ended_by:
+    /// idle_timeout; 0 leaves attempts to --idle-timeout). Like Zeek's
+    /// tcp_attempt_delay; a SYN retried after a longer pause starts a new
+    /// connection record, as in Zeek.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, default_value_t = 5.0)]
+    pub attempt_timeout: f64,
+
     /// Ignore a check: its findings are not reported (repeatable).
     #[arg(long, value_name = "CODE", value_parser = parse_check)]
     pub allow: Vec<Check>,

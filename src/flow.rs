@@ -119,6 +119,14 @@ impl Connection {
     pub fn stats(&self, side: Side) -> SideStats {
         self.stats[side as usize]
     }
+
+    /// A connection attempt: opened by the client's SYN, and the server has
+    /// sent nothing.
+    pub fn is_attempt(&self) -> bool {
+        self.roles_from_syn
+            && self.stats[Side::Server as usize].packets == 0
+            && self.tracker.endpoint(Side::Client).state() == State::SynSent
+    }
 }
 
 /// Receives connections when they are done.
@@ -166,6 +174,9 @@ impl EndedBy {
 pub struct Limits {
     /// Connections tracked at once at most; the least recently active go first.
     pub max_connections: usize,
+    /// A connection attempt (SYNs from the client, nothing from the server)
+    /// with no segment for this long is handed over (as `idle_timeout`).
+    pub attempt_timeout_ns: Option<i64>,
     /// A connection with no segment for this long (capture time) is handed over.
     pub idle_timeout_ns: Option<i64>,
 }
@@ -174,6 +185,10 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_connections: 100_000,
+            // Zeek's tcp_attempt_delay: an unanswered SYN is given up after
+            // 5 s. Linux retries a SYN after 1, 2 and 4 s (then 8, 16…), so
+            // the usual retries stay in one connection.
+            attempt_timeout_ns: Some(5_000_000_000),
             // Zeek's TCP inactivity timeout.
             idle_timeout_ns: Some(300_000_000_000),
         }

@@ -113,6 +113,11 @@ fn new_bar(bars: &MultiProgress, name: &str, size: Option<u64>) -> ProgressBar {
     bars.add(bar.with_prefix(name.to_string()))
 }
 
+/// A timeout in seconds as nanoseconds; 0 means none.
+fn nanos(secs: f64) -> Option<i64> {
+    (secs > 0.0).then(|| (secs * 1e9).min(i64::MAX as f64) as i64)
+}
+
 /// Worker threads for `files` inputs: one per core, at most one per file.
 fn workers(files: usize) -> usize {
     std::thread::available_parallelism()
@@ -531,8 +536,8 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         allow: args.allow.clone(),
         limits: Limits {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-            idle_timeout_ns: (args.idle_timeout > 0.0)
-                .then(|| (args.idle_timeout * 1e9).min(i64::MAX as f64) as i64),
+            idle_timeout_ns: nanos(args.idle_timeout),
+            attempt_timeout_ns: nanos(args.attempt_timeout),
         },
     };
 

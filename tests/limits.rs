@@ -1,5 +1,6 @@
-//! The connection-table limits that bound memory: --max-connections and
-//! --idle-timeout hand connections over early, say so, and count them.
+//! The connection-table limits that bound memory: --max-connections,
+//! --idle-timeout and --attempt-timeout hand connections over early, say
+//! so, and count them.
 
 mod common;
 use common::*;
@@ -100,11 +101,59 @@ fn idle_timeout_hands_over_silent_connections() {
 }
 
 #[test]
+fn attempt_timeout_gives_up_on_unanswered_syns() {
+    // SYNs at about 0, 1, 3 and 7 s, never answered. With 1.5 s, the pause
+    // before the third (2 s) and the fourth (4 s) each end an attempt.
+    let r = analyze_with(
+        &["--attempt-timeout", "1.5"],
+        "captures/syn_unanswered.pcap",
+    );
+    let seen: Vec<(&str, u32)> = r
+        .connections
+        .iter()
+        .map(|c| (c.ended_by.as_str(), c.handshake.syn_count))
+        .collect();
+    assert_eq!(
+        seen,
+        [("idle_timeout", 2), ("idle_timeout", 1), ("capture_end", 1)]
+    );
+    assert_eq!(r.captures[0].evicted.get("idle_timeout"), Some(&2));
+    // The default (5 s, Zeek's tcp_attempt_delay) keeps Linux's first
+    // retries (1, 2 and 4 s apart) in one connection; 0 turns it off.
+    for args in [&[][..], &["--attempt-timeout", "0"]] {
+        let r = analyze_with(args, "captures/syn_unanswered.pcap");
+        assert_eq!(r.connections.len(), 1);
+        assert_eq!(r.connections[0].handshake.syn_count, 4);
+    }
+}
+
+#[test]
+fn attempt_timeout_leaves_answered_connections_alone() {
+    // A keep-alive capture has long silences after a complete handshake:
+    // only an attempt (nothing from the server) is subject to the timeout.
+    for rel in [
+        "captures/graceful_client_close.pcap",
+        "captures/refused.pcap",
+        "captures/keepalive.pcap",
+    ] {
+        let short = analyze_with(&["--attempt-timeout", "0.001"], rel);
+        let default = analyze_with(&[], rel);
+        assert!(short.captures[0].evicted.is_empty(), "{rel}");
+        assert_eq!(
+            format!("{:?}", short.connections),
+            format!("{:?}", default.connections),
+            "{rel}"
+        );
+    }
+}
+
+#[test]
 fn bad_limits_are_usage_errors() {
     for args in [
         ["--max-connections", "0"],
         ["--idle-timeout", "-1"],
         ["--idle-timeout", "soon"],
+        ["--attempt-timeout", "-5"],
     ] {
         tcpstate()
             .arg("analyze")

@@ -33,13 +33,25 @@ const SLOT_AHEAD: usize = 2;
 const CONN_AHEAD: usize = 4;
 const QUEUE: usize = INDEX_AHEAD + SLOT_AHEAD + CONN_AHEAD;
 
-/// The 4-tuple, its two ends in a canonical order: addresses as 128-bit
-/// numbers (IPv4 in the low bits), with the family beside them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The 4-tuple, its two ends in a canonical order: each address as two
+/// 64-bit halves (IPv4 in the low half), with the family beside them.
+/// 40 bytes, so that a slot fits one cache line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FlowKey {
-    ips: [u128; 2],
+    ips: [u64; 4],
     ports: [u16; 2],
     v6: bool,
+}
+
+impl std::hash::Hash for FlowKey {
+    /// Words rather than the bytes of the arrays: cheaper to mix.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for half in self.ips {
+            h.write_u64(half);
+        }
+        h.write_u32(u32::from(self.ports[0]) << 16 | u32::from(self.ports[1]));
+        h.write_u8(u8::from(self.v6));
+    }
 }
 
 fn ip_bits(ip: IpAddr) -> u128 {
@@ -55,7 +67,12 @@ impl FlowKey {
         let b = (ip_bits(seg.dst), seg.dst_port);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         FlowKey {
-            ips: [lo.0, hi.0],
+            ips: [
+                (lo.0 >> 64) as u64,
+                lo.0 as u64,
+                (hi.0 >> 64) as u64,
+                hi.0 as u64,
+            ],
             ports: [lo.1, hi.1],
             v6: seg.src.is_ipv6(),
         }
@@ -63,12 +80,15 @@ impl FlowKey {
 }
 
 /// A place in the slab: a connection and the key it is indexed under; one
-/// cache line.
+/// cache line (checked by a test).
 #[derive(Debug)]
 #[repr(align(64))]
 struct Slot {
     key: FlowKey,
-    hash: u64,
+    /// The connection's id and the time of its last segment, so that the
+    /// timers can look at the slot without touching the connection.
+    id: u64,
+    last_ts: i64,
     conn: Option<Box<Connection>>,
 }
 
@@ -102,6 +122,9 @@ pub struct FlowTable {
     /// Every tracked connection (slot, id), in a second-chance (CLOCK)
     /// order for eviction.
     clock: VecDeque<(u32, u64)>,
+    /// Connections opened by a SYN that nothing has answered yet, by the
+    /// time from which their attempt timeout runs: (time, slot, id).
+    attempts: VecDeque<(i64, u32, u64)>,
     /// Capture time of the next idle sweep.
     next_sweep: i64,
     transitions: Vec<Transition>,
@@ -127,6 +150,7 @@ impl FlowTable {
             queue: VecDeque::with_capacity(QUEUE + 1),
             lingering: VecDeque::new(),
             clock: VecDeque::new(),
+            attempts: VecDeque::new(),
             next_sweep: i64::MIN,
             transitions: Vec::new(),
         }
@@ -184,10 +208,15 @@ impl FlowTable {
 
     /// The connection in `slot`, if it is still the one with this id.
     fn conn(&self, slot: u32, id: u64) -> Option<&Connection> {
-        self.slots[slot as usize]
-            .conn
-            .as_deref()
-            .filter(|c| c.id == id)
+        let entry = &self.slots[slot as usize];
+        entry.conn.as_deref().filter(|_| entry.id == id)
+    }
+
+    /// The time of the last segment of connection `id` in `slot`, if it is
+    /// still there.
+    fn last_ts(&self, slot: u32, id: u64) -> Option<i64> {
+        let entry = &self.slots[slot as usize];
+        (entry.id == id && entry.conn.is_some()).then_some(entry.last_ts)
     }
 
     /// Feeds one segment to its connection.
@@ -208,6 +237,7 @@ impl FlowTable {
             let slot = found.slot;
             let entry = &mut self.slots[slot as usize];
             if let Some(conn) = entry.conn.as_deref_mut() {
+                entry.last_ts = at.ts_ns;
                 if !is_port_reuse(conn, src, seg) {
                     feed(
                         conn,
@@ -245,7 +275,8 @@ impl FlowTable {
             None => {
                 self.slots.push(Slot {
                     key: p.key,
-                    hash: p.hash,
+                    id,
+                    last_ts: at.ts_ns,
                     conn: None,
                 });
                 // At most `max_connections` (clamped to u32) slots are in use.
@@ -261,19 +292,35 @@ impl FlowTable {
             &mut self.transitions,
             &mut self.lingering,
         );
+        let attempt = conn.is_attempt();
         self.slots[slot as usize] = Slot {
             key: p.key,
-            hash: p.hash,
+            id,
+            last_ts: at.ts_ns,
             conn: Some(conn),
         };
         self.index.insert(p.hash, slot);
         self.clock.push_back((slot, id));
+        // Entries of connections handed over stay in the clock until it
+        // passes them; drop them once they outnumber the live ones, so the
+        // clock follows the open connections, not the capture's length.
+        if self.clock.len() > 2 * self.index.len() + 1024 {
+            let slots = &self.slots;
+            self.clock.retain(|&(slot, id)| {
+                let entry = &slots[slot as usize];
+                entry.id == id && entry.conn.is_some()
+            });
+        }
+        if attempt && self.limits.attempt_timeout_ns.is_some() {
+            self.attempts.push_back((at.ts_ns, slot, id));
+        }
     }
 
     /// Hands the connection in `slot` to the sink and frees the slot.
     fn hand_over(&mut self, slot: u32, why: EndedBy, sink: &mut impl ConnectionSink) {
         let entry = &mut self.slots[slot as usize];
-        if let Some(found) = self.index.find(entry.hash, |s| s == slot) {
+        let hash = self.hasher.hash_one(entry.key);
+        if let Some(found) = self.index.find(hash, |s| s == slot) {
             self.index.remove(found);
         }
         if let Some(mut conn) = entry.conn.take() {
@@ -283,21 +330,42 @@ impl FlowTable {
         }
     }
 
-    /// Finished connections that lingered long enough.
+    /// Finished connections that lingered long enough, and connection
+    /// attempts that stayed unanswered for the attempt timeout.
     fn expire(&mut self, now: i64, sink: &mut impl ConnectionSink) {
         while let Some(&(done, slot, id)) = self.lingering.front() {
             if now.saturating_sub(done) <= LINGER_NS {
                 break;
             }
             self.lingering.pop_front();
-            match self.conn(slot, id) {
-                Some(c) if c.last.ts_ns == done => self.hand_over(slot, EndedBy::Close, sink),
+            match self.last_ts(slot, id) {
+                Some(last) if last == done => self.hand_over(slot, EndedBy::Close, sink),
                 // It saw segments after finishing: linger from the last one.
-                Some(c) if c.tracker.is_finished() => {
-                    let last = c.last.ts_ns;
+                Some(last) if self.conn(slot, id).is_some_and(|c| c.tracker.is_finished()) => {
                     self.lingering.push_back((last, slot, id));
                 }
                 _ => {}
+            }
+        }
+        let Some(timeout) = self.limits.attempt_timeout_ns else {
+            return;
+        };
+        while let Some(&(since, slot, id)) = self.attempts.front() {
+            if now.saturating_sub(since) <= timeout {
+                break;
+            }
+            self.attempts.pop_front();
+            let Some(last) = self.last_ts(slot, id) else {
+                continue;
+            };
+            if !self.conn(slot, id).is_some_and(Connection::is_attempt) {
+                continue; // answered: the idle timeout applies
+            }
+            if now.saturating_sub(last) > timeout {
+                self.hand_over(slot, EndedBy::IdleTimeout, sink);
+            } else {
+                // A retransmitted SYN: wait from it.
+                self.attempts.push_back((last, slot, id));
             }
         }
     }
@@ -319,8 +387,8 @@ impl FlowTable {
             let Some((slot, id)) = self.clock.pop_front() else {
                 break;
             };
-            if let Some(c) = self.conn(slot, id) {
-                if now.saturating_sub(c.last.ts_ns) > idle {
+            if let Some(last) = self.last_ts(slot, id) {
+                if now.saturating_sub(last) > idle {
                     self.hand_over(slot, EndedBy::IdleTimeout, sink);
                 } else {
                     self.clock.push_back((slot, id));
@@ -338,11 +406,8 @@ impl FlowTable {
             let Some((slot, id)) = self.clock.pop_front() else {
                 return false;
             };
-            let Some(c) = self.slots[slot as usize]
-                .conn
-                .as_deref_mut()
-                .filter(|c| c.id == id)
-            else {
+            let entry = &mut self.slots[slot as usize];
+            let Some(c) = entry.conn.as_deref_mut().filter(|_| entry.id == id) else {
                 continue; // already handed over
             };
             // A finished connection is only lingering: hand it over as closed.
@@ -439,4 +504,107 @@ fn prefetch_lines<T>(value: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpFlags;
+    use crate::seq::SeqNum;
+    use std::net::Ipv4Addr;
+
+    fn seg(client_port: u16, to_server: bool, flags: u16, seq: u32, ack: u32) -> Segment {
+        let (c, s) = (
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        );
+        let (src, src_port, dst, dst_port) = if to_server {
+            (c, client_port, s, 80)
+        } else {
+            (s, 80, c, client_port)
+        };
+        Segment {
+            src,
+            src_port,
+            dst,
+            dst_port,
+            seq: SeqNum(seq),
+            ack: SeqNum(ack),
+            flags: TcpFlags(flags),
+            window: 1000,
+            payload_len: 0,
+            wscale: None,
+            ip_len: 40,
+        }
+    }
+
+    fn at(ms: u64) -> At {
+        At {
+            frame: ms + 1,
+            ts_ns: ms as i64 * 1_000_000,
+        }
+    }
+
+    #[test]
+    fn a_slot_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Slot>(), 64);
+    }
+
+    /// Refused connections (SYN, RST-ACK) one a millisecond: each finishes,
+    /// lingers 2 s and is handed over. The table, and the eviction clock
+    /// with it, hold the last 2 s worth, not every connection ever seen.
+    #[test]
+    fn the_table_follows_open_connections_not_the_capture() {
+        let mut table = FlowTable::new(0, 1, None, Limits::default());
+        let mut done: Vec<Connection> = Vec::new();
+        let mut most_open = 0;
+        for i in 0..30_000u32 {
+            let port = 1024 + (i % 60_000) as u16;
+            let ms = u64::from(i);
+            table.push(seg(port, true, TcpFlags::SYN, i, 0), at(ms), &mut done);
+            table.push(
+                seg(port, false, TcpFlags::RST | TcpFlags::ACK, 0, i + 1),
+                at(ms),
+                &mut done,
+            );
+            most_open = most_open.max(table.open_connections());
+            assert!(
+                table.clock.len() <= 2 * table.open_connections() + 1024 + 1,
+                "clock {} for {} open",
+                table.clock.len(),
+                table.open_connections()
+            );
+        }
+        assert!(most_open <= 2_100, "{most_open} open at once");
+        assert!(table.slots.len() <= 2_100, "{} slots", table.slots.len());
+        let ended = done.len();
+        assert!(ended > 27_000, "{ended} handed over before the end");
+        assert!(done.iter().all(|c| c.ended_by == EndedBy::Close));
+        assert_eq!(table.finish(&mut done), 30_001);
+        let ids: Vec<u64> = done.iter().map(|c| c.id).collect();
+        assert_eq!(ids, (1..=30_000).collect::<Vec<_>>(), "each once, in order");
+    }
+
+    /// Unanswered SYNs, one a millisecond: each is given up 5 s (the attempt
+    /// timeout) after it was sent, so about 5,000 are tracked at a time.
+    #[test]
+    fn unanswered_attempts_are_given_up() {
+        let mut table = FlowTable::new(0, 1, None, Limits::default());
+        let mut done: Vec<Connection> = Vec::new();
+        for i in 0..20_000u32 {
+            let port = 1024 + (i % 60_000) as u16;
+            table.push(
+                seg(port, true, TcpFlags::SYN, i, 0),
+                at(u64::from(i)),
+                &mut done,
+            );
+        }
+        assert!(
+            table.open_connections() <= 5_100,
+            "{}",
+            table.open_connections()
+        );
+        assert!(done.len() >= 14_900, "{}", done.len());
+        assert!(done.iter().all(|c| c.ended_by == EndedBy::IdleTimeout));
+    }
 }
