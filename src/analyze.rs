@@ -21,6 +21,10 @@ pub struct Options {
     pub allow: Vec<Check>,
     /// Limits on the connection table.
     pub limits: Limits,
+    /// Judge finished connections and build their reports on the calling
+    /// thread while another reads the capture and tracks connections (use
+    /// it when a core is free).
+    pub report_thread: bool,
 }
 
 /// How far the analysis of a capture has got, for progress displays.
@@ -69,7 +73,7 @@ struct ReportSink<'a, C: Consumer> {
 }
 
 impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
-    fn connection(&mut self, conn: Connection) {
+    fn connection(&mut self, conn: Box<Connection>) {
         self.count += 1;
         if matches!(
             conn.ended_by,
@@ -103,6 +107,11 @@ pub fn analyze_capture<R: Read + Send>(
 }
 
 /// [`analyze_capture`], reporting its progress every 65,536 frames.
+///
+/// With [`Options::report_thread`], reading and the connection table run
+/// on a thread of their own and hand finished connections over in batches;
+/// judging them and building their reports (`consumer` included) stay on
+/// the calling thread. The results are the same either way.
 pub fn analyze_capture_with_progress<R: Read + Send>(
     file: &str,
     file_index: usize,
@@ -112,8 +121,6 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
     consumer: impl Consumer,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<(CaptureReport, u64), CaptureError> {
-    let keep = options.packets.then_some(options.packets_for);
-    let mut table = FlowTable::new(file_index, first_id, keep, options.limits);
     let mut sink = ReportSink {
         file,
         allow: &options.allow,
@@ -122,20 +129,187 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         evicted: BTreeMap::new(),
         summary: Summary::new(),
     };
+    let tracked = if options.report_thread {
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Handover>(IN_FLIGHT_BATCHES);
+            let tracker = scope.spawn(move || {
+                let mut batches = BatchSink {
+                    batch: Vec::with_capacity(BATCH),
+                    tx: &tx,
+                    done: 0,
+                };
+                let tracked = track(input, file_index, first_id, options, &mut batches, |p| {
+                    // The receiver only goes away if the caller panicked.
+                    let _ = batches_progress(&tx, p);
+                });
+                batches.send();
+                tracked
+            });
+            for handover in rx {
+                match handover {
+                    Handover::Connections(batch) => {
+                        for conn in batch {
+                            sink.connection(conn);
+                        }
+                    }
+                    Handover::Progress(p) => on_progress(Progress {
+                        done_connections: sink.count,
+                        ..p
+                    }),
+                }
+            }
+            tracker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    } else {
+        let mut count_done = 0;
+        let mut direct = CountingSink {
+            inner: &mut sink,
+            done: &mut count_done,
+        };
+        track(input, file_index, first_id, options, &mut direct, |p| {
+            on_progress(p)
+        })
+    }?;
+    let mut report = CaptureReport::new(
+        file.to_string(),
+        tracked.read,
+        tracked.tcp_segments,
+        &tracked.skipped,
+        sink.count,
+    );
+    report.summary = sink.summary;
+    report.evicted = sink
+        .evicted
+        .iter()
+        .map(|(why, n)| (why.as_str(), *n))
+        .collect();
+    Ok((report, tracked.next_id))
+}
+
+/// Connections handed to the reporting thread at a time.
+const BATCH: usize = 256;
+/// Batches on their way at most (bounds the memory they hold).
+const IN_FLIGHT_BATCHES: usize = 8;
+
+/// What the tracking thread sends the reporting thread.
+// Boxed connections: the table holds them boxed, and moving the box does
+// not copy the connection (about 1.4 KB).
+#[allow(clippy::vec_box)]
+enum Handover {
+    Connections(Vec<Box<Connection>>),
+    Progress(Progress),
+}
+
+fn batches_progress(
+    tx: &std::sync::mpsc::SyncSender<Handover>,
+    p: Progress,
+) -> Result<(), std::sync::mpsc::SendError<Handover>> {
+    tx.send(Handover::Progress(p))
+}
+
+/// Collects finished connections into batches for the reporting thread.
+#[allow(clippy::vec_box)] // see Handover
+struct BatchSink<'a> {
+    batch: Vec<Box<Connection>>,
+    tx: &'a std::sync::mpsc::SyncSender<Handover>,
+    done: u64,
+}
+
+impl BatchSink<'_> {
+    fn send(&mut self) {
+        if !self.batch.is_empty() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            // The receiver only goes away if the caller panicked.
+            let _ = self.tx.send(Handover::Connections(batch));
+        }
+    }
+}
+
+impl ConnectionSink for BatchSink<'_> {
+    fn connection(&mut self, conn: Box<Connection>) {
+        self.done += 1;
+        self.batch.push(conn);
+        if self.batch.len() >= BATCH {
+            self.send();
+        }
+    }
+}
+
+impl Flushing for BatchSink<'_> {
+    fn flush(&mut self) {
+        self.send();
+    }
+    fn done(&self) -> u64 {
+        self.done
+    }
+}
+
+/// Passes connections straight on, counting them.
+struct CountingSink<'a, S> {
+    inner: &'a mut S,
+    done: &'a mut u64,
+}
+
+impl<S: ConnectionSink> ConnectionSink for CountingSink<'_, S> {
+    fn connection(&mut self, conn: Box<Connection>) {
+        *self.done += 1;
+        self.inner.connection(conn);
+    }
+}
+
+impl<S: ConnectionSink> Flushing for CountingSink<'_, S> {
+    fn flush(&mut self) {}
+    fn done(&self) -> u64 {
+        *self.done
+    }
+}
+
+/// A sink that may hold connections back, and counts what it was given.
+trait Flushing: ConnectionSink {
+    /// Passes on whatever is held back (the input may be about to wait).
+    fn flush(&mut self);
+    fn done(&self) -> u64;
+}
+
+/// What reading and tracking a capture produced, besides the connections.
+struct Tracked {
+    read: capture::ReadSummary,
+    skipped: BTreeMap<SkipReason, u64>,
+    tcp_segments: u64,
+    next_id: u64,
+}
+
+/// Reads the capture, decodes its frames and feeds the connection table,
+/// which hands every connection to `sink` when it is done.
+fn track<R: Read + Send>(
+    input: R,
+    file_index: usize,
+    first_id: u64,
+    options: &Options,
+    sink: &mut impl Flushing,
+    mut on_progress: impl FnMut(Progress),
+) -> Result<Tracked, CaptureError> {
+    let keep = options.packets.then_some(options.packets_for);
+    let mut table = FlowTable::new(file_index, first_id, keep, options.limits);
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
     let read = capture::read_events(input, |event| {
         let frame = match event {
             Event::Frame(frame) => frame,
-            // The input may be live: finish what the lookahead holds back.
-            Event::Waiting => return table.drain(&mut sink),
+            // The input may be live: finish what is held back.
+            Event::Waiting => {
+                table.drain(sink);
+                return sink.flush();
+            }
         };
         if frame.number % PROGRESS_EVERY == 0 {
             on_progress(Progress {
                 bytes: frame.offset,
                 frames: frame.number,
                 open_connections: table.open_connections() as u64,
-                done_connections: sink.count,
+                done_connections: sink.done(),
             });
         }
         let Some(link_type) = frame.link_type else {
@@ -149,18 +323,16 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
                     frame: frame.number,
                     ts_ns: frame.ts_ns,
                 };
-                table.push(seg, at, &mut sink);
+                table.push(seg, at, sink);
             }
             Err(reason) => *skipped.entry(reason).or_default() += 1,
         }
     })?;
-    let next_id = table.finish(&mut sink);
-    let mut report = CaptureReport::new(file.to_string(), read, tcp_segments, &skipped, sink.count);
-    report.summary = sink.summary;
-    report.evicted = sink
-        .evicted
-        .iter()
-        .map(|(why, n)| (why.as_str(), *n))
-        .collect();
-    Ok((report, next_id))
+    let next_id = table.finish(sink);
+    Ok(Tracked {
+        read,
+        skipped,
+        tcp_segments,
+        next_id,
+    })
 }

@@ -131,11 +131,19 @@ impl Connection {
 
 /// Receives connections when they are done.
 pub trait ConnectionSink {
-    fn connection(&mut self, conn: Connection);
+    /// Boxed, as the table holds it: a connection is large, and passing the
+    /// box does not copy it.
+    fn connection(&mut self, conn: Box<Connection>);
 }
 
 impl ConnectionSink for Vec<Connection> {
-    fn connection(&mut self, conn: Connection) {
+    fn connection(&mut self, conn: Box<Connection>) {
+        self.push(*conn);
+    }
+}
+
+impl ConnectionSink for Vec<Box<Connection>> {
+    fn connection(&mut self, conn: Box<Connection>) {
         self.push(conn);
     }
 }

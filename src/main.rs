@@ -118,11 +118,9 @@ fn nanos(secs: f64) -> Option<i64> {
     (secs > 0.0).then(|| (secs * 1e9).min(i64::MAX as f64) as i64)
 }
 
-/// Worker threads for `files` inputs: one per core, at most one per file.
-fn workers(files: usize) -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files)
+/// Worker threads for `files` inputs: at most `jobs`, at most one per file.
+fn workers(files: usize, jobs: usize) -> usize {
+    jobs.min(files)
 }
 
 /// Where JSON Lines go while a file is analyzed.
@@ -344,11 +342,12 @@ fn analyze_in_parallel(
     report: &mut Report,
     merged: &mut Merged,
     out: &mut dyn Write,
+    jobs: usize,
 ) -> Result<()> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (done, results) = std::sync::mpsc::channel::<(usize, Outcome)>();
     std::thread::scope(|scope| {
-        for _ in 0..workers(files.len()) {
+        for _ in 0..workers(files.len(), jobs) {
             let done = done.clone();
             let next = &next;
             scope.spawn(move || loop {
@@ -525,6 +524,10 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_INPUT_ERROR));
         }
     };
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| usize::try_from(n).unwrap_or(usize::MAX),
+    );
     let options = Options {
         // The teaching views are drawn from every packet.
         packets: args.packets || format.is_teaching(),
@@ -539,6 +542,9 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
             idle_timeout_ns: nanos(args.idle_timeout),
             attempt_timeout_ns: nanos(args.attempt_timeout),
         },
+        // Files are analyzed one per thread; a thread left over goes to
+        // reporting beside the reading.
+        report_thread: workers(args.files.len(), jobs) < jobs,
     };
 
     let mut report = Report {
@@ -568,8 +574,8 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     // own ids from 1; their results are merged in argument order, the ids
     // shifted by the connections of the files before. The teaching views
     // pick a connection by its global id, so they read the files in turn.
-    if args.files.len() > 1 && !format.is_teaching() && workers(args.files.len()) > 1 {
-        analyze_in_parallel(&run, &args.files, &mut report, &mut merged, out)?;
+    if args.files.len() > 1 && !format.is_teaching() && workers(args.files.len(), jobs) > 1 {
+        analyze_in_parallel(&run, &args.files, &mut report, &mut merged, out, jobs)?;
     } else {
         for (index, path) in args.files.iter().enumerate() {
             let first_id = merged.next_offset + 1;

@@ -95,18 +95,34 @@ fn streaming_bounded_and_parallel_paths_agree() {
     let a = generate(dir.path(), 3000, 300, 1);
     let b = generate(dir.path(), 2000, 150, 2);
 
-    // The straightforward path: one document, no practical limit.
+    // The straightforward path: one document, no practical limit, one thread.
     let reference = connections_of_document(&run(
-        &["--format", "json", "--max-connections", "100000000"],
+        &[
+            "--format",
+            "json",
+            "--max-connections",
+            "100000000",
+            "--jobs",
+            "1",
+        ],
         &[&a],
     ));
     assert_eq!(reference.len(), 3000);
-    // Streaming, bounded: JSON Lines with the default limits.
+    // Reporting on a second thread beside the reading changes nothing.
     assert_same(
-        &connections_of_lines(&run(&["--format", "jsonl"], &[&a])),
+        &connections_of_document(&run(&["--format", "json", "--jobs", "2"], &[&a])),
         &reference,
-        "JSON Lines",
+        "JSON document, two threads",
     );
+    // Streaming, bounded: JSON Lines with the default limits, on one
+    // thread and on two.
+    for jobs in ["1", "2"] {
+        assert_same(
+            &connections_of_lines(&run(&["--format", "jsonl", "--jobs", jobs], &[&a])),
+            &reference,
+            &format!("JSON Lines, {jobs} thread(s)"),
+        );
+    }
     // A table far smaller than the capture: finished connections are handed
     // over early as closed, and open ones that never finish (unanswered SYNs)
     // are evicted and say so; every result is otherwise the same.
@@ -138,7 +154,7 @@ fn streaming_bounded_and_parallel_paths_agree() {
             ))
         })
         .collect();
-    let together = connections_of_document(&run(&["--format", "json"], &[&a, &b]));
+    let together = connections_of_document(&run(&["--format", "json", "--jobs", "2"], &[&a, &b]));
     assert_eq!(together.len(), one_by_one.len());
     for (i, (t, o)) in together.iter().zip(&one_by_one).enumerate() {
         let mut o = o.clone();

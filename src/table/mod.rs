@@ -326,7 +326,7 @@ impl FlowTable {
         if let Some(mut conn) = entry.conn.take() {
             self.free.push(slot);
             conn.ended_by = why;
-            sink.connection(*conn);
+            sink.connection(conn);
         }
     }
 
