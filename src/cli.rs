@@ -140,9 +140,9 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, default_value_t = 5.0)]
     pub attempt_timeout: f64,
 
-    /// Threads to use, at most (default: one per core). Files are analyzed
-    /// one per thread; a thread left over takes the reporting of a file off
-    /// its reading. 1 analyzes everything on one thread.
+    /// Files analyzed at once (default: one per core). With fewer files
+    /// than that, each runs as a pipeline of three threads (reading,
+    /// tracking, reporting); 1 analyzes everything on one thread.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub jobs: Option<u64>,
 

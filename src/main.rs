@@ -542,9 +542,10 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
             idle_timeout_ns: nanos(args.idle_timeout),
             attempt_timeout_ns: nanos(args.attempt_timeout),
         },
-        // Files are analyzed one per thread; a thread left over goes to
-        // reporting beside the reading.
-        report_thread: workers(args.files.len(), jobs) < jobs,
+        // Files are analyzed one per job; with a job to spare, each file
+        // runs as a pipeline (its reading and reporting stages are light
+        // enough to share a core).
+        pipeline: workers(args.files.len(), jobs) < jobs,
     };
 
     let mut report = Report {

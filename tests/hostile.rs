@@ -66,8 +66,8 @@ fn run(bytes: &[u8]) -> (Duration, usize) {
         packets_for: None,
         allow: Vec::new(),
         limits: Default::default(),
-        // Both paths, the single-threaded and the two-threaded, by turns.
-        report_thread: bytes.len() % 2 == 0,
+        // Both ways of running the stages, by turns.
+        pipeline: bytes.len() % 2 == 0,
     };
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);

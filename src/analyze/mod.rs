@@ -1,0 +1,154 @@
+//! The pipeline for one capture: capture → decode → flows → state machines
+//! → report model. Renderers take it from there.
+
+use crate::capture::CaptureError;
+use crate::flow::{Connection, ConnectionSink, EndedBy, Limits};
+use crate::report::{Assessment, CaptureReport, ConnectionReport, Summary};
+use crate::rules::Check;
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// What the core needs to know; built from the command line by `cli`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep per-packet detail in every connection report.
+    pub packets: bool,
+    /// With `packets`: keep it for this connection only.
+    pub packets_for: Option<u64>,
+    /// Checks whose findings are left out of the reports.
+    pub allow: Vec<Check>,
+    /// Limits on the connection table.
+    pub limits: Limits,
+    /// Run the capture's stages as a pipeline of three threads (reading and
+    /// decoding; the connection table; judging and reporting, on the
+    /// calling thread) rather than all on the calling thread.
+    pub pipeline: bool,
+}
+
+/// How far the analysis of a capture has got, for progress displays.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Bytes of the file read so far.
+    pub bytes: u64,
+    pub frames: u64,
+    /// Connections tracked now, and handed over so far.
+    pub open_connections: u64,
+    pub done_connections: u64,
+}
+
+mod stages;
+
+/// Receives the reports of finished connections.
+///
+/// Every connection is counted in the capture's summary; its full report
+/// (addresses as text, times, findings with their messages…) is built only
+/// when [`Consumer::wants`] it, so that a table of 50 rows does not pay for
+/// a million reports. A closure taking reports wants them all.
+pub trait Consumer {
+    /// Whether the report of connection `id` is wanted.
+    fn wants(&mut self, _id: u64) -> bool {
+        true
+    }
+    fn report(&mut self, report: ConnectionReport);
+}
+
+impl<F: FnMut(ConnectionReport)> Consumer for F {
+    fn report(&mut self, report: ConnectionReport) {
+        self(report)
+    }
+}
+
+/// Adapts a consumer of finished reports to the flow table's sink, counting
+/// every connection in the summary.
+struct ReportSink<'a, C: Consumer> {
+    file: &'a str,
+    allow: &'a [Check],
+    consumer: C,
+    count: u64,
+    evicted: BTreeMap<EndedBy, u64>,
+    summary: Summary,
+}
+
+impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
+    fn connection(&mut self, conn: Box<Connection>) {
+        self.count += 1;
+        if matches!(
+            conn.ended_by,
+            EndedBy::IdleTimeout | EndedBy::MaxConnections
+        ) {
+            *self.evicted.entry(conn.ended_by).or_default() += 1;
+        }
+        let assessment = Assessment::of(&conn, self.allow);
+        self.summary.add(&assessment);
+        if self.consumer.wants(conn.id) {
+            self.consumer.report(ConnectionReport::from_assessment(
+                &conn, self.file, assessment,
+            ));
+        }
+    }
+}
+
+/// Analyzes one capture read from `input`. Each connection's report is
+/// passed to `consumer` as soon as the connection is done; ids start at
+/// `first_id`. Returns the capture's report (with the summary of all its
+/// connections) and the next free id.
+pub fn analyze_capture<R: Read + Send>(
+    file: &str,
+    file_index: usize,
+    input: R,
+    first_id: u64,
+    options: &Options,
+    consumer: impl Consumer,
+) -> Result<(CaptureReport, u64), CaptureError> {
+    analyze_capture_with_progress(file, file_index, input, first_id, options, consumer, |_| {})
+}
+
+/// [`analyze_capture`], reporting its progress every 65,536 frames.
+///
+/// With [`Options::pipeline`], reading and decoding, the connection table,
+/// and judging and reporting finished connections (`consumer` included, on
+/// the calling thread) run on threads of their own, handing their results
+/// on in batches. The results are the same either way.
+pub fn analyze_capture_with_progress<R: Read + Send>(
+    file: &str,
+    file_index: usize,
+    input: R,
+    first_id: u64,
+    options: &Options,
+    consumer: impl Consumer,
+    mut on_progress: impl FnMut(Progress),
+) -> Result<(CaptureReport, u64), CaptureError> {
+    let mut sink = ReportSink {
+        file,
+        allow: &options.allow,
+        consumer,
+        count: 0,
+        evicted: BTreeMap::new(),
+        summary: Summary::new(),
+    };
+    let setup = stages::Setup {
+        file_index,
+        first_id,
+        keep_packets: options.packets.then_some(options.packets_for),
+        limits: options.limits,
+    };
+    let done = if options.pipeline {
+        stages::pipeline(input, &setup, &mut sink, &mut on_progress)
+    } else {
+        stages::inline(input, &setup, &mut sink, on_progress)
+    }?;
+    let mut report = CaptureReport::new(
+        file.to_string(),
+        done.read,
+        done.tcp_segments,
+        &done.skipped,
+        sink.count,
+    );
+    report.summary = sink.summary;
+    report.evicted = sink
+        .evicted
+        .iter()
+        .map(|(why, n)| (why.as_str(), *n))
+        .collect();
+    Ok((report, done.next_id))
+}

@@ -1,0 +1,409 @@
+//! The stages of one capture's analysis, and the ways to run them:
+//!
+//! 1. read and decode: capture records → TCP segments ([`read_segments`]);
+//! 2. track: segments → the connection table, which hands each connection
+//!    over when it is done ([`Tracker`]);
+//! 3. report: finished connections → the report sink (in `analyze`).
+//!
+//! [`inline`] runs all three on the calling thread; [`pipeline`] gives
+//! stages 1 and 2 a thread each. Between threads, work travels in batches over bounded
+//! channels (so memory stays bounded), and emptied batches travel back to
+//! be reused (so the hot path does not allocate). Order is kept, so every
+//! way gives the same results.
+//!
+//! When the reader is about to wait for input (a live stream), every stage
+//! passes on what it holds: a connection that finished is reported at once.
+
+// Connections travel boxed: the table holds them boxed, and moving the box
+// does not copy the connection (about 1.4 KB).
+#![allow(clippy::vec_box)]
+
+use super::Progress;
+use crate::capture::{self, CaptureError, Event, ReadSummary};
+use crate::decode::{self, Segment, SkipReason};
+use crate::flow::{At, Connection, ConnectionSink, Limits};
+use crate::table::FlowTable;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Frames between two progress reports.
+const PROGRESS_EVERY: u64 = 1 << 16;
+/// Segments handed from reading to tracking at a time.
+const SEGMENT_BATCH: usize = 4096;
+/// Connections handed from tracking to reporting at a time.
+const CONNECTION_BATCH: usize = 256;
+/// Batches on their way between two stages at most.
+const IN_FLIGHT: usize = 4;
+
+/// What the connection table is set up with.
+pub(super) struct Setup {
+    pub file_index: usize,
+    pub first_id: u64,
+    pub keep_packets: Option<Option<u64>>,
+    pub limits: Limits,
+}
+
+/// What the stages produced besides the connections.
+pub(super) struct Done {
+    pub read: ReadSummary,
+    pub skipped: BTreeMap<SkipReason, u64>,
+    pub tcp_segments: u64,
+    pub next_id: u64,
+}
+
+/// Receives what reading and decoding produce.
+trait Segments {
+    fn segment(&mut self, seg: Segment, at: At);
+    /// The reader is about to wait for input.
+    fn waiting(&mut self);
+    /// `bytes` of the file and `frames` records read so far.
+    fn progress(&mut self, bytes: u64, frames: u64);
+}
+
+/// What reading and decoding counted.
+struct Decoded {
+    read: ReadSummary,
+    skipped: BTreeMap<SkipReason, u64>,
+    tcp_segments: u64,
+}
+
+/// Stage 1: reads the capture and decodes its frames.
+fn read_segments<R: Read + Send>(
+    input: R,
+    out: &mut impl Segments,
+) -> Result<Decoded, CaptureError> {
+    let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
+    let mut tcp_segments = 0u64;
+    let read = capture::read_events(input, |event| {
+        let frame = match event {
+            Event::Frame(frame) => frame,
+            Event::Waiting => return out.waiting(),
+        };
+        if frame.number % PROGRESS_EVERY == 0 {
+            out.progress(frame.offset, frame.number);
+        }
+        let Some(link_type) = frame.link_type else {
+            *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
+            return;
+        };
+        match decode::decode(link_type, frame.data, frame.complete) {
+            Ok(seg) => {
+                tcp_segments += 1;
+                let at = At {
+                    frame: frame.number,
+                    ts_ns: frame.ts_ns,
+                };
+                out.segment(seg, at);
+            }
+            Err(reason) => *skipped.entry(reason).or_default() += 1,
+        }
+    })?;
+    Ok(Decoded {
+        read,
+        skipped,
+        tcp_segments,
+    })
+}
+
+/// A connection sink that may hold connections back.
+trait Holding: ConnectionSink {
+    /// Passes on whatever is held back.
+    fn flush(&mut self);
+}
+
+/// Stage 2: feeds segments to the connection table.
+struct Tracker<'s, S, P> {
+    table: FlowTable,
+    sink: &'s mut S,
+    /// Connections handed over so far.
+    done: u64,
+    on_progress: P,
+}
+
+impl<S: Holding, P: FnMut(Progress)> Tracker<'_, S, P> {
+    fn finish(mut self) -> u64 {
+        let mut counted = Counted {
+            sink: self.sink,
+            done: &mut self.done,
+        };
+        self.table.finish(&mut counted)
+    }
+}
+
+impl<S: Holding, P: FnMut(Progress)> Segments for Tracker<'_, S, P> {
+    fn segment(&mut self, seg: Segment, at: At) {
+        let mut counted = Counted {
+            sink: &mut *self.sink,
+            done: &mut self.done,
+        };
+        self.table.push(seg, at, &mut counted);
+    }
+
+    fn waiting(&mut self) {
+        let mut counted = Counted {
+            sink: &mut *self.sink,
+            done: &mut self.done,
+        };
+        self.table.drain(&mut counted);
+        self.sink.flush();
+    }
+
+    fn progress(&mut self, bytes: u64, frames: u64) {
+        (self.on_progress)(Progress {
+            bytes,
+            frames,
+            open_connections: self.table.open_connections() as u64,
+            done_connections: self.done,
+        });
+    }
+}
+
+/// Counts the connections passed on.
+struct Counted<'a, S> {
+    sink: &'a mut S,
+    done: &'a mut u64,
+}
+
+impl<S: ConnectionSink> ConnectionSink for Counted<'_, S> {
+    fn connection(&mut self, conn: Box<Connection>) {
+        *self.done += 1;
+        self.sink.connection(conn);
+    }
+}
+
+/// The report sink on the calling thread holds nothing back.
+struct Direct<'a, S>(&'a mut S);
+
+impl<S: ConnectionSink> ConnectionSink for Direct<'_, S> {
+    fn connection(&mut self, conn: Box<Connection>) {
+        self.0.connection(conn);
+    }
+}
+
+impl<S: ConnectionSink> Holding for Direct<'_, S> {
+    fn flush(&mut self) {}
+}
+
+fn new_tracker<'s, S: Holding, P: FnMut(Progress)>(
+    setup: &Setup,
+    sink: &'s mut S,
+    on_progress: P,
+) -> Tracker<'s, S, P> {
+    Tracker {
+        table: FlowTable::new(
+            setup.file_index,
+            setup.first_id,
+            setup.keep_packets,
+            setup.limits,
+        ),
+        sink,
+        done: 0,
+        on_progress,
+    }
+}
+
+/// Every stage on the calling thread.
+pub(super) fn inline<R: Read + Send>(
+    input: R,
+    setup: &Setup,
+    sink: &mut impl ConnectionSink,
+    on_progress: impl FnMut(Progress),
+) -> Result<Done, CaptureError> {
+    let mut direct = Direct(sink);
+    let mut tracker = new_tracker(setup, &mut direct, on_progress);
+    let decoded = read_segments(input, &mut tracker)?;
+    let next_id = tracker.finish();
+    Ok(Done {
+        read: decoded.read,
+        skipped: decoded.skipped,
+        tcp_segments: decoded.tcp_segments,
+        next_id,
+    })
+}
+
+/// What the tracking stage sends the reporting stage.
+enum ToReport {
+    Connections(Vec<Box<Connection>>),
+    Progress(Progress),
+}
+
+/// Collects finished connections into batches for the reporting thread.
+struct ConnectionBatches {
+    batch: Vec<Box<Connection>>,
+    tx: SyncSender<ToReport>,
+    /// Emptied batches, sent back by the reporting thread.
+    back: Receiver<Vec<Box<Connection>>>,
+}
+
+impl ConnectionSink for ConnectionBatches {
+    fn connection(&mut self, conn: Box<Connection>) {
+        self.batch.push(conn);
+        if self.batch.len() >= CONNECTION_BATCH {
+            self.flush();
+        }
+    }
+}
+
+impl Holding for ConnectionBatches {
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let empty = self
+                .back
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(CONNECTION_BATCH));
+            let batch = std::mem::replace(&mut self.batch, empty);
+            // The receiver only goes away if the reporting side panicked.
+            let _ = self.tx.send(ToReport::Connections(batch));
+        }
+    }
+}
+
+/// The reporting stage, on the calling thread: receives batches of
+/// finished connections until the tracking stage is done.
+fn report_from(
+    rx: Receiver<ToReport>,
+    back: SyncSender<Vec<Box<Connection>>>,
+    sink: &mut impl ConnectionSink,
+    on_progress: &mut impl FnMut(Progress),
+) {
+    for handed in rx {
+        match handed {
+            ToReport::Connections(mut batch) => {
+                for conn in batch.drain(..) {
+                    sink.connection(conn);
+                }
+                // Dropped if the tracking side has enough spare batches.
+                let _ = back.try_send(batch);
+            }
+            ToReport::Progress(p) => on_progress(p),
+        }
+    }
+}
+
+/// Runs `track` (stages 1 and 2) on threads of its own, and reports on the
+/// calling thread.
+fn with_report_thread<T: Send>(
+    sink: &mut impl ConnectionSink,
+    on_progress: &mut impl FnMut(Progress),
+    track: impl FnOnce(&mut ConnectionBatches) -> T + Send,
+) -> T {
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel(IN_FLIGHT);
+        let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
+        let tracking = scope.spawn(move || {
+            let mut batches = ConnectionBatches {
+                batch: Vec::with_capacity(CONNECTION_BATCH),
+                tx,
+                back: back_rx,
+            };
+            let out = track(&mut batches);
+            batches.flush();
+            out
+        });
+        report_from(rx, back_tx, sink, on_progress);
+        tracking
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// What the reading stage sends the tracking stage.
+enum ToTrack {
+    Segments(Vec<(Segment, At)>),
+    Waiting,
+    Progress { bytes: u64, frames: u64 },
+}
+
+/// Collects decoded segments into batches for the tracking thread.
+struct SegmentBatches {
+    batch: Vec<(Segment, At)>,
+    tx: SyncSender<ToTrack>,
+    back: Receiver<Vec<(Segment, At)>>,
+}
+
+impl SegmentBatches {
+    fn send(&mut self) {
+        if !self.batch.is_empty() {
+            let empty = self
+                .back
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(SEGMENT_BATCH));
+            let batch = std::mem::replace(&mut self.batch, empty);
+            // The receiver only goes away if the tracking side panicked.
+            let _ = self.tx.send(ToTrack::Segments(batch));
+        }
+    }
+}
+
+impl Segments for SegmentBatches {
+    fn segment(&mut self, seg: Segment, at: At) {
+        self.batch.push((seg, at));
+        if self.batch.len() >= SEGMENT_BATCH {
+            self.send();
+        }
+    }
+
+    fn waiting(&mut self) {
+        self.send();
+        let _ = self.tx.send(ToTrack::Waiting);
+    }
+
+    fn progress(&mut self, bytes: u64, frames: u64) {
+        // After the segments before it, so the tracker's counts match.
+        self.send();
+        let _ = self.tx.send(ToTrack::Progress { bytes, frames });
+    }
+}
+
+/// Each stage on a thread of its own: reading, tracking, and reporting on
+/// the calling thread.
+pub(super) fn pipeline<R: Read + Send>(
+    input: R,
+    setup: &Setup,
+    sink: &mut impl ConnectionSink,
+    on_progress: &mut impl FnMut(Progress),
+) -> Result<Done, CaptureError> {
+    with_report_thread(sink, on_progress, |batches| {
+        std::thread::scope(|scope| {
+            let (tx, rx) = sync_channel(IN_FLIGHT);
+            let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
+            let reading = scope.spawn(move || {
+                let mut out = SegmentBatches {
+                    batch: Vec::with_capacity(SEGMENT_BATCH),
+                    tx,
+                    back: back_rx,
+                };
+                let decoded = read_segments(input, &mut out);
+                out.send();
+                decoded
+            });
+            let progress_tx = batches.tx.clone();
+            let mut tracker = new_tracker(setup, batches, |p| {
+                let _ = progress_tx.send(ToReport::Progress(p));
+            });
+            for handed in rx {
+                match handed {
+                    ToTrack::Segments(mut batch) => {
+                        for (seg, at) in batch.drain(..) {
+                            tracker.segment(seg, at);
+                        }
+                        let _ = back_tx.try_send(batch);
+                    }
+                    ToTrack::Waiting => tracker.waiting(),
+                    ToTrack::Progress { bytes, frames } => tracker.progress(bytes, frames),
+                }
+            }
+            let decoded = reading
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            let next_id = tracker.finish();
+            Ok(Done {
+                read: decoded.read,
+                skipped: decoded.skipped,
+                tcp_segments: decoded.tcp_segments,
+                next_id,
+            })
+        })
+    })
+}
