@@ -148,6 +148,15 @@ pub enum RolesBy {
     Ports,
 }
 
+impl RolesBy {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RolesBy::Syn => "syn",
+            RolesBy::Ports => "ports",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PacketReport {
     pub frame: u64,

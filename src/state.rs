@@ -52,6 +52,20 @@ pub enum State {
 }
 
 impl State {
+    pub const ALL: [State; 11] = [
+        State::Closed,
+        State::Listen,
+        State::SynSent,
+        State::SynReceived,
+        State::Established,
+        State::FinWait1,
+        State::FinWait2,
+        State::Closing,
+        State::TimeWait,
+        State::CloseWait,
+        State::LastAck,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             State::Closed => "CLOSED",

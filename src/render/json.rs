@@ -10,11 +10,10 @@ pub fn document(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Writes one connection as a single JSON line. The line is built in
-/// `scratch` (kept between calls) and written with one call: serializing
-/// straight into a `dyn Write` costs a dynamic call per token.
+/// `scratch` (kept between calls) by [`super::jsonl`] and written with one
+/// call.
 pub fn line(conn: &ConnectionReport, scratch: &mut Vec<u8>, out: &mut dyn Write) -> io::Result<()> {
     scratch.clear();
-    serde_json::to_writer(&mut *scratch, conn)?;
-    scratch.push(b'\n');
+    super::jsonl::write(conn, scratch);
     out.write_all(scratch)
 }

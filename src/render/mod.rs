@@ -1,6 +1,7 @@
 //! Renderers: each takes the finished report model and a `Write`.
 
 pub mod json;
+pub mod jsonl;
 pub mod ladder;
 pub mod mermaid;
 pub mod rules;
