@@ -22,7 +22,7 @@ use super::Progress;
 use crate::capture::{self, CaptureError, Event, ReadSummary};
 use crate::decode::{self, Segment, SkipReason};
 use crate::flow::{At, Connection, ConnectionSink, Limits};
-use crate::table::FlowTable;
+use crate::table::{FlowTable, Keyed};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -122,6 +122,14 @@ struct Tracker<'s, S, P> {
 }
 
 impl<S: Holding, P: FnMut(Progress)> Tracker<'_, S, P> {
+    fn keyed(&mut self, keyed: Keyed) {
+        let mut counted = Counted {
+            sink: &mut *self.sink,
+            done: &mut self.done,
+        };
+        self.table.push_keyed(keyed, &mut counted);
+    }
+
     fn finish(mut self) -> u64 {
         let mut counted = Counted {
             sink: self.sink,
@@ -310,16 +318,16 @@ fn with_report_thread<T: Send>(
 
 /// What the reading stage sends the tracking stage.
 enum ToTrack {
-    Segments(Vec<(Segment, At)>),
+    Segments(Vec<Keyed>),
     Waiting,
     Progress { bytes: u64, frames: u64 },
 }
 
 /// Collects decoded segments into batches for the tracking thread.
 struct SegmentBatches {
-    batch: Vec<(Segment, At)>,
+    batch: Vec<Keyed>,
     tx: SyncSender<ToTrack>,
-    back: Receiver<Vec<(Segment, At)>>,
+    back: Receiver<Vec<Keyed>>,
 }
 
 impl SegmentBatches {
@@ -338,7 +346,8 @@ impl SegmentBatches {
 
 impl Segments for SegmentBatches {
     fn segment(&mut self, seg: Segment, at: At) {
-        self.batch.push((seg, at));
+        // Keyed here, to take the hashing off the tracking thread.
+        self.batch.push(Keyed::new(seg, at));
         if self.batch.len() >= SEGMENT_BATCH {
             self.send();
         }
@@ -385,8 +394,8 @@ pub(super) fn pipeline<R: Read + Send>(
             for handed in rx {
                 match handed {
                     ToTrack::Segments(mut batch) => {
-                        for (seg, at) in batch.drain(..) {
-                            tracker.segment(seg, at);
+                        for keyed in batch.drain(..) {
+                            tracker.keyed(keyed);
                         }
                         let _ = back_tx.try_send(batch);
                     }

@@ -62,6 +62,11 @@ fn ip_bits(ip: IpAddr) -> u128 {
 }
 
 impl FlowKey {
+    /// The hash the index files the key under; the same on every thread.
+    fn hash(&self) -> u64 {
+        foldhash::fast::FixedState::default().hash_one(self)
+    }
+
     fn of(seg: &Segment) -> FlowKey {
         let a = (ip_bits(seg.src), seg.src_port);
         let b = (ip_bits(seg.dst), seg.dst_port);
@@ -92,13 +97,27 @@ struct Slot {
     conn: Option<Box<Connection>>,
 }
 
-/// A segment waiting in the lookahead queue.
-struct Pending {
+/// A segment with the key of its connection and the key's hash, ready for
+/// the table. Made by [`Keyed::new`], which may run on another thread than
+/// the table (the hasher is fixed, so every thread hashes alike).
+#[derive(Debug, Clone, Copy)]
+pub struct Keyed {
     seg: Segment,
     at: At,
     key: FlowKey,
     hash: u64,
 }
+
+impl Keyed {
+    pub fn new(seg: Segment, at: At) -> Keyed {
+        let key = FlowKey::of(&seg);
+        let hash = key.hash();
+        Keyed { seg, at, key, hash }
+    }
+}
+
+/// A segment waiting in the lookahead queue.
+type Pending = Keyed;
 
 /// The table of connections of one capture.
 pub struct FlowTable {
@@ -108,7 +127,6 @@ pub struct FlowTable {
     keep_packets: Option<Option<u64>>,
     limits: Limits,
     next_id: u64,
-    hasher: foldhash::fast::FixedState,
     /// Slot numbers of the tracked connections, by key hash.
     index: index::Index,
     slots: Vec<Slot>,
@@ -143,7 +161,6 @@ impl FlowTable {
             keep_packets,
             limits,
             next_id: first_id,
-            hasher: foldhash::fast::FixedState::default(),
             index: index::Index::new(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -164,10 +181,13 @@ impl FlowTable {
     /// Takes one segment. It is fed to its connection a few segments later
     /// (or by [`FlowTable::finish`]), in the order segments were pushed.
     pub fn push(&mut self, seg: Segment, at: At, sink: &mut impl ConnectionSink) {
-        let key = FlowKey::of(&seg);
-        let hash = self.hasher.hash_one(key);
-        prefetch(self.index.probe_start(hash));
-        self.queue.push_back(Pending { seg, at, key, hash });
+        self.push_keyed(Keyed::new(seg, at), sink);
+    }
+
+    /// [`FlowTable::push`] for a segment keyed already.
+    pub fn push_keyed(&mut self, keyed: Keyed, sink: &mut impl ConnectionSink) {
+        prefetch(self.index.probe_start(keyed.hash));
+        self.queue.push_back(keyed);
         let n = self.queue.len();
         // Its index entries are cached by now: fetch the slots they name.
         if let Some(p) = n
@@ -319,7 +339,7 @@ impl FlowTable {
     /// Hands the connection in `slot` to the sink and frees the slot.
     fn hand_over(&mut self, slot: u32, why: EndedBy, sink: &mut impl ConnectionSink) {
         let entry = &mut self.slots[slot as usize];
-        let hash = self.hasher.hash_one(entry.key);
+        let hash = entry.key.hash();
         if let Some(found) = self.index.find(hash, |s| s == slot) {
             self.index.remove(found);
         }
