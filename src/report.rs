@@ -189,7 +189,8 @@ pub struct TransitionReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectionReport {
     pub id: u64,
-    pub file: String,
+    /// Shared by every connection of the capture.
+    pub file: std::sync::Arc<str>,
     pub client: EndpointReport,
     pub server: EndpointReport,
     pub roles_by: RolesBy,
@@ -229,15 +230,15 @@ pub struct FindingReport {
     pub count: u64,
 }
 
-impl From<&Finding> for FindingReport {
-    fn from(f: &Finding) -> FindingReport {
+impl From<Finding> for FindingReport {
+    fn from(f: Finding) -> FindingReport {
         let rule = f.check.rule();
         FindingReport {
             code: rule.code,
             severity: rule.severity,
             title: rule.title,
-            message: f.message.clone(),
-            frames: f.frames.clone(),
+            message: f.message,
+            frames: f.frames,
             count: f.count,
         }
     }
@@ -534,11 +535,15 @@ impl ConnectionReport {
     /// Builds the report of a finished connection; findings of the checks in
     /// `allow` are left out.
     pub fn from_connection(c: &Connection, file: &str, allow: &[Check]) -> ConnectionReport {
-        ConnectionReport::from_assessment(c, file, Assessment::of(c, allow))
+        ConnectionReport::from_assessment(c, &file.into(), Assessment::of(c, allow))
     }
 
     /// Builds the report of a finished connection from its assessment.
-    pub fn from_assessment(c: &Connection, file: &str, a: Assessment) -> ConnectionReport {
+    pub fn from_assessment(
+        c: &Connection,
+        file: &std::sync::Arc<str>,
+        a: Assessment,
+    ) -> ConnectionReport {
         let endpoint = |side: Side| {
             let e = c.tracker.endpoint(side);
             let a = match side {
@@ -595,7 +600,7 @@ impl ConnectionReport {
         });
         ConnectionReport {
             id: c.id,
-            file: file.to_string(),
+            file: std::sync::Arc::clone(file),
             client: endpoint(Side::Client),
             server: endpoint(Side::Server),
             roles_by: if c.roles_from_syn {
@@ -644,7 +649,7 @@ impl ConnectionReport {
                     resp_ip_bytes: r.ip_bytes,
                 }
             },
-            findings: a.findings.iter().map(FindingReport::from).collect(),
+            findings: a.findings.into_iter().map(FindingReport::from).collect(),
             packets,
         }
     }

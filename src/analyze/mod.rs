@@ -61,7 +61,7 @@ impl<F: FnMut(ConnectionReport)> Consumer for F {
 /// Adapts a consumer of finished reports to the flow table's sink, counting
 /// every connection in the summary.
 struct ReportSink<'a, C: Consumer> {
-    file: &'a str,
+    file: std::sync::Arc<str>,
     allow: &'a [Check],
     consumer: C,
     count: u64,
@@ -82,7 +82,7 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
         self.summary.add(&assessment);
         if self.consumer.wants(conn.id) {
             self.consumer.report(ConnectionReport::from_assessment(
-                &conn, self.file, assessment,
+                &conn, &self.file, assessment,
             ));
         }
     }
@@ -119,7 +119,7 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
     mut on_progress: impl FnMut(Progress),
 ) -> Result<(CaptureReport, u64), CaptureError> {
     let mut sink = ReportSink {
-        file,
+        file: file.into(),
         allow: &options.allow,
         consumer,
         count: 0,

@@ -309,7 +309,7 @@ pub fn per_connection(
         let conns: Vec<&ConnectionReport> = report
             .connections
             .iter()
-            .filter(|c| c.file == capture.file)
+            .filter(|c| *c.file == *capture.file)
             .collect();
         if conns.is_empty() && capture.connections > 0 {
             continue;

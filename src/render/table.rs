@@ -23,7 +23,7 @@ pub fn render(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::
         let conns: Vec<&ConnectionReport> = report
             .connections
             .iter()
-            .filter(|c| c.file == capture.file)
+            .filter(|c| *c.file == *capture.file)
             .collect();
         render_capture(capture, &conns, opts, out)?;
     }
