@@ -3,12 +3,12 @@
 //!
 //! Data flows one way: [`capture`] reads frames → [`decode`] turns them into
 //! segments → [`table`] splits them into connections, each a [`flow`] →
-//! [`state`] runs each
-//! side's RFC 9293 state machine and [`analysis`] Wireshark-style sequence
-//! analysis → [`report`] builds the report model
+//! [`state`] runs each side's RFC 9293 state machine and [`analysis`]
+//! Wireshark-style sequence analysis → [`report`] builds the report model
 //! ([`classify`] judges opening and release) → [`render`] prints it;
 //! [`teach`] turns a connection's report into the phases and named steps of
-//! the teaching views, with their English and Chinese text.
+//! the teaching views, with their English and Chinese text. [`analyze`]
+//! runs the pipeline for one capture, on one thread or three.
 
 pub mod analysis;
 pub mod analyze;

@@ -15,7 +15,7 @@
 //!   when the RST is acceptable (RFC 9293 §3.10.7: in its receive window, or
 //!   in SYN-SENT acknowledging its SYN).
 //!
-//! Every state change goes through [`Endpoint::set_state`], which records it,
+//! Every state change goes through `Endpoint::set_state`, which records it,
 //! so reports and timelines are built from the recorded transitions.
 
 use crate::decode::Segment;

@@ -8,7 +8,7 @@
 //! the capture ends is handed over at the end, in id order.
 //!
 //! Memory: connections live in a slab of slots, found through a compact
-//! [`index`] of slot numbers. Segments pass through a short queue in which
+//! index of slot numbers (`index.rs`). Segments pass through a short queue in which
 //! their index entry, then their slot, then their connection are
 //! prefetched, so that with thousands of connections interleaved the CPU
 //! does not wait for memory on every segment.
