@@ -236,34 +236,65 @@ enum ToReport {
     Progress(Progress),
 }
 
-/// Collects finished connections into batches for the reporting thread.
-struct ConnectionBatches {
-    batch: Vec<Box<Connection>>,
-    tx: SyncSender<ToReport>,
-    /// Emptied batches, sent back by the reporting thread.
-    back: Receiver<Vec<Box<Connection>>>,
+/// Items gathered into batches for the next stage's thread, over a bounded
+/// channel; the next stage sends emptied batches back to be reused.
+struct Batches<T, M> {
+    batch: Vec<T>,
+    size: usize,
+    tx: SyncSender<M>,
+    back: Receiver<Vec<T>>,
+    /// Makes the message that carries a batch.
+    wrap: fn(Vec<T>) -> M,
 }
+
+impl<T, M> Batches<T, M> {
+    fn new(size: usize, tx: SyncSender<M>, back: Receiver<Vec<T>>, wrap: fn(Vec<T>) -> M) -> Self {
+        Batches {
+            batch: Vec::with_capacity(size),
+            size,
+            tx,
+            back,
+            wrap,
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        self.batch.push(item);
+        if self.batch.len() >= self.size {
+            self.send();
+        }
+    }
+
+    /// Sends the batch so far, if any.
+    fn send(&mut self) {
+        if !self.batch.is_empty() {
+            let empty = self
+                .back
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(self.size));
+            let batch = std::mem::replace(&mut self.batch, empty);
+            self.message((self.wrap)(batch));
+        }
+    }
+
+    fn message(&self, m: M) {
+        // The receiver only goes away if the next stage panicked.
+        let _ = self.tx.send(m);
+    }
+}
+
+/// Finished connections, batched for the reporting thread.
+type ConnectionBatches = Batches<Box<Connection>, ToReport>;
 
 impl ConnectionSink for ConnectionBatches {
     fn connection(&mut self, conn: Box<Connection>) {
-        self.batch.push(conn);
-        if self.batch.len() >= CONNECTION_BATCH {
-            self.flush();
-        }
+        self.push(conn);
     }
 }
 
 impl Holding for ConnectionBatches {
     fn flush(&mut self) {
-        if !self.batch.is_empty() {
-            let empty = self
-                .back
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(CONNECTION_BATCH));
-            let batch = std::mem::replace(&mut self.batch, empty);
-            // The receiver only goes away if the reporting side panicked.
-            let _ = self.tx.send(ToReport::Connections(batch));
-        }
+        self.send();
     }
 }
 
@@ -300,11 +331,8 @@ fn with_report_thread<T: Send>(
         let (tx, rx) = sync_channel(IN_FLIGHT);
         let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
         let tracking = scope.spawn(move || {
-            let mut batches = ConnectionBatches {
-                batch: Vec::with_capacity(CONNECTION_BATCH),
-                tx,
-                back: back_rx,
-            };
+            let mut batches =
+                ConnectionBatches::new(CONNECTION_BATCH, tx, back_rx, ToReport::Connections);
             let out = track(&mut batches);
             batches.flush();
             out
@@ -323,45 +351,24 @@ enum ToTrack {
     Progress { bytes: u64, frames: u64 },
 }
 
-/// Collects decoded segments into batches for the tracking thread.
-struct SegmentBatches {
-    batch: Vec<Keyed>,
-    tx: SyncSender<ToTrack>,
-    back: Receiver<Vec<Keyed>>,
-}
-
-impl SegmentBatches {
-    fn send(&mut self) {
-        if !self.batch.is_empty() {
-            let empty = self
-                .back
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(SEGMENT_BATCH));
-            let batch = std::mem::replace(&mut self.batch, empty);
-            // The receiver only goes away if the tracking side panicked.
-            let _ = self.tx.send(ToTrack::Segments(batch));
-        }
-    }
-}
+/// Decoded segments, batched for the tracking thread.
+type SegmentBatches = Batches<Keyed, ToTrack>;
 
 impl Segments for SegmentBatches {
     fn segment(&mut self, seg: Segment, at: At) {
         // Keyed here, to take the hashing off the tracking thread.
-        self.batch.push(Keyed::new(seg, at));
-        if self.batch.len() >= SEGMENT_BATCH {
-            self.send();
-        }
+        self.push(Keyed::new(seg, at));
     }
 
     fn waiting(&mut self) {
         self.send();
-        let _ = self.tx.send(ToTrack::Waiting);
+        self.message(ToTrack::Waiting);
     }
 
     fn progress(&mut self, bytes: u64, frames: u64) {
         // After the segments before it, so the tracker's counts match.
         self.send();
-        let _ = self.tx.send(ToTrack::Progress { bytes, frames });
+        self.message(ToTrack::Progress { bytes, frames });
     }
 }
 
@@ -378,11 +385,7 @@ pub(super) fn pipeline<R: Read + Send>(
             let (tx, rx) = sync_channel(IN_FLIGHT);
             let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
             let reading = scope.spawn(move || {
-                let mut out = SegmentBatches {
-                    batch: Vec::with_capacity(SEGMENT_BATCH),
-                    tx,
-                    back: back_rx,
-                };
+                let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
                 let decoded = read_segments(input, &mut out);
                 out.send();
                 decoded
