@@ -532,12 +532,6 @@ impl Assessment {
 }
 
 impl ConnectionReport {
-    /// Builds the report of a finished connection; findings of the checks in
-    /// `allow` are left out.
-    pub fn from_connection(c: &Connection, file: &str, allow: &[Check]) -> ConnectionReport {
-        ConnectionReport::from_assessment(c, &file.into(), Assessment::of(c, allow))
-    }
-
     /// Builds the report of a finished connection from its assessment.
     pub fn from_assessment(
         c: &Connection,

@@ -116,9 +116,6 @@ impl Keyed {
     }
 }
 
-/// A segment waiting in the lookahead queue.
-type Pending = Keyed;
-
 /// The table of connections of one capture.
 pub struct FlowTable {
     file_index: usize,
@@ -133,7 +130,7 @@ pub struct FlowTable {
     /// Slots with no connection, for reuse.
     free: Vec<u32>,
     /// Segments decoded but not yet fed (the prefetch pipeline).
-    queue: VecDeque<Pending>,
+    queue: VecDeque<Keyed>,
     /// Finished connections by finishing time, to be handed over after
     /// lingering: (time, slot, id).
     lingering: VecDeque<(i64, u32, u64)>,
@@ -240,7 +237,7 @@ impl FlowTable {
     }
 
     /// Feeds one segment to its connection.
-    fn segment(&mut self, p: &Pending, sink: &mut impl ConnectionSink) {
+    fn segment(&mut self, p: &Keyed, sink: &mut impl ConnectionSink) {
         let (seg, at) = (&p.seg, p.at);
         self.expire(at.ts_ns, sink);
         self.sweep_idle(at.ts_ns, sink);
