@@ -122,12 +122,18 @@ struct Tracker<'s, S, P> {
 }
 
 impl<S: Holding, P: FnMut(Progress)> Tracker<'_, S, P> {
-    fn keyed(&mut self, keyed: Keyed) {
-        let mut counted = Counted {
+    /// The table, and the sink that counts what it hands over.
+    fn parts(&mut self) -> (&mut FlowTable, Counted<'_, S>) {
+        let counted = Counted {
             sink: &mut *self.sink,
             done: &mut self.done,
         };
-        self.table.push_keyed(keyed, &mut counted);
+        (&mut self.table, counted)
+    }
+
+    fn keyed(&mut self, keyed: Keyed) {
+        let (table, mut sink) = self.parts();
+        table.push_keyed(keyed, &mut sink);
     }
 
     fn finish(mut self) -> u64 {
@@ -141,19 +147,13 @@ impl<S: Holding, P: FnMut(Progress)> Tracker<'_, S, P> {
 
 impl<S: Holding, P: FnMut(Progress)> Segments for Tracker<'_, S, P> {
     fn segment(&mut self, seg: Segment, at: At) {
-        let mut counted = Counted {
-            sink: &mut *self.sink,
-            done: &mut self.done,
-        };
-        self.table.push(seg, at, &mut counted);
+        let (table, mut sink) = self.parts();
+        table.push(seg, at, &mut sink);
     }
 
     fn waiting(&mut self) {
-        let mut counted = Counted {
-            sink: &mut *self.sink,
-            done: &mut self.done,
-        };
-        self.table.drain(&mut counted);
+        let (table, mut sink) = self.parts();
+        table.drain(&mut sink);
         self.sink.flush();
     }
 
