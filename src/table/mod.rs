@@ -250,26 +250,46 @@ impl FlowTable {
             port: seg.dst_port,
         };
 
-        if let Some(found) = self.find(&p.key, p.hash) {
-            let slot = found.slot;
-            let entry = &mut self.slots[slot as usize];
-            if let Some(conn) = entry.conn.as_deref_mut() {
-                entry.last_ts = at.ts_ns;
-                if !is_port_reuse(conn, src, seg) {
-                    feed(
-                        conn,
-                        slot,
-                        src,
-                        seg,
-                        at,
-                        &mut self.transitions,
-                        &mut self.lingering,
-                    );
-                    return;
-                }
+        let found = self.find(&p.key, p.hash).map(|f| f.slot);
+        let (slot, opened) = match found {
+            Some(slot)
+                if self.slots[slot as usize]
+                    .conn
+                    .as_deref()
+                    .is_some_and(|c| !is_port_reuse(c, src, seg)) =>
+            {
+                (slot, false)
             }
-            self.hand_over(slot, EndedBy::Reuse, sink);
+            _ => {
+                if let Some(slot) = found {
+                    self.hand_over(slot, EndedBy::Reuse, sink);
+                }
+                (self.open(p, src, dst, sink), true)
+            }
+        };
+        let entry = &mut self.slots[slot as usize];
+        entry.last_ts = at.ts_ns;
+        let Some(conn) = entry.conn.as_deref_mut() else {
+            return;
+        };
+        feed(
+            conn,
+            slot,
+            src,
+            seg,
+            at,
+            &mut self.transitions,
+            &mut self.lingering,
+        );
+        if opened && self.limits.attempt_timeout_ns.is_some() && conn.is_attempt() {
+            self.attempts.push_back((at.ts_ns, slot, conn.id));
         }
+    }
+
+    /// Opens a connection for the segment (making room first if the table
+    /// is full) and returns its slot.
+    fn open(&mut self, p: &Keyed, src: Addr, dst: Addr, sink: &mut impl ConnectionSink) -> u32 {
+        let (seg, at) = (&p.seg, p.at);
         while self.index.len() >= self.limits.max_connections.clamp(1, u32::MAX as usize - 1) {
             if !self.evict_one(sink) {
                 break;
@@ -277,7 +297,7 @@ impl FlowTable {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let mut conn = Box::new(new_connection(
+        let conn = Box::new(new_connection(
             id,
             self.file_index,
             src,
@@ -287,34 +307,22 @@ impl FlowTable {
             self.keep_packets
                 .is_some_and(|only| only.is_none_or(|want| want == id)),
         ));
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.slots.push(Slot {
-                    key: p.key,
-                    id,
-                    last_ts: at.ts_ns,
-                    conn: None,
-                });
-                // At most `max_connections` (clamped to u32) slots are in use.
-                (self.slots.len() - 1) as u32
-            }
-        };
-        feed(
-            &mut conn,
-            slot,
-            src,
-            seg,
-            at,
-            &mut self.transitions,
-            &mut self.lingering,
-        );
-        let attempt = conn.is_attempt();
-        self.slots[slot as usize] = Slot {
+        let entry = Slot {
             key: p.key,
             id,
             last_ts: at.ts_ns,
             conn: Some(conn),
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = entry;
+                s
+            }
+            None => {
+                self.slots.push(entry);
+                // At most `max_connections` (clamped to u32) slots are in use.
+                (self.slots.len() - 1) as u32
+            }
         };
         self.index.insert(p.hash, slot);
         self.clock.push_back((slot, id));
@@ -328,9 +336,7 @@ impl FlowTable {
                 entry.id == id && entry.conn.is_some()
             });
         }
-        if attempt && self.limits.attempt_timeout_ns.is_some() {
-            self.attempts.push_back((at.ts_ns, slot, id));
-        }
+        slot
     }
 
     /// Hands the connection in `slot` to the sink and frees the slot.
