@@ -68,6 +68,33 @@ struct Decoded {
     tcp_segments: u64,
 }
 
+impl Decoded {
+    fn done(self, next_id: u64) -> Done {
+        Done {
+            read: self.read,
+            skipped: self.skipped,
+            tcp_segments: self.tcp_segments,
+            next_id,
+        }
+    }
+}
+
+/// Takes each item of a batch from the previous stage, then sends the
+/// emptied batch back to be reused (dropped if that stage has enough).
+fn unpack<T>(mut batch: Vec<T>, back: &SyncSender<Vec<T>>, mut each: impl FnMut(T)) {
+    for item in batch.drain(..) {
+        each(item);
+    }
+    let _ = back.try_send(batch);
+}
+
+/// The result of a stage's thread; its panic, if it panicked.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// Stage 1: reads the capture and decodes its frames.
 fn read_segments<R: Read + Send>(
     input: R,
@@ -221,13 +248,7 @@ pub(super) fn inline<R: Read + Send>(
     let mut direct = Direct(sink);
     let mut tracker = new_tracker(setup, &mut direct, on_progress);
     let decoded = read_segments(input, &mut tracker)?;
-    let next_id = tracker.finish();
-    Ok(Done {
-        read: decoded.read,
-        skipped: decoded.skipped,
-        tcp_segments: decoded.tcp_segments,
-        next_id,
-    })
+    Ok(decoded.done(tracker.finish()))
 }
 
 /// What the tracking stage sends the reporting stage.
@@ -308,13 +329,7 @@ fn report_from(
 ) {
     for handed in rx {
         match handed {
-            ToReport::Connections(mut batch) => {
-                for conn in batch.drain(..) {
-                    sink.connection(conn);
-                }
-                // Dropped if the tracking side has enough spare batches.
-                let _ = back.try_send(batch);
-            }
+            ToReport::Connections(batch) => unpack(batch, &back, |conn| sink.connection(conn)),
             ToReport::Progress(p) => on_progress(p),
         }
     }
@@ -338,9 +353,7 @@ fn with_report_thread<T: Send>(
             out
         });
         report_from(rx, back_tx, sink, on_progress);
-        tracking
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        joined(tracking)
     })
 }
 
@@ -396,26 +409,15 @@ pub(super) fn pipeline<R: Read + Send>(
             });
             for handed in rx {
                 match handed {
-                    ToTrack::Segments(mut batch) => {
-                        for keyed in batch.drain(..) {
-                            tracker.keyed(keyed);
-                        }
-                        let _ = back_tx.try_send(batch);
+                    ToTrack::Segments(batch) => {
+                        unpack(batch, &back_tx, |keyed| tracker.keyed(keyed))
                     }
                     ToTrack::Waiting => tracker.waiting(),
                     ToTrack::Progress { bytes, frames } => tracker.progress(bytes, frames),
                 }
             }
-            let decoded = reading
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            let next_id = tracker.finish();
-            Ok(Done {
-                read: decoded.read,
-                skipped: decoded.skipped,
-                tcp_segments: decoded.tcp_segments,
-                next_id,
-            })
+            let decoded = joined(reading)?;
+            Ok(decoded.done(tracker.finish()))
         })
     })
 }
