@@ -60,21 +60,6 @@ fn assert_same(got: &[serde_json::Value], want: &[serde_json::Value], what: &str
     }
 }
 
-fn run(args: &[&str], files: &[&Path]) -> Vec<u8> {
-    let out = tcpstate()
-        .args(["analyze", "--fail-on", "never"])
-        .args(args)
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 fn connections_of_document(bytes: &[u8]) -> Vec<serde_json::Value> {
     let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
     doc["connections"].as_array().unwrap().clone()
@@ -96,7 +81,7 @@ fn streaming_bounded_and_parallel_paths_agree() {
     let b = generate(dir.path(), 2000, 150, 2);
 
     // The straightforward path: one document, no practical limit, one thread.
-    let reference = connections_of_document(&run(
+    let reference = connections_of_document(&analyze_output(
         &[
             "--format",
             "json",
@@ -110,7 +95,7 @@ fn streaming_bounded_and_parallel_paths_agree() {
     assert_eq!(reference.len(), 3000);
     // Reporting on a second thread beside the reading changes nothing.
     assert_same(
-        &connections_of_document(&run(&["--format", "json", "--jobs", "2"], &[&a])),
+        &connections_of_document(&analyze_output(&["--format", "json", "--jobs", "2"], &[&a])),
         &reference,
         "JSON document, two threads",
     );
@@ -118,7 +103,10 @@ fn streaming_bounded_and_parallel_paths_agree() {
     // thread and on two.
     for jobs in ["1", "2"] {
         assert_same(
-            &connections_of_lines(&run(&["--format", "jsonl", "--jobs", jobs], &[&a])),
+            &connections_of_lines(&analyze_output(
+                &["--format", "jsonl", "--jobs", jobs],
+                &[&a],
+            )),
             &reference,
             &format!("JSON Lines, {jobs} thread(s)"),
         );
@@ -126,7 +114,7 @@ fn streaming_bounded_and_parallel_paths_agree() {
     // A table far smaller than the capture: finished connections are handed
     // over early as closed, and open ones that never finish (unanswered SYNs)
     // are evicted and say so; every result is otherwise the same.
-    let mut small = connections_of_lines(&run(
+    let mut small = connections_of_lines(&analyze_output(
         &["--format", "jsonl", "--max-connections", "400"],
         &[&a],
     ));
@@ -148,19 +136,22 @@ fn streaming_bounded_and_parallel_paths_agree() {
     let one_by_one: Vec<serde_json::Value> = [&a, &b]
         .iter()
         .flat_map(|f| {
-            connections_of_document(&run(
+            connections_of_document(&analyze_output(
                 &["--format", "json", "--max-connections", "100000000"],
                 &[f],
             ))
         })
         .collect();
-    let together = connections_of_document(&run(&["--format", "json", "--jobs", "2"], &[&a, &b]));
+    let together = connections_of_document(&analyze_output(
+        &["--format", "json", "--jobs", "2"],
+        &[&a, &b],
+    ));
     assert_eq!(together.len(), one_by_one.len());
     for (i, (t, o)) in together.iter().zip(&one_by_one).enumerate() {
         let mut o = o.clone();
         o["id"] = serde_json::json!(i as u64 + 1);
         assert_eq!(t, &o, "connection {}", i + 1);
     }
-    let lines = connections_of_lines(&run(&["--format", "jsonl"], &[&a, &b]));
+    let lines = connections_of_lines(&analyze_output(&["--format", "jsonl"], &[&a, &b]));
     assert_same(&lines, &together, "JSON Lines of two files");
 }

@@ -6,18 +6,8 @@ mod common;
 use common::*;
 
 fn analyze_with(args: &[&str], rel: &str) -> Report {
-    let out = tcpstate()
-        .args(["analyze", "--format", "json", "--fail-on", "never"])
-        .args(args)
-        .arg(testdata(rel))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let args: Vec<&str> = ["--format", "json"].iter().chain(args).copied().collect();
+    serde_json::from_slice(&analyze_output(&args, &[testdata(rel)])).unwrap()
 }
 
 #[test]

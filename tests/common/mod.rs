@@ -222,23 +222,27 @@ pub struct Verdict {
     pub text: String,
 }
 
-/// Runs `tcpstate analyze --format json --packets FILE…`, expecting success.
-pub fn analyze(files: &[&Path]) -> Report {
+/// Runs `tcpstate analyze --fail-on never ARGS… FILE…`, expecting success;
+/// returns what it printed.
+pub fn analyze_output<P: AsRef<std::ffi::OsStr>>(args: &[&str], files: &[P]) -> Vec<u8> {
     let out = tcpstate()
-        .arg("analyze")
-        .arg("--format")
-        .arg("json")
-        .arg("--packets")
-        .args(["--fail-on", "never"])
+        .args(["analyze", "--fail-on", "never"])
+        .args(args)
         .args(files)
         .output()
         .expect("runs");
     assert!(
         out.status.success(),
-        "tcpstate failed on {files:?}: {}",
+        "tcpstate {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("output parses as tcpstate/1")
+    out.stdout
+}
+
+/// Runs `tcpstate analyze --format json --packets FILE…`, expecting success.
+pub fn analyze(files: &[&Path]) -> Report {
+    let out = analyze_output(&["--format", "json", "--packets"], files);
+    serde_json::from_slice(&out).expect("output parses as tcpstate/1")
 }
 
 pub fn analyze_one(rel: &str) -> Report {
