@@ -125,12 +125,11 @@ impl SeqAnalysis {
         ts_ns: i64,
         shift: Option<u8>,
     ) -> SegFlags {
+        let [client, server] = &mut self.flows;
         let (fwd, rev) = match from {
-            Side::Client => (self.flows[0], self.flows[1]),
-            Side::Server => (self.flows[1], self.flows[0]),
+            Side::Client => (client, server),
+            Side::Server => (server, client),
         };
-        let mut fwd = fwd;
-        let mut rev = rev;
         let mut flags = SegFlags::default();
         let f = seg.flags;
         let control = f.syn() || f.fin() || f.rst();
@@ -259,10 +258,6 @@ impl SeqAnalysis {
         }
         fwd.window = Some(window);
         fwd.last_flags = flags;
-        match from {
-            Side::Client => self.flows = [fwd, rev],
-            Side::Server => self.flows = [rev, fwd],
-        }
         flags
     }
 }

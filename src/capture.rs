@@ -379,7 +379,9 @@ where
                 break;
             }
         };
-        reader.consume(consumed);
+        // Data moves to the front of the buffer only when it is refilled
+        // (a partial record at most), not each time half of it is consumed.
+        reader.consume_noshift(consumed);
     }
     Ok(summary)
 }

@@ -57,6 +57,56 @@ pub struct SegmentContext {
     pub simultaneous_open: bool,
 }
 
+impl Finding {
+    /// A finding without frames or message.
+    fn counted(check: Check, count: u64) -> Finding {
+        Finding {
+            check,
+            message: String::new(),
+            frames: Vec::new(),
+            count,
+        }
+    }
+}
+
+/// How much of each finding [`Checker::finish`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The check and its count: what the summary counts. Frames and
+    /// message are left empty, so that a connection whose report nobody
+    /// wants costs no formatting.
+    Counts,
+    /// Frames and message too: what a report shows.
+    Full,
+}
+
+/// The findings [`Checker::finish`] collects.
+struct Found {
+    detail: Detail,
+    findings: Vec<Finding>,
+}
+
+impl Found {
+    /// Adds a finding; its frames and message are made only for [`Detail::Full`].
+    fn add(
+        &mut self,
+        check: Check,
+        count: u64,
+        frames: impl FnOnce() -> Vec<u64>,
+        message: impl FnOnce() -> String,
+    ) {
+        self.findings.push(match self.detail {
+            Detail::Full => Finding {
+                check,
+                message: message(),
+                frames: frames(),
+                count,
+            },
+            Detail::Counts => Finding::counted(check, count),
+        });
+    }
+}
+
 /// The findings of one connection, as they accumulate.
 #[derive(Debug, Clone, Default)]
 pub struct Checker {
@@ -276,16 +326,18 @@ impl Checker {
     }
 
     /// The checks about the connection as a whole; returns every finding,
-    /// ordered by first frame, then code.
-    pub fn finish(&self, c: &Connection) -> Vec<Finding> {
-        let mut out = self.findings.clone();
-        let mut add = |check: Check, frames: Vec<u64>, count: u64, message: String| {
-            out.push(Finding {
-                check,
-                message,
-                frames,
-                count,
-            })
+    /// ordered by first frame, then code, with as much of each as `detail` asks.
+    pub fn finish(&self, c: &Connection, detail: Detail) -> Vec<Finding> {
+        let mut found = Found {
+            detail,
+            findings: match detail {
+                Detail::Full => self.findings.clone(),
+                Detail::Counts => self
+                    .findings
+                    .iter()
+                    .map(|f| Finding::counted(f.check, f.count))
+                    .collect(),
+            },
         };
         let frames_of = |v: &[(u64, i64)]| {
             v.iter()
@@ -295,82 +347,48 @@ impl Checker {
         };
         let o = &c.obs;
         if o.syn_count > 1 {
-            add(
-                Check::SynRetransmitted,
-                frames_of(&self.syn_times),
-                u64::from(o.syn_count - 1),
-                format!(
+            found.add(Check::SynRetransmitted, u64::from(o.syn_count - 1), || frames_of(&self.syn_times), || format!(
                     "the client sent its SYN {} times{}",
                     o.syn_count,
                     intervals(&self.syn_times)
-                ),
-            );
+                ));
         }
         if o.syn_ack_count > 1 {
-            add(
-                Check::SynAckRetransmitted,
-                frames_of(&self.syn_ack_times),
-                u64::from(o.syn_ack_count - 1),
-                format!(
+            found.add(Check::SynAckRetransmitted, u64::from(o.syn_ack_count - 1), || frames_of(&self.syn_ack_times), || format!(
                     "the server sent its SYN-ACK {} times{}",
                     o.syn_ack_count,
                     intervals(&self.syn_ack_times)
-                ),
-            );
+                ));
         }
         let first = |a: Option<At>| a.map(|a| a.frame);
         match classify::handshake(c) {
             HandshakeStatus::Refused => {
                 let rst = o.rst.map(|(a, _)| a.frame);
-                add(
-                    Check::Refused,
-                    [first(o.syn), rst].into_iter().flatten().collect(),
-                    1,
-                    format!("the server answered the SYN with a RST (frame {}): nothing listens on port {}", rst.unwrap_or(0), c.server.port),
-                );
+                found.add(Check::Refused, 1, || [first(o.syn), rst].into_iter().flatten().collect(), || format!("the server answered the SYN with a RST (frame {}): nothing listens on port {}", rst.unwrap_or(0), c.server.port));
             }
-            HandshakeStatus::Unanswered => add(
-                Check::SynUnanswered,
-                frames_of(&self.syn_times),
-                1,
-                format!(
+            HandshakeStatus::Unanswered => found.add(Check::SynUnanswered, 1, || frames_of(&self.syn_times), || format!(
                     "{} SYN(s) to {} port {} got no answer",
                     o.syn_count, c.server.ip, c.server.port
-                ),
-            ),
-            HandshakeStatus::Incomplete => add(
-                Check::HandshakeIncomplete,
-                [first(o.syn), first(o.syn_ack)]
+                )),
+            HandshakeStatus::Incomplete => found.add(Check::HandshakeIncomplete, 1, || [first(o.syn), first(o.syn_ack)]
                     .into_iter()
                     .flatten()
-                    .collect(),
-                1,
-                "the server sent a SYN-ACK but the client's final ACK never appeared".into(),
-            ),
-            HandshakeStatus::Simultaneous => add(
-                Check::SimultaneousOpen,
-                [first(o.syn), first(o.syn_ack)]
+                    .collect(), || "the server sent a SYN-ACK but the client's final ACK never appeared".into()),
+            HandshakeStatus::Simultaneous => found.add(Check::SimultaneousOpen, 1, || [first(o.syn), first(o.syn_ack)]
                     .into_iter()
                     .flatten()
-                    .collect(),
-                1,
-                "both sides sent a SYN: each went SYN-SENT → SYN-RECEIVED → ESTABLISHED".into(),
-            ),
-            HandshakeStatus::Missing => add(
-                Check::HandshakeNotCaptured,
-                vec![c.first.frame],
-                1,
-                "the capture begins after the handshake: ISNs and window scaling are unknown"
-                    .into(),
-            ),
+                    .collect(), || "both sides sent a SYN: each went SYN-SENT → SYN-RECEIVED → ESTABLISHED".into()),
+            HandshakeStatus::Missing => found.add(Check::HandshakeNotCaptured, 1, || vec![c.first.frame], || "the capture begins after the handshake: ISNs and window scaling are unknown"
+                    .into()),
             HandshakeStatus::Complete => {}
         }
-        self.finish_release(c, &mut add);
-        out.sort_by_key(|f| (f.frames.first().copied().unwrap_or(0), f.check));
-        out
+        self.finish_release(c, &mut found);
+        let mut findings = found.findings;
+        findings.sort_by_key(|f| (f.frames.first().copied().unwrap_or(0), f.check));
+        findings
     }
 
-    fn finish_release(&self, c: &Connection, add: &mut impl FnMut(Check, Vec<u64>, u64, String)) {
+    fn finish_release(&self, c: &Connection, found: &mut Found) {
         let o = &c.obs;
         let (status, _) = classify::teardown(c);
         let fin_frame = |s: Side| o.fin[s as usize].map(|a| a.frame);
@@ -387,64 +405,39 @@ impl Checker {
                 && c.tracker.endpoint(peer).last_ack == e.fin_seq
             {
                 let u = e.fin_seq.map(|s| s.raw()).unwrap_or(0);
-                add(
-                    Check::FinNotAcked,
-                    vec![fin_at.frame, peer_fin_at.frame],
-                    1,
-                    format!(
+                found.add(Check::FinNotAcked, 1, || vec![fin_at.frame, peer_fin_at.frame], || format!(
                         "the {} sent FIN seq={u} (frame {}); the {} closed too (frame {}) but acknowledges {u}, not {} (= {u} + 1)",
                         side.as_str(),
                         fin_at.frame,
                         peer.as_str(),
                         peer_fin_at.frame,
                         u.wrapping_add(1)
-                    ),
-                );
+                    ));
             }
         }
         match status {
             TeardownStatus::Incomplete => {
                 let unacked: Vec<Side> = [Side::Client, Side::Server].into_iter().filter(|s| o.fin_ack[*s as usize].is_none()).collect();
                 let names: Vec<&str> = unacked.iter().map(|s| s.as_str()).collect();
-                add(
-                    Check::FinalAckMissing,
-                    unacked.iter().filter_map(|s| fin_frame(*s)).collect(),
-                    1,
-                    format!("the FIN of the {} was never acknowledged in the capture", names.join(" and the ")),
-                );
+                found.add(Check::FinalAckMissing, 1, || unacked.iter().filter_map(|s| fin_frame(*s)).collect(), || format!("the FIN of the {} was never acknowledged in the capture", names.join(" and the ")));
             }
             TeardownStatus::HalfClosed => {
                 let closer = if o.fin[0].is_some() { Side::Client } else { Side::Server };
                 let other = c.tracker.endpoint(closer.peer()).state();
-                add(
-                    Check::HalfClosedAtEnd,
-                    fin_frame(closer).into_iter().collect(),
-                    1,
-                    format!(
+                found.add(Check::HalfClosedAtEnd, 1, || fin_frame(closer).into_iter().collect(), || format!(
                         "the {} sent FIN (frame {}) but the {} never closed: it is {} when the capture ends",
                         closer.as_str(),
                         fin_frame(closer).unwrap_or(0),
                         closer.peer().as_str(),
                         other
-                    ),
-                );
+                    ));
             }
             TeardownStatus::Reset => {
                 if let (Some((at, who)), Some((_, state))) = (o.rst, self.abort) {
-                    add(
-                        Check::RstAbort,
-                        vec![at.frame],
-                        1,
-                        format!("the {} aborted the connection with RST in frame {} while {}", who.as_str(), at.frame, state),
-                    );
+                    found.add(Check::RstAbort, 1, || vec![at.frame], || format!("the {} aborted the connection with RST in frame {} while {}", who.as_str(), at.frame, state));
                 }
             }
-            TeardownStatus::Simultaneous => add(
-                Check::SimultaneousClose,
-                [fin_frame(Side::Client), fin_frame(Side::Server)].into_iter().flatten().collect(),
-                1,
-                "both sides sent a FIN before receiving the other's: both went FIN-WAIT-1 → CLOSING → TIME-WAIT".into(),
-            ),
+            TeardownStatus::Simultaneous => found.add(Check::SimultaneousClose, 1, || [fin_frame(Side::Client), fin_frame(Side::Server)].into_iter().flatten().collect(), || "both sides sent a FIN before receiving the other's: both went FIN-WAIT-1 → CLOSING → TIME-WAIT".into()),
             TeardownStatus::Graceful | TeardownStatus::None => {}
         }
         let waiting: Vec<Side> = [Side::Client, Side::Server]
@@ -461,7 +454,7 @@ impl Checker {
             ),
             _ => "both sides end in TIME-WAIT and keep the 4-tuple reserved for 2·MSL".to_string(),
         };
-        add(Check::TimeWait, vec![c.last.frame], 1, message);
+        found.add(Check::TimeWait, 1, || vec![c.last.frame], || message);
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::analysis::SegFlags;
 use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
-use crate::checks::Finding;
+use crate::checks::{Detail, Finding};
 use crate::classify::{self, HandshakeStatus, Initiator, TeardownStatus};
 use crate::decode::{linktype, SkipReason};
 use crate::flow::{At, Connection, EndedBy};
@@ -518,8 +518,11 @@ pub struct Assessment {
 }
 
 impl Assessment {
-    pub fn of(c: &Connection, allow: &[Check]) -> Assessment {
-        let mut findings = c.checker.finish(c);
+    /// Judges `c`. With [`Detail::Counts`], findings carry no frames or
+    /// message: enough for [`Summary::add`], not for
+    /// [`ConnectionReport::from_assessment`].
+    pub fn of(c: &Connection, allow: &[Check], detail: Detail) -> Assessment {
+        let mut findings = c.checker.finish(c, detail);
         findings.retain(|f| !allow.contains(&f.check));
         Assessment {
             handshake: classify::handshake(c),

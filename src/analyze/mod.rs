@@ -2,6 +2,7 @@
 //! → report model. Renderers take it from there.
 
 use crate::capture::CaptureError;
+use crate::checks::Detail;
 use crate::flow::{Connection, ConnectionSink, EndedBy, Limits};
 use crate::report::{Assessment, CaptureReport, ConnectionReport, Summary};
 use crate::rules::Check;
@@ -78,9 +79,12 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
         ) {
             *self.evicted.entry(conn.ended_by).or_default() += 1;
         }
-        let assessment = Assessment::of(&conn, self.allow);
+        // Findings are described (frames, message) only for a report.
+        let wanted = self.consumer.wants(conn.id);
+        let detail = if wanted { Detail::Full } else { Detail::Counts };
+        let assessment = Assessment::of(&conn, self.allow, detail);
         self.summary.add(&assessment);
-        if self.consumer.wants(conn.id) {
+        if wanted {
             self.consumer.report(ConnectionReport::from_assessment(
                 &conn, &self.file, assessment,
             ));
