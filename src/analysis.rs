@@ -85,13 +85,14 @@ struct Flow {
     max_seq_to_be_acked: Option<SeqNum>,
     /// Last acknowledgement number and window (scaled when the scale is known) sent.
     last_ack: Option<SeqNum>,
-    window: Option<u64>,
+    /// At most 65,535 << 14, so it fits 32 bits.
+    window: Option<u32>,
     /// Time of the last acknowledgement, and of the segment that last advanced `next_seq`.
     last_ack_ts: i64,
     next_seq_ts: i64,
     /// Duplicate ACKs in a row; -1 after an ACKed-lost signal, as in
     /// Wireshark, so the same hole is reported once until the ACK moves.
-    dup_acks: i64,
+    dup_acks: i32,
     last_flags: SegFlags,
 }
 
@@ -136,7 +137,7 @@ impl SeqAnalysis {
         let seglen = seg.payload_len;
         let seq = seg.seq;
         let ack = seg.ack;
-        let window = u64::from(seg.window) << shift.unwrap_or(0).min(14);
+        let window = u32::from(seg.window) << shift.unwrap_or(0).min(14);
 
         // ZERO WINDOW PROBE: one byte at the next seq into a zero window.
         let zwp = seglen == 1 && fwd.next_seq == Some(seq) && rev.window == Some(0);
@@ -168,7 +169,7 @@ impl SeqAnalysis {
         // WINDOW FULL: the segment fills the receiver's advertised window.
         if seglen > 0 && !control && shift.is_some() {
             if let (Some(rack), Some(rwin)) = (rev.last_ack, rev.window) {
-                if rwin > 0 && u64::from(seg.seq_end() - rack) == rwin {
+                if rwin > 0 && seg.seq_end() - rack == rwin {
                     flags.set(SegFlags::WINDOW_FULL);
                 }
             }
@@ -187,7 +188,7 @@ impl SeqAnalysis {
         } else if same_position && same_window && window != 0 && !flags.has(SegFlags::WINDOW_UPDATE)
         {
             // DUPLICATE ACK: nothing new at all.
-            fwd.dup_acks += 1;
+            fwd.dup_acks = fwd.dup_acks.saturating_add(1);
             flags.set(SegFlags::DUP_ACK);
         }
         // ACKED UNSEEN: acknowledging data the capture never showed.

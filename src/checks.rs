@@ -15,6 +15,7 @@ use crate::rules::Check;
 use crate::seq::SeqNum;
 use crate::state::{Side, State};
 use arrayvec::ArrayVec;
+use std::num::NonZeroU64;
 
 /// Frames listed per finding at most; `count` has the total.
 pub const MAX_FRAMES: usize = 20;
@@ -107,15 +108,44 @@ impl Found {
     }
 }
 
+/// The frames and capture times at which one side sent its opening segment
+/// (the client's SYNs, or the server's SYN-ACKs), at most [`MAX_TIMES`].
+/// Repeats are rare, so they live in a box made at the first repeat; the
+/// first send is kept inline in 16 bytes (frame numbers start at 1).
+#[derive(Debug, Clone, Default)]
+struct Sends {
+    first: Option<(NonZeroU64, i64)>,
+    repeats: Option<Box<ArrayVec<(u64, i64), { MAX_TIMES - 1 }>>>,
+}
+
+impl Sends {
+    fn push(&mut self, frame: u64, ts_ns: i64) {
+        if self.first.is_none() {
+            self.first = NonZeroU64::new(frame).map(|f| (f, ts_ns));
+            return;
+        }
+        let repeats = self.repeats.get_or_insert_with(Box::default);
+        if !repeats.is_full() {
+            repeats.push((frame, ts_ns));
+        }
+    }
+
+    fn list(&self) -> ArrayVec<(u64, i64), MAX_TIMES> {
+        let first = self.first.map(|(f, t)| (f.get(), t));
+        let repeats = self.repeats.iter().flat_map(|r| r.iter().copied());
+        first.into_iter().chain(repeats).collect()
+    }
+}
+
 /// The findings of one connection, as they accumulate.
 #[derive(Debug, Clone, Default)]
 pub struct Checker {
     findings: Vec<Finding>,
     third_ack_checked: bool,
-    syn_times: ArrayVec<(u64, i64), MAX_TIMES>,
+    syn_times: Sends,
     /// Payload carried by the client's SYN (TCP Fast Open).
     syn_data: u32,
-    syn_ack_times: ArrayVec<(u64, i64), MAX_TIMES>,
+    syn_ack_times: Sends,
     /// The first RST that ended the connection: sender and its state then.
     abort: Option<(Side, State)>,
 }
@@ -166,18 +196,14 @@ impl Checker {
         }
         if f.syn() && !f.ack() && cx.side == Side::Client {
             self.syn_data = self.syn_data.max(seg.payload_len);
-            if self.syn_times.len() < MAX_TIMES {
-                self.syn_times.push((frame, cx.at.ts_ns));
-            }
+            self.syn_times.push(frame, cx.at.ts_ns);
         }
         // With data on the SYN (RFC 7413) the SYN-ACK may acknowledge the data
         // too, and the client's next segment then starts after it.
         let syn_data = self.syn_data;
         let after_syn = |isn: SeqNum| [isn + 1, isn + 1 + syn_data];
         if f.syn() && f.ack() && cx.side == Side::Server {
-            if self.syn_ack_times.len() < MAX_TIMES {
-                self.syn_ack_times.push((frame, cx.at.ts_ns));
-            }
+            self.syn_ack_times.push(frame, cx.at.ts_ns);
             // HS001: the SYN-ACK must acknowledge client ISN + 1.
             if let Some(isn) = cx.client_isn {
                 if !after_syn(isn).contains(&seg.ack) {
@@ -347,18 +373,32 @@ impl Checker {
         };
         let o = &c.obs;
         if o.syn_count > 1 {
-            found.add(Check::SynRetransmitted, u64::from(o.syn_count - 1), || frames_of(&self.syn_times), || format!(
-                    "the client sent its SYN {} times{}",
-                    o.syn_count,
-                    intervals(&self.syn_times)
-                ));
+            found.add(
+                Check::SynRetransmitted,
+                u64::from(o.syn_count - 1),
+                || frames_of(&self.syn_times.list()),
+                || {
+                    format!(
+                        "the client sent its SYN {} times{}",
+                        o.syn_count,
+                        intervals(&self.syn_times.list())
+                    )
+                },
+            );
         }
         if o.syn_ack_count > 1 {
-            found.add(Check::SynAckRetransmitted, u64::from(o.syn_ack_count - 1), || frames_of(&self.syn_ack_times), || format!(
-                    "the server sent its SYN-ACK {} times{}",
-                    o.syn_ack_count,
-                    intervals(&self.syn_ack_times)
-                ));
+            found.add(
+                Check::SynAckRetransmitted,
+                u64::from(o.syn_ack_count - 1),
+                || frames_of(&self.syn_ack_times.list()),
+                || {
+                    format!(
+                        "the server sent its SYN-ACK {} times{}",
+                        o.syn_ack_count,
+                        intervals(&self.syn_ack_times.list())
+                    )
+                },
+            );
         }
         let first = |a: Option<At>| a.map(|a| a.frame);
         match classify::handshake(c) {
@@ -366,20 +406,48 @@ impl Checker {
                 let rst = o.rst.map(|(a, _)| a.frame);
                 found.add(Check::Refused, 1, || [first(o.syn), rst].into_iter().flatten().collect(), || format!("the server answered the SYN with a RST (frame {}): nothing listens on port {}", rst.unwrap_or(0), c.server.port));
             }
-            HandshakeStatus::Unanswered => found.add(Check::SynUnanswered, 1, || frames_of(&self.syn_times), || format!(
-                    "{} SYN(s) to {} port {} got no answer",
-                    o.syn_count, c.server.ip, c.server.port
-                )),
-            HandshakeStatus::Incomplete => found.add(Check::HandshakeIncomplete, 1, || [first(o.syn), first(o.syn_ack)]
-                    .into_iter()
-                    .flatten()
-                    .collect(), || "the server sent a SYN-ACK but the client's final ACK never appeared".into()),
-            HandshakeStatus::Simultaneous => found.add(Check::SimultaneousOpen, 1, || [first(o.syn), first(o.syn_ack)]
-                    .into_iter()
-                    .flatten()
-                    .collect(), || "both sides sent a SYN: each went SYN-SENT → SYN-RECEIVED → ESTABLISHED".into()),
-            HandshakeStatus::Missing => found.add(Check::HandshakeNotCaptured, 1, || vec![c.first.frame], || "the capture begins after the handshake: ISNs and window scaling are unknown"
-                    .into()),
+            HandshakeStatus::Unanswered => found.add(
+                Check::SynUnanswered,
+                1,
+                || frames_of(&self.syn_times.list()),
+                || {
+                    format!(
+                        "{} SYN(s) to {} port {} got no answer",
+                        o.syn_count, c.server.ip, c.server.port
+                    )
+                },
+            ),
+            HandshakeStatus::Incomplete => found.add(
+                Check::HandshakeIncomplete,
+                1,
+                || {
+                    [first(o.syn), first(o.syn_ack)]
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                },
+                || "the server sent a SYN-ACK but the client's final ACK never appeared".into(),
+            ),
+            HandshakeStatus::Simultaneous => found.add(
+                Check::SimultaneousOpen,
+                1,
+                || {
+                    [first(o.syn), first(o.syn_ack)]
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                },
+                || "both sides sent a SYN: each went SYN-SENT → SYN-RECEIVED → ESTABLISHED".into(),
+            ),
+            HandshakeStatus::Missing => found.add(
+                Check::HandshakeNotCaptured,
+                1,
+                || vec![c.first.frame],
+                || {
+                    "the capture begins after the handshake: ISNs and window scaling are unknown"
+                        .into()
+                },
+            ),
             HandshakeStatus::Complete => {}
         }
         self.finish_release(c, &mut found);
@@ -417,9 +485,23 @@ impl Checker {
         }
         match status {
             TeardownStatus::Incomplete => {
-                let unacked: Vec<Side> = [Side::Client, Side::Server].into_iter().filter(|s| o.fin_ack[*s as usize].is_none()).collect();
-                let names: Vec<&str> = unacked.iter().map(|s| s.as_str()).collect();
-                found.add(Check::FinalAckMissing, 1, || unacked.iter().filter_map(|s| fin_frame(*s)).collect(), || format!("the FIN of the {} was never acknowledged in the capture", names.join(" and the ")));
+                let unacked = || {
+                    [Side::Client, Side::Server]
+                        .into_iter()
+                        .filter(|s| o.fin_ack[*s as usize].is_none())
+                };
+                found.add(
+                    Check::FinalAckMissing,
+                    1,
+                    || unacked().filter_map(fin_frame).collect(),
+                    || {
+                        let names: Vec<&str> = unacked().map(Side::as_str).collect();
+                        format!(
+                            "the FIN of the {} was never acknowledged in the capture",
+                            names.join(" and the ")
+                        )
+                    },
+                );
             }
             TeardownStatus::HalfClosed => {
                 let closer = if o.fin[0].is_some() { Side::Client } else { Side::Server };
@@ -440,21 +522,28 @@ impl Checker {
             TeardownStatus::Simultaneous => found.add(Check::SimultaneousClose, 1, || [fin_frame(Side::Client), fin_frame(Side::Server)].into_iter().flatten().collect(), || "both sides sent a FIN before receiving the other's: both went FIN-WAIT-1 → CLOSING → TIME-WAIT".into()),
             TeardownStatus::Graceful | TeardownStatus::None => {}
         }
-        let waiting: Vec<Side> = [Side::Client, Side::Server]
-            .into_iter()
-            .filter(|s| c.tracker.endpoint(*s).state() == State::TimeWait)
-            .collect();
-        let message = match waiting.as_slice() {
-            [] => return,
-            [side] => format!(
-                "the {} ends in TIME-WAIT and keeps {}:{} reserved for 2·MSL",
-                side.as_str(),
-                addr_of(c, *side),
-                port_of(c, *side)
-            ),
-            _ => "both sides end in TIME-WAIT and keep the 4-tuple reserved for 2·MSL".to_string(),
+        let in_time_wait = |s: Side| c.tracker.endpoint(s).state() == State::TimeWait;
+        let waiting = match (in_time_wait(Side::Client), in_time_wait(Side::Server)) {
+            (false, false) => return,
+            (true, false) => Some(Side::Client),
+            (false, true) => Some(Side::Server),
+            (true, true) => None,
         };
-        found.add(Check::TimeWait, 1, || vec![c.last.frame], || message);
+        found.add(
+            Check::TimeWait,
+            1,
+            || vec![c.last.frame],
+            || match waiting {
+                Some(side) => format!(
+                    "the {} ends in TIME-WAIT and keeps {}:{} reserved for 2·MSL",
+                    side.as_str(),
+                    addr_of(c, side),
+                    port_of(c, side)
+                ),
+                None => "both sides end in TIME-WAIT and keep the 4-tuple reserved for 2·MSL"
+                    .to_string(),
+            },
+        );
     }
 }
 

@@ -76,7 +76,8 @@ pub struct Connection {
     /// Wireshark's relative-number base of each direction.
     pub base: [Option<SeqNum>; 2],
     pub obs: Observations,
-    pub packets: Option<Vec<PacketRecord>>,
+    /// Boxed: a pointer while `--packets` is off, as it usually is.
+    pub packets: Option<Box<Vec<PacketRecord>>>,
     /// Why it was handed over.
     pub ended_by: EndedBy,
     /// Seen since the eviction clock last passed it.
@@ -257,7 +258,7 @@ pub(crate) fn new_connection(
         last: at,
         base: [None, None],
         obs: Observations::default(),
-        packets: keep.then(Vec::new),
+        packets: keep.then(Box::default),
         ended_by: EndedBy::default(),
         recently_active: true,
     }

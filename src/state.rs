@@ -291,12 +291,19 @@ impl Endpoint {
 struct InFlight {
     seq: SeqNum,
     seq_end: SeqNum,
-    ack: Option<SeqNum>,
+    /// The acknowledgement number, if `has_ack` (kept apart from the flag so
+    /// that an entry takes 16 bytes, not 20).
+    ack: SeqNum,
+    has_ack: bool,
     syn: bool,
     fin: bool,
 }
 
 impl InFlight {
+    fn ack(&self) -> Option<SeqNum> {
+        self.has_ack.then_some(self.ack)
+    }
+
     /// SYN and FIN arrive only on evidence (the receiver's ACK covering them).
     fn needs_evidence(&self) -> bool {
         self.syn || self.fin
@@ -516,13 +523,14 @@ impl Tracker {
         let item = InFlight {
             seq: seg.seq,
             seq_end: seg.seq_end(),
-            ack: seg.flags.ack().then_some(seg.ack),
+            ack: seg.ack,
+            has_ack: seg.flags.ack(),
             syn,
             fin,
         };
         let queue = &mut self.in_flight[from.index()];
         let same = |q: &InFlight| {
-            q.seq == item.seq && q.syn == item.syn && q.fin == item.fin && q.ack == item.ack
+            q.seq == item.seq && q.syn == item.syn && q.fin == item.fin && q.ack() == item.ack()
         };
         if queue.iter().any(same) {
             return; // a retransmission of something already on its way
@@ -593,7 +601,7 @@ impl Tracker {
         if seg.syn {
             receiver.peer_syn_received = true;
         }
-        if let Some(ack) = seg.ack {
+        if let Some(ack) = seg.ack() {
             if receiver.acks_syn(ack) {
                 receiver.syn_acked = true;
             }

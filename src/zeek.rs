@@ -95,31 +95,16 @@ const HIST_MULTI_FLAG: u8 = 1 << 5;
 const HIST_FIN_RST: u8 = 1 << 6;
 
 /// A counter whose letter is recorded at 1, 10, 100, … occurrences.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Scaled {
     count: u64,
-    threshold: u64,
-}
-
-impl Default for Scaled {
-    fn default() -> Scaled {
-        Scaled {
-            count: 0,
-            threshold: 1,
-        }
-    }
 }
 
 impl Scaled {
     /// Counts one occurrence; true when the letter is due.
     fn bump(&mut self) -> bool {
-        self.count += 1;
-        if self.count == self.threshold {
-            self.threshold = self.threshold.saturating_mul(10);
-            true
-        } else {
-            false
-        }
+        self.count = self.count.saturating_add(1);
+        self.count == 10u64.pow(self.count.ilog10())
     }
 }
 
