@@ -6,6 +6,15 @@ use std::process::ExitCode;
 
 mod cli;
 
+/// mimalloc instead of the system allocator: connections are allocated on
+/// the tracking thread and freed on the reporting thread, and mimalloc backs
+/// its arenas with transparent huge pages where the kernel allows them
+/// (`madvise` mode included), so the 5,000+ connections a busy capture keeps
+/// open cost far fewer TLB misses. On `big.pcap` the default run went from
+/// 0.56 to 0.47 s (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use cli::{AnalyzeArgs, Cli, Command, RulesFormat};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
