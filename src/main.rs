@@ -11,7 +11,7 @@ mod cli;
 /// its arenas with transparent huge pages where the kernel allows them
 /// (`madvise` mode included), so the 5,000+ connections a busy capture keeps
 /// open cost far fewer TLB misses. On `big.pcap` the default run went from
-/// 0.56 to 0.47 s (docs/performance.md).
+/// 0.57 to 0.46 s (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
