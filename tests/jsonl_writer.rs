@@ -2,32 +2,14 @@
 //! serde_json makes of the same reports: every connection of every capture
 //! in testdata/, under a file name that needs escaping too.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::all_captures;
 use tcpstate::analyze::{analyze_capture, Options};
 use tcpstate::report::ConnectionReport;
 
-fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            captures(&path, out);
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "pcap" || e == "pcapng")
-        {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn the_direct_writer_matches_serde_json() {
-    let mut files = Vec::new();
-    captures(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata"),
-        &mut files,
-    );
-    files.sort();
+    let files = all_captures();
     assert!(files.len() >= 50, "{} captures", files.len());
     let mut compared = 0;
     for path in &files {

@@ -16,6 +16,30 @@ pub fn testdata(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// Every capture (.pcap, .pcapng) under testdata/, at any depth, sorted.
+pub fn all_captures() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "pcap" || e == "pcapng")
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata"),
+        &mut files,
+    );
+    files.sort();
+    files
+}
+
 pub fn tcpstate() -> Command {
     Command::cargo_bin("tcpstate").expect("binary builds")
 }
