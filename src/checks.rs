@@ -372,35 +372,38 @@ impl Checker {
                 .collect::<Vec<_>>()
         };
         let o = &c.obs;
-        if o.syn_count > 1 {
-            found.add(
+        let resent = [
+            (
                 Check::SynRetransmitted,
-                u64::from(o.syn_count - 1),
-                || frames_of(&self.syn_times.list()),
-                || {
-                    format!(
-                        "the client sent its SYN {} times{}",
-                        o.syn_count,
-                        intervals(&self.syn_times.list())
-                    )
-                },
-            );
-        }
-        if o.syn_ack_count > 1 {
-            found.add(
+                o.syn_count,
+                &self.syn_times,
+                "the client sent its SYN",
+            ),
+            (
                 Check::SynAckRetransmitted,
-                u64::from(o.syn_ack_count - 1),
-                || frames_of(&self.syn_ack_times.list()),
-                || {
-                    format!(
-                        "the server sent its SYN-ACK {} times{}",
-                        o.syn_ack_count,
-                        intervals(&self.syn_ack_times.list())
-                    )
-                },
-            );
+                o.syn_ack_count,
+                &self.syn_ack_times,
+                "the server sent its SYN-ACK",
+            ),
+        ];
+        for (check, sent, sends, what) in resent {
+            if sent > 1 {
+                found.add(
+                    check,
+                    u64::from(sent - 1),
+                    || frames_of(&sends.list()),
+                    || format!("{what} {sent} times{}", intervals(&sends.list())),
+                );
+            }
         }
         let first = |a: Option<At>| a.map(|a| a.frame);
+        // The frames of the SYN and the SYN-ACK.
+        let opening = || {
+            [first(o.syn), first(o.syn_ack)]
+                .into_iter()
+                .flatten()
+                .collect()
+        };
         match classify::handshake(c) {
             HandshakeStatus::Refused => {
                 let rst = o.rst.map(|(a, _)| a.frame);
@@ -417,28 +420,14 @@ impl Checker {
                     )
                 },
             ),
-            HandshakeStatus::Incomplete => found.add(
-                Check::HandshakeIncomplete,
-                1,
-                || {
-                    [first(o.syn), first(o.syn_ack)]
-                        .into_iter()
-                        .flatten()
-                        .collect()
-                },
-                || "the server sent a SYN-ACK but the client's final ACK never appeared".into(),
-            ),
-            HandshakeStatus::Simultaneous => found.add(
-                Check::SimultaneousOpen,
-                1,
-                || {
-                    [first(o.syn), first(o.syn_ack)]
-                        .into_iter()
-                        .flatten()
-                        .collect()
-                },
-                || "both sides sent a SYN: each went SYN-SENT → SYN-RECEIVED → ESTABLISHED".into(),
-            ),
+            HandshakeStatus::Incomplete => {
+                found.add(Check::HandshakeIncomplete, 1, opening, || {
+                    "the server sent a SYN-ACK but the client's final ACK never appeared".into()
+                })
+            }
+            HandshakeStatus::Simultaneous => found.add(Check::SimultaneousOpen, 1, opening, || {
+                "both sides sent a SYN: each went SYN-SENT → SYN-RECEIVED → ESTABLISHED".into()
+            }),
             HandshakeStatus::Missing => found.add(
                 Check::HandshakeNotCaptured,
                 1,
