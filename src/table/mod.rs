@@ -32,6 +32,8 @@ const INDEX_AHEAD: usize = 2;
 const SLOT_AHEAD: usize = 2;
 const CONN_AHEAD: usize = 4;
 const QUEUE: usize = INDEX_AHEAD + SLOT_AHEAD + CONN_AHEAD;
+/// A queued segment whose connection was not found when it was prefetched.
+const NO_SLOT: u32 = u32::MAX;
 
 /// The 4-tuple, its two ends in a canonical order: each address as two
 /// 64-bit halves (IPv4 in the low half), with the family beside them.
@@ -129,8 +131,10 @@ pub struct FlowTable {
     slots: Vec<Slot>,
     /// Slots with no connection, for reuse.
     free: Vec<u32>,
-    /// Segments decoded but not yet fed (the prefetch pipeline).
-    queue: VecDeque<Keyed>,
+    /// Segments decoded but not yet fed (the prefetch pipeline), each with
+    /// the slot its connection was found in when it was prefetched
+    /// ([`NO_SLOT`] if none), so that feeding it need not search again.
+    queue: VecDeque<(Keyed, u32)>,
     /// Finished connections by finishing time, to be handed over after
     /// lingering: (time, slot, id).
     lingering: VecDeque<(i64, u32, u64)>,
@@ -184,10 +188,18 @@ impl FlowTable {
     /// [`FlowTable::push`] for a segment keyed already.
     pub fn push_keyed(&mut self, keyed: Keyed, sink: &mut impl ConnectionSink) {
         prefetch(self.index.probe_start(keyed.hash));
-        self.queue.push_back(keyed);
+        // The next connection to finish lingering: its slot is read then.
+        if let Some(slot) = self
+            .lingering
+            .front()
+            .and_then(|&(_, slot, _)| self.slots.get(slot as usize))
+        {
+            prefetch_lines(slot);
+        }
+        self.queue.push_back((keyed, NO_SLOT));
         let n = self.queue.len();
         // Its index entries are cached by now: fetch the slots they name.
-        if let Some(p) = n
+        if let Some((p, _)) = n
             .checked_sub(INDEX_AHEAD + 1)
             .and_then(|i| self.queue.get(i))
         {
@@ -200,19 +212,23 @@ impl FlowTable {
             });
         }
         // Its slot is cached by now: fetch its connection.
-        if let Some(p) = n
-            .checked_sub(INDEX_AHEAD + SLOT_AHEAD + 1)
-            .and_then(|i| self.queue.get(i))
-        {
-            if let Some(s) = self.find(&p.key, p.hash) {
-                if let Some(conn) = &self.slots[s.slot as usize].conn {
+        if let Some(i) = n.checked_sub(INDEX_AHEAD + SLOT_AHEAD + 1) {
+            let found = self
+                .queue
+                .get(i)
+                .and_then(|(p, _)| self.find(&p.key, p.hash));
+            if let Some(found) = found {
+                if let Some(conn) = &self.slots[found.slot as usize].conn {
                     prefetch_lines(&**conn);
+                }
+                if let Some((_, hint)) = self.queue.get_mut(i) {
+                    *hint = found.slot;
                 }
             }
         }
         if n > QUEUE {
-            if let Some(p) = self.queue.pop_front() {
-                self.segment(&p, sink);
+            if let Some((p, hint)) = self.queue.pop_front() {
+                self.segment(&p, hint, sink);
             }
         }
     }
@@ -236,8 +252,10 @@ impl FlowTable {
         (entry.id == id && entry.conn.is_some()).then_some(entry.last_ts)
     }
 
-    /// Feeds one segment to its connection.
-    fn segment(&mut self, p: &Keyed, sink: &mut impl ConnectionSink) {
+    /// Feeds one segment to its connection. `hint` is the slot the
+    /// connection was in a few segments ago ([`NO_SLOT`] if none): if it
+    /// still holds a connection with this key, that is the one.
+    fn segment(&mut self, p: &Keyed, hint: u32, sink: &mut impl ConnectionSink) {
         let (seg, at) = (&p.seg, p.at);
         self.expire(at.ts_ns, sink);
         self.sweep_idle(at.ts_ns, sink);
@@ -250,7 +268,15 @@ impl FlowTable {
             port: seg.dst_port,
         };
 
-        let found = self.find(&p.key, p.hash).map(|f| f.slot);
+        let hinted = self
+            .slots
+            .get(hint as usize)
+            .is_some_and(|s| s.conn.is_some() && s.key == p.key);
+        let found = if hinted {
+            Some(hint)
+        } else {
+            self.find(&p.key, p.hash).map(|f| f.slot)
+        };
         let (slot, opened) = match found {
             Some(slot)
                 if self.slots[slot as usize]
@@ -451,8 +477,8 @@ impl FlowTable {
 
     /// Feeds every segment still queued.
     pub fn drain(&mut self, sink: &mut impl ConnectionSink) {
-        while let Some(p) = self.queue.pop_front() {
-            self.segment(&p, sink);
+        while let Some((p, hint)) = self.queue.pop_front() {
+            self.segment(&p, hint, sink);
         }
     }
 
