@@ -4,7 +4,8 @@
 # floor (`tcpdump -r FILE -w /dev/null`).
 #
 #   benches/compare.sh [CAPTURE]        default: target/bench/big.pcap, generated if missing
-#   RUNS=5 benches/compare.sh           best of RUNS runs per tool (default 3)
+#   RUNS=5 benches/compare.sh           RUNS rounds, each tool once a round; best run
+#                                       per tool (default 3)
 #   FOURX=1 benches/compare.sh          also peak RSS on a capture 4x as large
 #                                       (target/bench/big4.pcap, 1.7 GB, generated if missing)
 #
@@ -33,17 +34,20 @@ cat "$cap" > /dev/null   # warm the page cache: every tool reads from memory
 
 measure=$(mktemp)
 trap 'rm -f "$measure"' EXIT
-# best_of CMD…: prints "seconds kilobytes" of the fastest of $runs runs
-# (wall time to the millisecond; peak RSS from /usr/bin/time).
+# time_once CMD…: prints "seconds kilobytes" of one run (wall time to the
+# millisecond; peak RSS from /usr/bin/time).
+time_once() {
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -o "$measure" -f '%M' "$@" > /dev/null 2>&1 || true
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" -v m="$(tail -n1 "$measure")" 'BEGIN{printf "%.3f %s\n", b-a, m}'
+}
+# best_of CMD…: the fastest of $runs runs of one command.
 best_of() {
-  local best="" rss=""
+  local best="" rss="" t m
   for _ in $(seq "$runs"); do
-    local start end t m
-    start=$(date +%s.%N)
-    /usr/bin/time -o "$measure" -f '%M' "$@" > /dev/null 2>&1 || true
-    end=$(date +%s.%N)
-    t=$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.3f", b-a}')
-    m=$(tail -n1 "$measure")
+    read -r t m < <(time_once "$@")
     if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; rss=$m; fi
   done
   echo "$best $rss"
@@ -51,32 +55,52 @@ best_of() {
 
 printf '%s: %s packets, %s MB\n' "$cap" "$packets" "$(( $(stat -c %s "$cap") / 1000000 ))"
 printf 'machine: %s, %s cores, %s\n' "$(uname -m)" "$(nproc)" "$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-printf '\n| tool | wall (s) | packets/s | peak RSS (MB) | × floor |\n|---|---|---|---|---|\n'
-floor=""
-t=""
-row() {
-  local name=$1; shift
-  read -r t m < <(best_of "$@")
-  [ -n "$floor" ] || floor=$t
-  awk -v n="$name" -v t="$t" -v m="$m" -v p="$packets" -v f="$floor" \
-    'BEGIN{printf "| %s | %.3f | %.2fM | %.0f | %.2f |\n", n, t, (t>0?p/t/1e6:0), m/1024, (f>0?t/f:0)}'
+
+names=()
+cmds=()
+add() {
+  names+=("$1")
+  shift
+  cmds+=("$(printf '%q ' "$@")")
 }
-row "tcpdump -r FILE -w /dev/null (floor)" tcpdump -r "$cap" -w /dev/null
-row "tcpstate analyze (table)" target/release/tcpstate analyze "$cap"
-one=$t
-row "tcpstate analyze --format jsonl" target/release/tcpstate analyze --format jsonl "$cap"
-row "tcpstate analyze --format json" target/release/tcpstate analyze --format json "$cap"
-row "tcpstate analyze --jobs 1 (table, one thread)" target/release/tcpstate analyze --jobs 1 "$cap"
-one_thread=$t
-row "tcpstate analyze --jobs 1 --format jsonl" target/release/tcpstate analyze --jobs 1 --format jsonl "$cap"
+add "tcpdump -r FILE -w /dev/null (floor)" tcpdump -r "$cap" -w /dev/null
+one=${#names[@]}
+add "tcpstate analyze (table)" target/release/tcpstate analyze "$cap"
+add "tcpstate analyze --format jsonl" target/release/tcpstate analyze --format jsonl "$cap"
+add "tcpstate analyze --format json" target/release/tcpstate analyze --format json "$cap"
+one_thread=${#names[@]}
+add "tcpstate analyze --jobs 1 (table, one thread)" target/release/tcpstate analyze --jobs 1 "$cap"
+add "tcpstate analyze --jobs 1 --format jsonl" target/release/tcpstate analyze --jobs 1 --format jsonl "$cap"
+two=""
 if [ "$(nproc)" -ge 2 ]; then
-  row "tcpstate analyze (table), the file given twice" target/release/tcpstate analyze "$cap" "$cap"
-  two=$t
+  two=${#names[@]}
+  add "tcpstate analyze (table), the file given twice" target/release/tcpstate analyze "$cap" "$cap"
 fi
-command -v tcptrace >/dev/null && row "tcptrace -n" tcptrace -n "$cap"
-command -v tshark >/dev/null && row "tshark -q -z conv,tcp" tshark -q -z conv,tcp -r "$cap"
-if [ -n "${two:-}" ]; then
-  awk -v a="$one" -v b="$one_thread" -v two="$two" 'BEGIN{printf "\ntwo files on two cores: %.2fx the throughput of one file (default), %.2fx that of one file on one thread (--jobs 1)\n", 2*a/two, 2*b/two}'
+command -v tcptrace >/dev/null && add "tcptrace -n" tcptrace -n "$cap"
+command -v tshark >/dev/null && add "tshark -q -z conv,tcp" tshark -q -z conv,tcp -r "$cap"
+
+# Rounds: each command runs once per round, so that a slow spell of the
+# machine weighs on every tool alike rather than on whichever ran then;
+# each keeps its fastest run.
+best=()
+rss=()
+for _ in $(seq "$runs"); do
+  for i in "${!cmds[@]}"; do
+    read -r t m < <(eval "time_once ${cmds[i]}")
+    if [ -z "${best[i]:-}" ] || awk -v a="$t" -v b="${best[i]}" 'BEGIN{exit !(a<b)}'; then
+      best[i]=$t
+      rss[i]=$m
+    fi
+  done
+done
+
+printf '\n| tool | wall (s) | packets/s | peak RSS (MB) | × floor |\n|---|---|---|---|---|\n'
+for i in "${!cmds[@]}"; do
+  awk -v n="${names[i]}" -v t="${best[i]}" -v m="${rss[i]}" -v p="$packets" -v f="${best[0]}" \
+    'BEGIN{printf "| %s | %.3f | %.2fM | %.0f | %.2f |\n", n, t, (t>0?p/t/1e6:0), m/1024, (f>0?t/f:0)}'
+done
+if [ -n "$two" ]; then
+  awk -v a="${best[one]}" -v b="${best[one_thread]}" -v two="${best[two]}" 'BEGIN{printf "\ntwo files on two cores: %.2fx the throughput of one file (default), %.2fx that of one file on one thread (--jobs 1)\n", 2*a/two, 2*b/two}'
 fi
 
 if [ -n "${FOURX:-}" ]; then
