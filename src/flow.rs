@@ -135,6 +135,16 @@ pub trait ConnectionSink {
     /// Boxed, as the table holds it: a connection is large, and passing the
     /// box does not copy it.
     fn connection(&mut self, conn: Box<Connection>);
+
+    /// A connection handed over for the reason `why`, which becomes its
+    /// [`Connection::ended_by`]. A sink that passes connections to another
+    /// thread may leave setting it to that thread: a connection handed over
+    /// has usually not been touched for seconds, and its memory is no longer
+    /// in this thread's cache.
+    fn ended(&mut self, mut conn: Box<Connection>, why: EndedBy) {
+        conn.ended_by = why;
+        self.connection(conn);
+    }
 }
 
 impl ConnectionSink for Vec<Connection> {

@@ -21,7 +21,7 @@
 use super::Progress;
 use crate::capture::{self, CaptureError, Event, ReadSummary};
 use crate::decode::{self, Segment, SkipReason};
-use crate::flow::{At, Connection, ConnectionSink, Limits};
+use crate::flow::{At, Connection, ConnectionSink, EndedBy, Limits};
 use crate::table::{FlowTable, Keyed};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -205,6 +205,10 @@ impl<S: ConnectionSink> ConnectionSink for Counted<'_, S> {
         *self.done += 1;
         self.sink.connection(conn);
     }
+    fn ended(&mut self, conn: Box<Connection>, why: EndedBy) {
+        *self.done += 1;
+        self.sink.ended(conn, why);
+    }
 }
 
 /// The report sink on the calling thread holds nothing back.
@@ -213,6 +217,9 @@ struct Direct<'a, S>(&'a mut S);
 impl<S: ConnectionSink> ConnectionSink for Direct<'_, S> {
     fn connection(&mut self, conn: Box<Connection>) {
         self.0.connection(conn);
+    }
+    fn ended(&mut self, conn: Box<Connection>, why: EndedBy) {
+        self.0.ended(conn, why);
     }
 }
 
@@ -253,7 +260,8 @@ pub(super) fn inline<R: Read + Send>(
 
 /// What the tracking stage sends the reporting stage.
 enum ToReport {
-    Connections(Vec<Box<Connection>>),
+    /// Each with why it ended, which the reporting thread sets.
+    Connections(Vec<Ended>),
     Progress(Progress),
 }
 
@@ -304,12 +312,21 @@ impl<T, M> Batches<T, M> {
     }
 }
 
+/// A finished connection and why it ended.
+type Ended = (Box<Connection>, EndedBy);
+
 /// Finished connections, batched for the reporting thread.
-type ConnectionBatches = Batches<Box<Connection>, ToReport>;
+type ConnectionBatches = Batches<Ended, ToReport>;
 
 impl ConnectionSink for ConnectionBatches {
     fn connection(&mut self, conn: Box<Connection>) {
-        self.push(conn);
+        let why = conn.ended_by;
+        self.push((conn, why));
+    }
+    /// Leaves `ended_by` to the reporting thread, which reads the whole
+    /// connection anyway.
+    fn ended(&mut self, conn: Box<Connection>, why: EndedBy) {
+        self.push((conn, why));
     }
 }
 
@@ -323,13 +340,15 @@ impl Holding for ConnectionBatches {
 /// finished connections until the tracking stage is done.
 fn report_from(
     rx: Receiver<ToReport>,
-    back: SyncSender<Vec<Box<Connection>>>,
+    back: SyncSender<Vec<Ended>>,
     sink: &mut impl ConnectionSink,
     on_progress: &mut impl FnMut(Progress),
 ) {
     for handed in rx {
         match handed {
-            ToReport::Connections(batch) => unpack(batch, &back, |conn| sink.connection(conn)),
+            ToReport::Connections(batch) => {
+                unpack(batch, &back, |(conn, why)| sink.ended(conn, why))
+            }
             ToReport::Progress(p) => on_progress(p),
         }
     }

@@ -372,10 +372,9 @@ impl FlowTable {
         if let Some(found) = self.index.find(hash, |s| s == slot) {
             self.index.remove(found);
         }
-        if let Some(mut conn) = entry.conn.take() {
+        if let Some(conn) = entry.conn.take() {
             self.free.push(slot);
-            conn.ended_by = why;
-            sink.connection(conn);
+            sink.ended(conn, why);
         }
     }
 
