@@ -633,6 +633,47 @@ mod tests {
         assert_eq!(ids, (1..=30_000).collect::<Vec<_>>(), "each once, in order");
     }
 
+    /// A SYN looked up (and prefetched) while the previous connection of its
+    /// 4-tuple still lingers, but fed after that one was handed over and its
+    /// slot given to another connection: the slot remembered from the lookup
+    /// holds another key by then, and the SYN opens a connection of its own.
+    #[test]
+    fn a_slot_remembered_from_the_lookahead_is_checked_before_use() {
+        let mut table = FlowTable::new(0, 1, None, Limits::default());
+        let mut done: Vec<Connection> = Vec::new();
+        let syn = |port, seq, ms, table: &mut FlowTable, done: &mut Vec<Connection>| {
+            table.push(seg(port, true, TcpFlags::SYN, seq, 0), at(ms), done);
+        };
+        // Connection 1, refused at once, in the first slot.
+        syn(5000, 100, 0, &mut table, &mut done);
+        let rst = TcpFlags::RST | TcpFlags::ACK;
+        table.push(seg(5000, false, rst, 0, 101), at(0), &mut done);
+        // Enough other segments that connection 1 is in the table before
+        // the next SYN on its 4-tuple is looked up.
+        for port in 6000..6000 + QUEUE as u16 + 1 {
+            syn(port, 1, 1000, &mut table, &mut done);
+        }
+        // 3 s later, past its 2 s linger: connection 1 is handed over when
+        // the first of these is fed, which reuses its slot; then a new SYN
+        // on connection 1's 4-tuple, looked up while connection 1 was there.
+        syn(7000, 1, 3000, &mut table, &mut done);
+        syn(5000, 900, 3000, &mut table, &mut done);
+        for port in 8000..8000 + QUEUE as u16 + 1 {
+            syn(port, 1, 3000, &mut table, &mut done);
+        }
+        assert_eq!(done.len(), 1, "connection 1, handed over");
+        assert_eq!(done[0].ended_by, EndedBy::Close);
+        table.finish(&mut done);
+        let on_port = |port| {
+            done.iter()
+                .filter(|c| c.client.port == port)
+                .map(|c| (c.obs.syn_count, c.stats(crate::state::Side::Client).packets))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(on_port(7000), [(1, 1)]);
+        assert_eq!(on_port(5000), [(1, 1), (1, 1)]);
+    }
+
     /// Unanswered SYNs, one a millisecond: each is given up 5 s (the attempt
     /// timeout) after it was sent, so about 5,000 are tracked at a time.
     #[test]
