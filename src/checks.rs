@@ -573,3 +573,25 @@ fn intervals(times: &[(u64, i64)]) -> String {
         gaps.join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_keep_the_first_inline_and_at_most_max_times() {
+        let mut sends = Sends::default();
+        assert!(sends.list().is_empty());
+        sends.push(7, 1_000);
+        assert!(sends.repeats.is_none(), "no box for a single send");
+        assert_eq!(sends.list().as_slice(), [(7, 1_000)]);
+        for (i, frame) in (8..14u64).enumerate() {
+            sends.push(frame, 2_000 * (i as i64 + 1));
+        }
+        assert_eq!(
+            sends.list().as_slice(),
+            [(7, 1_000), (8, 2_000), (9, 4_000), (10, 6_000)]
+        );
+        assert_eq!(sends.list().len(), MAX_TIMES);
+    }
+}
