@@ -61,24 +61,20 @@ fn phase_colour(kind: PhaseKind) -> &'static str {
 }
 
 fn message(seg: &Seg<'_>, text: &Text) -> String {
-    let mut m = format!("{}: {} seq={}", text.line(seg.p.frame), seg.flags, seg.seq);
-    if let Some(a) = seg.ack {
-        m.push_str(&format!(" ack={a}"));
-        if let Some(note) = &seg.note {
-            m.push(' ');
-            m.push_str(&text.ack_note(note));
-        }
-    }
+    let mut m = format!(
+        "{}: {} seq={}{}",
+        text.line(seg.p.frame),
+        seg.flags,
+        seg.seq,
+        seg.ack_text(text)
+    );
     if seg.p.len > 0 {
         m.push_str(&format!(" len={}", seg.p.len));
     }
     if let Some(step) = seg.step {
         m.push_str(&format!(" · {}", text.step(step)));
     }
-    if !seg.p.analysis.is_empty() {
-        let names: Vec<String> = seg.p.analysis.iter().map(|a| text.analysis(a)).collect();
-        m.push_str(&format!(" [{}]", names.join(", ")));
-    }
+    m.push_str(&seg.analysis_text(text));
     m
 }
 

@@ -44,20 +44,13 @@ fn severity_style(s: Severity) -> Style {
 
 /// The numbers part of a segment line: `seq=… ack=… (= …) len=0`.
 fn numbers(seg: &Seg<'_>, text: &Text) -> String {
-    let mut s = format!("seq={}", seg.seq);
-    if let Some(ack) = seg.ack {
-        s.push_str(&format!(" ack={ack}"));
-        if let Some(note) = &seg.note {
-            s.push(' ');
-            s.push_str(&text.ack_note(note));
-        }
-    }
-    s.push_str(&format!(" len={}", seg.p.len));
-    if !seg.p.analysis.is_empty() {
-        let names: Vec<String> = seg.p.analysis.iter().map(|a| text.analysis(a)).collect();
-        s.push_str(&format!(" [{}]", names.join(", ")));
-    }
-    s
+    format!(
+        "seq={}{} len={}{}",
+        seg.seq,
+        seg.ack_text(text),
+        seg.p.len,
+        seg.analysis_text(text)
+    )
 }
 
 fn connection(

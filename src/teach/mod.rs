@@ -118,6 +118,26 @@ impl Seg<'_> {
         &self.p.transitions
     }
 
+    /// ` ack=…` with its note (` (= x + 1)`…), or nothing without ACK.
+    pub fn ack_text(&self, text: &text::Text) -> String {
+        let Some(ack) = self.ack else {
+            return String::new();
+        };
+        match &self.note {
+            Some(note) => format!(" ack={ack} {}", text.ack_note(note)),
+            None => format!(" ack={ack}"),
+        }
+    }
+
+    /// ` [retransmission, …]`: the analysis flags, or nothing.
+    pub fn analysis_text(&self, text: &text::Text) -> String {
+        if self.p.analysis.is_empty() {
+            return String::new();
+        }
+        let names: Vec<String> = self.p.analysis.iter().map(|a| text.analysis(a)).collect();
+        format!(" [{}]", names.join(", "))
+    }
+
     /// Ordinary: nothing to teach on its own, so it may be collapsed.
     fn is_ordinary(&self) -> bool {
         let repeat = matches!(
