@@ -20,11 +20,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use tcpstate::analyze::{analyze_capture_with_progress, Consumer, Options, Progress};
 use tcpstate::capture::CaptureError;
-use tcpstate::flow::Limits;
 use tcpstate::render::{self, table::TableOptions, Format};
 use tcpstate::report::CaptureReport;
 use tcpstate::report::{ConnectionReport, Report, Summary, Tool, SCHEMA};
 use tcpstate::rules::Check;
+use tcpstate::table::Limits;
 
 /// Exit status when findings at or above `--fail-on` exist.
 const EXIT_FINDINGS: u8 = 1;

@@ -70,6 +70,13 @@ pub enum Check {
     WindowFull,
 }
 
+/// A check shows as its code: `HS001`.
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 /// One catalog entry.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Rule {

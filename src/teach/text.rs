@@ -9,10 +9,10 @@
 
 use super::{AckNote, Collapsed, Control, Facts, Numbers, PhaseKind, Seg, Step};
 use crate::capture::CaptureFormat;
-use crate::classify::{HandshakeStatus, Initiator, TeardownStatus};
 use crate::report::{CaptureReport, ConnectionReport, FindingReport};
 use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
+use crate::verdict::{HandshakeStatus, Initiator, TeardownStatus};
 
 /// The language of the teaching views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,8 +66,7 @@ pub struct Text {
 
 fn initiator_side(i: Option<Initiator>) -> Option<Side> {
     match i {
-        Some(Initiator::Client) => Some(Side::Client),
-        Some(Initiator::Server) => Some(Side::Server),
+        Some(Initiator::One(side)) => Some(side),
         _ => None,
     }
 }
@@ -458,7 +457,9 @@ impl Text {
     /// The finding's title in this language.
     pub fn finding_title(&self, f: &FindingReport) -> String {
         if self.zh() {
-            finding_title_zh(f.code).unwrap_or(f.title).to_string()
+            finding_title_zh(f.code.code())
+                .unwrap_or(f.title)
+                .to_string()
         } else {
             f.title.to_string()
         }
@@ -467,9 +468,9 @@ impl Text {
     /// Why the finding matters (narration only).
     pub fn finding_why(&self, f: &FindingReport) -> Option<String> {
         if self.zh() {
-            finding_why_zh(f.code).map(str::to_string)
+            finding_why_zh(f.code.code()).map(str::to_string)
         } else {
-            let rule = Check::from_code(f.code)?.rule();
+            let rule = Check::rule(f.code);
             let first = rule
                 .explanation
                 .split(". ")
