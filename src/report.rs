@@ -182,8 +182,10 @@ pub struct PacketReport {
     pub window: u16,
     pub client_state: State,
     pub server_state: State,
-    /// Wireshark-style analysis flags (`tcp.analysis.*` names).
-    pub analysis: Vec<&'static str>,
+    /// Wireshark-style analysis flags, serialized as a list of their
+    /// names (`tcp.analysis.*`; see [`analysis_flags`]).
+    #[serde(serialize_with = "analysis_names")]
+    pub analysis: SegFlags,
     /// The state changes this segment caused, in order.
     pub transitions: Vec<TransitionReport>,
 }
@@ -494,6 +496,19 @@ pub const fn direction_name(side: Side) -> &'static str {
     }
 }
 
+/// Each analysis flag set, alone, with its name, in the order of the JSON
+/// list.
+pub fn analysis_flags(flags: SegFlags) -> impl Iterator<Item = (SegFlags, &'static str)> {
+    SegFlags::NAMES
+        .into_iter()
+        .filter(move |&(bit, _)| flags.has(bit))
+        .map(|(bit, name)| (SegFlags(bit), name))
+}
+
+fn analysis_names<S: Serializer>(flags: &SegFlags, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(analysis_flags(*flags).map(|(_, name)| name))
+}
+
 fn direction<S: Serializer>(side: &Side, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(direction_name(*side))
 }
@@ -676,11 +691,7 @@ impl ConnectionReport {
                     window: p.window,
                     client_state: p.client_state,
                     server_state: p.server_state,
-                    analysis: SegFlags::NAMES
-                        .iter()
-                        .filter(|(b, _)| p.analysis.has(*b))
-                        .map(|(_, n)| *n)
-                        .collect(),
+                    analysis: p.analysis,
                     transitions: p
                         .transitions
                         .iter()
@@ -747,5 +758,97 @@ impl ConnectionReport {
             findings: a.findings.into_iter().map(FindingReport::from).collect(),
             packets,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON of `counts` is the JSON of the same counts keyed by name.
+    fn same_as_by_name<K: Named>(counts: &Counts<K>) {
+        let by_name: BTreeMap<&str, u64> = counts.iter().map(|(k, n)| (k.name(), n)).collect();
+        assert_eq!(
+            serde_json::to_string(counts).unwrap(),
+            serde_json::to_string(&by_name).unwrap()
+        );
+    }
+
+    fn all<K: Named>(keys: impl IntoIterator<Item = K>) -> Counts<K> {
+        let mut counts = Counts::default();
+        for (i, k) in keys.into_iter().enumerate() {
+            counts.add(k, i as u64);
+        }
+        counts
+    }
+
+    #[test]
+    fn counts_list_their_keys_in_name_order() {
+        let mut by_handshake = Counts::zeros(HandshakeStatus::ALL);
+        by_handshake.add(HandshakeStatus::Refused, 2);
+        assert_eq!(
+            serde_json::to_string(&by_handshake).unwrap(),
+            r#"{"complete":0,"incomplete":0,"missing":0,"refused":2,"simultaneous":0,"unanswered":0}"#
+        );
+        same_as_by_name(&all(HandshakeStatus::ALL));
+        same_as_by_name(&all(TeardownStatus::ALL));
+        same_as_by_name(&all(ConnState::ALL));
+        same_as_by_name(&all(Check::ALL));
+        same_as_by_name(&all([
+            EndedBy::Close,
+            EndedBy::Reuse,
+            EndedBy::IdleTimeout,
+            EndedBy::MaxConnections,
+            EndedBy::CaptureEnd,
+        ]));
+        let names: Vec<&str> = all(Check::ALL).iter().map(|(c, _)| c.code()).collect();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+    }
+
+    #[test]
+    fn counts_add_merge_and_total() {
+        let mut a = Counts::default();
+        a.add(Check::TimeWait, 2);
+        let mut b = Counts::default();
+        b.add(Check::TimeWait, 1);
+        b.add(Check::Refused, 4);
+        a.merge(&b);
+        assert_eq!(a.get(Check::TimeWait), 3);
+        assert_eq!(a.get(Check::Refused), 4);
+        assert_eq!(a.get(Check::SynFin), 0);
+        assert_eq!(a.total(), 7);
+        assert_eq!(a.values().sum::<u64>(), 7);
+    }
+
+    #[test]
+    fn the_verdict_serializes_as_its_names() {
+        let mut s = Summary::new();
+        s.decide(Some(Severity::Error), &[Check::TimeWait]);
+        assert!(!s.failed());
+        let v = serde_json::to_value(&s.verdict).unwrap();
+        assert_eq!(v["result"], "pass");
+        assert_eq!(v["fail_on"], "error");
+        assert_eq!(v["allowed"], serde_json::json!([Check::TimeWait.code()]));
+
+        s.findings.error = 1;
+        s.findings.by_code.add(Check::SynFin, 1);
+        s.decide(None, &[]);
+        let v = serde_json::to_value(&s.verdict).unwrap();
+        assert_eq!(
+            (v["result"].as_str(), v["fail_on"].as_str()),
+            (Some("pass"), Some("never"))
+        );
+
+        s.decide(Some(Severity::Warning), &[]);
+        assert!(s.failed());
+        assert_eq!(serde_json::to_value(&s.verdict).unwrap()["result"], "fail");
+        assert!(s
+            .verdict
+            .text
+            .contains(&format!("{}×1", Check::SynFin.code())));
+
+        s.input_error(1, 2);
+        assert!(!s.failed());
+        assert_eq!(serde_json::to_value(&s.verdict).unwrap()["result"], "error");
     }
 }

@@ -138,7 +138,7 @@ fn diagram(
             let arrow = match seg.step {
                 Some(Step::Reset | Step::Refused) => "-x",
                 Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain) => "-->>",
-                _ if seg.p.analysis.iter().any(|a| a.contains("retransmission")) => "-->>",
+                _ if seg.p.analysis.is_retransmission() => "-->>",
                 _ => "->>",
             };
             writeln!(out, "    {from}{arrow}{to}: {}", clean(&message(seg, text)))?;

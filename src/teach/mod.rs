@@ -10,7 +10,9 @@
 pub mod text;
 
 use crate::decode::TcpFlags;
-use crate::report::{ConnectionReport, FindingReport, Handshake, PacketReport, TransitionReport};
+use crate::report::{
+    analysis_flags, ConnectionReport, FindingReport, Handshake, PacketReport, TransitionReport,
+};
 use crate::state::Side;
 use crate::verdict::{HandshakeStatus, Initiator, TeardownStatus};
 use std::collections::BTreeMap;
@@ -135,7 +137,9 @@ impl Seg<'_> {
         if self.p.analysis.is_empty() {
             return String::new();
         }
-        let names: Vec<String> = self.p.analysis.iter().map(|a| text.analysis(a)).collect();
+        let names: Vec<String> = analysis_flags(self.p.analysis)
+            .map(|(_, name)| text.analysis(name))
+            .collect();
         format!(" [{}]", names.join(", "))
     }
 
@@ -674,8 +678,8 @@ fn summarize(run: &[Seg<'_>]) -> Collapsed {
     for s in run {
         c.segments[s.from] += 1;
         c.bytes[s.from] += u64::from(s.p.len);
-        for a in &s.p.analysis {
-            *c.analysis.entry(*a).or_default() += 1;
+        for (_, name) in analysis_flags(s.p.analysis) {
+            *c.analysis.entry(name).or_default() += 1;
         }
     }
     c
