@@ -13,9 +13,6 @@ use crate::state::{Side, State, StepOutcome, Tracker, Transition};
 use crate::zeek::ZeekObserver;
 use std::net::IpAddr;
 
-/// How long (capture time) a finished connection keeps receiving segments.
-pub const LINGER_NS: i64 = 2_000_000_000;
-
 /// One end of a connection: address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Addr {

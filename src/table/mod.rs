@@ -18,12 +18,14 @@ mod index;
 use crate::decode::Segment;
 use crate::flow::{
     is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy,
-    LINGER_NS,
 };
 use crate::state::Transition;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
+
+/// How long (capture time) a finished connection keeps receiving segments.
+pub const LINGER_NS: i64 = 2_000_000_000;
 
 /// Limits on the connection table, which bound memory.
 #[derive(Debug, Clone, Copy)]
