@@ -111,9 +111,12 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
 
 /// Analyzes one capture read from `input`. Each connection's report is
 /// passed to `consumer` as soon as the connection is done; ids start at
-/// `first_id`, and each is marked with `capture`, the index the capture
-/// will have in [`crate::report::Report::captures`]. Returns the capture's
-/// report (with the summary of all its connections) and the next free id.
+/// `first_id`, and each is marked with `capture`
+/// ([`ConnectionReport::capture`]: the capture's index among those of the
+/// report it goes into; [`crate::run`], which merges captures analyzed side
+/// by side, sets the final ids and indexes as it merges). Returns the
+/// capture's report (with the summary of all its connections) and the next
+/// free id.
 pub fn analyze_capture<R: Read + Send>(
     file: &str,
     capture: usize,

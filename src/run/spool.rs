@@ -105,14 +105,22 @@ impl Spool {
             let id = u64::from_le_bytes(id.try_into().unwrap_or_default());
             let len = u64::from_le_bytes(len.try_into().unwrap_or_default());
             render::json::line_with_id(id.saturating_add(offset), &[], out)?;
-            // Copied through, not read into memory: a line with every packet
-            // of a long connection can be large.
-            let copied = io::copy(&mut reader.by_ref().take(len), out)?;
-            if copied != len {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the spooled JSON Lines were cut short",
-                ));
+            // Copied through from the reader's buffer, not read into memory
+            // first: a line with every packet of a long connection can be
+            // large.
+            let mut left = len;
+            while left > 0 {
+                let buf = reader.fill_buf()?;
+                if buf.is_empty() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the spooled JSON Lines were cut short",
+                    ));
+                }
+                let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                out.write_all(&buf[..n])?;
+                reader.consume(n);
+                left -= n as u64;
             }
         }
         out.flush()
