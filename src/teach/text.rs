@@ -1,10 +1,11 @@
 //! Every word of the teaching views, in English and Chinese.
 //!
 //! [`Text`] decides what to say and works out the numbers; each language
-//! ([`en`], [`zh`]) phrases it, as one implementation of [`Messages`]. A new
-//! language is a new implementation and a [`Lang`] variant, without touching
-//! the logic. The checks' titles and reasons come from the catalog
-//! ([`crate::rules`]), which holds them in both languages.
+//! words it, as one implementation of the private `Messages` trait (`en.rs`,
+//! `zh.rs` beside this file). A new language is a new implementation and a
+//! [`Lang`] variant, without touching the logic. The checks' titles and
+//! reasons come from the catalog ([`crate::rules`]), which holds them in
+//! both languages.
 //!
 //! The Chinese follows the terminology of Chinese TCP textbooks: 三次握手,
 //! 四次挥手, 半关闭, 序号 (seq), 确认号 (ack), 初始序号 ISN, 客户端/服务器,
