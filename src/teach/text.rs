@@ -93,7 +93,8 @@ struct Narration {
     y_plus_1: String,
     /// The sequence number of the sender's FIN (u or w).
     fin: String,
-    /// Whether the ack is the other side's FIN + 1 (u + 1).
+    /// Whether the ack reads as the other side's FIN + 1 (u + 1); two
+    /// unknown numbers (`?`) agree.
     acks_peer_fin: bool,
     /// Whether the segment carries data.
     data: bool,
@@ -103,7 +104,7 @@ struct Narration {
 
 /// The words of one language: how it phrases each thing the teaching views
 /// say. [`Text`] chooses the message and its numbers.
-trait Messages: Sync {
+trait Messages {
     /// "client" or "server".
     fn side(&self, side: Side) -> &'static str;
     /// The side in a sentence: "the client".
