@@ -312,7 +312,7 @@ impl ZeekObserver {
     /// Zeek's `conn_state()`, in its decision order.
     pub fn conn_state(&self) -> ConnState {
         use EndpointState::*;
-        let (o, r) = (&self.ends[0], &self.ends[1]);
+        let (o, r) = (&self.ends[Side::Client], &self.ends[Side::Server]);
         let (os, rs) = (o.state, r.state);
         if rs == Reset {
             if os == SynSent || os == SynAckSent || (os == Reset && o.size() == 0 && r.size() == 0)
@@ -372,7 +372,7 @@ impl ZeekObserver {
 
     /// Bytes the capture missed (acknowledged but never seen), both directions.
     pub fn missed_bytes(&self) -> u64 {
-        self.ends[0].missed + self.ends[1].missed
+        self.ends.iter().map(|e| e.missed).sum()
     }
 }
 

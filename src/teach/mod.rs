@@ -170,7 +170,7 @@ pub struct Collapsed {
 
 impl Collapsed {
     pub fn total(&self) -> u64 {
-        self.segments[0] + self.segments[1]
+        self.segments.iter().sum()
     }
 }
 
@@ -208,6 +208,7 @@ pub struct Phase<'a> {
 /// in the lesson's numbers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Facts {
+    /// Per side, `[client, server]`.
     pub isn: [Option<u32>; 2],
     pub fin: [Option<u32>; 2],
 }

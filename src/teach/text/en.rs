@@ -174,10 +174,10 @@ impl Messages for En {
             c.total(),
             c.first_frame,
             c.last_frame,
-            c.segments[0],
-            c.bytes[0],
-            c.segments[1],
-            c.bytes[1]
+            c.segments[Side::Client],
+            c.bytes[Side::Client],
+            c.segments[Side::Server],
+            c.bytes[Side::Server]
         )
     }
 
