@@ -241,8 +241,11 @@ impl Assessment {
         let handshake = handshake(c);
         let (teardown, initiator) = teardown(c);
         let mut found = Found::new(&c.checker, detail);
+        found.resent(c);
         found.opening(c, handshake);
+        found.unacked_fins(c);
         found.release(c, teardown);
+        found.time_wait(c);
         let mut findings = found.findings;
         findings.sort_by_key(|f| (f.frames.first().copied().unwrap_or(0), f.check));
         findings.retain(|f| !allow.contains(&f.check));
@@ -313,9 +316,8 @@ impl<'a> Found<'a> {
         });
     }
 
-    /// The opening: SYNs and SYN-ACKs sent more than once, and how the
-    /// handshake went (`status`) when it did not go as it should.
-    fn opening(&mut self, c: &Connection, status: HandshakeStatus) {
+    /// SYNs and SYN-ACKs sent more than once.
+    fn resent(&mut self, c: &Connection) {
         let o = &c.obs;
         let checker = self.checker;
         let resent = [
@@ -342,6 +344,12 @@ impl<'a> Found<'a> {
                 );
             }
         }
+    }
+
+    /// How the handshake went (`status`), when it did not go as it should.
+    fn opening(&mut self, c: &Connection, status: HandshakeStatus) {
+        let o = &c.obs;
+        let checker = self.checker;
         let first = |a: Option<At>| a.map(|a| a.frame);
         // The frames of the SYN and the SYN-ACK.
         let opening = || {
@@ -385,12 +393,9 @@ impl<'a> Found<'a> {
         }
     }
 
-    /// The release: FINs left unacknowledged, how the release went
-    /// (`status`) when it did not go as it should, and TIME-WAIT.
-    fn release(&mut self, c: &Connection, status: TeardownStatus) {
+    /// RL001: a FIN the peer went on past without acknowledging it.
+    fn unacked_fins(&mut self, c: &Connection) {
         let o = &c.obs;
-        let fin_frame = |s: Side| o.fin[s].map(|a| a.frame);
-        // RL001: a FIN the peer went on past without acknowledging it.
         for side in [Side::Client, Side::Server] {
             let peer = side.peer();
             let (Some(fin_at), Some(peer_fin_at)) = (o.fin[side], o.fin[peer]) else {
@@ -412,6 +417,12 @@ impl<'a> Found<'a> {
                     ));
             }
         }
+    }
+
+    /// How the release went (`status`), when it did not go as it should.
+    fn release(&mut self, c: &Connection, status: TeardownStatus) {
+        let o = &c.obs;
+        let fin_frame = |s: Side| o.fin[s].map(|a| a.frame);
         match status {
             TeardownStatus::Incomplete => {
                 let unacked = || {
@@ -455,6 +466,10 @@ impl<'a> Found<'a> {
             TeardownStatus::Simultaneous => self.add(Check::SimultaneousClose, 1, || [fin_frame(Side::Client), fin_frame(Side::Server)].into_iter().flatten().collect(), || "both sides sent a FIN before receiving the other's: both went FIN-WAIT-1 → CLOSING → TIME-WAIT".into()),
             TeardownStatus::Graceful | TeardownStatus::None => {}
         }
+    }
+
+    /// RL009: a side that ends in TIME-WAIT.
+    fn time_wait(&mut self, c: &Connection) {
         let in_time_wait = |s: Side| c.tracker.endpoint(s).state() == State::TimeWait;
         let waiting = match (in_time_wait(Side::Client), in_time_wait(Side::Server)) {
             (false, false) => return,
