@@ -80,12 +80,7 @@ impl CaptureReport {
             link_types: read.link_types.iter().map(|&l| linktype::name(l)).collect(),
             frames: read.frames,
             tcp_segments,
-            skipped: skipped
-                .iter()
-                .fold(Counts::default(), |mut counts, (&r, &n)| {
-                    counts.add(r, n);
-                    counts
-                }),
+            skipped: skipped.iter().map(|(&r, &n)| (r, n)).collect(),
             truncated: read.stop.as_ref().is_some_and(|s| s.truncated),
             stopped: read.stop,
             connections,
@@ -447,7 +442,7 @@ impl<K> Default for Counts<K> {
 impl<K: Named> Counts<K> {
     /// Every key in `keys` at 0.
     pub fn zeros(keys: impl IntoIterator<Item = K>) -> Counts<K> {
-        Counts(keys.into_iter().map(|k| (k, 0)).collect())
+        keys.into_iter().map(|k| (k, 0)).collect()
     }
 
     pub fn add(&mut self, key: K, n: u64) {
@@ -483,6 +478,17 @@ impl<K: Named> Counts<K> {
         let mut all: Vec<(K, u64)> = self.0.iter().map(|(&k, &n)| (k, n)).collect();
         all.sort_unstable_by_key(|&(k, _)| k.name());
         all.into_iter()
+    }
+}
+
+impl<K: Named> FromIterator<(K, u64)> for Counts<K> {
+    /// The counts of a key given more than once are added.
+    fn from_iter<I: IntoIterator<Item = (K, u64)>>(iter: I) -> Counts<K> {
+        let mut counts = Counts::default();
+        for (k, n) in iter {
+            counts.add(k, n);
+        }
+        counts
     }
 }
 
@@ -814,9 +820,13 @@ mod tests {
     fn counts_add_merge_and_total() {
         let mut a = Counts::default();
         a.add(Check::TimeWait, 2);
-        let mut b = Counts::default();
-        b.add(Check::TimeWait, 1);
-        b.add(Check::Refused, 4);
+        let b: Counts<Check> = [
+            (Check::TimeWait, 1),
+            (Check::Refused, 3),
+            (Check::Refused, 1),
+        ]
+        .into_iter()
+        .collect();
         a.merge(&b);
         assert_eq!(a.get(Check::TimeWait), 3);
         assert_eq!(a.get(Check::Refused), 4);
