@@ -2,14 +2,14 @@
 //! JSON contract `tcpstate/1`, documented field by field in
 //! `docs/json-schema.md`.
 
-use crate::analysis::SegFlags;
 use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
 use crate::checks::Finding;
+use crate::connection::{At, Connection, EndedBy};
 use crate::decode::{linktype, SkipReason, TcpFlags};
-use crate::flow::{At, Connection, EndedBy};
 use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
 use crate::verdict::{self, Assessment, HandshakeStatus, Initiator, TeardownStatus};
+use crate::wireshark::SegFlags;
 use crate::zeek::ConnState;
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};

@@ -11,7 +11,7 @@ use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tcpstate::analyze::{analyze_capture, Options};
+use tcpstate::pipeline::{analyze_capture, Options};
 
 /// Counts live heap bytes and their peak, to bound each case's memory.
 struct Counting;

@@ -216,7 +216,7 @@ fn needs_escape(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::EndedBy;
+    use crate::connection::EndedBy;
     use crate::report::RolesBy;
     use crate::rules::{Check, Severity};
     use crate::state::{Side, State};

@@ -2,7 +2,7 @@
 //!
 //! 1. read and decode: capture records → TCP segments ([`read_segments`]);
 //! 2. track: segments → the connection table, which hands each connection
-//!    over when it is done ([`Tracker`]);
+//!    over when it is done ([`TrackingStage`]);
 //! 3. report: finished connections → the report sink (in `analyze`).
 //!
 //! [`inline`] runs all three on the calling thread; [`pipeline`] gives
@@ -20,9 +20,9 @@
 
 use super::Progress;
 use crate::capture::{self, CaptureError, Event, ReadSummary};
+use crate::connection::{At, Connection, ConnectionSink, EndedBy};
+use crate::conntable::{ConnTable, Keyed, Limits};
 use crate::decode::{self, Segment, SkipReason};
-use crate::flow::{At, Connection, ConnectionSink, EndedBy};
-use crate::table::{FlowTable, Keyed, Limits};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -139,17 +139,17 @@ trait Holding: ConnectionSink {
 }
 
 /// Stage 2: feeds segments to the connection table.
-struct Tracker<'s, S, P> {
-    table: FlowTable,
+struct TrackingStage<'s, S, P> {
+    table: ConnTable,
     sink: &'s mut S,
     /// Connections handed over so far.
     done: u64,
     on_progress: P,
 }
 
-impl<S: Holding, P: FnMut(Progress)> Tracker<'_, S, P> {
+impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
     /// The table, and the sink that counts what it hands over.
-    fn parts(&mut self) -> (&mut FlowTable, Counted<'_, S>) {
+    fn parts(&mut self) -> (&mut ConnTable, Counted<'_, S>) {
         let counted = Counted {
             sink: &mut *self.sink,
             done: &mut self.done,
@@ -171,7 +171,7 @@ impl<S: Holding, P: FnMut(Progress)> Tracker<'_, S, P> {
     }
 }
 
-impl<S: Holding, P: FnMut(Progress)> Segments for Tracker<'_, S, P> {
+impl<S: Holding, P: FnMut(Progress)> Segments for TrackingStage<'_, S, P> {
     fn segment(&mut self, seg: Segment, at: At) {
         let (table, mut sink) = self.parts();
         table.push(seg, at, &mut sink);
@@ -226,13 +226,13 @@ impl<S: ConnectionSink> Holding for Direct<'_, S> {
     fn flush(&mut self) {}
 }
 
-fn new_tracker<'s, S: Holding, P: FnMut(Progress)>(
+fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
     setup: &Setup,
     sink: &'s mut S,
     on_progress: P,
-) -> Tracker<'s, S, P> {
-    Tracker {
-        table: FlowTable::new(setup.first_id, setup.keep_packets, setup.limits),
+) -> TrackingStage<'s, S, P> {
+    TrackingStage {
+        table: ConnTable::new(setup.first_id, setup.keep_packets, setup.limits),
         sink,
         done: 0,
         on_progress,
@@ -247,7 +247,7 @@ pub(super) fn inline<R: Read + Send>(
     on_progress: impl FnMut(Progress),
 ) -> Result<Done, CaptureError> {
     let mut direct = Direct(sink);
-    let mut tracker = new_tracker(setup, &mut direct, on_progress);
+    let mut tracker = tracking_stage(setup, &mut direct, on_progress);
     let decoded = read_segments(input, &mut tracker)?;
     Ok(decoded.done(tracker.finish()))
 }
@@ -417,7 +417,7 @@ pub(super) fn pipeline<R: Read + Send>(
                 decoded
             });
             let progress_tx = batches.tx.clone();
-            let mut tracker = new_tracker(setup, batches, |p| {
+            let mut tracker = tracking_stage(setup, batches, |p| {
                 let _ = progress_tx.send(ToReport::Progress(p));
             });
             for handed in rx {

@@ -3,7 +3,7 @@
 //! at most half full, with backward-shift deletion (no tombstones).
 //!
 //! hashbrown would do, except for one thing: the lookahead pipeline in
-//! [`super::FlowTable`] must prefetch the index entry of a segment from its
+//! [`super::ConnTable`] must prefetch the index entry of a segment from its
 //! hash alone, before probing, and that needs to know where the entry lives.
 //! Entries are 8 bytes, so one cache line holds eight of them.
 

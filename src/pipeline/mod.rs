@@ -3,10 +3,10 @@
 //! Renderers take it from there.
 
 use crate::capture::CaptureError;
-use crate::flow::{Connection, ConnectionSink, EndedBy};
+use crate::connection::{Connection, ConnectionSink, EndedBy};
+use crate::conntable::Limits;
 use crate::report::{CaptureReport, ConnectionReport, Counts, Summary};
 use crate::rules::Check;
-use crate::table::Limits;
 use crate::verdict::{Assessment, Detail};
 use std::io::Read;
 
@@ -77,7 +77,7 @@ impl<C: Consumer> Consumer for Stamped<C> {
     }
 }
 
-/// Adapts a consumer of finished reports to the flow table's sink, counting
+/// Adapts a consumer of finished reports to the connection table's sink, counting
 /// every connection in the summary.
 struct ReportSink<'a, C: Consumer> {
     file: std::sync::Arc<str>,

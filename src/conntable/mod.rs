@@ -15,10 +15,10 @@
 
 mod index;
 
-use crate::decode::Segment;
-use crate::flow::{
+use crate::connection::{
     is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy,
 };
+use crate::decode::Segment;
 use crate::state::Transition;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -147,7 +147,7 @@ impl Keyed {
 }
 
 /// The table of connections of one capture.
-pub struct FlowTable {
+pub struct ConnTable {
     /// Keep per-packet records: `Some(None)` for every connection,
     /// `Some(Some(id))` for that one only.
     keep_packets: Option<Option<u64>>,
@@ -176,10 +176,10 @@ pub struct FlowTable {
     transitions: Vec<Transition>,
 }
 
-impl FlowTable {
+impl ConnTable {
     /// `first_id` lets several captures share one id sequence.
-    pub fn new(first_id: u64, keep_packets: Option<Option<u64>>, limits: Limits) -> FlowTable {
-        FlowTable {
+    pub fn new(first_id: u64, keep_packets: Option<Option<u64>>, limits: Limits) -> ConnTable {
+        ConnTable {
             keep_packets,
             limits,
             next_id: first_id,
@@ -201,12 +201,12 @@ impl FlowTable {
     }
 
     /// Takes one segment. It is fed to its connection a few segments later
-    /// (or by [`FlowTable::finish`]), in the order segments were pushed.
+    /// (or by [`ConnTable::finish`]), in the order segments were pushed.
     pub fn push(&mut self, seg: Segment, at: At, sink: &mut impl ConnectionSink) {
         self.push_keyed(Keyed::new(seg, at), sink);
     }
 
-    /// [`FlowTable::push`] for a segment keyed already.
+    /// [`ConnTable::push`] for a segment keyed already.
     pub fn push_keyed(&mut self, keyed: Keyed, sink: &mut impl ConnectionSink) {
         prefetch(self.index.probe_start(keyed.hash));
         // The next connection to finish lingering: its slot is read then.
@@ -623,7 +623,7 @@ mod tests {
     /// with it, hold the last 2 s worth, not every connection ever seen.
     #[test]
     fn the_table_follows_open_connections_not_the_capture() {
-        let mut table = FlowTable::new(1, None, Limits::default());
+        let mut table = ConnTable::new(1, None, Limits::default());
         let mut done: Vec<Connection> = Vec::new();
         let mut most_open = 0;
         for i in 0..30_000u32 {
@@ -659,9 +659,9 @@ mod tests {
     /// holds another key by then, and the SYN opens a connection of its own.
     #[test]
     fn a_slot_remembered_from_the_lookahead_is_checked_before_use() {
-        let mut table = FlowTable::new(1, None, Limits::default());
+        let mut table = ConnTable::new(1, None, Limits::default());
         let mut done: Vec<Connection> = Vec::new();
-        let syn = |port, seq, ms, table: &mut FlowTable, done: &mut Vec<Connection>| {
+        let syn = |port, seq, ms, table: &mut ConnTable, done: &mut Vec<Connection>| {
             table.push(seg(port, true, TcpFlags::SYN, seq, 0), at(ms), done);
         };
         // Connection 1, refused at once, in the first slot.
@@ -698,7 +698,7 @@ mod tests {
     /// timeout) after it was sent, so about 5,000 are tracked at a time.
     #[test]
     fn unanswered_attempts_are_given_up() {
-        let mut table = FlowTable::new(1, None, Limits::default());
+        let mut table = ConnTable::new(1, None, Limits::default());
         let mut done: Vec<Connection> = Vec::new();
         for i in 0..20_000u32 {
             let port = 1024 + (i % 60_000) as u16;

@@ -1,7 +1,8 @@
-//! Per-direction sequence analysis in the manner of Wireshark's TCP
-//! analysis (`tcp.analysis.*`): retransmissions, out-of-order segments,
-//! segments the capture missed, duplicate ACKs, zero windows, keep-alives,
-//! window updates and full windows.
+//! Wireshark's view of a connection: per-direction sequence analysis in
+//! the manner of its TCP analysis (`tcp.analysis.*`): retransmissions,
+//! out-of-order segments, segments the capture missed, duplicate ACKs, zero
+//! windows, keep-alives, window updates and full windows; and the bits of
+//! its conversation completeness (`tcp.completeness`).
 //!
 //! The rules and their order follow Wireshark's `tcp_analyze_sequence_number`
 //! so that users comparing with tshark see the same frames flagged;
@@ -261,4 +262,28 @@ impl SeqAnalysis {
         fwd.last_flags = flags;
         flags
     }
+}
+
+/// Wireshark's conversation completeness bits for one segment: SYN 1,
+/// SYN-ACK 2, ACK 4 (an ACK without payload), DATA 8, FIN 16, RST 32.
+pub fn completeness_bits(seg: &Segment) -> u8 {
+    let f = seg.flags;
+    // A SYN counts only as SYN or SYN-ACK, whatever else it carries.
+    if f.syn() {
+        return if f.ack() { 2 } else { 1 };
+    }
+    let mut bits = 0;
+    if f.ack() && seg.payload_len == 0 {
+        bits |= 4;
+    }
+    if seg.payload_len > 0 {
+        bits |= 8;
+    }
+    if f.fin() {
+        bits |= 16;
+    }
+    if f.rst() {
+        bits |= 32;
+    }
+    bits
 }

@@ -1,15 +1,15 @@
 //! One connection: what was seen of it, and how one segment updates it
 //! (counters, relative-number bases, both sides' state machines, sequence
 //! analysis, Zeek's view, the per-segment checks and the observations that
-//! classify its opening and release). [`crate::table`] decides which
+//! classify its opening and release). [`crate::conntable`] decides which
 //! connection a segment belongs to; [`crate::verdict`] judges it when it is
 //! done.
 
-use crate::analysis::{SegFlags, SeqAnalysis};
 use crate::checks::{Checker, SegmentContext};
 use crate::decode::{Segment, TcpFlags};
 use crate::seq::SeqNum;
 use crate::state::{Side, State, StepOutcome, Tracker, Transition};
+use crate::wireshark::{SegFlags, SeqAnalysis};
 use crate::zeek::ZeekObserver;
 use std::net::IpAddr;
 
@@ -253,30 +253,6 @@ pub(crate) fn new_connection(
     }
 }
 
-/// Wireshark's conversation completeness bits for one segment: SYN 1,
-/// SYN-ACK 2, ACK 4 (an ACK without payload), DATA 8, FIN 16, RST 32.
-pub fn completeness_bits(seg: &Segment) -> u8 {
-    let f = seg.flags;
-    // A SYN counts only as SYN or SYN-ACK, whatever else it carries.
-    if f.syn() {
-        return if f.ack() { 2 } else { 1 };
-    }
-    let mut bits = 0;
-    if f.ack() && seg.payload_len == 0 {
-        bits |= 4;
-    }
-    if seg.payload_len > 0 {
-        bits |= 8;
-    }
-    if f.fin() {
-        bits |= 16;
-    }
-    if f.rst() {
-        bits |= 32;
-    }
-    bits
-}
-
 /// Applies one segment to a connection: counters, relative-number bases,
 /// state machines, sequence analysis, checks, the observations used for
 /// classification and the per-packet record. Returns whether this segment
@@ -364,7 +340,7 @@ impl Connection {
         };
         let analysis = self.analysis.on_segment(side, seg, at.ts_ns, shift);
         self.zeek.on_segment(side, seg, analysis);
-        self.completeness |= completeness_bits(seg);
+        self.completeness |= crate::wireshark::completeness_bits(seg);
         analysis
     }
 
