@@ -596,6 +596,9 @@ fn analyze(args: AnalyzeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let unreadable = merged.unreadable;
     report.connections.sort_by_key(|c| c.id);
     report.summary.decide(args.fail_on.severity(), &args.allow);
+    for warning in report.warn_not_understood() {
+        eprintln!("tcpstate: warning: {warning}");
+    }
     if unreadable > 0 {
         report.summary.input_error(unreadable, args.files.len());
     }

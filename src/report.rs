@@ -91,6 +91,52 @@ impl CaptureReport {
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
     }
+
+    /// The skip reasons of frames tcpstate could not read (a link type or an
+    /// encapsulation it does not decode), with their counts.
+    pub fn not_understood(&self) -> Vec<(&'static str, u64)> {
+        self.skipped
+            .iter()
+            .filter(|(key, _)| SkipReason::key_not_understood(key))
+            .map(|(key, n)| (*key, *n))
+            .collect()
+    }
+}
+
+impl Report {
+    /// Says in the verdict line that frames were skipped because tcpstate
+    /// could not read them, so that a PASS never hides a capture that was
+    /// not understood; returns one warning line per such capture.
+    pub fn warn_not_understood(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut total = 0;
+        for capture in &self.captures {
+            let reasons = capture.not_understood();
+            if reasons.is_empty() {
+                continue;
+            }
+            let n: u64 = reasons.iter().map(|(_, n)| n).sum();
+            total += n;
+            let reasons: Vec<String> = reasons.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            lines.push(format!(
+                "{}: {n} frame{} not understood ({}); any TCP in them was not analyzed",
+                capture.file,
+                plural(n),
+                reasons.join(", ")
+            ));
+        }
+        if total > 0 {
+            let verdict = &mut self.summary.verdict;
+            verdict.text = format!(
+                "WARNING: {total} frame{} not understood in {} capture{}; {}",
+                plural(total),
+                lines.len(),
+                plural(lines.len() as u64),
+                verdict.text
+            );
+        }
+        lines
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

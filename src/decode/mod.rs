@@ -205,6 +205,22 @@ impl SkipReason {
     }
 }
 
+impl SkipReason {
+    /// [`SkipReason::not_understood`] of the reason whose key is `key`.
+    pub fn key_not_understood(key: &str) -> bool {
+        key.starts_with("unsupported_link_type: ")
+            || key.starts_with("unsupported_encapsulation: ")
+            || [
+                SkipReason::UnknownLinkType,
+                SkipReason::UnknownInterface,
+                SkipReason::EncapsulationTooDeep,
+                SkipReason::Encrypted80211,
+            ]
+            .iter()
+            .any(|r| r.as_str() == key)
+    }
+}
+
 impl Serialize for SkipReason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
