@@ -166,9 +166,10 @@ pub(super) fn payload(link_type: u32, frame: &[u8]) -> Result<Next<'_>, SkipReas
         }
         NFLOG => nflog(frame)?,
         IPOIB => {
-            // RFC 4391 §6: a 2-byte ethertype and 2 reserved bytes.
-            let proto = be16(frame, 0).ok_or(SkipReason::TruncatedLinkHeader)?;
-            Next::EtherType(proto, skip(frame, 4)?)
+            // A 40-byte pseudo global route header (source and destination
+            // addresses), then RFC 4391 §6: a 2-byte ethertype and 2 reserved bytes.
+            let proto = be16(frame, 40).ok_or(SkipReason::TruncatedLinkHeader)?;
+            Next::EtherType(proto, skip(frame, 44)?)
         }
         FDDI => {
             // Frame control, destination and source addresses, then LLC.

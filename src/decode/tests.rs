@@ -430,7 +430,7 @@ fn nflog_ipoib_fddi_arcnet() {
     nf.extend_from_slice(&9u16.to_le_bytes());
     nf.extend_from_slice(&v4);
     carried(239, &nf, &v4, &[]);
-    carried(242, &cat(&[&[0x86, 0xdd, 0, 0], &v6]), &v6, &[]);
+    carried(242, &cat(&[&[0; 40], &[0x86, 0xdd, 0, 0], &v6]), &v6, &[]);
     let fddi = cat(&[
         &[0x50],
         &[1; 12],
