@@ -239,6 +239,11 @@ pub struct ConnectionReport {
     pub file: std::sync::Arc<str>,
     pub client: EndpointReport,
     pub server: EndpointReport,
+    /// The tunnels that carried the connection, outermost first, each with
+    /// its identifier and outer endpoints (`vxlan vni=42 10.0.0.1→10.0.0.2`);
+    /// left out for a connection captured bare.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub encapsulation: Vec<String>,
     pub roles_by: RolesBy,
     pub first_frame: u64,
     pub last_frame: u64,
@@ -646,6 +651,7 @@ impl ConnectionReport {
             file: std::sync::Arc::clone(file),
             client: endpoint(Side::Client),
             server: endpoint(Side::Server),
+            encapsulation: Vec::new(),
             roles_by: if c.roles_from_syn {
                 RolesBy::Syn
             } else {

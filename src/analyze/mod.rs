@@ -68,6 +68,8 @@ struct ReportSink<'a, C: Consumer> {
     count: u64,
     evicted: BTreeMap<EndedBy, u64>,
     summary: Summary,
+    /// The capture's tunnel chains, to name a connection's.
+    carriers: crate::decode::Carriers,
 }
 
 impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
@@ -85,9 +87,11 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
         let assessment = Assessment::of(&conn, self.allow, detail);
         self.summary.add(&assessment);
         if wanted {
-            self.consumer.report(ConnectionReport::from_assessment(
-                &conn, &self.file, assessment,
-            ));
+            let mut report = ConnectionReport::from_assessment(&conn, &self.file, assessment);
+            if conn.carried != 0 {
+                report.encapsulation = self.carriers.names(conn.carried);
+            }
+            self.consumer.report(report);
         }
     }
 }
@@ -129,12 +133,14 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         count: 0,
         evicted: BTreeMap::new(),
         summary: Summary::new(),
+        carriers: Default::default(),
     };
     let setup = stages::Setup {
         file_index,
         first_id,
         keep_packets: options.packets.then_some(options.packets_for),
         limits: options.limits,
+        carriers: sink.carriers.clone(),
     };
     let done = if options.pipeline {
         stages::pipeline(input, &setup, &mut sink, &mut on_progress)

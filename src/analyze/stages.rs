@@ -42,6 +42,8 @@ pub(super) struct Setup {
     pub first_id: u64,
     pub keep_packets: Option<Option<u64>>,
     pub limits: Limits,
+    /// The tunnel chains of the capture, numbered while decoding.
+    pub carriers: decode::Carriers,
 }
 
 /// What the stages produced besides the connections.
@@ -98,10 +100,13 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 /// Stage 1: reads the capture and decodes its frames.
 fn read_segments<R: Read + Send>(
     input: R,
+    carriers: &decode::Carriers,
     out: &mut impl Segments,
 ) -> Result<Decoded, CaptureError> {
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
+    let mut numbers = decode::CarrierNumbers::new(carriers.clone());
+    let mut tunnels = decode::Encapsulation::new();
     let read = capture::read_events(input, |event| {
         let frame = match event {
             Event::Frame(frame) => frame,
@@ -114,8 +119,11 @@ fn read_segments<R: Read + Send>(
             *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
             return;
         };
-        match decode::decode(link_type, frame.data, frame.complete) {
-            Ok(seg) => {
+        match decode::decode_carried(link_type, frame.data, frame.complete, &mut tunnels) {
+            Ok(mut seg) => {
+                if !tunnels.is_empty() {
+                    seg.carried = numbers.number(&tunnels);
+                }
                 tcp_segments += 1;
                 let at = At {
                     frame: frame.number,
@@ -254,7 +262,7 @@ pub(super) fn inline<R: Read + Send>(
 ) -> Result<Done, CaptureError> {
     let mut direct = Direct(sink);
     let mut tracker = new_tracker(setup, &mut direct, on_progress);
-    let decoded = read_segments(input, &mut tracker)?;
+    let decoded = read_segments(input, &setup.carriers, &mut tracker)?;
     Ok(decoded.done(tracker.finish()))
 }
 
@@ -418,7 +426,7 @@ pub(super) fn pipeline<R: Read + Send>(
             let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
             let reading = scope.spawn(move || {
                 let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
-                let decoded = read_segments(input, &mut out);
+                let decoded = read_segments(input, &setup.carriers, &mut out);
                 out.send();
                 decoded
             });

@@ -20,7 +20,7 @@ pub mod link;
 pub mod tunnel;
 
 pub use link::linktype;
-pub use tunnel::{Encapsulation, Tunnel, TunnelKind};
+pub use tunnel::{CarrierNumbers, Carriers, Encapsulation, Tunnel, TunnelKind};
 
 /// Headers one frame may nest at most (link, tag, tunnel and IP headers,
 /// VLAN tags not counted); a frame with more is `encapsulation_too_deep`.
@@ -109,6 +109,9 @@ pub struct Segment {
     pub wscale: Option<u8>,
     /// Length of the whole IP packet (headers included), from the IP header.
     pub ip_len: u32,
+    /// The tunnels that carried the segment, by their number in the
+    /// capture's [`Carriers`]; 0 for a segment captured bare.
+    pub carried: u16,
 }
 
 impl Segment {
@@ -401,6 +404,7 @@ fn decode_tcp(
         payload_len: u32::try_from(ip_payload_len - header_len).unwrap_or(u32::MAX),
         wscale,
         ip_len: 0,
+        carried: 0,
     })
 }
 

@@ -552,3 +552,44 @@ fn random_bytes_after_every_header_never_panic() {
         let _ = decode(lt, &f, rng.bool());
     }
 }
+
+#[test]
+fn tunnel_chains_are_numbered_by_identity_in_bounded_memory() {
+    let t = |kind, id: Option<u32>, a: [u8; 4], b: [u8; 4]| Tunnel {
+        kind,
+        id,
+        src: a.into(),
+        dst: b.into(),
+    };
+    let chain = |tunnels: &[Tunnel]| tunnels.iter().copied().collect::<Encapsulation>();
+    let shared = Carriers::default();
+    let mut numbers = CarrierNumbers::new(shared.clone());
+    assert_eq!(numbers.number(&Encapsulation::new()), 0);
+    let there = chain(&[t(TunnelKind::Vxlan, Some(42), V4_A, V4_B)]);
+    let back = chain(&[t(TunnelKind::Vxlan, Some(42), V4_B, V4_A)]);
+    let other = chain(&[t(TunnelKind::Vxlan, Some(43), V4_A, V4_B)]);
+    let n = numbers.number(&there);
+    assert_eq!(numbers.number(&back), n, "both directions");
+    assert_ne!(numbers.number(&other), n, "another VNI");
+    // GTP-U: each direction its own TEID, one tunnel.
+    let up = chain(&[t(TunnelKind::GtpU, Some(1), V4_A, V4_B)]);
+    let down = chain(&[t(TunnelKind::GtpU, Some(2), V4_B, V4_A)]);
+    assert_eq!(numbers.number(&up), numbers.number(&down));
+    // The first chain seen names the number.
+    assert_eq!(shared.names(n), ["vxlan vni=42 192.0.2.1→192.0.2.2"]);
+    assert!(shared.names(0).is_empty());
+    assert_eq!(there[0].short(), "vxlan:42");
+    // A flood of distinct tunnels shares one number past the limit.
+    for vni in 0..Carriers::MAX as u32 + 10 {
+        numbers.number(&chain(&[t(
+            TunnelKind::Vxlan,
+            Some(1000 + vni),
+            V4_A,
+            V4_B,
+        )]));
+    }
+    let late = chain(&[t(TunnelKind::Vxlan, Some(1), V4_A, V4_B)]);
+    assert_eq!(numbers.number(&late), Carriers::OVERFLOW);
+    assert_eq!(shared.chain(Carriers::OVERFLOW).len(), 0);
+    assert!(shared.names(Carriers::OVERFLOW)[0].contains("not told apart"));
+}

@@ -127,6 +127,124 @@ impl fmt::Display for Tunnel {
     }
 }
 
+impl Tunnel {
+    /// What tells this tunnel from another, whichever way a packet crosses
+    /// it: the kind, the identifier and the outer endpoints, in either order.
+    /// GTP-U's TEID and PPTP's call id are left out: each direction has its
+    /// own, chosen by its receiver, so the two halves of one connection
+    /// carry different ones.
+    fn identity(&self) -> Tunnel {
+        let (src, dst) = if self.src <= self.dst {
+            (self.src, self.dst)
+        } else {
+            (self.dst, self.src)
+        };
+        let id = if matches!(self.kind, TunnelKind::GtpU | TunnelKind::Pptp) {
+            None
+        } else {
+            self.id
+        };
+        Tunnel {
+            kind: self.kind,
+            id,
+            src,
+            dst,
+        }
+    }
+
+    /// The short form for the table: `vxlan:42`, `ipip`.
+    pub fn short(&self) -> String {
+        match (self.kind, self.id) {
+            (TunnelKind::IpInIp, _) | (_, None) => self.kind.as_str().to_string(),
+            (kind, Some(id)) => format!("{}:{id}", kind.as_str()),
+        }
+    }
+}
+
+/// The distinct tunnel chains of one capture, numbered from 1 (0 is a
+/// segment captured bare), so that a segment carries only a number and
+/// connections are told apart by it. Shared by the stage that decodes (which
+/// numbers new chains) and the one that reports (which names them).
+/// Bounded: past [`Carriers::MAX`] chains, the rest share one number.
+#[derive(Debug, Clone, Default)]
+pub struct Carriers {
+    chains: std::sync::Arc<std::sync::Mutex<Vec<std::sync::Arc<[Tunnel]>>>>,
+}
+
+impl Carriers {
+    /// Distinct chains told apart in a capture at most.
+    pub const MAX: usize = 4096;
+    /// The number shared by the chains past [`Carriers::MAX`].
+    pub const OVERFLOW: u16 = u16::MAX;
+
+    /// The tunnels of chain `n`; empty for 0 (and for a number never given).
+    pub fn chain(&self, n: u16) -> std::sync::Arc<[Tunnel]> {
+        let chains = self.chains.lock().unwrap_or_else(|e| e.into_inner());
+        n.checked_sub(1)
+            .and_then(|i| chains.get(usize::from(i)).cloned())
+            .unwrap_or_else(|| std::sync::Arc::new([]))
+    }
+
+    /// The names of the layers of chain `n`, outermost first, for reports.
+    pub fn names(&self, n: u16) -> Vec<String> {
+        if n == Self::OVERFLOW {
+            return vec![format!(
+                "tunnel (more than {} distinct tunnels: not told apart)",
+                Self::MAX
+            )];
+        }
+        self.chain(n).iter().map(|t| t.to_string()).collect()
+    }
+}
+
+/// The decoding stage's side of [`Carriers`]: numbers chains, remembering
+/// those it has seen so that a segment does not take the lock.
+#[derive(Debug, Default)]
+pub struct CarrierNumbers {
+    shared: Carriers,
+    /// Chains as they appeared (each direction, each TEID), for the fast path.
+    seen: std::collections::HashMap<Encapsulation, u16>,
+    /// Chains by their identity ([`Tunnel::identity`] of each layer).
+    numbered: std::collections::HashMap<Encapsulation, u16>,
+}
+
+impl CarrierNumbers {
+    pub fn new(shared: Carriers) -> CarrierNumbers {
+        CarrierNumbers {
+            shared,
+            seen: std::collections::HashMap::new(),
+            numbered: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The number of `chain` (0 for none): the same for both directions of
+    /// a tunnel. The chain first seen names it in reports.
+    pub fn number(&mut self, chain: &Encapsulation) -> u16 {
+        if chain.is_empty() {
+            return 0;
+        }
+        if let Some(&n) = self.seen.get(chain) {
+            return n;
+        }
+        let identity: Encapsulation = chain.iter().map(Tunnel::identity).collect();
+        let n = match self.numbered.get(&identity) {
+            Some(&n) => n,
+            None if self.numbered.len() >= Carriers::MAX => return Carriers::OVERFLOW,
+            None => {
+                let mut chains = self.shared.chains.lock().unwrap_or_else(|e| e.into_inner());
+                chains.push(chain.as_slice().into());
+                let n = chains.len() as u16;
+                self.numbered.insert(identity, n);
+                n
+            }
+        };
+        if self.seen.len() < 4 * Carriers::MAX {
+            self.seen.insert(chain.clone(), n);
+        }
+        n
+    }
+}
+
 fn unsupported(what: &'static str) -> SkipReason {
     SkipReason::UnsupportedEncapsulation(what)
 }
