@@ -16,6 +16,7 @@ pub mod capture;
 pub mod checks;
 pub mod classify;
 pub mod decode;
+pub mod defrag;
 pub mod flow;
 pub mod render;
 pub mod report;

@@ -21,6 +21,7 @@
 use super::Progress;
 use crate::capture::{self, CaptureError, Event, ReadSummary};
 use crate::decode::{self, Segment, SkipReason};
+use crate::defrag::{Limits as DefragLimits, Reassembler};
 use crate::flow::{At, Connection, ConnectionSink, EndedBy, Limits};
 use crate::table::{FlowTable, Keyed};
 use std::collections::BTreeMap;
@@ -107,6 +108,7 @@ fn read_segments<R: Read + Send>(
     let mut tcp_segments = 0u64;
     let mut numbers = decode::CarrierNumbers::new(carriers.clone());
     let mut tunnels = decode::Encapsulation::new();
+    let mut defrag = Reassembler::new(DefragLimits::default());
     let read = capture::read_events(input, |event| {
         let frame = match event {
             Event::Frame(frame) => frame,
@@ -119,7 +121,26 @@ fn read_segments<R: Read + Send>(
             *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
             return;
         };
-        match decode::decode_carried(link_type, frame.data, frame.complete, &mut tunnels) {
+        let decoded = decode::decode_reassembling(
+            link_type,
+            frame.data,
+            frame.complete,
+            frame.ts_ns,
+            &mut tunnels,
+            &mut defrag,
+        );
+        // Fragments counted when they came, whose datagram then timed out.
+        let timed_out = defrag.take_timed_out();
+        if timed_out > 0 {
+            if let Some(n) = skipped.get_mut(&SkipReason::IpFragment) {
+                *n = n.saturating_sub(timed_out);
+                if *n == 0 {
+                    skipped.remove(&SkipReason::IpFragment);
+                }
+            }
+            *skipped.entry(SkipReason::IpFragmentTimeout).or_default() += timed_out;
+        }
+        match decoded {
             Ok(mut seg) => {
                 if !tunnels.is_empty() {
                     seg.carried = numbers.number(&tunnels);

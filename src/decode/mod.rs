@@ -16,8 +16,11 @@ use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
 
+mod fragment;
 pub mod link;
 pub mod tunnel;
+
+use crate::defrag::{Outcome, Reassembler};
 
 pub use link::linktype;
 pub use tunnel::{CarrierNumbers, Carriers, Encapsulation, Tunnel, TunnelKind};
@@ -155,8 +158,16 @@ pub enum SkipReason {
     NotIp,
     /// IP, but not TCP (UDP, ICMP, …).
     NotTcp,
-    /// An IP fragment (fragments are not reassembled).
+    /// An IP fragment that yields no segment (yet): held until its datagram
+    /// is complete, or of a datagram that carries no TCP.
     IpFragment,
+    /// A fragment not held: reassembly's memory limits were reached.
+    IpFragmentLimit,
+    /// A fragment that overlaps other bytes of its datagram, or disagrees
+    /// about its end: the datagram is dropped.
+    IpFragmentInconsistent,
+    /// A fragment of a datagram not completed within the reassembly timeout.
+    IpFragmentTimeout,
     /// The frame ends inside the IP header.
     TruncatedIpHeader,
     /// An IP header with invalid contents.
@@ -184,6 +195,9 @@ impl SkipReason {
             SkipReason::NotIp => "not_ip",
             SkipReason::NotTcp => "not_tcp",
             SkipReason::IpFragment => "ip_fragment",
+            SkipReason::IpFragmentLimit => "ip_fragment_limit",
+            SkipReason::IpFragmentInconsistent => "ip_fragment_inconsistent",
+            SkipReason::IpFragmentTimeout => "ip_fragment_timeout",
             SkipReason::TruncatedIpHeader => "truncated_ip_header",
             SkipReason::InvalidIpHeader => "invalid_ip_header",
             SkipReason::IpLengthExceedsFrame => "ip_length_exceeds_frame",
@@ -204,6 +218,7 @@ impl SkipReason {
                 | SkipReason::UnsupportedEncapsulation(_)
                 | SkipReason::EncapsulationTooDeep
                 | SkipReason::Encrypted80211
+                | SkipReason::IpFragmentLimit
         )
     }
 }
@@ -218,6 +233,7 @@ impl SkipReason {
                 SkipReason::UnknownInterface,
                 SkipReason::EncapsulationTooDeep,
                 SkipReason::Encrypted80211,
+                SkipReason::IpFragmentLimit,
             ]
             .iter()
             .any(|r| r.as_str() == key)
@@ -284,7 +300,32 @@ pub fn decode_carried(
     tunnels: &mut Encapsulation,
 ) -> Result<Segment, SkipReason> {
     tunnels.clear();
-    let mut next = link::payload(link_type, frame)?;
+    walk(link::payload(link_type, frame)?, complete, tunnels, None)
+}
+
+/// [`decode_carried`], with IP fragments reassembled by `defrag` (the frame
+/// captured at `ts_ns`): a fragment that completes its datagram yields the
+/// datagram's segment; the others are `ip_fragment`.
+pub fn decode_reassembling(
+    link_type: u32,
+    frame: &[u8],
+    complete: bool,
+    ts_ns: i64,
+    tunnels: &mut Encapsulation,
+    defrag: &mut Reassembler,
+) -> Result<Segment, SkipReason> {
+    tunnels.clear();
+    let next = link::payload(link_type, frame)?;
+    walk(next, complete, tunnels, Some((defrag, ts_ns)))
+}
+
+/// Peels layers from `next` down to the TCP segment.
+fn walk(
+    mut next: Next<'_>,
+    complete: bool,
+    tunnels: &mut Encapsulation,
+    mut defrag: Option<(&mut Reassembler, i64)>,
+) -> Result<Segment, SkipReason> {
     for _ in 0..MAX_LAYERS {
         next = match next {
             Next::Ip(packet) => match decode_ip(packet, complete)? {
@@ -294,6 +335,26 @@ pub fn decode_carried(
                         .try_push(tunnel)
                         .map_err(|_| SkipReason::EncapsulationTooDeep)?;
                     inner
+                }
+                Ip::Fragment => {
+                    let Some((reassembler, ts_ns)) = defrag.take() else {
+                        return Err(SkipReason::IpFragment);
+                    };
+                    let Some(fragment) = fragment::parse(packet) else {
+                        return Err(SkipReason::IpFragment);
+                    };
+                    return match reassembler.add(fragment, ts_ns) {
+                        Outcome::Held => Err(SkipReason::IpFragment),
+                        Outcome::Skipped(reason) => Err(reason),
+                        // The whole datagram, decoded on (a fragment inside
+                        // it is not reassembled again); a datagram without
+                        // TCP leaves its fragments what they were.
+                        Outcome::Complete(whole) => walk(Next::Ip(&whole), true, tunnels, None)
+                            .map_err(|e| match e {
+                                SkipReason::NotTcp | SkipReason::NotIp => SkipReason::IpFragment,
+                                e => e,
+                            }),
+                    };
                 }
             },
             Next::EtherType(t, rest) => tunnel::ether_type(t, rest)?,
@@ -310,6 +371,8 @@ pub fn decode_carried(
 enum Ip<'a> {
     Segment(Segment),
     Tunnel(Tunnel, Next<'a>),
+    /// A fragment of a datagram.
+    Fragment,
 }
 
 fn decode_ip(packet: &[u8], complete: bool) -> Result<Ip<'_>, SkipReason> {
@@ -319,7 +382,7 @@ fn decode_ip(packet: &[u8], complete: bool) -> Result<Ip<'_>, SkipReason> {
         LaxHeaderSliceError::Content(_) => SkipReason::InvalidIpHeader,
     })?;
     if ip.is_fragmenting_payload() {
-        return Err(SkipReason::IpFragment);
+        return Ok(Ip::Fragment);
     }
     let payload = ip.payload();
     if payload.ip_number != ip_number::TCP {

@@ -90,6 +90,47 @@ def on_ethernet(ip):
     return eth(ip, 0x0800 if ip[0] >> 4 == 4 else 0x86DD, True)
 
 
+def fragment4(packet, sizes):
+    """Splits an IPv4 packet's payload: pieces of the given sizes (multiples
+    of 8), then the rest."""
+    hl = (packet[0] & 0x0F) * 4
+    total = struct.unpack("!H", packet[2:4])[0]
+    payload = packet[hl:total]
+    out, at = [], 0
+    for size in sizes + [len(payload)]:
+        piece = payload[at:at + size]
+        if not piece:
+            break
+        more = at + len(piece) < len(payload)
+        h = IP(packet[:hl] + piece)
+        h.flags = "MF" if more else 0
+        h.frag = at // 8
+        h.len = hl + len(piece)
+        del h.chksum
+        out.append(bytes(h))
+        at += len(piece)
+    return out
+
+
+def fragment6(packet, sizes, ident):
+    """Splits an IPv6 packet (no extension headers) with fragment headers."""
+    nh = packet[6]
+    payload = packet[40:40 + struct.unpack("!H", packet[4:6])[0]]
+    out, at = [], 0
+    for size in sizes + [len(payload)]:
+        piece = payload[at:at + size]
+        if not piece:
+            break
+        more = at + len(piece) < len(payload)
+        fh = struct.pack("!BBHI", nh, 0, at | int(more), ident)
+        hdr = bytearray(packet[:40])
+        hdr[4:6] = struct.pack("!H", 8 + len(piece))
+        hdr[6] = 44
+        out.append(bytes(hdr) + fh + piece)
+        at += len(piece)
+    return out
+
+
 def each(conn, wrap):
     return [(t, wrap(ip, fwd)) for t, ip, fwd in conn]
 
@@ -252,6 +293,25 @@ def main():
     # Ethernet with the FCS announced in the pcap link-type field (4 bytes:
     # F bit, length 2 sixteen-bit words) and appended to every frame.
     write("ethernet_fcs.pcap", 0x24000001, each(V4, lambda ip, f: eth(ip, 0x0800, f) + b"\xde\xad\xbe\xef"))
+    # IP fragments: the SYN in two fragments, the request (frame 4) in three;
+    # IPv6 with fragment headers, the fragments of the request in reverse
+    # order; and GRE whose outer packet carrying the request is fragmented.
+    def fragmented(conn, frames, sizes, reverse=False, wrap=lambda ip, f: ip):
+        out = []
+        for i, (t, ip, f) in enumerate(conn):
+            whole = wrap(ip, f)
+            if i + 1 in frames:
+                pieces = fragment4(whole, sizes) if whole[0] >> 4 == 4 else fragment6(whole, sizes, 0x7000 + i)
+                if reverse and i + 1 != 1:
+                    pieces.reverse()
+                out += [(t, on_ethernet(p)) for p in pieces]
+            else:
+                out.append((t, on_ethernet(whole)))
+        return out
+    write("fragments_ipv4.pcap", 1, fragmented(V4, {1, 4}, [16, 24]))
+    write("fragments_ipv6.pcap", 1, fragmented(V6, {1, 4}, [16, 24], reverse=True))
+    write("gre_fragmented.pcap", 1, fragmented(V4, {4, 6}, [48],
+                                                wrap=lambda ip, f: outer_ip(gre(0, 0x0800, b"", ip), 47, f)))
     n = len([x for x in os.listdir(HERE) if x.endswith(".pcap")])
     print(f"{n} captures in {HERE}", file=sys.stderr)
 
