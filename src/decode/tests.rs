@@ -593,3 +593,20 @@ fn tunnel_chains_are_numbered_by_identity_in_bounded_memory() {
     assert_eq!(shared.chain(Carriers::OVERFLOW).len(), 0);
     assert!(shared.names(Carriers::OVERFLOW)[0].contains("not told apart"));
 }
+
+#[test]
+fn header_only_captures_of_udp_tunnels_keep_their_inner_lengths() {
+    let v6 = inner_v6();
+    // Teredo, cut after the inner TCP header: the UDP length still fits.
+    let frame = ipv4(17, &udp(3544, 40000, &v6));
+    let cut = &frame[..frame.len() - 10];
+    let s = decode(101, cut, false).unwrap();
+    assert_eq!(s.payload_len, 10);
+    // A datagram on the Teredo port whose IPv6 length disagrees is UDP.
+    let mut bad = v6.clone();
+    bad[4..6].copy_from_slice(&100u16.to_be_bytes());
+    assert_eq!(
+        decode(101, &ipv4(17, &udp(3544, 40000, &bad)), true),
+        Err(SkipReason::NotTcp)
+    );
+}

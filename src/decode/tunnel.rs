@@ -515,13 +515,18 @@ fn udp(b: &[u8], outer: Outer) -> Result<Option<(Tunnel, Next<'_>)>, SkipReason>
         return Ok(None);
     };
     let payload = b.get(8..).unwrap_or_default();
+    // The datagram's true length, even when the capture kept less of it.
+    let declared = be16(b, 4)
+        .map(usize::from)
+        .filter(|&n| n >= 8)
+        .map_or(payload.len(), |n| n - 8);
     // The destination port first, as the sender chose the tunnel by it.
     for port in [dst_port, src_port] {
         let found = match port {
             PORT_VXLAN | PORT_VXLAN_LINUX => vxlan(payload),
             PORT_GENEVE => geneve(payload),
             PORT_GTP_U => gtp_u(payload),
-            PORT_TEREDO => teredo(payload),
+            PORT_TEREDO => teredo(payload, declared),
             _ => continue,
         };
         match found {
@@ -615,19 +620,24 @@ fn gtp_u(b: &[u8]) -> Found<'_> {
 }
 
 /// Teredo (RFC 4380): an authentication indicator (0x0001) and an origin
-/// indicator (0x0000), both optional, then an IPv6 header whose payload
-/// length fits the datagram.
-fn teredo(mut b: &[u8]) -> Found<'_> {
+/// indicator (0x0000), both optional, then an IPv6 header whose length is
+/// what remains of the datagram (`declared` bytes long, however much of it
+/// was captured), as Wireshark's heuristic requires.
+fn teredo(mut b: &[u8], declared: usize) -> Found<'_> {
+    let mut indicators = 0;
     if let [0x00, 0x01, id_len, auth_len, ..] = b {
         // Client identifier, authentication value, nonce (8), confirmation (1).
         let len = 4 + usize::from(*id_len) + usize::from(*auth_len) + 9;
         b = b.get(len..)?;
+        indicators += len;
     }
     if let [0x00, 0x00, ..] = b {
         b = b.get(8..)?;
+        indicators += 8;
     }
     let payload_len = usize::from(be16(b, 4)?);
-    (b.first()? >> 4 == 6 && b.len() >= 40 && 40 + payload_len <= b.len()).then_some((
+    let fits = indicators + 40 + payload_len == declared;
+    (b.first()? >> 4 == 6 && b.len() >= 40 && fits).then_some((
         TunnelKind::Teredo,
         None,
         Next::Ip(b),
