@@ -234,7 +234,12 @@ impl Reassembler {
     /// Drops the datagrams older than the timeout, at most once a second of
     /// capture time.
     fn sweep(&mut self, ts_ns: i64) {
-        if ts_ns.saturating_sub(self.swept_ts) < 1_000_000_000 && ts_ns >= self.swept_ts {
+        if ts_ns < self.swept_ts {
+            // The capture's clock went back: count from here.
+            self.swept_ts = ts_ns;
+            return;
+        }
+        if ts_ns.saturating_sub(self.swept_ts) < 1_000_000_000 {
             return;
         }
         self.swept_ts = ts_ns;
@@ -336,6 +341,19 @@ mod tests {
             r.add(frag(5, 65_528, false, &a), 0),
             Outcome::Skipped(SkipReason::IpFragmentInconsistent)
         );
+    }
+
+    #[test]
+    fn any_clock_is_fine() {
+        let mut r = Reassembler::new(Limits::default());
+        let data = [1u8; 8];
+        for (i, ts) in [i64::MAX, i64::MIN, 0, i64::MAX, -5, i64::MIN]
+            .into_iter()
+            .enumerate()
+        {
+            r.add(frag(i as u32, 8, true, &data), ts);
+        }
+        assert!(r.held().0 <= 6);
     }
 
     #[test]
