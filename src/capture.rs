@@ -605,6 +605,21 @@ mod tests {
     }
 
     #[test]
+    fn pcapng_fcs_length_in_bits_or_bytes() {
+        use pcap_parser::{OptionCode, PcapNGOption};
+        let opt = |v: u8| PcapNGOption {
+            code: OptionCode(13),
+            len: 1,
+            value: std::borrow::Cow::Owned(vec![v, 0, 0, 0]),
+        };
+        assert_eq!(if_fcslen(&[opt(4)]), 4);
+        assert_eq!(if_fcslen(&[opt(32)]), 4);
+        assert_eq!(if_fcslen(&[opt(16)]), 2);
+        assert_eq!(if_fcslen(&[opt(7)]), 0);
+        assert_eq!(if_fcslen(&[]), 0);
+    }
+
+    #[test]
     fn tsresol_units() {
         assert_eq!(units_per_sec(6), Some(1_000_000));
         assert_eq!(units_per_sec(9), Some(1_000_000_000));

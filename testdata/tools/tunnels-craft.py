@@ -279,7 +279,7 @@ def main():
         pay += bytes((-len(pay)) % 4)
         return struct.pack("!BBH", family, 0, 1) + hw + pre + pay
     write("nflog.pcap", 239, each(V4, nflog))
-    # FDDI (LLC/SNAP), ARCNET (Linux, RFC 1201).
+    # FDDI (LLC/SNAP), ARCNET (BSD and Linux, RFC 1201).
     # IPoIB: a 40-byte pseudo GRH (zero: only the destination address, QPN
     # and GID, is set), then the RFC 4391 header.
     def ipoib(ip, f):
@@ -288,6 +288,8 @@ def main():
     write("ipoib.pcap", 242, each(V6, ipoib))
     write("fddi.pcap", 10, each(V4, lambda ip, f: b"\x50" + mac_bytes(f)
                                + b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + ip))
+    write("arcnet_bsd.pcap", 7, each(V4, lambda ip, f: struct.pack(
+        "!BBBBH", 1 if f else 2, 2 if f else 1, 212, 0, 0) + ip))
     write("arcnet_linux.pcap", 129, each(V4, lambda ip, f: struct.pack(
         "!BBHBBH", 1 if f else 2, 2 if f else 1, 0, 212, 0, 0) + ip))
     # Ethernet with the FCS announced in the pcap link-type field (4 bytes:
