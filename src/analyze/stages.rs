@@ -20,10 +20,10 @@
 
 use super::Progress;
 use crate::capture::{self, CaptureError, Event, ReadSummary};
+use crate::decode::defrag::{Limits as DefragLimits, Reassembler};
 use crate::decode::{self, Segment, SkipReason};
-use crate::defrag::{Limits as DefragLimits, Reassembler};
-use crate::flow::{At, Connection, ConnectionSink, EndedBy, Limits};
-use crate::table::{FlowTable, Keyed};
+use crate::flow::{At, Connection, ConnectionSink, EndedBy};
+use crate::table::{FlowTable, Keyed, Limits};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -39,7 +39,6 @@ const IN_FLIGHT: usize = 4;
 
 /// What the connection table is set up with.
 pub(super) struct Setup {
-    pub file_index: usize,
     pub first_id: u64,
     pub keep_packets: Option<Option<u64>>,
     pub limits: Limits,
@@ -262,12 +261,7 @@ fn new_tracker<'s, S: Holding, P: FnMut(Progress)>(
     on_progress: P,
 ) -> Tracker<'s, S, P> {
     Tracker {
-        table: FlowTable::new(
-            setup.file_index,
-            setup.first_id,
-            setup.keep_packets,
-            setup.limits,
-        ),
+        table: FlowTable::new(setup.first_id, setup.keep_packets, setup.limits),
         sink,
         done: 0,
         on_progress,

@@ -1,8 +1,8 @@
-//! Reading an IPv4 or IPv6 fragment for [`crate::defrag`]: which datagram,
+//! Reading an IPv4 or IPv6 fragment for [`super::defrag`]: which datagram,
 //! where its bytes go, and the headers the whole datagram keeps.
 
+use super::defrag::{Fragment, Key};
 use super::{be16, be32};
-use crate::defrag::{Fragment, Key};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// IP protocols whose datagrams may carry TCP, and so are reassembled: TCP,

@@ -16,11 +16,12 @@ use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
 
+pub mod defrag;
 mod fragment;
 pub mod link;
 pub mod tunnel;
 
-use crate::defrag::{Outcome, Reassembler};
+use defrag::{Outcome, Reassembler};
 
 pub use link::linktype;
 pub use tunnel::{CarrierNumbers, Carriers, Encapsulation, Tunnel, TunnelKind};
@@ -59,6 +60,13 @@ impl TcpFlags {
 
     pub fn has(self, bit: u16) -> bool {
         self.0 & bit != 0
+    }
+    /// The names of the flags set, in Wireshark's order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .into_iter()
+            .filter(move |&(bit, _)| self.has(bit))
+            .map(|(_, name)| name)
     }
     pub fn syn(self) -> bool {
         self.has(Self::SYN)
@@ -220,23 +228,6 @@ impl SkipReason {
                 | SkipReason::Encrypted80211
                 | SkipReason::IpFragmentLimit
         )
-    }
-}
-
-impl SkipReason {
-    /// [`SkipReason::not_understood`] of the reason whose key is `key`.
-    pub fn key_not_understood(key: &str) -> bool {
-        key.starts_with("unsupported_link_type: ")
-            || key.starts_with("unsupported_encapsulation: ")
-            || [
-                SkipReason::UnknownLinkType,
-                SkipReason::UnknownInterface,
-                SkipReason::EncapsulationTooDeep,
-                SkipReason::Encrypted80211,
-                SkipReason::IpFragmentLimit,
-            ]
-            .iter()
-            .any(|r| r.as_str() == key)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::report::{ConnectionReport, EndpointReport, FindingReport};
 pub fn write(c: &ConnectionReport, out: &mut Vec<u8>) {
     if c.packets.is_some() {
         // serde_json cannot fail on these types: every map key is a string.
-        if serde_json::to_writer(&mut *out, c).is_ok() {
+        if super::json::compact(out, c).is_ok() {
             out.push(b'\n');
         }
         return;
@@ -141,7 +141,7 @@ fn endpoint(out: &mut Vec<u8>, e: &EndpointReport) {
 
 fn finding(out: &mut Vec<u8>, f: &FindingReport) {
     out.extend_from_slice(b"{\"code\":");
-    constant(out, f.code);
+    constant(out, f.code.code());
     out.extend_from_slice(b",\"severity\":");
     constant(out, f.severity.as_str());
     out.extend_from_slice(b",\"title\":");
@@ -202,12 +202,14 @@ fn constant(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Text as serde_json escapes it: `"` `\` and control characters; all
-/// else, non-ASCII included, as is.
+/// else, non-ASCII included, as is, but for the bidirectional controls
+/// (escaped by [`super::json`], as in every JSON output).
 fn string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(needs_escape) {
+    // Every bidirectional control is encoded starting with 0xE2.
+    if s.bytes().any(|b| needs_escape(b) || b == 0xe2) {
         // Rare (file names, messages with odd characters): serde_json's own
         // escaping, so that the output stays identical.
-        if serde_json::to_writer(&mut *out, s).is_err() {
+        if super::json::compact(out, s).is_err() {
             out.extend_from_slice(b"\"\"");
         }
         return;
@@ -224,11 +226,11 @@ fn needs_escape(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{HandshakeStatus, Initiator, TeardownStatus};
     use crate::flow::EndedBy;
     use crate::report::RolesBy;
     use crate::rules::{Check, Severity};
-    use crate::state::State;
+    use crate::state::{Side, State};
+    use crate::verdict::{HandshakeStatus, Initiator, TeardownStatus};
     use crate::zeek::ConnState;
 
     /// Every name written as a constant is the one serde gives the value.
@@ -247,7 +249,11 @@ mod tests {
         for s in TeardownStatus::ALL {
             same(s, s.as_str());
         }
-        for i in [Initiator::Client, Initiator::Server, Initiator::Both] {
+        for i in [
+            Initiator::One(Side::Client),
+            Initiator::One(Side::Server),
+            Initiator::Both,
+        ] {
             same(i, i.as_str());
         }
         for r in [RolesBy::Syn, RolesBy::Ports] {

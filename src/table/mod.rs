@@ -17,13 +17,41 @@ mod index;
 
 use crate::decode::Segment;
 use crate::flow::{
-    is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy, Limits,
-    LINGER_NS,
+    is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy,
 };
 use crate::state::Transition;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
+
+/// How long (capture time) a finished connection keeps receiving segments.
+pub const LINGER_NS: i64 = 2_000_000_000;
+
+/// Limits on the connection table, which bound memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections tracked at once at most; the least recently active go first.
+    pub max_connections: usize,
+    /// A connection attempt (SYNs from the client, nothing from the server)
+    /// with no segment for this long is handed over (as `idle_timeout`).
+    pub attempt_timeout_ns: Option<i64>,
+    /// A connection with no segment for this long (capture time) is handed over.
+    pub idle_timeout_ns: Option<i64>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 100_000,
+            // Zeek's tcp_attempt_delay: an unanswered SYN is given up after
+            // 5 s. Linux retries a SYN after 1, 2 and 4 s (then 8, 16…), so
+            // the usual retries stay in one connection.
+            attempt_timeout_ns: Some(5_000_000_000),
+            // Zeek's TCP inactivity timeout.
+            idle_timeout_ns: Some(300_000_000_000),
+        }
+    }
+}
 
 /// The lookahead pipeline: a pushed segment's index entry is prefetched at
 /// once; `INDEX_AHEAD` segments later its slot, `SLOT_AHEAD` later its
@@ -124,7 +152,6 @@ impl Keyed {
 
 /// The table of connections of one capture.
 pub struct FlowTable {
-    file_index: usize,
     /// Keep per-packet records: `Some(None)` for every connection,
     /// `Some(Some(id))` for that one only.
     keep_packets: Option<Option<u64>>,
@@ -155,14 +182,8 @@ pub struct FlowTable {
 
 impl FlowTable {
     /// `first_id` lets several captures share one id sequence.
-    pub fn new(
-        file_index: usize,
-        first_id: u64,
-        keep_packets: Option<Option<u64>>,
-        limits: Limits,
-    ) -> FlowTable {
+    pub fn new(first_id: u64, keep_packets: Option<Option<u64>>, limits: Limits) -> FlowTable {
         FlowTable {
-            file_index,
             keep_packets,
             limits,
             next_id: first_id,
@@ -329,7 +350,6 @@ impl FlowTable {
         self.next_id += 1;
         let conn = Box::new(new_connection(
             id,
-            self.file_index,
             src,
             dst,
             seg,
@@ -608,7 +628,7 @@ mod tests {
     /// with it, hold the last 2 s worth, not every connection ever seen.
     #[test]
     fn the_table_follows_open_connections_not_the_capture() {
-        let mut table = FlowTable::new(0, 1, None, Limits::default());
+        let mut table = FlowTable::new(1, None, Limits::default());
         let mut done: Vec<Connection> = Vec::new();
         let mut most_open = 0;
         for i in 0..30_000u32 {
@@ -644,7 +664,7 @@ mod tests {
     /// holds another key by then, and the SYN opens a connection of its own.
     #[test]
     fn a_slot_remembered_from_the_lookahead_is_checked_before_use() {
-        let mut table = FlowTable::new(0, 1, None, Limits::default());
+        let mut table = FlowTable::new(1, None, Limits::default());
         let mut done: Vec<Connection> = Vec::new();
         let syn = |port, seq, ms, table: &mut FlowTable, done: &mut Vec<Connection>| {
             table.push(seg(port, true, TcpFlags::SYN, seq, 0), at(ms), done);
@@ -683,7 +703,7 @@ mod tests {
     /// timeout) after it was sent, so about 5,000 are tracked at a time.
     #[test]
     fn unanswered_attempts_are_given_up() {
-        let mut table = FlowTable::new(0, 1, None, Limits::default());
+        let mut table = FlowTable::new(1, None, Limits::default());
         let mut done: Vec<Connection> = Vec::new();
         for i in 0..20_000u32 {
             let port = 1024 + (i % 60_000) as u16;

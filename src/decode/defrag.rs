@@ -13,7 +13,7 @@
 //! bytes, or disagree about where the datagram ends, drop the datagram:
 //! `ip_fragment_inconsistent`, never a silent merge.
 
-use crate::decode::SkipReason;
+use super::SkipReason;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
