@@ -80,6 +80,8 @@ pub struct Connection {
     pub ended_by: EndedBy,
     /// Seen since the eviction clock last passed it.
     pub(crate) recently_active: bool,
+    /// The tunnels that carried it (`Segment::carried`; 0: captured bare).
+    pub carried: u16,
 }
 
 /// Frames that matter for classifying the opening and the release.
@@ -250,6 +252,7 @@ pub(crate) fn new_connection(
         packets: keep.then(Box::default),
         ended_by: EndedBy::default(),
         recently_active: true,
+        carried: seg.carried,
     }
 }
 

@@ -70,6 +70,9 @@ const NO_SLOT: u32 = u32::MAX;
 struct FlowKey {
     ips: [u64; 4],
     ports: [u16; 2],
+    /// The tunnels that carried it (`Segment::carried`): two tunnels
+    /// carrying the same inner 4-tuple are two connections.
+    carried: u16,
     v6: bool,
 }
 
@@ -80,7 +83,7 @@ impl std::hash::Hash for FlowKey {
             h.write_u64(half);
         }
         h.write_u32(u32::from(self.ports[0]) << 16 | u32::from(self.ports[1]));
-        h.write_u8(u8::from(self.v6));
+        h.write_u32(u32::from(self.carried) << 8 | u32::from(self.v6));
     }
 }
 
@@ -109,6 +112,7 @@ impl FlowKey {
                 hi.0 as u64,
             ],
             ports: [lo.1, hi.1],
+            carried: seg.carried,
             v6: seg.src.is_ipv6(),
         }
     }
@@ -603,6 +607,7 @@ mod tests {
             payload_len: 0,
             wscale: None,
             ip_len: 40,
+            carried: 0,
         }
     }
 

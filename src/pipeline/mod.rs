@@ -86,6 +86,8 @@ struct ReportSink<'a, C: Consumer> {
     count: u64,
     evicted: Counts<EndedBy>,
     summary: Summary,
+    /// The capture's tunnel chains, to name a connection's.
+    carriers: crate::decode::Carriers,
 }
 
 impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
@@ -104,9 +106,11 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
         let assessment = Assessment::of(&conn, self.allow, detail);
         self.summary.add(&assessment);
         if wanted {
-            self.consumer.report(ConnectionReport::from_assessment(
-                &conn, &self.file, assessment,
-            ));
+            let mut report = ConnectionReport::from_assessment(&conn, &self.file, assessment);
+            if conn.carried != 0 {
+                report.encapsulation = self.carriers.names(conn.carried);
+            }
+            self.consumer.report(report);
         }
     }
 }
@@ -152,11 +156,13 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         count: 0,
         evicted: Counts::default(),
         summary: Summary::new(),
+        carriers: Default::default(),
     };
     let setup = stages::Setup {
         first_id,
         keep_packets: options.packets.then_some(options.packets_for),
         limits: options.limits,
+        carriers: sink.carriers.clone(),
     };
     let done = if options.pipeline {
         stages::pipeline(input, &setup, &mut sink, &mut on_progress)

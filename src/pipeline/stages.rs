@@ -22,6 +22,7 @@ use super::Progress;
 use crate::capture::{self, CaptureError, Event, ReadSummary};
 use crate::connection::{At, Connection, ConnectionSink, EndedBy};
 use crate::conntable::{ConnTable, Keyed, Limits};
+use crate::decode::defrag::{Limits as DefragLimits, Reassembler};
 use crate::decode::{self, Segment, SkipReason};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -41,6 +42,8 @@ pub(super) struct Setup {
     pub first_id: u64,
     pub keep_packets: Option<Option<u64>>,
     pub limits: Limits,
+    /// The tunnel chains of the capture, numbered while decoding.
+    pub carriers: decode::Carriers,
 }
 
 /// What the stages produced besides the connections.
@@ -97,10 +100,14 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 /// Stage 1: reads the capture and decodes its frames.
 fn read_segments<R: Read + Send>(
     input: R,
+    carriers: &decode::Carriers,
     out: &mut impl Segments,
 ) -> Result<Decoded, CaptureError> {
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
+    let mut numbers = decode::CarrierNumbers::new(carriers.clone());
+    let mut tunnels = decode::Encapsulation::new();
+    let mut defrag = Reassembler::new(DefragLimits::default());
     let read = capture::read_events(input, |event| {
         let frame = match event {
             Event::Frame(frame) => frame,
@@ -113,8 +120,30 @@ fn read_segments<R: Read + Send>(
             *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
             return;
         };
-        match decode::decode(link_type, frame.data, frame.complete) {
-            Ok(seg) => {
+        let decoded = decode::decode_reassembling(
+            link_type,
+            frame.data,
+            frame.complete,
+            frame.ts_ns,
+            &mut tunnels,
+            &mut defrag,
+        );
+        // Fragments counted when they came, whose datagram then timed out.
+        let timed_out = defrag.take_timed_out();
+        if timed_out > 0 {
+            if let Some(n) = skipped.get_mut(&SkipReason::IpFragment) {
+                *n = n.saturating_sub(timed_out);
+                if *n == 0 {
+                    skipped.remove(&SkipReason::IpFragment);
+                }
+            }
+            *skipped.entry(SkipReason::IpFragmentTimeout).or_default() += timed_out;
+        }
+        match decoded {
+            Ok(mut seg) => {
+                if !tunnels.is_empty() {
+                    seg.carried = numbers.number(&tunnels);
+                }
                 tcp_segments += 1;
                 let at = At {
                     frame: frame.number,
@@ -248,7 +277,7 @@ pub(super) fn inline<R: Read + Send>(
 ) -> Result<Done, CaptureError> {
     let mut direct = Direct(sink);
     let mut tracker = tracking_stage(setup, &mut direct, on_progress);
-    let decoded = read_segments(input, &mut tracker)?;
+    let decoded = read_segments(input, &setup.carriers, &mut tracker)?;
     Ok(decoded.done(tracker.finish()))
 }
 
@@ -412,7 +441,7 @@ pub(super) fn pipeline<R: Read + Send>(
             let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
             let reading = scope.spawn(move || {
                 let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
-                let decoded = read_segments(input, &mut out);
+                let decoded = read_segments(input, &setup.carriers, &mut out);
                 out.send();
                 decoded
             });

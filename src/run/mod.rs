@@ -183,6 +183,9 @@ pub fn run(
     } = merged;
     report.connections.sort_by_key(|c| c.id);
     report.summary.decide(options.fail_on, &options.allow);
+    for warning in report.warn_not_understood() {
+        let _ = writeln!(messages, "tcpstate: warning: {warning}");
+    }
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
     }

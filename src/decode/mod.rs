@@ -16,40 +16,19 @@ use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
 
-/// Link types tcpstate understands (pcap `LINKTYPE_*` values).
-pub mod linktype {
-    pub const NULL: u32 = 0;
-    pub const ETHERNET: u32 = 1;
-    pub const RAW_12: u32 = 12;
-    pub const RAW_14: u32 = 14;
-    pub const RAW: u32 = 101;
-    pub const LOOP: u32 = 108;
-    pub const LINUX_SLL: u32 = 113;
-    pub const IPV4: u32 = 228;
-    pub const IPV6: u32 = 229;
-    pub const LINUX_SLL2: u32 = 276;
+pub mod defrag;
+mod fragment;
+pub mod link;
+pub mod tunnel;
 
-    /// The name used in reports for a link type.
-    pub fn name(lt: u32) -> String {
-        match lt {
-            NULL => "NULL".into(),
-            ETHERNET => "ETHERNET".into(),
-            RAW_12 | RAW_14 | RAW => "RAW".into(),
-            LOOP => "LOOP".into(),
-            LINUX_SLL => "LINUX_SLL".into(),
-            IPV4 => "IPV4".into(),
-            IPV6 => "IPV6".into(),
-            LINUX_SLL2 => "LINUX_SLL2".into(),
-            other => format!("LINKTYPE_{other}"),
-        }
-    }
-}
+use defrag::{Outcome, Reassembler};
 
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_IPV6: u16 = 0x86dd;
-const ETHERTYPE_VLAN: u16 = 0x8100;
-const ETHERTYPE_QINQ: u16 = 0x88a8;
-const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+pub use link::linktype;
+pub use tunnel::{CarrierNumbers, Carriers, Encapsulation, Tunnel, TunnelKind};
+
+/// Headers one frame may nest at most (link, tag, tunnel and IP headers,
+/// VLAN tags not counted); a frame with more is `encapsulation_too_deep`.
+pub const MAX_LAYERS: usize = 32;
 
 /// TCP control bits, with the ECN bits and the AE/NS bit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -141,6 +120,9 @@ pub struct Segment {
     pub wscale: Option<u8>,
     /// Length of the whole IP packet (headers included), from the IP header.
     pub ip_len: u32,
+    /// The tunnels that carried the segment, by their number in the
+    /// capture's [`Carriers`]; 0 for a segment captured bare.
+    pub carried: u16,
 }
 
 impl Segment {
@@ -159,21 +141,41 @@ impl Segment {
 
 /// Why a frame was not analyzed as a TCP segment. Every skipped frame is
 /// counted under one of these reasons; the names are part of the JSON contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SkipReason {
-    /// The file's link type is not one tcpstate decodes.
+    /// The file's link type is not in the link-type registry (a private-use
+    /// or unassigned value).
     UnknownLinkType,
+    /// A registered link type tcpstate does not decode; holds the whole key,
+    /// `unsupported_link_type: LINKTYPE_…`.
+    UnsupportedLinkType(&'static str),
     /// A pcapng packet names an interface that was never described.
     UnknownInterface,
     /// The frame ends inside its link-layer header.
     TruncatedLinkHeader,
+    /// The frame ends inside a tunnel header (GRE, MPLS, PPPoE, VXLAN, …).
+    TruncatedTunnelHeader,
+    /// A layer tcpstate recognises but cannot read further; holds the whole
+    /// key, `unsupported_encapsulation: …`.
+    UnsupportedEncapsulation(&'static str),
+    /// More nested headers or tunnels than [`MAX_LAYERS`] / [`tunnel::MAX_TUNNELS`].
+    EncapsulationTooDeep,
+    /// An 802.11 data frame with the protected bit: its body is encrypted.
+    Encrypted80211,
     /// Not IPv4 or IPv6 (ARP, LLDP, …).
     NotIp,
     /// IP, but not TCP (UDP, ICMP, …).
     NotTcp,
-    /// An IP fragment (fragments are not reassembled).
+    /// An IP fragment that yields no segment (yet): held until its datagram
+    /// is complete, or of a datagram that carries no TCP.
     IpFragment,
+    /// A fragment not held: reassembly's memory limits were reached.
+    IpFragmentLimit,
+    /// A fragment that overlaps other bytes of its datagram, or disagrees
+    /// about its end: the datagram is dropped.
+    IpFragmentInconsistent,
+    /// A fragment of a datagram not completed within the reassembly timeout.
+    IpFragmentTimeout,
     /// The frame ends inside the IP header.
     TruncatedIpHeader,
     /// An IP header with invalid contents.
@@ -191,17 +193,47 @@ impl SkipReason {
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::UnknownLinkType => "unknown_link_type",
+            SkipReason::UnsupportedLinkType(key) => key,
             SkipReason::UnknownInterface => "unknown_interface",
             SkipReason::TruncatedLinkHeader => "truncated_link_header",
+            SkipReason::TruncatedTunnelHeader => "truncated_tunnel_header",
+            SkipReason::UnsupportedEncapsulation(key) => key,
+            SkipReason::EncapsulationTooDeep => "encapsulation_too_deep",
+            SkipReason::Encrypted80211 => "encrypted_802_11",
             SkipReason::NotIp => "not_ip",
             SkipReason::NotTcp => "not_tcp",
             SkipReason::IpFragment => "ip_fragment",
+            SkipReason::IpFragmentLimit => "ip_fragment_limit",
+            SkipReason::IpFragmentInconsistent => "ip_fragment_inconsistent",
+            SkipReason::IpFragmentTimeout => "ip_fragment_timeout",
             SkipReason::TruncatedIpHeader => "truncated_ip_header",
             SkipReason::InvalidIpHeader => "invalid_ip_header",
             SkipReason::IpLengthExceedsFrame => "ip_length_exceeds_frame",
             SkipReason::TruncatedTcpHeader => "truncated_tcp_header",
             SkipReason::InvalidTcpHeader => "invalid_tcp_header",
         }
+    }
+
+    /// Whether frames skipped for this reason may hide TCP that tcpstate did
+    /// not understand (a link type or an encapsulation it cannot read), so
+    /// that the verdict must say so.
+    pub fn not_understood(self) -> bool {
+        matches!(
+            self,
+            SkipReason::UnknownLinkType
+                | SkipReason::UnsupportedLinkType(_)
+                | SkipReason::UnknownInterface
+                | SkipReason::UnsupportedEncapsulation(_)
+                | SkipReason::EncapsulationTooDeep
+                | SkipReason::Encrypted80211
+                | SkipReason::IpFragmentLimit
+        )
+    }
+}
+
+impl Serialize for SkipReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -228,74 +260,132 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 /// says the capture kept the whole frame: then an IP length claiming more
 /// than the frame holds is a corrupt field, not a header-only capture.
 pub fn decode(link_type: u32, frame: &[u8], complete: bool) -> Result<Segment, SkipReason> {
-    use linktype::*;
-    let ip = match link_type {
-        ETHERNET => {
-            let ether_type = be16(frame, 12).ok_or(SkipReason::TruncatedLinkHeader)?;
-            ether_payload(ether_type, frame.get(14..).unwrap_or_default())?
-        }
-        NULL | LOOP => {
-            let af = frame.get(..4).ok_or(SkipReason::TruncatedLinkHeader)?;
-            let af = [af[0], af[1], af[2], af[3]];
-            // NULL is in the capturing host's byte order, LOOP in network order;
-            // accept either, as Wireshark does.
-            let af = if link_type == LOOP {
-                u32::from_be_bytes(af)
-            } else if u32::from_le_bytes(af) < 0x100 {
-                u32::from_le_bytes(af)
-            } else {
-                u32::from_be_bytes(af)
-            };
-            match af {
-                // AF_INET; AF_INET6 on NetBSD/OpenBSD, FreeBSD, macOS and Linux.
-                2 | 10 | 24 | 28 | 30 => &frame[4..],
-                _ => return Err(SkipReason::NotIp),
-            }
-        }
-        RAW | RAW_12 | RAW_14 | IPV4 | IPV6 => frame,
-        LINUX_SLL => {
-            let proto = be16(frame, 14).ok_or(SkipReason::TruncatedLinkHeader)?;
-            ether_payload(proto, frame.get(16..).unwrap_or_default())?
-        }
-        LINUX_SLL2 => {
-            let proto = be16(frame, 0).ok_or(SkipReason::TruncatedLinkHeader)?;
-            if frame.len() < 20 {
-                return Err(SkipReason::TruncatedLinkHeader);
-            }
-            ether_payload(proto, &frame[20..])?
-        }
-        _ => return Err(SkipReason::UnknownLinkType),
-    };
-    decode_ip(ip, complete)
+    let mut tunnels = Encapsulation::new();
+    decode_carried(link_type, frame, complete, &mut tunnels)
 }
 
-/// Skips any number of 802.1Q / 802.1ad tags and returns the IP packet.
-fn ether_payload(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], SkipReason> {
-    while matches!(
-        ether_type,
-        ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
-    ) {
-        ether_type = be16(rest, 2).ok_or(SkipReason::TruncatedLinkHeader)?;
-        rest = &rest[4..];
-    }
-    match ether_type {
-        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Ok(rest),
-        _ => Err(SkipReason::NotIp),
-    }
+/// What one layer leads to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Next<'a> {
+    /// A payload named by an ethertype (an Ethernet header is peeled at
+    /// once by [`link::ethernet`]).
+    EtherType(u16, &'a [u8]),
+    /// An IPv4 or IPv6 packet.
+    Ip(&'a [u8]),
+    /// A PPP frame.
+    Ppp(&'a [u8]),
+    /// An MPLS label stack.
+    Mpls(&'a [u8]),
+    /// An 802.2 LLC header.
+    Llc(&'a [u8]),
+    /// An 802.11 frame.
+    Wlan(&'a [u8]),
 }
 
-fn decode_ip(packet: &[u8], complete: bool) -> Result<Segment, SkipReason> {
+/// [`decode`], also saying in `tunnels` which tunnels carried the segment
+/// (outermost first; empty for a segment captured bare).
+pub fn decode_carried(
+    link_type: u32,
+    frame: &[u8],
+    complete: bool,
+    tunnels: &mut Encapsulation,
+) -> Result<Segment, SkipReason> {
+    tunnels.clear();
+    walk(link::payload(link_type, frame)?, complete, tunnels, None)
+}
+
+/// [`decode_carried`], with IP fragments reassembled by `defrag` (the frame
+/// captured at `ts_ns`): a fragment that completes its datagram yields the
+/// datagram's segment; the others are `ip_fragment`.
+pub fn decode_reassembling(
+    link_type: u32,
+    frame: &[u8],
+    complete: bool,
+    ts_ns: i64,
+    tunnels: &mut Encapsulation,
+    defrag: &mut Reassembler,
+) -> Result<Segment, SkipReason> {
+    tunnels.clear();
+    let next = link::payload(link_type, frame)?;
+    walk(next, complete, tunnels, Some((defrag, ts_ns)))
+}
+
+/// Peels layers from `next` down to the TCP segment.
+fn walk(
+    mut next: Next<'_>,
+    complete: bool,
+    tunnels: &mut Encapsulation,
+    mut defrag: Option<(&mut Reassembler, i64)>,
+) -> Result<Segment, SkipReason> {
+    for _ in 0..MAX_LAYERS {
+        next = match next {
+            Next::Ip(packet) => match decode_ip(packet, complete)? {
+                Ip::Segment(seg) => return Ok(seg),
+                Ip::Tunnel(tunnel, inner) => {
+                    tunnels
+                        .try_push(tunnel)
+                        .map_err(|_| SkipReason::EncapsulationTooDeep)?;
+                    inner
+                }
+                Ip::Fragment => {
+                    let Some((reassembler, ts_ns)) = defrag.take() else {
+                        return Err(SkipReason::IpFragment);
+                    };
+                    let Some(fragment) = fragment::parse(packet) else {
+                        return Err(SkipReason::IpFragment);
+                    };
+                    return match reassembler.add(fragment, ts_ns) {
+                        Outcome::Held => Err(SkipReason::IpFragment),
+                        Outcome::Skipped(reason) => Err(reason),
+                        // The whole datagram, decoded on (a fragment inside
+                        // it is not reassembled again); a datagram without
+                        // TCP leaves its fragments what they were.
+                        Outcome::Complete(whole) => walk(Next::Ip(&whole), true, tunnels, None)
+                            .map_err(|e| match e {
+                                SkipReason::NotTcp | SkipReason::NotIp => SkipReason::IpFragment,
+                                e => e,
+                            }),
+                    };
+                }
+            },
+            Next::EtherType(t, rest) => tunnel::ether_type(t, rest)?,
+            Next::Ppp(b) => tunnel::ppp(b)?,
+            Next::Mpls(b) => tunnel::mpls(b)?,
+            Next::Llc(b) => link::llc(b)?,
+            Next::Wlan(b) => link::wlan(b)?,
+        };
+    }
+    Err(SkipReason::EncapsulationTooDeep)
+}
+
+/// What an IP packet holds.
+enum Ip<'a> {
+    Segment(Segment),
+    Tunnel(Tunnel, Next<'a>),
+    /// A fragment of a datagram.
+    Fragment,
+}
+
+fn decode_ip(packet: &[u8], complete: bool) -> Result<Ip<'_>, SkipReason> {
     use etherparse::err::ip::LaxHeaderSliceError;
     let (ip, _ext_err) = LaxIpSlice::from_slice(packet).map_err(|e| match e {
         LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
         LaxHeaderSliceError::Content(_) => SkipReason::InvalidIpHeader,
     })?;
     if ip.is_fragmenting_payload() {
-        return Err(SkipReason::IpFragment);
+        return Ok(Ip::Fragment);
     }
     let payload = ip.payload();
     if payload.ip_number != ip_number::TCP {
-        return Err(SkipReason::NotTcp);
+        let outer = tunnel::Outer {
+            src: ip.source_addr(),
+            dst: ip.destination_addr(),
+            complete,
+        };
+        return match tunnel::ip_protocol(payload.ip_number.0, payload.payload, outer)? {
+            Some((tunnel, inner)) => Ok(Ip::Tunnel(tunnel, inner)),
+            None => Err(SkipReason::NotTcp),
+        };
     }
     // Where the payload starts inside the packet, to turn the IP length
     // fields into the true payload length.
@@ -327,7 +417,7 @@ fn decode_ip(packet: &[u8], complete: bool) -> Result<Segment, SkipReason> {
         ip_payload_len,
     )?;
     seg.ip_len = u32::try_from(header_bytes + ip_payload_len).unwrap_or(u32::MAX);
-    Ok(seg)
+    Ok(Ip::Segment(seg))
 }
 
 fn decode_tcp(
@@ -368,11 +458,15 @@ fn decode_tcp(
         payload_len: u32::try_from(ip_payload_len - header_len).unwrap_or(u32::MAX),
         wscale,
         ip_len: 0,
+        carried: 0,
     })
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod bare_tests {
     use super::*;
     use etherparse::PacketBuilder;
 
