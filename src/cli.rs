@@ -2,7 +2,7 @@
 //! environment: locale, terminals, cores) are resolved into the library's
 //! options. clap types stay here; the library takes plain options.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use tcpstate::flow::Limits;
@@ -24,6 +24,18 @@ three-way handshake and release."
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Parses the command line (exiting with a usage message on an error), the
+/// `-r` files put among the FILE arguments in command-line order.
+pub fn parse() -> Cli {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Command::Analyze(args), Some(("analyze", m))) = (&mut cli.command, matches.subcommand())
+    {
+        args.interleave_inputs(m);
+    }
+    cli
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +60,14 @@ Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist
         /// A check code, e.g. HS001.
         code: String,
     },
+    /// Print a shell completion script (e.g. `tcpstate completions bash > /etc/bash_completion.d/tcpstate`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page in roff (e.g. `tcpstate man > tcpstate.1; man ./tcpstate.1`).
+    Man,
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,8 +125,17 @@ fn parse_check(code: &str) -> Result<Check, String> {
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
     /// Capture files to read; `-` for standard input.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "read", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// A capture file to read, as tcpdump and tshark take it (repeatable; the
+    /// same as a FILE argument, read in command-line order with them).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Vec<PathBuf>,
+
+    /// Write the output to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -149,8 +178,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub jobs: Option<u64>,
 
-    /// Ignore a check: its findings are not reported (repeatable).
-    #[arg(long, value_name = "CODE", value_parser = parse_check)]
+    /// Ignore a check: its findings are not reported (repeatable, or a comma list: HS006,HS007).
+    #[arg(long, value_name = "CODE", value_parser = parse_check, value_delimiter = ',')]
     pub allow: Vec<Check>,
 
     /// Instead of the table, an annotated timeline per connection: one line per
@@ -212,6 +241,33 @@ fn nanos(secs: f64) -> Option<i64> {
 }
 
 impl AnalyzeArgs {
+    /// Moves the `-r` files into `files`, each where it stood on the
+    /// command line among the FILE arguments.
+    fn interleave_inputs(&mut self, matches: &clap::ArgMatches) {
+        if self.read.is_empty() {
+            return;
+        }
+        let positions = |id: &str| -> Vec<usize> {
+            matches
+                .indices_of(id)
+                .map(|i| i.collect())
+                .unwrap_or_default()
+        };
+        let (at_files, at_read) = (positions("files"), positions("read"));
+        if at_files.len() != self.files.len() || at_read.len() != self.read.len() {
+            // Not expected from clap; keep every file, FILE arguments first.
+            self.files.append(&mut self.read);
+            return;
+        }
+        let mut all: Vec<(usize, PathBuf)> = at_files
+            .into_iter()
+            .zip(self.files.drain(..))
+            .chain(at_read.into_iter().zip(self.read.drain(..)))
+            .collect();
+        all.sort_by_key(|(at, _)| *at);
+        self.files = all.into_iter().map(|(_, path)| path).collect();
+    }
+
     /// Everything the run needs; an error message when the options do not
     /// go together.
     pub fn resolve(self) -> Result<run::Options, String> {
@@ -287,7 +343,9 @@ impl AnalyzeArgs {
             ColorArg::Always => true,
             ColorArg::Never => false,
             ColorArg::Auto => {
-                std::io::stdout().is_terminal() && env("NO_COLOR").is_none_or(|v| v.is_empty())
+                self.output.is_none()
+                    && std::io::stdout().is_terminal()
+                    && env("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
         TeachOptions {
