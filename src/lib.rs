@@ -19,6 +19,7 @@ pub mod checks;
 pub mod classify;
 pub mod decode;
 pub mod flow;
+pub mod input;
 pub mod render;
 pub mod report;
 pub mod rules;

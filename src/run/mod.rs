@@ -15,6 +15,7 @@ mod spool;
 use crate::analyze::{self, analyze_capture_with_progress, Consumer, Progress};
 use crate::capture::CaptureError;
 use crate::flow::Limits;
+use crate::input::{self, Compression};
 use crate::render::{self, style::TeachOptions, Format};
 use crate::report::{CaptureReport, ConnectionReport, Report, Summary, Tool, SCHEMA};
 use crate::rules::{Check, Severity};
@@ -277,10 +278,16 @@ impl Worker<'_> {
             write_error: None,
             scratch: Vec::new(),
         };
-        let size = std::fs::metadata(path)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len());
+        let input = open_input(path);
+        // The bar counts the bytes read, known in advance for a file that is
+        // not compressed.
+        let size = match &input {
+            Ok((Compression::None, _)) => std::fs::metadata(path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
+            _ => None,
+        };
         let mut bar: Option<ProgressBar> = None;
         let started = std::time::Instant::now();
         let on_progress = |p: Progress| {
@@ -295,31 +302,17 @@ impl Worker<'_> {
                 p.done_connections
             ));
         };
-        let capture = if name == "-" {
+        let capture = input.map_err(CaptureError::from).and_then(|(_, reader)| {
             analyze_capture_with_progress(
-                "-",
+                &name,
                 index,
-                io::stdin(),
+                reader,
                 first_id,
                 self.analysis,
                 &mut sink,
                 on_progress,
             )
-        } else {
-            std::fs::File::open(path)
-                .map_err(CaptureError::from)
-                .and_then(|f| {
-                    analyze_capture_with_progress(
-                        &name,
-                        index,
-                        f,
-                        first_id,
-                        self.analysis,
-                        &mut sink,
-                        on_progress,
-                    )
-                })
-        };
+        });
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -336,6 +329,16 @@ impl Worker<'_> {
             },
             write_error,
         }
+    }
+}
+
+/// The input at `path` (`-`: standard input), decompressed if it is
+/// compressed ([`crate::input`]).
+fn open_input(path: &Path) -> io::Result<(Compression, Box<dyn io::Read + Send>)> {
+    if path == Path::new("-") {
+        input::open(io::stdin())
+    } else {
+        input::open(std::fs::File::open(path)?)
     }
 }
 
