@@ -191,9 +191,10 @@ pub struct AnalyzeArgs {
     #[arg(long, help_heading = "Teaching views")]
     pub explain: bool,
 
-    /// Show only this connection (its id in the table).
-    #[arg(long, value_name = "ID", help_heading = "Teaching views")]
-    pub conn: Option<u64>,
+    /// Show only these connections (their ids in the table), in every format
+    /// (repeatable, or a comma list: 2,5); the summary still counts all.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub conn: Vec<u64>,
 
     /// Sequence numbers relative to each side's ISN (Wireshark's) instead of absolute.
     #[arg(long, help_heading = "Teaching views")]
@@ -314,12 +315,6 @@ impl AnalyzeArgs {
                 ));
             }
             format = Format::Timeline;
-        }
-        if self.conn.is_some() && !format.is_teaching() {
-            return Err(
-                "--conn selects the connection of --timeline, --format ladder or --format mermaid"
-                    .into(),
-            );
         }
         Ok(format)
     }

@@ -14,6 +14,9 @@ pub struct TableOptions {
     pub limit: usize,
     /// Also list every packet of the connections shown.
     pub packets: bool,
+    /// The rows are a selection (`--conn`): the connections not selected are
+    /// not "not shown".
+    pub selected: bool,
 }
 
 pub fn render(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -130,7 +133,7 @@ fn render_capture(
             }
         }
         writeln!(out, "{table}")?;
-        let total = usize::try_from(capture.summary.connections).unwrap_or(usize::MAX);
+        let total = shown_of(capture, conns, opts);
         if shown < total {
             writeln!(
                 out,
@@ -147,7 +150,7 @@ fn render_capture(
             counts(&capture.evicted)
         )?;
     }
-    let total = usize::try_from(capture.summary.connections).unwrap_or(usize::MAX);
+    let total = shown_of(capture, conns, opts);
     if shown < total {
         // Too many connections to list: say what happened in a few lines.
         render_servers(&capture.summary, out)?;
@@ -162,6 +165,16 @@ fn render_capture(
         }
     }
     Ok(())
+}
+
+/// The rows there are to show: every connection of the capture, or the
+/// selected ones.
+fn shown_of(capture: &CaptureReport, conns: &[&ConnectionReport], opts: &TableOptions) -> usize {
+    if opts.selected {
+        conns.len()
+    } else {
+        usize::try_from(capture.summary.connections).unwrap_or(usize::MAX)
+    }
 }
 
 /// "1 error, 2 warnings" style cell; "-" when there is nothing.

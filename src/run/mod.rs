@@ -10,6 +10,7 @@
 
 mod output;
 mod rows;
+mod select;
 mod spool;
 
 use crate::analyze::{self, analyze_capture_with_progress, Consumer, Progress};
@@ -22,6 +23,7 @@ use crate::rules::{Check, Severity};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use output::Output;
 use rows::Rows;
+use select::Select;
 use spool::Spool;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -37,9 +39,10 @@ pub struct Options {
     /// Per-packet detail: in the JSON, and a packet listing per connection
     /// in the table.
     pub packets: bool,
-    /// The one connection the teaching views show, by its id over all
-    /// captures.
-    pub conn: Option<u64>,
+    /// The connections shown, by their ids over all captures (in every
+    /// format); empty shows all. The summary and the verdict still count
+    /// every connection.
+    pub conn: Vec<u64>,
     /// Checks whose findings are left out.
     pub allow: Vec<Check>,
     /// Limits on the connection table of each capture.
@@ -65,7 +68,7 @@ impl Options {
             format: Format::Table,
             limit: 50,
             packets: false,
-            conn: None,
+            conn: Vec::new(),
             allow: Vec::new(),
             limits: Limits::default(),
             jobs: 1,
@@ -79,7 +82,7 @@ impl Options {
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The teaching view was asked for a connection that is not there.
+    /// A connection asked for (`--conn`) is not there.
     #[error(
         "no connection {id}: the input has {connections} connection{}",
         if *connections == 1 { "" } else { "s" }
@@ -152,9 +155,11 @@ pub fn run(
     let bars = options
         .progress
         .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+    let select = Select::new(&options.conn);
     let worker = Worker {
         analysis: &analysis,
         output: &output,
+        select: &select,
         progress: bars.as_ref(),
     };
     let mut merged = Merged {
@@ -168,7 +173,9 @@ pub fn run(
         next_offset: 0,
         unreadable: 0,
     };
-    if files.len() > 1 && output.side_by_side() && workers > 1 {
+    // Connections are picked by their ids over all captures, known only
+    // once the captures before are done: then the captures are read in turn.
+    if files.len() > 1 && output.side_by_side() && select.allows_side_by_side() && workers > 1 {
         side_by_side(&worker, files, workers, &mut merged, out, messages)?;
     } else {
         for (index, path) in files.iter().enumerate() {
@@ -183,6 +190,10 @@ pub fn run(
         ..
     } = merged;
     report.connections.sort_by_key(|c| c.id);
+    let connections = report.captures.iter().map(|c| c.connections).sum();
+    if let Some(id) = select.missing(connections) {
+        return Err(Error::NoConnection { id, connections });
+    }
     report.summary.decide(options.fail_on, &options.allow);
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
@@ -216,6 +227,7 @@ struct Analyzed {
 /// Where one capture's connection reports go.
 struct CaptureSink<'a, 'o> {
     output: &'a Output<'a>,
+    select: &'a Select,
     rows: Rows,
     lines: &'a mut Lines<'o>,
     /// Flush after every JSON line: the input is a live stream (standard
@@ -229,9 +241,9 @@ struct CaptureSink<'a, 'o> {
 impl Consumer for &mut CaptureSink<'_, '_> {
     fn wants(&mut self, id: u64) -> bool {
         if self.output.streams() {
-            self.write_error.is_none()
+            self.write_error.is_none() && self.select.id(id)
         } else {
-            self.output.shows(id) && self.rows.would_keep(id)
+            self.select.id(id) && self.rows.would_keep(id)
         }
     }
 
@@ -260,6 +272,7 @@ impl Consumer for &mut CaptureSink<'_, '_> {
 struct Worker<'a> {
     analysis: &'a analyze::Options,
     output: &'a Output<'a>,
+    select: &'a Select,
     /// Progress bars on standard error.
     progress: Option<&'a MultiProgress>,
 }
@@ -272,6 +285,7 @@ impl Worker<'_> {
         let shown = render::printable(&name).into_owned();
         let mut sink = CaptureSink {
             output: self.output,
+            select: self.select,
             rows: Rows::new(self.output.row_limit()),
             lines: &mut lines,
             flush_lines: name == "-",
