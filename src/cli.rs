@@ -46,6 +46,8 @@ pub enum Command {
   tcpstate analyze --format json a.pcap b.pcapng > report.json
   tcpdump -i eth0 -w - 'tcp port 443' | tcpstate analyze --format jsonl -
   tcpstate analyze --fail-on warning --allow DT005 ci-capture.pcap
+  tcpstate analyze -r capture.pcap.gz -f 'port 443 and (handshake unanswered or severity warning)'
+  tcpstate analyze --fail-on warning -f 'port 5432 and handshake refused' ci-capture.pcap
   tcpstate analyze --timeline --explain --lang zh --conn 2 testdata/crafted/seed_ftp.pcap
   tcpstate analyze --format ladder --relative capture.pcap
   tcpstate analyze --format mermaid --conn 1 capture.pcap > connection1.mmd
@@ -191,6 +193,15 @@ pub struct AnalyzeArgs {
     #[arg(long, help_heading = "Teaching views")]
     pub explain: bool,
 
+    /// Only the connections this expression matches: tcpdump's words for
+    /// addresses (host, net CIDR, port, portrange, src/dst, ip/ip6, and/or/not,
+    /// parentheses) and verdicts (handshake refused, teardown reset, state
+    /// CLOSE-WAIT, conn_state S0, finding HS006, severity warning, duration > 2s,
+    /// bytes > 1M, packets > 10). The summary, verdict and exit status judge
+    /// the matched connections only.
+    #[arg(short = 'f', long, value_name = "EXPR")]
+    pub filter: Option<String>,
+
     /// Show only these connections (their ids in the table), in every format
     /// (repeatable, or a comma list: 2,5); the summary still counts all.
     #[arg(long, value_name = "ID", value_delimiter = ',')]
@@ -273,6 +284,13 @@ impl AnalyzeArgs {
     /// go together.
     pub fn resolve(self) -> Result<run::Options, String> {
         let format = self.resolve_format()?;
+        let filter = match &self.filter {
+            None => None,
+            Some(text) => Some(
+                tcpstate::filter::Filter::parse(text)
+                    .map_err(|e| format!("bad --filter expression: {e}\n{}", e.caret(text)))?,
+            ),
+        };
         let teach = self.teach_options();
         let jobs = self.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -284,6 +302,7 @@ impl AnalyzeArgs {
             limit: self.limit,
             packets: self.packets,
             conn: self.conn,
+            filter,
             allow: self.allow,
             limits: Limits {
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),

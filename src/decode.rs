@@ -178,6 +178,9 @@ pub enum SkipReason {
     TruncatedTcpHeader,
     /// A TCP header whose data offset is impossible.
     InvalidTcpHeader,
+    /// A TCP segment whose addresses and ports `--filter` rules out: it is
+    /// not tracked.
+    Filtered,
 }
 
 impl SkipReason {
@@ -194,6 +197,7 @@ impl SkipReason {
             SkipReason::IpLengthExceedsFrame => "ip_length_exceeds_frame",
             SkipReason::TruncatedTcpHeader => "truncated_tcp_header",
             SkipReason::InvalidTcpHeader => "invalid_tcp_header",
+            SkipReason::Filtered => "filtered",
         }
     }
 }

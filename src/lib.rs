@@ -18,6 +18,7 @@ pub mod capture;
 pub mod checks;
 pub mod classify;
 pub mod decode;
+pub mod filter;
 pub mod flow;
 pub mod input;
 pub mod render;

@@ -25,6 +25,9 @@ pub struct Options {
     /// decoding; the connection table; judging and reporting, on the
     /// calling thread) rather than all on the calling thread.
     pub pipeline: bool,
+    /// Segments whose addresses and ports this filter rules out are not
+    /// tracked (counted as skipped: `filtered`).
+    pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
 }
 
 /// How far the analysis of a capture has got, for progress displays.
@@ -52,6 +55,17 @@ pub trait Consumer {
         true
     }
     fn report(&mut self, report: ConnectionReport);
+    /// Whether the consumer judges each wanted report with
+    /// [`Consumer::selects`] before it is counted.
+    fn filters(&self) -> bool {
+        false
+    }
+    /// Whether a wanted report counts at all (a filter): one that does not
+    /// is left out of the summary and not reported. Asked only when
+    /// [`Consumer::filters`].
+    fn selects(&mut self, _report: &ConnectionReport) -> bool {
+        true
+    }
 }
 
 impl<F: FnMut(ConnectionReport)> Consumer for F {
@@ -73,6 +87,12 @@ impl<C: Consumer> Consumer for Stamped<C> {
     fn report(&mut self, mut report: ConnectionReport) {
         report.capture = self.capture;
         self.consumer.report(report);
+    }
+    fn filters(&self) -> bool {
+        self.consumer.filters()
+    }
+    fn selects(&mut self, report: &ConnectionReport) -> bool {
+        self.consumer.selects(report)
     }
 }
 
@@ -100,6 +120,17 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
         let wanted = self.consumer.wants(conn.id);
         let detail = if wanted { Detail::Full } else { Detail::Counts };
         let assessment = Assessment::of(&conn, self.allow, detail);
+        if wanted && self.consumer.filters() {
+            // Counted only if the filter selects the report.
+            let mut counts = Summary::new();
+            counts.add(&assessment);
+            let report = ConnectionReport::from_assessment(&conn, &self.file, assessment);
+            if self.consumer.selects(&report) {
+                self.summary.merge(&counts);
+                self.consumer.report(report);
+            }
+            return;
+        }
         self.summary.add(&assessment);
         if wanted {
             self.consumer.report(ConnectionReport::from_assessment(
@@ -155,6 +186,7 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         first_id,
         keep_packets: options.packets.then_some(options.packets_for),
         limits: options.limits,
+        segments: options.segments.clone(),
     };
     let done = if options.pipeline {
         stages::pipeline(input, &setup, &mut sink, &mut on_progress)

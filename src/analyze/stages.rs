@@ -41,6 +41,8 @@ pub(super) struct Setup {
     pub first_id: u64,
     pub keep_packets: Option<Option<u64>>,
     pub limits: Limits,
+    /// Segments this filter rules out are skipped (`filtered`).
+    pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
 }
 
 /// What the stages produced besides the connections.
@@ -98,6 +100,7 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 fn read_segments<R: Read + Send>(
     input: R,
     out: &mut impl Segments,
+    filter: Option<&crate::filter::Filter>,
 ) -> Result<Decoded, CaptureError> {
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
@@ -114,6 +117,12 @@ fn read_segments<R: Read + Send>(
             return;
         };
         match decode::decode(link_type, frame.data, frame.complete) {
+            Ok(seg)
+                if filter
+                    .is_some_and(|f| !f.keeps(seg.src, seg.src_port, seg.dst, seg.dst_port)) =>
+            {
+                *skipped.entry(SkipReason::Filtered).or_default() += 1;
+            }
             Ok(seg) => {
                 tcp_segments += 1;
                 let at = At {
@@ -248,7 +257,7 @@ pub(super) fn inline<R: Read + Send>(
 ) -> Result<Done, CaptureError> {
     let mut direct = Direct(sink);
     let mut tracker = new_tracker(setup, &mut direct, on_progress);
-    let decoded = read_segments(input, &mut tracker)?;
+    let decoded = read_segments(input, &mut tracker, setup.segments.as_deref())?;
     Ok(decoded.done(tracker.finish()))
 }
 
@@ -410,9 +419,10 @@ pub(super) fn pipeline<R: Read + Send>(
         std::thread::scope(|scope| {
             let (tx, rx) = sync_channel(IN_FLIGHT);
             let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
+            let filter = setup.segments.as_deref();
             let reading = scope.spawn(move || {
                 let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
-                let decoded = read_segments(input, &mut out);
+                let decoded = read_segments(input, &mut out, filter);
                 out.send();
                 decoded
             });

@@ -15,6 +15,7 @@ mod spool;
 
 use crate::analyze::{self, analyze_capture_with_progress, Consumer, Progress};
 use crate::capture::CaptureError;
+use crate::filter::Filter;
 use crate::flow::Limits;
 use crate::input::{self, Compression};
 use crate::render::{self, style::TeachOptions, Format};
@@ -43,6 +44,9 @@ pub struct Options {
     /// format); empty shows all. The summary and the verdict still count
     /// every connection.
     pub conn: Vec<u64>,
+    /// Only the connections this matches are shown, counted and judged;
+    /// segments whose addresses it rules out are not even tracked.
+    pub filter: Option<Filter>,
     /// Checks whose findings are left out.
     pub allow: Vec<Check>,
     /// Limits on the connection table of each capture.
@@ -69,6 +73,7 @@ impl Options {
             limit: 50,
             packets: false,
             conn: Vec::new(),
+            filter: None,
             allow: Vec::new(),
             limits: Limits::default(),
             jobs: 1,
@@ -150,12 +155,17 @@ pub fn run(
         // runs as a pipeline (its reading and reporting stages are light
         // enough to share a core).
         pipeline: workers < jobs,
+        segments: options
+            .filter
+            .as_ref()
+            .filter(|f| f.has_addresses())
+            .map(|f| std::sync::Arc::new(f.clone())),
     };
     // Progress on standard error, only when asked for (a person watching).
     let bars = options
         .progress
         .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-    let select = Select::new(&options.conn);
+    let select = Select::new(&options.conn, options.filter.as_ref());
     let worker = Worker {
         analysis: &analysis,
         output: &output,
@@ -195,12 +205,38 @@ pub fn run(
         return Err(Error::NoConnection { id, connections });
     }
     report.summary.decide(options.fail_on, &options.allow);
+    if let Some(filter) = &options.filter {
+        filter_note(&mut report, filter, connections);
+    }
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
     }
     output.finish(&report, out, messages)?;
     out.flush()?;
     Ok(Outcome { report, unreadable })
+}
+
+/// Says in the verdict how many connections the filter matched, of how
+/// many tracked, and how many segments its addresses kept from tracking.
+fn filter_note(report: &mut Report, filter: &Filter, tracked: u64) {
+    let matched = report.summary.connections;
+    let untracked: u64 = report
+        .captures
+        .iter()
+        .filter_map(|c| c.skipped.get("filtered"))
+        .sum();
+    let mut note = format!(
+        "; filter '{}': {matched} of {tracked} connection{} matched",
+        render::printable(filter.text()),
+        if tracked == 1 { "" } else { "s" }
+    );
+    if untracked > 0 {
+        note.push_str(&format!(
+            " ({untracked} TCP segment{} outside it not tracked)",
+            if untracked == 1 { "" } else { "s" }
+        ));
+    }
+    report.summary.verdict.text.push_str(&note);
 }
 
 /// Where JSON Lines go while a capture is analyzed.
@@ -227,7 +263,7 @@ struct Analyzed {
 /// Where one capture's connection reports go.
 struct CaptureSink<'a, 'o> {
     output: &'a Output<'a>,
-    select: &'a Select,
+    select: &'a Select<'a>,
     rows: Rows,
     lines: &'a mut Lines<'o>,
     /// Flush after every JSON line: the input is a live stream (standard
@@ -240,6 +276,10 @@ struct CaptureSink<'a, 'o> {
 
 impl Consumer for &mut CaptureSink<'_, '_> {
     fn wants(&mut self, id: u64) -> bool {
+        if self.select.judges() {
+            // Judged by the filter before it is counted.
+            return true;
+        }
         if self.output.streams() {
             self.write_error.is_none() && self.select.id(id)
         } else {
@@ -247,9 +287,25 @@ impl Consumer for &mut CaptureSink<'_, '_> {
         }
     }
 
+    fn filters(&self) -> bool {
+        self.select.judges()
+    }
+
+    fn selects(&mut self, c: &ConnectionReport) -> bool {
+        self.select.matches(c)
+    }
+
     fn report(&mut self, c: ConnectionReport) {
+        if !self.select.id(c.id) {
+            return;
+        }
         if !self.output.streams() {
-            self.rows.keep(c);
+            if self.rows.would_keep(c.id) {
+                self.rows.keep(c);
+            }
+            return;
+        }
+        if self.write_error.is_some() {
             return;
         }
         let written = match &mut *self.lines {
@@ -272,7 +328,7 @@ impl Consumer for &mut CaptureSink<'_, '_> {
 struct Worker<'a> {
     analysis: &'a analyze::Options,
     output: &'a Output<'a>,
-    select: &'a Select,
+    select: &'a Select<'a>,
     /// Progress bars on standard error.
     progress: Option<&'a MultiProgress>,
 }
