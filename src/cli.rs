@@ -61,6 +61,9 @@ Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist
     Explain {
         /// A check code, e.g. HS001.
         code: String,
+        /// Language [default: en].
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<LangArg>,
     },
     /// Print a shell completion script (e.g. `tcpstate completions bash > /etc/bash_completion.d/tcpstate`).
     Completions {
@@ -77,6 +80,9 @@ pub struct RulesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
     pub format: RulesFormat,
+    /// Language of the text table [default: en] (Markdown and JSON are in English).
+    #[arg(long, value_enum, value_name = "LANG")]
+    pub lang: Option<LangArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -234,6 +240,15 @@ pub enum LangArg {
     En,
     /// Chinese (中文), in the seed texts' terminology.
     Zh,
+}
+
+impl LangArg {
+    pub fn lang(self) -> Lang {
+        match self {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -72,7 +72,10 @@ fn command(command: Command, out: &mut dyn Write) -> Result<ExitCode> {
         }
         Command::Rules(args) => {
             match args.format {
-                RulesFormat::Text => render::rules::text(out)?,
+                RulesFormat::Text => match args.lang {
+                    Some(lang) => render::rules::text_in(lang.lang(), out)?,
+                    None => render::rules::text(out)?,
+                },
                 RulesFormat::Markdown => render::rules::markdown(out)?,
                 RulesFormat::Json => render::rules::json(out)?,
             }
@@ -86,11 +89,14 @@ fn command(command: Command, out: &mut dyn Write) -> Result<ExitCode> {
             clap_mangen::Man::new(Cli::command()).render(out)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain { code } => {
+        Command::Explain { code, lang } => {
             let check = Check::from_code(&code).ok_or_else(|| {
                 anyhow!("unknown check code '{code}' (`tcpstate rules` lists them)")
             })?;
-            render::rules::explain(&check.rule(), out)?;
+            match lang {
+                Some(lang) => render::rules::explain_in(&check.rule(), lang.lang(), out)?,
+                None => render::rules::explain(&check.rule(), out)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

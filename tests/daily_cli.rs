@@ -169,3 +169,40 @@ fn the_man_page_is_roff_with_the_subcommands() {
     assert!(page.contains("analyze"));
     assert!(page.contains("completions"));
 }
+
+#[test]
+fn explain_and_rules_speak_chinese_with_lang_zh() {
+    let out = tcpstate()
+        .args(["explain", "HS009", "--lang", "zh"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("HS009（警告）：连接被拒绝"), "{text}");
+    assert!(text.contains("RST"), "{text}");
+    // English stays the default, and --lang en is the same.
+    let en = tcpstate()
+        .args(["explain", "HS009"])
+        .output()
+        .unwrap()
+        .stdout;
+    let en_flag = tcpstate()
+        .args(["explain", "HS009", "--lang", "en"])
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(en, en_flag);
+    assert!(String::from_utf8(en)
+        .unwrap()
+        .starts_with("HS009 (warning): "));
+
+    let out = tcpstate().args(["rules", "--lang", "zh"]).output().unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let en = String::from_utf8(tcpstate().arg("rules").output().unwrap().stdout).unwrap();
+    // Every check is listed, each with a Chinese severity.
+    let rows = |t: &str| t.lines().filter(|l| l.starts_with("│ ")).count();
+    assert_eq!(rows(&table), rows(&en));
+    assert!(table.contains("│ HS006 ┆ 警告 ┆ SYN 重传"), "{table}");
+    assert!(!table.contains("warning"), "{table}");
+}

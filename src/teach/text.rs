@@ -788,6 +788,12 @@ fn finding_why_zh(code: &str) -> Option<&'static str> {
     finding_zh(code).map(|(_, w)| w)
 }
 
+/// A check's title and explanation in Chinese, by its code (for
+/// `tcpstate rules --lang zh` and `tcpstate explain --lang zh`).
+pub fn check_zh(code: &str) -> Option<(&'static str, &'static str)> {
+    finding_zh(code)
+}
+
 fn finding_zh(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
         "HS001" => ("SYN+ACK 的确认号不是客户端初始序号 + 1", "第二次握手必须确认客户端的 SYN：SYN 占用一个序号，所以 ack 应为 x + 1。"),
