@@ -161,6 +161,12 @@ pub struct AnalyzeArgs {
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
     pub fail_on: FailOn,
 
+    /// Exit with status 1 when the captures yield no TCP segment at all
+    /// (empty, only other traffic or unknown link types, or everything
+    /// filtered out); without it the verdict says NO TCP and the status is 0.
+    #[arg(long)]
+    pub fail_on_empty: bool,
+
     /// Track at most N connections at once; beyond that the least recently
     /// active is reported early (ended_by: max_connections). Bounds memory.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -318,6 +324,7 @@ impl AnalyzeArgs {
             packets: self.packets,
             conn: self.conn,
             filter,
+            fail_on_empty: self.fail_on_empty,
             allow: self.allow,
             limits: Limits {
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),

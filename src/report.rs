@@ -354,8 +354,9 @@ impl FindingCounts {
 /// Whether the findings pass the `--fail-on` gate.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Verdict {
-    /// `pass`, `fail` (findings at or above `fail_on`: exit status 1) or
-    /// `error` (an input could not be read: exit status 2).
+    /// `pass`, `fail` (findings at or above `fail_on`, or no TCP segment
+    /// with `--fail-on-empty`: exit status 1), `empty` (no TCP segment:
+    /// exit status 0) or `error` (an input could not be read: exit status 2).
     pub result: &'static str,
     /// The level that fails: `error`, `warning`, `info` or `never`.
     pub fail_on: &'static str,

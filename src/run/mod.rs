@@ -49,6 +49,9 @@ pub struct Options {
     pub filter: Option<Filter>,
     /// Checks whose findings are left out.
     pub allow: Vec<Check>,
+    /// A run whose captures yield no TCP segment fails
+    /// ([`Status::Findings`]) instead of passing with the verdict `NO TCP`.
+    pub fail_on_empty: bool,
     /// Limits on the connection table of each capture.
     pub limits: Limits,
     /// Captures analyzed at once; with fewer captures than that, each runs
@@ -75,6 +78,7 @@ impl Options {
             conn: Vec::new(),
             filter: None,
             allow: Vec::new(),
+            fail_on_empty: false,
             limits: Limits::default(),
             jobs: 1,
             fail_on: Some(Severity::Error),
@@ -208,12 +212,41 @@ pub fn run(
     if let Some(filter) = &options.filter {
         filter_note(&mut report, filter, connections);
     }
+    if !report.captures.is_empty() && report.captures.iter().all(|c| c.tcp_segments == 0) {
+        no_tcp(&mut report, options.fail_on_empty);
+    }
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
     }
     output.finish(&report, out, messages)?;
     out.flush()?;
     Ok(Outcome { report, unreadable })
+}
+
+/// Makes the verdict of a run that read no TCP segment say so: `NO TCP`
+/// (result `empty`), or a failure with `--fail-on-empty`.
+fn no_tcp(report: &mut Report, fail: bool) {
+    let frames: u64 = report.captures.iter().map(|c| c.frames).sum();
+    let mut skipped = std::collections::BTreeMap::<&str, u64>::new();
+    for c in &report.captures {
+        for (reason, n) in &c.skipped {
+            *skipped.entry(reason).or_default() += n;
+        }
+    }
+    let reasons: Vec<String> = skipped.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let mut text = format!(
+        "NO TCP: {frames} frame{} read, none TCP",
+        if frames == 1 { "" } else { "s" }
+    );
+    if !reasons.is_empty() {
+        text.push_str(&format!(" ({})", reasons.join(", ")));
+    }
+    if fail {
+        text.push_str(" (--fail-on-empty)");
+    }
+    let verdict = &mut report.summary.verdict;
+    verdict.text = format!("{text}; {}", verdict.text);
+    verdict.result = if fail { "fail" } else { "empty" };
 }
 
 /// Says in the verdict how many connections the filter matched, of how
