@@ -234,3 +234,37 @@ fn a_bad_expression_exits_2_with_a_caret_under_the_token() {
         assert_eq!(lines[2], caret, "{filter}:\n{err}");
     }
 }
+
+#[test]
+fn captures_side_by_side_filter_alike() {
+    for filter in ["finding RL009", "port 5555", "not ip6 and severity warning"] {
+        let ids = |jobs: &str| -> Vec<u64> {
+            let (_, report) = json(filter, &["--fail-on", "never", "--jobs", jobs]);
+            report["connections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_u64().unwrap())
+                .collect()
+        };
+        assert_eq!(ids("1"), ids("2"), "{filter}");
+    }
+}
+
+#[test]
+fn the_teaching_views_draw_the_matched_connections_only() {
+    let out = analyze_with(&[
+        "--timeline",
+        "--color",
+        "never",
+        "--lang",
+        "en",
+        "-f",
+        "handshake refused or teardown reset",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.matches("\nconnection ").count(), 2, "{text}");
+    assert!(text.contains("10.99.0.2:5556"), "{text}");
+    assert!(!text.contains("76.88.16.16"), "{text}");
+}
