@@ -153,7 +153,8 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub packets: bool,
 
-    /// Show at most this many connections per capture in the table (0 = all).
+    /// Show at most this many connections per capture in the table (0 = all):
+    /// those with the most severe findings first.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
 

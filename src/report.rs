@@ -63,6 +63,10 @@ pub struct CaptureReport {
     /// the totals over all captures in `summary`).
     #[serde(skip)]
     pub summary: Summary,
+    /// Connections with a finding at warning or above, for the table's
+    /// footer on the rows it does not show.
+    #[serde(skip)]
+    pub flagged: u64,
 }
 
 impl CaptureReport {
@@ -85,6 +89,7 @@ impl CaptureReport {
             connections,
             evicted: BTreeMap::new(),
             summary: Summary::new(),
+            flagged: 0,
         }
     }
 

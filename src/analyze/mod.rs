@@ -5,7 +5,7 @@ use crate::capture::CaptureError;
 use crate::checks::Detail;
 use crate::flow::{Connection, ConnectionSink, EndedBy, Limits};
 use crate::report::{Assessment, CaptureReport, ConnectionReport, Summary};
-use crate::rules::Check;
+use crate::rules::{Check, Severity};
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -66,6 +66,16 @@ pub trait Consumer {
     fn selects(&mut self, _report: &ConnectionReport) -> bool {
         true
     }
+    /// Whether the consumer decides on a connection knowing its most severe
+    /// finding ([`Consumer::wants_ranked`] instead of [`Consumer::wants`]).
+    fn ranks(&self) -> bool {
+        false
+    }
+    /// [`Consumer::wants`], told the connection's most severe finding
+    /// (`None`: none). Asked for every connection when [`Consumer::ranks`].
+    fn wants_ranked(&mut self, id: u64, _worst: Option<Severity>) -> bool {
+        self.wants(id)
+    }
 }
 
 impl<F: FnMut(ConnectionReport)> Consumer for F {
@@ -94,6 +104,12 @@ impl<C: Consumer> Consumer for Stamped<C> {
     fn selects(&mut self, report: &ConnectionReport) -> bool {
         self.consumer.selects(report)
     }
+    fn ranks(&self) -> bool {
+        self.consumer.ranks()
+    }
+    fn wants_ranked(&mut self, id: u64, worst: Option<Severity>) -> bool {
+        self.consumer.wants_ranked(id, worst)
+    }
 }
 
 /// Adapts a consumer of finished reports to the flow table's sink, counting
@@ -117,9 +133,20 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
             *self.evicted.entry(conn.ended_by).or_default() += 1;
         }
         // Findings are described (frames, message) only for a report.
-        let wanted = self.consumer.wants(conn.id);
-        let detail = if wanted { Detail::Full } else { Detail::Counts };
-        let assessment = Assessment::of(&conn, self.allow, detail);
+        let (wanted, assessment) = if self.consumer.ranks() {
+            // Judged by counts first, to rank it; described if wanted.
+            let counts = Assessment::of(&conn, self.allow, Detail::Counts);
+            let worst = counts.findings.iter().map(|f| f.check.severity()).max();
+            if self.consumer.wants_ranked(conn.id, worst) {
+                (true, Assessment::of(&conn, self.allow, Detail::Full))
+            } else {
+                (false, counts)
+            }
+        } else {
+            let wanted = self.consumer.wants(conn.id);
+            let detail = if wanted { Detail::Full } else { Detail::Counts };
+            (wanted, Assessment::of(&conn, self.allow, detail))
+        };
         if wanted && self.consumer.filters() {
             // Counted only if the filter selects the report.
             let mut counts = Summary::new();

@@ -135,10 +135,16 @@ fn render_capture(
         writeln!(out, "{table}")?;
         let total = shown_of(capture, conns, opts);
         if shown < total {
+            // The rows kept are those with the most severe findings first.
+            let flagged_shown = conns[..shown]
+                .iter()
+                .filter(|c| c.findings.iter().any(|f| f.severity >= Severity::Warning))
+                .count() as u64;
             writeln!(
                 out,
-                "… {} more connections not shown (--limit 0 shows all)",
-                total - shown
+                "… {} more connections not shown, {} of them with warnings or errors (--limit 0 shows all)",
+                total - shown,
+                capture.flagged.saturating_sub(flagged_shown)
             )?;
         }
     }

@@ -23,7 +23,7 @@ use crate::report::{CaptureReport, ConnectionReport, Report, Summary, Tool, SCHE
 use crate::rules::{Check, Severity};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use output::Output;
-use rows::Rows;
+use rows::{rank, rank_of, Rows};
 use select::Select;
 use spool::Spool;
 use std::io::{self, Write};
@@ -305,9 +305,26 @@ struct CaptureSink<'a, 'o> {
     write_error: Option<io::Error>,
     /// Where each JSON line is built.
     scratch: Vec<u8>,
+    /// Connections with a finding at warning or above.
+    flagged: u64,
+    /// The rank of the connection just wanted (see [`Rows`]).
+    wanted_rank: Option<u8>,
 }
 
 impl Consumer for &mut CaptureSink<'_, '_> {
+    fn ranks(&self) -> bool {
+        !self.select.judges() && !self.output.streams() && self.rows.is_limited()
+    }
+
+    fn wants_ranked(&mut self, id: u64, worst: Option<Severity>) -> bool {
+        if worst >= Some(Severity::Warning) {
+            self.flagged += 1;
+        }
+        let rank = rank(worst);
+        self.wanted_rank = Some(rank);
+        self.select.id(id) && self.rows.would_keep(rank, id)
+    }
+
     fn wants(&mut self, id: u64) -> bool {
         if self.select.judges() {
             // Judged by the filter before it is counted.
@@ -316,7 +333,8 @@ impl Consumer for &mut CaptureSink<'_, '_> {
         if self.output.streams() {
             self.write_error.is_none() && self.select.id(id)
         } else {
-            self.select.id(id) && self.rows.would_keep(id)
+            // Without a limit every report is kept, whatever its rank.
+            self.select.id(id) && self.rows.would_keep(rank(None), id)
         }
     }
 
@@ -333,8 +351,12 @@ impl Consumer for &mut CaptureSink<'_, '_> {
             return;
         }
         if !self.output.streams() {
-            if self.rows.would_keep(c.id) {
-                self.rows.keep(c);
+            let rank = self.wanted_rank.take().unwrap_or_else(|| rank_of(&c));
+            if self.select.judges() && rank <= 1 {
+                self.flagged += 1;
+            }
+            if self.rows.would_keep(rank, c.id) {
+                self.rows.keep(rank, c);
             }
             return;
         }
@@ -380,6 +402,8 @@ impl Worker<'_> {
             flush_lines: name == "-",
             write_error: None,
             scratch: Vec::new(),
+            flagged: 0,
+            wanted_rank: None,
         };
         let input = open_input(path);
         // The bar counts the bytes read, known in advance for a file that is
@@ -420,11 +444,17 @@ impl Worker<'_> {
             bar.finish_and_clear();
         }
         let CaptureSink {
-            rows, write_error, ..
+            rows,
+            write_error,
+            flagged,
+            ..
         } = sink;
         Analyzed {
             shown,
-            capture: capture.map(|(capture, _)| capture),
+            capture: capture.map(|(mut capture, _)| {
+                capture.flagged = flagged;
+                capture
+            }),
             rows: rows.into_sorted(),
             spool: match lines {
                 Lines::Spool(spool) => Some(spool),
