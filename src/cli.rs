@@ -2,7 +2,7 @@
 //! environment: locale, terminals, cores) are resolved into the library's
 //! options. clap types stay here; the library takes plain options.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use tcpstate::conntable::Limits;
@@ -26,6 +26,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Parses the command line (exiting with a usage message on an error), the
+/// `-r` files put among the FILE arguments in command-line order.
+pub fn parse() -> Cli {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Command::Analyze(args), Some(("analyze", m))) = (&mut cli.command, matches.subcommand())
+    {
+        args.interleave_inputs(m);
+    }
+    cli
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyze one or more captures (pcap or pcapng; `-` reads standard input).
@@ -34,6 +46,8 @@ pub enum Command {
   tcpstate analyze --format json a.pcap b.pcapng > report.json
   tcpdump -i eth0 -w - 'tcp port 443' | tcpstate analyze --format jsonl -
   tcpstate analyze --fail-on warning --allow DT005 ci-capture.pcap
+  tcpstate analyze -r capture.pcap.gz -f 'port 443 and (handshake unanswered or severity warning)'
+  tcpstate analyze --fail-on warning -f 'port 5432 and handshake refused' ci-capture.pcap
   tcpstate analyze --timeline --explain --lang zh --conn 2 testdata/crafted/seed_ftp.pcap
   tcpstate analyze --format ladder --relative capture.pcap
   tcpstate analyze --format mermaid --conn 1 capture.pcap > connection1.mmd
@@ -47,7 +61,18 @@ Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist
     Explain {
         /// A check code, e.g. HS001.
         code: String,
+        /// Language [default: en].
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<LangArg>,
     },
+    /// Print a shell completion script (e.g. `tcpstate completions bash > /etc/bash_completion.d/tcpstate`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page in roff (e.g. `tcpstate man > tcpstate.1; man ./tcpstate.1`).
+    Man,
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +80,9 @@ pub struct RulesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
     pub format: RulesFormat,
+    /// Language of the text table [default: en] (Markdown and JSON are in English).
+    #[arg(long, value_enum, value_name = "LANG")]
+    pub lang: Option<LangArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,8 +133,17 @@ fn parse_check(code: &str) -> Result<Check, String> {
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
     /// Capture files to read; `-` for standard input.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "read", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// A capture file to read, as tcpdump and tshark take it (repeatable; the
+    /// same as a FILE argument, read in command-line order with them).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Vec<PathBuf>,
+
+    /// Write the output to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -116,13 +153,20 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub packets: bool,
 
-    /// Show at most this many connections per capture in the table (0 = all).
+    /// Show at most this many connections per capture in the table (0 = all):
+    /// those with the most severe findings first.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
 
     /// Exit with status 1 when a finding at or above this level exists.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
     pub fail_on: FailOn,
+
+    /// Exit with status 1 when the captures yield no TCP segment at all
+    /// (empty, only other traffic or unknown link types, or everything
+    /// filtered out); without it the verdict says NO TCP and the status is 0.
+    #[arg(long)]
+    pub fail_on_empty: bool,
 
     /// Track at most N connections at once; beyond that the least recently
     /// active is reported early (ended_by: max_connections). Bounds memory.
@@ -149,8 +193,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub jobs: Option<u64>,
 
-    /// Ignore a check: its findings are not reported (repeatable).
-    #[arg(long, value_name = "CODE", value_parser = parse_check)]
+    /// Ignore a check: its findings are not reported (repeatable, or a comma list: HS006,HS007).
+    #[arg(long, value_name = "CODE", value_parser = parse_check, value_delimiter = ',')]
     pub allow: Vec<Check>,
 
     /// Instead of the table, an annotated timeline per connection: one line per
@@ -162,9 +206,19 @@ pub struct AnalyzeArgs {
     #[arg(long, help_heading = "Teaching views")]
     pub explain: bool,
 
-    /// Show only this connection (its id in the table).
-    #[arg(long, value_name = "ID", help_heading = "Teaching views")]
-    pub conn: Option<u64>,
+    /// Only the connections this expression matches: tcpdump's words for
+    /// addresses (host, net CIDR, port, portrange, src/dst, ip/ip6, and/or/not,
+    /// parentheses) and verdicts (handshake refused, teardown reset, state
+    /// CLOSE-WAIT, conn_state S0, finding HS006, severity warning, duration > 2s,
+    /// bytes > 1M, packets > 10). The summary, verdict and exit status judge
+    /// the matched connections only.
+    #[arg(short = 'f', long, value_name = "EXPR")]
+    pub filter: Option<String>,
+
+    /// Show only these connections (their ids in the table), in every format
+    /// (repeatable, or a comma list: 2,5); the summary still counts all.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub conn: Vec<u64>,
 
     /// Sequence numbers relative to each side's ISN (Wireshark's) instead of absolute.
     #[arg(long, help_heading = "Teaching views")]
@@ -195,6 +249,15 @@ pub enum LangArg {
     Zh,
 }
 
+impl LangArg {
+    pub fn lang(self) -> Lang {
+        match self {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorArg {
     Auto,
@@ -212,10 +275,44 @@ fn nanos(secs: f64) -> Option<i64> {
 }
 
 impl AnalyzeArgs {
+    /// Moves the `-r` files into `files`, each where it stood on the
+    /// command line among the FILE arguments.
+    fn interleave_inputs(&mut self, matches: &clap::ArgMatches) {
+        if self.read.is_empty() {
+            return;
+        }
+        let positions = |id: &str| -> Vec<usize> {
+            matches
+                .indices_of(id)
+                .map(|i| i.collect())
+                .unwrap_or_default()
+        };
+        let (at_files, at_read) = (positions("files"), positions("read"));
+        if at_files.len() != self.files.len() || at_read.len() != self.read.len() {
+            // Not expected from clap; keep every file, FILE arguments first.
+            self.files.append(&mut self.read);
+            return;
+        }
+        let mut all: Vec<(usize, PathBuf)> = at_files
+            .into_iter()
+            .zip(self.files.drain(..))
+            .chain(at_read.into_iter().zip(self.read.drain(..)))
+            .collect();
+        all.sort_by_key(|(at, _)| *at);
+        self.files = all.into_iter().map(|(_, path)| path).collect();
+    }
+
     /// Everything the run needs; an error message when the options do not
     /// go together.
     pub fn resolve(self) -> Result<run::Options, String> {
         let format = self.resolve_format()?;
+        let filter = match &self.filter {
+            None => None,
+            Some(text) => Some(
+                tcpstate::filter::Filter::parse(text)
+                    .map_err(|e| format!("bad --filter expression: {e}\n{}", e.caret(text)))?,
+            ),
+        };
         let teach = self.teach_options();
         let jobs = self.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -227,6 +324,8 @@ impl AnalyzeArgs {
             limit: self.limit,
             packets: self.packets,
             conn: self.conn,
+            filter,
+            fail_on_empty: self.fail_on_empty,
             allow: self.allow,
             limits: Limits {
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
@@ -259,12 +358,6 @@ impl AnalyzeArgs {
             }
             format = Format::Timeline;
         }
-        if self.conn.is_some() && !format.is_teaching() {
-            return Err(
-                "--conn selects the connection of --timeline, --format ladder or --format mermaid"
-                    .into(),
-            );
-        }
         Ok(format)
     }
 
@@ -287,7 +380,9 @@ impl AnalyzeArgs {
             ColorArg::Always => true,
             ColorArg::Never => false,
             ColorArg::Auto => {
-                std::io::stdout().is_terminal() && env("NO_COLOR").is_none_or(|v| v.is_empty())
+                self.output.is_none()
+                    && std::io::stdout().is_terminal()
+                    && env("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
         TeachOptions {

@@ -20,6 +20,8 @@ pub mod checks;
 pub mod connection;
 pub mod conntable;
 pub mod decode;
+pub mod filter;
+pub mod input;
 pub mod pipeline;
 pub mod render;
 pub mod report;

@@ -2,8 +2,9 @@
 //! library's options, runs, and maps the result to an exit status.
 
 use anyhow::{anyhow, Result};
-use clap::Parser;
+use clap::CommandFactory;
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 mod cli;
@@ -28,8 +29,21 @@ const EXIT_FINDINGS: u8 = 1;
 const EXIT_INPUT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let cli = cli::parse();
+    let sink: Box<dyn Write> = match &cli.command {
+        Command::Analyze(args) => match args.output.as_deref() {
+            Some(path) if path != Path::new("-") => match create_output(path, &args.files) {
+                Ok(file) => Box::new(file),
+                Err(e) => {
+                    eprintln!("tcpstate: error: {e:#}");
+                    return ExitCode::from(EXIT_INPUT_ERROR);
+                }
+            },
+            _ => Box::new(io::stdout().lock()),
+        },
+        _ => Box::new(io::stdout().lock()),
+    };
+    let mut out = io::BufWriter::new(sink);
     let result = command(cli.command, &mut out).and_then(|code| {
         out.flush()?;
         Ok(code)
@@ -58,20 +72,56 @@ fn command(command: Command, out: &mut dyn Write) -> Result<ExitCode> {
         }
         Command::Rules(args) => {
             match args.format {
-                RulesFormat::Text => render::rules::text(out)?,
+                RulesFormat::Text => match args.lang {
+                    Some(lang) => render::rules::text_in(lang.lang(), out)?,
+                    None => render::rules::text(out)?,
+                },
                 RulesFormat::Markdown => render::rules::markdown(out)?,
                 RulesFormat::Json => render::rules::json(out)?,
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain { code } => {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tcpstate", out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { code, lang } => {
             let check = Check::from_code(&code).ok_or_else(|| {
                 anyhow!("unknown check code '{code}' (`tcpstate rules` lists them)")
             })?;
-            render::rules::explain(&check.rule(), out)?;
+            match lang {
+                Some(lang) => render::rules::explain_in(&check.rule(), lang.lang(), out)?,
+                None => render::rules::explain(&check.rule(), out)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Creates the `--output` file, refusing one that is also an input (it would
+/// be emptied before it is read).
+fn create_output(path: &Path, inputs: &[std::path::PathBuf]) -> Result<std::fs::File> {
+    if let Ok(target) = path.canonicalize() {
+        let is_input = inputs
+            .iter()
+            .any(|input| input.canonicalize().is_ok_and(|input| input == target));
+        if is_input {
+            return Err(anyhow!(
+                "--output {} is also an input; it would be overwritten",
+                render::printable(&path.display().to_string())
+            ));
+        }
+    }
+    std::fs::File::create(path).map_err(|e| {
+        anyhow!(
+            "cannot write {}: {e}",
+            render::printable(&path.display().to_string())
+        )
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

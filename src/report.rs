@@ -64,6 +64,10 @@ pub struct CaptureReport {
     /// the totals over all captures in `summary`).
     #[serde(skip)]
     pub summary: Summary,
+    /// Connections with a finding at warning or above, for the table's
+    /// footer on the rows it does not show.
+    #[serde(skip)]
+    pub flagged: u64,
 }
 
 impl CaptureReport {
@@ -86,6 +90,7 @@ impl CaptureReport {
             connections,
             evicted: Counts::default(),
             summary: Summary::new(),
+            flagged: 0,
         }
     }
 
@@ -107,8 +112,10 @@ impl CaptureReport {
 impl Report {
     /// Says in the verdict line that frames were skipped because tcpstate
     /// could not read them, so that a PASS never hides a capture that was
-    /// not understood; returns one warning line per such capture.
-    pub fn warn_not_understood(&mut self) -> Vec<String> {
+    /// not understood (unless `in_verdict` is false: a run that read no TCP
+    /// at all says so in its own words); returns one warning line per such
+    /// capture.
+    pub fn warn_not_understood(&mut self, in_verdict: bool) -> Vec<String> {
         let mut lines = Vec::new();
         let mut total = 0;
         for capture in &self.captures {
@@ -126,7 +133,7 @@ impl Report {
                 reasons.join(", ")
             ));
         }
-        if total > 0 {
+        if total > 0 && in_verdict {
             let verdict = &mut self.summary.verdict;
             verdict.text = format!(
                 "WARNING: {total} frame{} not understood in {} capture{}; {}",
@@ -415,8 +422,11 @@ impl FindingCounts {
 pub enum Verdict {
     #[default]
     Pass,
-    /// Findings at or above `fail_on`: exit status 1.
+    /// Findings at or above `fail_on`, or no TCP segment with
+    /// `--fail-on-empty`: exit status 1.
     Fail,
+    /// No TCP segment in any capture: exit status 0.
+    Empty,
     /// An input could not be read: exit status 2.
     Error,
 }

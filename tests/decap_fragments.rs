@@ -89,7 +89,10 @@ fn a_flood_of_never_completed_fragments_is_bounded_and_reported() {
     let skipped = &r.captures[0].skipped;
     assert_eq!(skipped.get("ip_fragment"), Some(&1024));
     assert_eq!(skipped.get("ip_fragment_limit"), Some(&(5000 - 1024)));
-    assert!(r.summary.verdict.text.starts_with("WARNING"));
+    // No TCP came through: the verdict says so, naming the reasons.
+    let text = &r.summary.verdict.text;
+    assert!(text.starts_with("NO TCP: 5000 frames read"), "{text}");
+    assert!(text.contains("ip_fragment_limit 3976"), "{text}");
     assert!(stderr.contains("ip_fragment_limit 3976"), "{stderr}");
 }
 

@@ -160,7 +160,7 @@ fn the_table_keeps_its_first_rows_per_capture() {
 #[test]
 fn a_teaching_view_shows_the_connection_asked_for_or_fails() {
     let mut opts = options(&[FTP, FTP], Format::Ladder, 2);
-    opts.conn = Some(3);
+    opts.conn = vec![3];
     let (outcome, out, _) = run(&opts);
     let kept: Vec<(u64, usize)> = outcome
         .report
@@ -171,7 +171,7 @@ fn a_teaching_view_shows_the_connection_asked_for_or_fails() {
     assert_eq!(kept, [(3, 1)]);
     assert!(!out.is_empty());
 
-    opts.conn = Some(5);
+    opts.conn = vec![5];
     let mut out = Vec::new();
     match run::run(&opts, &mut out, &mut Vec::new()) {
         Err(

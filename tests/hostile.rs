@@ -68,6 +68,7 @@ fn run(bytes: &[u8]) -> (Duration, usize) {
         limits: Default::default(),
         // Both ways of running the stages, by turns.
         pipeline: bytes.len() % 2 == 0,
+        segments: None,
     };
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);

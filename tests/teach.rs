@@ -475,7 +475,10 @@ fn options_that_do_not_go_together_are_usage_errors() {
         &["--explain", "--format", "ladder"],
         "--explain prints the timeline",
     );
-    fails(&["--conn", "1"], "--conn selects the connection");
+    fails(
+        &["--conn", "3"],
+        "no connection 3: the input has 2 connections",
+    );
     fails(
         &["--timeline", "--conn", "7"],
         "no connection 7: the input has 2 connections",

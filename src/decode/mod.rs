@@ -187,6 +187,9 @@ pub enum SkipReason {
     TruncatedTcpHeader,
     /// A TCP header whose data offset is impossible.
     InvalidTcpHeader,
+    /// A TCP segment whose addresses and ports `--filter` rules out: it is
+    /// not tracked.
+    Filtered,
 }
 
 impl SkipReason {
@@ -211,6 +214,7 @@ impl SkipReason {
             SkipReason::IpLengthExceedsFrame => "ip_length_exceeds_frame",
             SkipReason::TruncatedTcpHeader => "truncated_tcp_header",
             SkipReason::InvalidTcpHeader => "invalid_tcp_header",
+            SkipReason::Filtered => "filtered",
         }
     }
 

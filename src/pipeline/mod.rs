@@ -6,7 +6,7 @@ use crate::capture::CaptureError;
 use crate::connection::{Connection, ConnectionSink, EndedBy};
 use crate::conntable::Limits;
 use crate::report::{CaptureReport, ConnectionReport, Counts, Summary};
-use crate::rules::Check;
+use crate::rules::{Check, Severity};
 use crate::verdict::{Assessment, Detail};
 use std::io::Read;
 
@@ -26,6 +26,9 @@ pub struct Options {
     /// decoding; the connection table; judging and reporting, on the
     /// calling thread) rather than all on the calling thread.
     pub pipeline: bool,
+    /// Segments whose addresses and ports this filter rules out are not
+    /// tracked (counted as skipped: `filtered`).
+    pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
 }
 
 /// How far the analysis of a capture has got, for progress displays.
@@ -53,6 +56,27 @@ pub trait Consumer {
         true
     }
     fn report(&mut self, report: ConnectionReport);
+    /// Whether the consumer judges each wanted report with
+    /// [`Consumer::selects`] before it is counted.
+    fn filters(&self) -> bool {
+        false
+    }
+    /// Whether a wanted report counts at all (a filter): one that does not
+    /// is left out of the summary and not reported. Asked only when
+    /// [`Consumer::filters`].
+    fn selects(&mut self, _report: &ConnectionReport) -> bool {
+        true
+    }
+    /// Whether the consumer decides on a connection knowing its most severe
+    /// finding ([`Consumer::wants_ranked`] instead of [`Consumer::wants`]).
+    fn ranks(&self) -> bool {
+        false
+    }
+    /// [`Consumer::wants`], told the connection's most severe finding
+    /// (`None`: none). Asked for every connection when [`Consumer::ranks`].
+    fn wants_ranked(&mut self, id: u64, _worst: Option<Severity>) -> bool {
+        self.wants(id)
+    }
 }
 
 impl<F: FnMut(ConnectionReport)> Consumer for F {
@@ -74,6 +98,18 @@ impl<C: Consumer> Consumer for Stamped<C> {
     fn report(&mut self, mut report: ConnectionReport) {
         report.capture = self.capture;
         self.consumer.report(report);
+    }
+    fn filters(&self) -> bool {
+        self.consumer.filters()
+    }
+    fn selects(&mut self, report: &ConnectionReport) -> bool {
+        self.consumer.selects(report)
+    }
+    fn ranks(&self) -> bool {
+        self.consumer.ranks()
+    }
+    fn wants_ranked(&mut self, id: u64, worst: Option<Severity>) -> bool {
+        self.consumer.wants_ranked(id, worst)
     }
 }
 
@@ -101,17 +137,43 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
         }
         // The connection is judged once, for the summary and its report;
         // findings are described (frames, message) only for a report.
-        let wanted = self.consumer.wants(conn.id);
-        let detail = if wanted { Detail::Full } else { Detail::Counts };
-        let assessment = Assessment::of(&conn, self.allow, detail);
-        self.summary.add(&assessment);
-        if wanted {
-            let mut report = ConnectionReport::from_assessment(&conn, &self.file, assessment);
-            if conn.carried != 0 {
-                report.encapsulation = self.carriers.names(conn.carried);
+        let (wanted, assessment) = if self.consumer.ranks() {
+            // Judged by counts first, to rank it; described if wanted.
+            let counts = Assessment::of(&conn, self.allow, Detail::Counts);
+            let worst = counts.findings.iter().map(|f| f.check.severity()).max();
+            if self.consumer.wants_ranked(conn.id, worst) {
+                (true, Assessment::of(&conn, self.allow, Detail::Full))
+            } else {
+                (false, counts)
             }
-            self.consumer.report(report);
+        } else {
+            let wanted = self.consumer.wants(conn.id);
+            let detail = if wanted { Detail::Full } else { Detail::Counts };
+            (wanted, Assessment::of(&conn, self.allow, detail))
+        };
+        if !wanted {
+            self.summary.add(&assessment);
+            return;
         }
+        let mut counts = Summary::new();
+        let filters = self.consumer.filters();
+        if filters {
+            counts.add(&assessment);
+        } else {
+            self.summary.add(&assessment);
+        }
+        let mut report = ConnectionReport::from_assessment(&conn, &self.file, assessment);
+        if conn.carried != 0 {
+            report.encapsulation = self.carriers.names(conn.carried);
+        }
+        if filters {
+            // Counted only if the filter selects the report.
+            if !self.consumer.selects(&report) {
+                return;
+            }
+            self.summary.merge(&counts);
+        }
+        self.consumer.report(report);
     }
 }
 
@@ -163,6 +225,7 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         keep_packets: options.packets.then_some(options.packets_for),
         limits: options.limits,
         carriers: sink.carriers.clone(),
+        segments: options.segments.clone(),
     };
     let done = if options.pipeline {
         stages::pipeline(input, &setup, &mut sink, &mut on_progress)

@@ -44,6 +44,8 @@ pub(super) struct Setup {
     pub limits: Limits,
     /// The tunnel chains of the capture, numbered while decoding.
     pub carriers: decode::Carriers,
+    /// Segments this filter rules out are skipped (`filtered`).
+    pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
 }
 
 /// What the stages produced besides the connections.
@@ -102,6 +104,7 @@ fn read_segments<R: Read + Send>(
     input: R,
     carriers: &decode::Carriers,
     out: &mut impl Segments,
+    filter: Option<&crate::filter::Filter>,
 ) -> Result<Decoded, CaptureError> {
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
@@ -140,6 +143,12 @@ fn read_segments<R: Read + Send>(
             *skipped.entry(SkipReason::IpFragmentTimeout).or_default() += timed_out;
         }
         match decoded {
+            Ok(seg)
+                if filter
+                    .is_some_and(|f| !f.keeps(seg.src, seg.src_port, seg.dst, seg.dst_port)) =>
+            {
+                *skipped.entry(SkipReason::Filtered).or_default() += 1;
+            }
             Ok(mut seg) => {
                 if !tunnels.is_empty() {
                     seg.carried = numbers.number(&tunnels);
@@ -277,7 +286,12 @@ pub(super) fn inline<R: Read + Send>(
 ) -> Result<Done, CaptureError> {
     let mut direct = Direct(sink);
     let mut tracker = tracking_stage(setup, &mut direct, on_progress);
-    let decoded = read_segments(input, &setup.carriers, &mut tracker)?;
+    let decoded = read_segments(
+        input,
+        &setup.carriers,
+        &mut tracker,
+        setup.segments.as_deref(),
+    )?;
     Ok(decoded.done(tracker.finish()))
 }
 
@@ -439,9 +453,10 @@ pub(super) fn pipeline<R: Read + Send>(
         std::thread::scope(|scope| {
             let (tx, rx) = sync_channel(IN_FLIGHT);
             let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
+            let filter = setup.segments.as_deref();
             let reading = scope.spawn(move || {
                 let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
-                let decoded = read_segments(input, &setup.carriers, &mut out);
+                let decoded = read_segments(input, &setup.carriers, &mut out, filter);
                 out.send();
                 decoded
             });

@@ -2,6 +2,7 @@
 //! docs/rules.md, JSON) and `tcpstate explain CODE`.
 
 use crate::rules::{Check, Rule};
+use crate::teach::text::{Lang, Text};
 use comfy_table::{presets, Table};
 use std::io::{self, Write};
 
@@ -20,6 +21,25 @@ pub fn text(out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "`tcpstate explain CODE` explains one check; `--allow CODE` ignores it."
+    )
+}
+
+/// The catalog table in `lang` (English: [`text`]).
+pub fn text_in(lang: Lang, out: &mut dyn Write) -> io::Result<()> {
+    if lang == Lang::En {
+        return text(out);
+    }
+    let words = Text::new(lang);
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED.with_rounded_corners());
+    table.set_header(vec!["代码", "级别", "标题"]);
+    for r in all() {
+        table.add_row(vec![r.code, words.severity(r.severity), r.zh.title]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(
+        out,
+        "`tcpstate explain 代码 --lang zh` 解释一项检查；`--allow 代码` 忽略它。"
     )
 }
 
@@ -69,6 +89,31 @@ pub fn explain(rule: &Rule, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{} ({}): {}", rule.code, rule.severity, rule.title)?;
     writeln!(out)?;
     writeln!(out, "{}", wrap(rule.explanation, 80))
+}
+
+/// One check explained in `lang` (English: [`explain`]). The Chinese
+/// explanation is the short one of the teaching views; the English one
+/// (`--lang en`) also gives the rule's source.
+pub fn explain_in(rule: &Rule, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
+    if lang != Lang::Zh {
+        return explain(rule, out);
+    }
+    let (title, why) = (rule.zh.title, rule.zh.why);
+    let words = Text::new(lang);
+    writeln!(
+        out,
+        "{}（{}）：{title}",
+        rule.code,
+        words.severity(rule.severity)
+    )?;
+    writeln!(out)?;
+    writeln!(out, "{why}")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "规则出处等详细说明（英文）：tcpstate explain {} --lang en",
+        rule.code
+    )
 }
 
 /// Wraps text at word boundaries to `width` columns.

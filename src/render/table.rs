@@ -15,6 +15,9 @@ pub struct TableOptions {
     pub limit: usize,
     /// Also list every packet of the connections shown.
     pub packets: bool,
+    /// The rows are a selection (`--conn`): the connections not selected are
+    /// not "not shown".
+    pub selected: bool,
 }
 
 pub fn render(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -153,12 +156,18 @@ fn render_capture(
             }
         }
         writeln!(out, "{table}")?;
-        let total = usize::try_from(capture.summary.connections).unwrap_or(usize::MAX);
+        let total = shown_of(capture, conns, opts);
         if shown < total {
+            // The rows kept are those with the most severe findings first.
+            let flagged_shown = conns[..shown]
+                .iter()
+                .filter(|c| c.findings.iter().any(|f| f.severity >= Severity::Warning))
+                .count() as u64;
             writeln!(
                 out,
-                "… {} more connections not shown (--limit 0 shows all)",
-                total - shown
+                "… {} more connections not shown, {} of them with warnings or errors (--limit 0 shows all)",
+                total - shown,
+                capture.flagged.saturating_sub(flagged_shown)
             )?;
         }
     }
@@ -170,7 +179,7 @@ fn render_capture(
             counts(&capture.evicted)
         )?;
     }
-    let total = usize::try_from(capture.summary.connections).unwrap_or(usize::MAX);
+    let total = shown_of(capture, conns, opts);
     if shown < total {
         // Too many connections to list: say what happened in a few lines.
         render_servers(&capture.summary, out)?;
@@ -185,6 +194,16 @@ fn render_capture(
         }
     }
     Ok(())
+}
+
+/// The rows there are to show: every connection of the capture, or the
+/// selected ones.
+fn shown_of(capture: &CaptureReport, conns: &[&ConnectionReport], opts: &TableOptions) -> usize {
+    if opts.selected {
+        conns.len()
+    } else {
+        usize::try_from(capture.summary.connections).unwrap_or(usize::MAX)
+    }
 }
 
 /// "1 error, 2 warnings" style cell; "-" when there is nothing.

@@ -10,17 +10,23 @@
 
 mod output;
 mod rows;
+mod select;
 mod spool;
 
 use crate::capture::CaptureError;
 use crate::conntable::Limits;
+use crate::filter::Filter;
+use crate::input::{self, Compression};
 use crate::pipeline::{self, analyze_capture_with_progress, Consumer, Progress};
 use crate::render::{self, teaching::TeachOptions, Format};
-use crate::report::{CaptureReport, ConnectionReport, Report, Summary, Tool, SCHEMA};
+use crate::report::{
+    CaptureReport, ConnectionReport, Named, Report, Summary, Tool, Verdict, SCHEMA,
+};
 use crate::rules::{Check, Severity};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use output::Output;
-use rows::Rows;
+use rows::{rank, rank_of, Rows};
+use select::Select;
 use spool::Spool;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -36,11 +42,18 @@ pub struct Options {
     /// Per-packet detail: in the JSON, and a packet listing per connection
     /// in the table.
     pub packets: bool,
-    /// The one connection the teaching views show, by its id over all
-    /// captures.
-    pub conn: Option<u64>,
+    /// The connections shown, by their ids over all captures (in every
+    /// format); empty shows all. The summary and the verdict still count
+    /// every connection.
+    pub conn: Vec<u64>,
+    /// Only the connections this matches are shown, counted and judged;
+    /// segments whose addresses it rules out are not even tracked.
+    pub filter: Option<Filter>,
     /// Checks whose findings are left out.
     pub allow: Vec<Check>,
+    /// A run whose captures yield no TCP segment fails
+    /// ([`Status::Findings`]) instead of passing with the verdict `NO TCP`.
+    pub fail_on_empty: bool,
     /// Limits on the connection table of each capture.
     pub limits: Limits,
     /// Captures analyzed at once; with fewer captures than that, each runs
@@ -64,8 +77,10 @@ impl Options {
             format: Format::Table,
             limit: 50,
             packets: false,
-            conn: None,
+            conn: Vec::new(),
+            filter: None,
             allow: Vec::new(),
+            fail_on_empty: false,
             limits: Limits::default(),
             jobs: 1,
             fail_on: Some(Severity::Error),
@@ -78,7 +93,7 @@ impl Options {
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The teaching view was asked for a connection that is not there.
+    /// A connection asked for (`--conn`) is not there.
     #[error(
         "no connection {id}: the input has {connections} connection{}",
         if *connections == 1 { "" } else { "s" }
@@ -146,14 +161,21 @@ pub fn run(
         // runs as a pipeline (its reading and reporting stages are light
         // enough to share a core).
         pipeline: workers < jobs,
+        segments: options
+            .filter
+            .as_ref()
+            .filter(|f| f.has_addresses())
+            .map(|f| std::sync::Arc::new(f.clone())),
     };
     // Progress on standard error, only when asked for (a person watching).
     let bars = options
         .progress
         .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+    let select = Select::new(&options.conn, options.filter.as_ref());
     let worker = Worker {
         analysis: &analysis,
         output: &output,
+        select: &select,
         progress: bars.as_ref(),
     };
     let mut merged = Merged {
@@ -167,7 +189,9 @@ pub fn run(
         next_offset: 0,
         unreadable: 0,
     };
-    if files.len() > 1 && output.side_by_side() && workers > 1 {
+    // Connections are picked by their ids over all captures, known only
+    // once the captures before are done: then the captures are read in turn.
+    if files.len() > 1 && output.side_by_side() && select.allows_side_by_side() && workers > 1 {
         side_by_side(&worker, files, workers, &mut merged, out, messages)?;
     } else {
         for (index, path) in files.iter().enumerate() {
@@ -182,9 +206,25 @@ pub fn run(
         ..
     } = merged;
     report.connections.sort_by_key(|c| c.id);
+    let connections = report.captures.iter().map(|c| c.connections).sum();
+    if let Some(id) = select.missing(connections) {
+        return Err(Error::NoConnection { id, connections });
+    }
     report.summary.decide(options.fail_on, &options.allow);
-    for warning in report.warn_not_understood() {
-        let _ = writeln!(messages, "tcpstate: warning: {warning}");
+    if let Some(filter) = &options.filter {
+        filter_note(&mut report, filter, connections);
+    }
+    let no_tcp_read =
+        !report.captures.is_empty() && report.captures.iter().all(|c| c.tcp_segments == 0);
+    for warning in report.warn_not_understood(!no_tcp_read) {
+        let _ = writeln!(
+            messages,
+            "tcpstate: warning: {}",
+            render::printable(&warning)
+        );
+    }
+    if no_tcp_read {
+        no_tcp(&mut report, options.fail_on_empty);
     }
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
@@ -192,6 +232,55 @@ pub fn run(
     output.finish(&report, out, messages)?;
     out.flush()?;
     Ok(Outcome { report, unreadable })
+}
+
+/// Makes the verdict of a run that read no TCP segment say so: `NO TCP`
+/// (result `empty`), or a failure with `--fail-on-empty`.
+fn no_tcp(report: &mut Report, fail: bool) {
+    let frames: u64 = report.captures.iter().map(|c| c.frames).sum();
+    let mut skipped = std::collections::BTreeMap::<&str, u64>::new();
+    for c in &report.captures {
+        for (reason, n) in c.skipped.iter() {
+            *skipped.entry(reason.name()).or_default() += n;
+        }
+    }
+    let reasons: Vec<String> = skipped.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let mut text = format!(
+        "NO TCP: {frames} frame{} read, none TCP",
+        if frames == 1 { "" } else { "s" }
+    );
+    if !reasons.is_empty() {
+        text.push_str(&format!(" ({})", reasons.join(", ")));
+    }
+    if fail {
+        text.push_str(" (--fail-on-empty)");
+    }
+    let verdict = &mut report.summary.verdict;
+    verdict.text = format!("{text}; {}", verdict.text);
+    verdict.result = if fail { Verdict::Fail } else { Verdict::Empty };
+}
+
+/// Says in the verdict how many connections the filter matched, of how
+/// many tracked, and how many segments its addresses kept from tracking.
+fn filter_note(report: &mut Report, filter: &Filter, tracked: u64) {
+    let matched = report.summary.connections;
+    let untracked: u64 = report
+        .captures
+        .iter()
+        .map(|c| c.skipped.get(crate::decode::SkipReason::Filtered))
+        .sum();
+    let mut note = format!(
+        "; filter '{}': {matched} of {tracked} connection{} matched",
+        render::printable(filter.text()),
+        if tracked == 1 { "" } else { "s" }
+    );
+    if untracked > 0 {
+        note.push_str(&format!(
+            " ({untracked} TCP segment{} outside it not tracked)",
+            if untracked == 1 { "" } else { "s" }
+        ));
+    }
+    report.summary.verdict.text.push_str(&note);
 }
 
 /// Where JSON Lines go while a capture is analyzed.
@@ -218,6 +307,7 @@ struct Analyzed {
 /// Where one capture's connection reports go.
 struct CaptureSink<'a, 'o> {
     output: &'a Output<'a>,
+    select: &'a Select<'a>,
     rows: Rows,
     lines: &'a mut Lines<'o>,
     /// Flush after every JSON line: the input is a live stream (standard
@@ -226,20 +316,62 @@ struct CaptureSink<'a, 'o> {
     write_error: Option<io::Error>,
     /// Where each JSON line is built.
     scratch: Vec<u8>,
+    /// Connections with a finding at warning or above.
+    flagged: u64,
+    /// The rank of the connection just wanted (see [`Rows`]).
+    wanted_rank: Option<u8>,
 }
 
 impl Consumer for &mut CaptureSink<'_, '_> {
+    fn ranks(&self) -> bool {
+        !self.select.judges() && !self.output.streams() && self.rows.is_limited()
+    }
+
+    fn wants_ranked(&mut self, id: u64, worst: Option<Severity>) -> bool {
+        if worst >= Some(Severity::Warning) {
+            self.flagged += 1;
+        }
+        let rank = rank(worst);
+        self.wanted_rank = Some(rank);
+        self.select.id(id) && self.rows.would_keep(rank, id)
+    }
+
     fn wants(&mut self, id: u64) -> bool {
+        if self.select.judges() {
+            // Judged by the filter before it is counted.
+            return true;
+        }
         if self.output.streams() {
-            self.write_error.is_none()
+            self.write_error.is_none() && self.select.id(id)
         } else {
-            self.output.shows(id) && self.rows.would_keep(id)
+            // Without a limit every report is kept, whatever its rank.
+            self.select.id(id) && self.rows.would_keep(rank(None), id)
         }
     }
 
+    fn filters(&self) -> bool {
+        self.select.judges()
+    }
+
+    fn selects(&mut self, c: &ConnectionReport) -> bool {
+        self.select.matches(c)
+    }
+
     fn report(&mut self, c: ConnectionReport) {
+        if !self.select.id(c.id) {
+            return;
+        }
         if !self.output.streams() {
-            self.rows.keep(c);
+            let rank = self.wanted_rank.take().unwrap_or_else(|| rank_of(&c));
+            if self.select.judges() && rank <= 1 {
+                self.flagged += 1;
+            }
+            if self.rows.would_keep(rank, c.id) {
+                self.rows.keep(rank, c);
+            }
+            return;
+        }
+        if self.write_error.is_some() {
             return;
         }
         let written = match &mut *self.lines {
@@ -262,6 +394,7 @@ impl Consumer for &mut CaptureSink<'_, '_> {
 struct Worker<'a> {
     analysis: &'a pipeline::Options,
     output: &'a Output<'a>,
+    select: &'a Select<'a>,
     /// Progress bars on standard error.
     progress: Option<&'a MultiProgress>,
 }
@@ -274,16 +407,25 @@ impl Worker<'_> {
         let shown = render::printable(&name).into_owned();
         let mut sink = CaptureSink {
             output: self.output,
+            select: self.select,
             rows: Rows::new(self.output.row_limit()),
             lines: &mut lines,
             flush_lines: name == "-",
             write_error: None,
             scratch: Vec::new(),
+            flagged: 0,
+            wanted_rank: None,
         };
-        let size = std::fs::metadata(path)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len());
+        let input = open_input(path);
+        // The bar counts the bytes read, known in advance for a file that is
+        // not compressed.
+        let size = match &input {
+            Ok((Compression::None, _)) => std::fs::metadata(path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
+            _ => None,
+        };
         let mut bar: Option<ProgressBar> = None;
         let started = std::time::Instant::now();
         let on_progress = |p: Progress| {
@@ -298,40 +440,32 @@ impl Worker<'_> {
                 p.done_connections
             ));
         };
-        let capture = if name == "-" {
+        let capture = input.map_err(CaptureError::from).and_then(|(_, reader)| {
             analyze_capture_with_progress(
-                "-",
+                &name,
                 index,
-                io::stdin(),
+                reader,
                 first_id,
                 self.analysis,
                 &mut sink,
                 on_progress,
             )
-        } else {
-            std::fs::File::open(path)
-                .map_err(CaptureError::from)
-                .and_then(|f| {
-                    analyze_capture_with_progress(
-                        &name,
-                        index,
-                        f,
-                        first_id,
-                        self.analysis,
-                        &mut sink,
-                        on_progress,
-                    )
-                })
-        };
+        });
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
         let CaptureSink {
-            rows, write_error, ..
+            rows,
+            write_error,
+            flagged,
+            ..
         } = sink;
         Analyzed {
             shown,
-            capture: capture.map(|(capture, _)| capture),
+            capture: capture.map(|(mut capture, _)| {
+                capture.flagged = flagged;
+                capture
+            }),
             rows: rows.into_sorted(),
             spool: match lines {
                 Lines::Spool(spool) => Some(spool),
@@ -339,6 +473,16 @@ impl Worker<'_> {
             },
             write_error,
         }
+    }
+}
+
+/// The input at `path` (`-`: standard input), decompressed if it is
+/// compressed ([`crate::input`]).
+fn open_input(path: &Path) -> io::Result<(Compression, Box<dyn io::Read + Send>)> {
+    if path == Path::new("-") {
+        input::open(io::stdin())
+    } else {
+        input::open(std::fs::File::open(path)?)
     }
 }
 

@@ -34,13 +34,18 @@ impl<'a> Output<'a> {
     pub fn new(options: &'a super::Options) -> Output<'a> {
         let teaching = |draw: Draw| Output::Teaching {
             draw,
-            conn: options.conn,
+            // Packets are kept for the one connection asked for only.
+            conn: match options.conn.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            },
             teach: &options.teach,
         };
         match options.format {
             Format::Table => Output::Table(TableOptions {
                 limit: options.limit,
                 packets: options.packets,
+                selected: !options.conn.is_empty(),
             }),
             Format::Json => Output::Json,
             Format::Jsonl => Output::Jsonl,
@@ -63,14 +68,6 @@ impl<'a> Output<'a> {
         match self {
             Output::Table(table) => table.limit,
             _ => 0,
-        }
-    }
-
-    /// Whether the report of connection `id` is shown at all.
-    pub fn shows(&self, id: u64) -> bool {
-        match self {
-            Output::Teaching { conn, .. } => conn.is_none_or(|want| want == id),
-            _ => true,
         }
     }
 
@@ -107,17 +104,7 @@ impl<'a> Output<'a> {
             Output::Jsonl => {
                 let _ = writeln!(messages, "tcpstate: {}", report.summary.verdict.text);
             }
-            Output::Teaching { draw, conn, teach } => {
-                if let Some(id) = conn {
-                    if report.connections.is_empty() {
-                        return Err(Error::NoConnection {
-                            id,
-                            connections: report.summary.connections,
-                        });
-                    }
-                }
-                draw(report, teach, out)?;
-            }
+            Output::Teaching { draw, teach, .. } => draw(report, teach, out)?,
         }
         Ok(())
     }

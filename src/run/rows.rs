@@ -1,33 +1,60 @@
 //! The connection reports an output keeps of one capture.
 
 use crate::report::ConnectionReport;
+use crate::rules::Severity;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-/// All the reports, or (for the table) only the `limit` with the smallest
-/// ids, so that memory stays bounded whatever the number of connections.
+/// All the reports, or (for the table) only `limit` of them, so that memory
+/// stays bounded whatever the number of connections: those with the most
+/// severe findings, and among them those with the smallest ids.
 pub(super) struct Rows {
     limit: usize,
-    heap: BinaryHeap<ById>,
+    heap: BinaryHeap<Ranked>,
 }
 
-/// A report ordered by connection id.
-struct ById(ConnectionReport);
+/// A report ordered by its rank, then its id: the greatest is the first
+/// left out.
+struct Ranked {
+    rank: u8,
+    report: ConnectionReport,
+}
 
-impl PartialEq for ById {
-    fn eq(&self, other: &ById) -> bool {
-        self.0.id == other.0.id
+/// 0 for an error, 1 a warning, 2 only info, 3 no finding.
+pub(super) fn rank(worst: Option<Severity>) -> u8 {
+    match worst {
+        Some(Severity::Error) => 0,
+        Some(Severity::Warning) => 1,
+        Some(Severity::Info) => 2,
+        None => 3,
     }
 }
-impl Eq for ById {}
-impl PartialOrd for ById {
-    fn partial_cmp(&self, other: &ById) -> Option<Ordering> {
+
+/// The rank of a built report.
+pub(super) fn rank_of(c: &ConnectionReport) -> u8 {
+    rank(c.findings.iter().map(|f| f.severity).max())
+}
+
+impl Ranked {
+    fn key(&self) -> (u8, u64) {
+        (self.rank, self.report.id)
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Ranked) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Ranked) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for ById {
-    fn cmp(&self, other: &ById) -> Ordering {
-        self.0.id.cmp(&other.0.id)
+impl Ord for Ranked {
+    fn cmp(&self, other: &Ranked) -> Ordering {
+        self.key().cmp(&other.key())
     }
 }
 
@@ -40,15 +67,21 @@ impl Rows {
         }
     }
 
-    /// Whether a report with this id would be kept (so is worth building).
-    pub fn would_keep(&self, id: u64) -> bool {
-        self.limit == 0
-            || self.heap.len() < self.limit
-            || self.heap.peek().is_some_and(|top| id < top.0.id)
+    /// Whether some reports may be left out (so ranks matter).
+    pub fn is_limited(&self) -> bool {
+        self.limit > 0
     }
 
-    pub fn keep(&mut self, c: ConnectionReport) {
-        self.heap.push(ById(c));
+    /// Whether a report with this rank and id would be kept (so is worth
+    /// building).
+    pub fn would_keep(&self, rank: u8, id: u64) -> bool {
+        self.limit == 0
+            || self.heap.len() < self.limit
+            || self.heap.peek().is_some_and(|top| (rank, id) < top.key())
+    }
+
+    pub fn keep(&mut self, rank: u8, c: ConnectionReport) {
+        self.heap.push(Ranked { rank, report: c });
         if self.limit > 0 && self.heap.len() > self.limit {
             self.heap.pop();
         }
@@ -56,10 +89,8 @@ impl Rows {
 
     /// The reports kept, by id.
     pub fn into_sorted(self) -> Vec<ConnectionReport> {
-        self.heap
-            .into_sorted_vec()
-            .into_iter()
-            .map(|r| r.0)
-            .collect()
+        let mut rows: Vec<ConnectionReport> = self.heap.into_iter().map(|r| r.report).collect();
+        rows.sort_by_key(|c| c.id);
+        rows
     }
 }
