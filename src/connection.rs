@@ -130,11 +130,13 @@ impl Connection {
         self.stats[side]
     }
 
-    /// A connection attempt: opened by the client's SYN, and the server has
-    /// sent nothing.
+    /// A connection attempt: opened by the client's SYN, the client has sent
+    /// nothing but bare SYNs (no ACK, no data: a capture of one direction
+    /// shows those of an answered connection), and the server nothing.
     pub fn is_attempt(&self) -> bool {
         self.roles_from_syn
             && self.stats[Side::Server].packets == 0
+            && self.stats[Side::Client].packets == u64::from(self.obs.syn_count)
             && self.tracker.endpoint(Side::Client).state() == State::SynSent
     }
 }
@@ -197,14 +199,20 @@ impl EndedBy {
     }
 }
 
-/// A bare SYN with a new ISN on a finished connection starts a new one.
+/// A bare SYN with a new ISN starts a new connection when the old one is
+/// over for its sender: both sides finished, or the sender CLOSED by a RST
+/// (its own abort or an accepted one from its peer), the peer possibly back
+/// in LISTEN. tshark starts a new stream on any SYN with a new ISN.
 pub(crate) fn is_port_reuse(conn: &Connection, src: Addr, seg: &Segment) -> bool {
     let bare_syn = seg.flags.syn() && !seg.flags.ack();
-    if !bare_syn || !conn.tracker.is_finished() {
+    if !bare_syn {
         return false;
     }
     let side = conn.side_of(src);
-    conn.tracker.endpoint(side).isn != Some(seg.seq)
+    let sender = conn.tracker.endpoint(side);
+    let reset = sender.sent_rst || sender.reset_by_peer;
+    let over = conn.tracker.is_finished() || (reset && sender.state().is_closed());
+    over && sender.isn != Some(seg.seq)
 }
 
 /// Decides the roles from the first segment of a connection: the sender of a
@@ -394,10 +402,6 @@ impl Connection {
             if side == Side::Server {
                 obs.syn_ack_count += 1;
                 obs.syn_ack.get_or_insert(at);
-                if let Some(syn) = obs.syn {
-                    self.analysis
-                        .set_first_rtt(at.ts_ns.saturating_sub(syn.ts_ns));
-                }
             } else if obs.server_bare_syn {
                 // Simultaneous open: the client's SYN,ACK answers the server's SYN.
                 obs.syn_ack.get_or_insert(at);
@@ -410,7 +414,9 @@ impl Connection {
                 (true, _) => obs.syn_ack.is_some(),
                 _ => false,
             };
-            if opener_done && peer_isn.is_some_and(|isn| seg.ack > isn) {
+            // After a RST that ended the attempt (one from SYN-SENT, say),
+            // an ACK no longer completes it.
+            if opener_done && obs.rst.is_none() && peer_isn.is_some_and(|isn| seg.ack > isn) {
                 obs.hs_ack = Some(at);
             }
         }

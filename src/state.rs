@@ -284,8 +284,16 @@ impl Endpoint {
     fn accepts_rst(&self, rst: &Segment, shift: u8) -> bool {
         match self.state {
             State::Listen | State::Closed => false,
-            // SYN-SENT: acceptable if its ACK acknowledges our SYN.
-            State::SynSent => rst.flags.ack() && self.isn.is_some_and(|isn| rst.ack == isn + 1),
+            // SYN-SENT: acceptable if its ACK acknowledges our SYN, and no
+            // more than was sent (SND.UNA < SEG.ACK ≤ SND.NXT: data on the
+            // SYN counts).
+            State::SynSent => {
+                rst.flags.ack()
+                    && self.isn.is_some_and(|isn| {
+                        let nxt = self.snd_nxt.filter(|n| *n > isn).unwrap_or(isn + 1);
+                        rst.ack > isn && rst.ack <= nxt
+                    })
+            }
             _ => {
                 let Some(rcv_nxt) = self.last_ack else {
                     return true;
@@ -474,19 +482,12 @@ impl Tracker {
 
     fn on_rst(&mut self, from: Side, seg: &Segment, out: &mut Vec<Transition>) -> StepOutcome {
         let to = from.peer();
-        let mut closed = false;
+        let receiver_before = self.ends[to].state;
         {
             let sender = &mut self.ends[from];
             // A RST in answer to a SYN from a side that has sent nothing: no listener.
             sender.revise_initial(State::Closed);
             sender.sent_any = true;
-            sender.sent_rst = true;
-            // SYN-SENT: a RST answers an unacceptable ACK and the connection
-            // attempt goes on (RFC 9293 §3.10.7.3). Elsewhere the sender aborts.
-            if sender.state != State::SynSent {
-                closed |= sender.state != State::Closed;
-                sender.set_state(from, State::Closed, out);
-            }
         }
         // Everything sent before the RST is taken to have arrived before it.
         while let Some(seg) = pop_front(&mut self.in_flight[from]) {
@@ -495,8 +496,37 @@ impl Tracker {
         // Without the SYNs the scale is unknown: assume the largest, so that
         // no RST is wrongly called out of window.
         let shift = self.window_shift(to).unwrap_or(14);
+        let accepted = self.ends[to].accepts_rst(seg, shift);
+        // A synchronized receiver ignores a RST outside its window (RFC 9293
+        // §3.10.7.4, RFC 5961 §3): it changes nothing, and the connection
+        // goes on as the following segments show.
+        if !accepted
+            && !matches!(
+                receiver_before,
+                State::Closed | State::Listen | State::SynSent
+            )
+        {
+            return StepOutcome {
+                rst_accepted: Some(false),
+                rst_closed: false,
+            };
+        }
+        let mut closed = false;
+        {
+            let sender = &mut self.ends[from];
+            sender.sent_rst = true;
+            // SYN-SENT: a RST with seq = SEG.ACK answers an unacceptable ACK
+            // and the connection attempt goes on (RFC 9293 §3.10.7.3). One
+            // from its own sequence space (ISN + 1) gives the attempt up, as
+            // does any RST elsewhere: the sender aborts.
+            let answers_bad_ack =
+                sender.state == State::SynSent && sender.isn.is_none_or(|isn| seg.seq != isn + 1);
+            if !answers_bad_ack {
+                closed |= sender.state != State::Closed;
+                sender.set_state(from, State::Closed, out);
+            }
+        }
         let receiver = &mut self.ends[to];
-        let accepted = receiver.accepts_rst(seg, shift);
         if accepted {
             receiver.reset_by_peer = true;
             // SYN-RECEIVED from a passive OPEN returns to LISTEN (RFC 9293 §3.10.7.4).
@@ -1099,7 +1129,9 @@ mod tests {
             },
         );
         assert_eq!(o.rst_accepted, Some(false));
-        assert_eq!(r.states(), (Closed, Established));
+        assert!(!o.rst_closed);
+        // The ignored RST changes no state, not even its sender's.
+        assert_eq!(r.states(), (Established, Established));
         let _ = s;
     }
 
@@ -1179,6 +1211,49 @@ mod tests {
             },
         );
         assert_eq!(r.states(), (Established, Established));
+    }
+
+    #[test]
+    fn rst_from_syn_sent_at_isn_plus_one_gives_the_attempt_up() {
+        let mut r = Run::opening();
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN,
+                flags: flags(S),
+                ..SEG
+            },
+        );
+        r.send(
+            Server,
+            Segment {
+                seq: SERVER_ISN,
+                ack: CLIENT_ISN + 1,
+                flags: flags(S | A),
+                ..SEG
+            },
+        );
+        // The client gave up before the SYN-ACK arrived: RST seq=ISN+1.
+        let o = r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN + 1,
+                flags: flags(R),
+                ..SEG
+            },
+        );
+        assert!(o.rst_closed);
+        assert_eq!(r.states(), (Closed, Listen));
+        // A later ACK from the client does not complete the handshake.
+        r.send(
+            Client,
+            Segment {
+                seq: CLIENT_ISN + 1,
+                ack: SERVER_ISN + 1,
+                ..SEG
+            },
+        );
+        assert_eq!(r.states(), (Closed, Listen));
     }
 
     #[test]

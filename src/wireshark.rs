@@ -106,15 +106,27 @@ const FAST_RETRANS_NS: i64 = 20_000_000;
 #[derive(Debug, Clone, Default)]
 pub struct SeqAnalysis {
     flows: [Flow; 2],
-    /// Handshake round-trip time, used as the out-of-order threshold.
+    /// Time of the most recent bare SYN (Wireshark's `ts_mru_syn`).
+    mru_syn_ns: Option<i64>,
+    /// Handshake round-trip time (`tcp.analysis.initial_rtt`), used as the
+    /// out-of-order threshold.
     first_rtt_ns: Option<i64>,
 }
 
 impl SeqAnalysis {
-    /// Sets the out-of-order threshold from the first round trip (SYN → SYN-ACK).
-    pub fn set_first_rtt(&mut self, rtt_ns: i64) {
-        if self.first_rtt_ns.is_none() && rtt_ns > 0 {
-            self.first_rtt_ns = Some(rtt_ns);
+    /// Wireshark's initial RTT: from the most recent bare SYN (the one that
+    /// was answered, when it was sent again) to the first segment with ACK
+    /// and without SYN, in either direction (the handshake's third ACK); a
+    /// zero delta leaves it unset, to be taken again.
+    fn note_initial_rtt(&mut self, seg: &Segment, ts_ns: i64) {
+        let f = seg.flags;
+        if f.syn() && !f.ack() {
+            self.mru_syn_ns = Some(ts_ns);
+        } else if !f.syn() && f.ack() && self.first_rtt_ns.is_none() {
+            if let Some(syn) = self.mru_syn_ns {
+                let rtt = ts_ns.saturating_sub(syn);
+                self.first_rtt_ns = (rtt > 0).then_some(rtt);
+            }
         }
     }
 
@@ -127,6 +139,7 @@ impl SeqAnalysis {
         ts_ns: i64,
         shift: Option<u8>,
     ) -> SegFlags {
+        self.note_initial_rtt(seg, ts_ns);
         let [client, server] = &mut self.flows;
         let (fwd, rev) = match from {
             Side::Client => (client, server),
@@ -222,8 +235,9 @@ impl SeqAnalysis {
             let since_advance = ts_ns.saturating_sub(fwd.next_seq_ts);
             let ooo = self.first_rtt_ns.unwrap_or(OOO_THRESHOLD_NS);
             if seglen > 0 && rev.last_ack.is_some_and(|a| seq + seglen <= a) {
-                // SPURIOUS: the data was already acknowledged.
-                flags.set(SegFlags::SPURIOUS_RETRANSMISSION);
+                // SPURIOUS: the data was already acknowledged. Wireshark
+                // marks it as a retransmission too.
+                flags.set(SegFlags::SPURIOUS_RETRANSMISSION | SegFlags::RETRANSMISSION);
             } else if not_advanced
                 && rev.dup_acks >= 2
                 && rev.last_ack == Some(seq)
@@ -268,9 +282,11 @@ impl SeqAnalysis {
 /// SYN-ACK 2, ACK 4 (an ACK without payload), DATA 8, FIN 16, RST 32.
 pub fn completeness_bits(seg: &Segment) -> u8 {
     let f = seg.flags;
-    // A SYN counts only as SYN or SYN-ACK, whatever else it carries.
+    // A SYN counts as SYN or SYN-ACK (not as an ACK), and as data if it
+    // carries some (TCP Fast Open), whatever else it carries.
     if f.syn() {
-        return if f.ack() { 2 } else { 1 };
+        let syn = if f.ack() { 2 } else { 1 };
+        return if seg.payload_len > 0 { syn | 8 } else { syn };
     }
     let mut bits = 0;
     if f.ack() && seg.payload_len == 0 {

@@ -281,7 +281,11 @@ impl ZeekObserver {
         let (me, peer) = (from, from.peer());
         let state = self.ends[me].state;
         if f.rst() {
-            self.ends[me].state = Reset;
+            // UpdateClosedState: after a FIN exchange (both sides CLOSED)
+            // a RST changes no state, and the record stays SF.
+            if !(state == Closed && self.ends[peer].state == Closed) {
+                self.ends[me].state = Reset;
+            }
             return;
         }
         if f.syn() {
