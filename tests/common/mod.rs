@@ -40,6 +40,35 @@ pub fn all_captures() -> Vec<PathBuf> {
     files
 }
 
+/// Runs the test named `test` (its path in the test crate, as `cargo test`
+/// lists it) again, alone, in a new process of this test binary, for
+/// measurements that tests running beside it in one process would spoil,
+/// such as process-wide heap counters. Returns true in that new process,
+/// where the caller then does its work; in the calling process it waits,
+/// fails unless the test ran there and passed, relays what it printed, and
+/// returns false.
+pub fn alone(test: &str) -> bool {
+    const MARK: &str = "TCPSTATE_TEST_ALONE";
+    if std::env::var_os(MARK).is_some_and(|v| v == test) {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(&exe)
+        .args([test, "--exact", "--test-threads=1", "--nocapture"])
+        .env(MARK, test)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{test}, run alone, did not pass ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    eprint!("{stderr}");
+    false
+}
+
 pub fn tcpstate() -> Command {
     Command::cargo_bin("tcpstate").expect("binary builds")
 }

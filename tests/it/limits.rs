@@ -2,7 +2,7 @@
 //! --idle-timeout and --attempt-timeout hand connections over early, say
 //! so, and count them.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn analyze_with(args: &[&str], rel: &str) -> Report {
