@@ -7,6 +7,9 @@
 #   RUNS=5 benches/compare.sh           RUNS rounds, each tool once a round; best run
 #                                       per tool (default 3)
 #   FOURX=1 benches/compare.sh          also peak RSS on a capture 4x as large
+#   BASELINE=PATH benches/compare.sh    also runs another tcpstate binary (an older
+#                                       build) on the same modes, interleaved in the
+#                                       same rounds, to show a change's cost side by side
 #                                       (target/bench/big4.pcap, 1.7 GB, generated if missing)
 #
 # Needs /usr/bin/time (Debian package `time`) and tcpdump; tcptrace and tshark
@@ -71,6 +74,12 @@ add "tcpstate analyze --format json" target/release/tcpstate analyze --format js
 one_thread=${#names[@]}
 add "tcpstate analyze --jobs 1 (table, one thread)" target/release/tcpstate analyze --jobs 1 "$cap"
 add "tcpstate analyze --jobs 1 --format jsonl" target/release/tcpstate analyze --jobs 1 --format jsonl "$cap"
+if [ -n "${BASELINE:-}" ]; then
+  add "baseline analyze (table)" "$BASELINE" analyze "$cap"
+  add "baseline analyze --format jsonl" "$BASELINE" analyze --format jsonl "$cap"
+  add "baseline analyze --format json" "$BASELINE" analyze --format json "$cap"
+  add "baseline analyze --jobs 1 (table, one thread)" "$BASELINE" analyze --jobs 1 "$cap"
+fi
 two=""
 if [ "$(nproc)" -ge 2 ]; then
   two=${#names[@]}

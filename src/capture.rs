@@ -190,15 +190,60 @@ where
 }
 
 /// [`read_frames`], also telling when the reader is about to wait for input.
-pub fn read_events<R, F>(mut input: R, mut on_event: F) -> Result<ReadSummary, CaptureError>
+pub fn read_events<R, F>(input: R, mut on_event: F) -> Result<ReadSummary, CaptureError>
 where
     R: Read + Send,
     F: FnMut(Event<'_, '_>),
 {
-    // Detect the format ourselves and read exactly the file header before
-    // handing over: a pipe may deliver the header in pieces, which
-    // pcap-parser's one-read probe would misjudge, and reading more than the
-    // header would hold back a live stream.
+    let (format, mut reader) = open_reader(input)?;
+    let mut records = Records::new(format);
+    let mut stalls = 0u32;
+    loop {
+        let offset = reader.consumed() as u64;
+        if let Some(stop) = records.oversized(reader.data(), offset) {
+            records.summary.stop = Some(stop);
+            break;
+        }
+        let consumed = match reader.next() {
+            Ok((len, block)) => {
+                stalls = 0;
+                if let Some(frame) = records.frame(block, offset) {
+                    on_event(Event::Frame(&frame));
+                }
+                len
+            }
+            Err(PcapError::Incomplete(_)) => {
+                on_event(Event::Waiting);
+                match refill(reader.as_mut(), &mut stalls, offset, records.summary.frames) {
+                    Some(stop) => {
+                        records.summary.stop = Some(stop);
+                        break;
+                    }
+                    None => continue,
+                }
+            }
+            Err(e) => {
+                records.summary.stop = stop_at(&e, offset, records.summary.frames);
+                break;
+            }
+        };
+        // Data moves to the front of the buffer only when it is refilled
+        // (a partial record at most), not each time half of it is consumed.
+        reader.consume_noshift(consumed);
+    }
+    Ok(records.summary)
+}
+
+/// A pcap-parser reader over `input`, after detecting the format ourselves
+/// and reading exactly the file header: a pipe may deliver the header in
+/// pieces, which pcap-parser's one-read probe would misjudge, and reading
+/// more than the header would hold back a live stream.
+fn open_reader<'r, R>(
+    mut input: R,
+) -> Result<(CaptureFormat, Box<dyn PcapReaderIterator + Send + 'r>), CaptureError>
+where
+    R: Read + Send + 'r,
+{
     let mut prefix = vec![0u8; 12];
     let got = read_prefix(&mut input, &mut prefix)?;
     if got == 0 {
@@ -232,7 +277,7 @@ where
         format: name,
         detail: describe(&e),
     };
-    let mut reader: Box<dyn PcapReaderIterator + Send> = match format {
+    let reader: Box<dyn PcapReaderIterator + Send + 'r> = match format {
         CaptureFormat::Pcap => {
             Box::new(LegacyPcapReader::new(BUFFER_SIZE, source).map_err(bad_header)?)
         }
@@ -240,150 +285,165 @@ where
             Box::new(PcapNGReader::new(BUFFER_SIZE, source).map_err(bad_header)?)
         }
     };
+    Ok((format, reader))
+}
 
-    let mut summary = ReadSummary {
-        format,
-        link_types: Vec::new(),
-        frames: 0,
-        stop: None,
-    };
-    let mut legacy_nanos = false;
-    let mut legacy_link: Option<u32> = None;
-    // pcap record headers are checked before parsing: byte order and the
-    // largest record the file may hold (see `legacy_record_limit`).
-    let mut legacy_record: Option<(bool, u32)> = None;
-    let mut interfaces: Vec<Interface> = Vec::new();
-    let mut stalls = 0u32;
+/// What the read loop keeps from one record to the next.
+struct Records {
+    summary: ReadSummary,
+    /// pcap: whether timestamps count nanoseconds rather than microseconds.
+    legacy_nanos: bool,
+    /// pcap: the file's link type.
+    legacy_link: Option<u32>,
+    /// pcap: record headers are checked before parsing, with the file's byte
+    /// order (`true`: big-endian) against the largest record the file may
+    /// hold (its snaplen or [`MAX_RECORD`], whichever is larger).
+    legacy_record: Option<(bool, u32)>,
+    /// pcapng: the interfaces of the current section.
+    interfaces: Vec<Interface>,
+}
 
-    loop {
-        let offset = reader.consumed() as u64;
-        if let Some((big_endian, limit)) = legacy_record {
-            if let Some(caplen) = legacy_caplen(reader.data(), big_endian) {
-                if caplen > limit {
-                    let msg = format!(
-                        "a record claims {caplen} bytes, more than the file's snaplen and the {MAX_RECORD}-byte maximum (corrupt length field)"
-                    );
-                    summary.stop = Some(ReadStop::corrupt(offset, summary.frames, msg));
-                    break;
-                }
-            }
+impl Records {
+    fn new(format: CaptureFormat) -> Records {
+        Records {
+            summary: ReadSummary {
+                format,
+                link_types: Vec::new(),
+                frames: 0,
+                stop: None,
+            },
+            legacy_nanos: false,
+            legacy_link: None,
+            legacy_record: None,
+            interfaces: Vec::new(),
         }
-        let consumed = match reader.next() {
-            Ok((len, block)) => {
-                stalls = 0;
-                let note_link = |lt: u32, summary: &mut ReadSummary| {
-                    if !summary.link_types.contains(&lt) {
-                        summary.link_types.push(lt);
-                    }
-                };
-                match block {
-                    PcapBlockOwned::LegacyHeader(h) => {
-                        legacy_nanos = h.is_nanosecond_precision();
-                        legacy_record = Some((h.is_bigendian(), h.snaplen.max(MAX_RECORD)));
-                        let lt = h.network.0 as u32;
-                        legacy_link = Some(lt);
-                        note_link(lt, &mut summary);
-                    }
-                    PcapBlockOwned::Legacy(b) => {
-                        summary.frames += 1;
-                        let frac = if legacy_nanos {
-                            u64::from(b.ts_usec)
-                        } else {
-                            u64::from(b.ts_usec) * 1000
-                        };
-                        let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac as i64;
-                        on_event(Event::Frame(&Frame {
-                            number: summary.frames,
-                            ts_ns,
-                            link_type: legacy_link,
-                            data: b.data,
-                            complete: b.caplen == b.origlen,
-                            offset,
-                        }));
-                    }
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
-                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                        let lt = idb.linktype.0 as u32;
-                        note_link(lt, &mut summary);
-                        interfaces.push(Interface {
-                            link_type: lt,
-                            units_per_sec: units_per_sec(idb.if_tsresol).unwrap_or(1_000_000),
-                            offset_s: idb.if_tsoffset,
-                        });
-                    }
-                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                        summary.frames += 1;
-                        let iface = interfaces.get(epb.if_id as usize).copied();
-                        let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                        let ts_ns = iface.map_or(0, |i| to_ns(ts, i.units_per_sec, i.offset_s));
-                        // The block may pad the data; caplen says how much is real.
-                        let len = (epb.caplen as usize).min(epb.data.len());
-                        on_event(Event::Frame(&Frame {
-                            number: summary.frames,
-                            ts_ns,
-                            link_type: iface.map(|i| i.link_type),
-                            data: &epb.data[..len],
-                            complete: epb.caplen == epb.origlen,
-                            offset,
-                        }));
-                    }
-                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                        summary.frames += 1;
-                        let iface = interfaces.first().copied();
-                        let len = (spb.origlen as usize).min(spb.data.len());
-                        on_event(Event::Frame(&Frame {
-                            number: summary.frames,
-                            ts_ns: 0,
-                            link_type: iface.map(|i| i.link_type),
-                            data: &spb.data[..len],
-                            complete: spb.data.len() >= spb.origlen as usize,
-                            offset,
-                        }));
-                    }
-                    PcapBlockOwned::NG(_) => {}
-                }
-                len
-            }
-            Err(PcapError::Eof) => break,
-            Err(PcapError::Incomplete(_)) => {
-                on_event(Event::Waiting);
-                let before = reader.data().len();
-                if let Err(e) = reader.refill() {
-                    summary.stop = Some(ReadStop::corrupt(offset, summary.frames, describe(&e)));
-                    break;
-                }
-                if reader.data().len() == before {
-                    stalls += 1;
-                    if stalls > 2 {
-                        summary.stop = Some(ReadStop::cut_short(offset, summary.frames));
-                        break;
-                    }
-                }
-                continue;
-            }
-            Err(PcapError::UnexpectedEof) => {
-                summary.stop = Some(ReadStop::cut_short(offset, summary.frames));
-                break;
-            }
-            Err(PcapError::BufferTooSmall) => {
-                let msg = format!(
-                    "a record is larger than {} bytes (corrupt length field?)",
-                    BUFFER_SIZE
-                );
-                summary.stop = Some(ReadStop::corrupt(offset, summary.frames, msg));
-                break;
-            }
-            Err(e) => {
-                let msg = describe(&e);
-                summary.stop = Some(ReadStop::corrupt(offset, summary.frames, msg));
-                break;
-            }
-        };
-        // Data moves to the front of the buffer only when it is refilled
-        // (a partial record at most), not each time half of it is consumed.
-        reader.consume_noshift(consumed);
     }
-    Ok(summary)
+
+    /// Where reading stops if the pcap record header at the start of `data`
+    /// claims more bytes than the file may hold (a corrupt length field).
+    fn oversized(&self, data: &[u8], offset: u64) -> Option<ReadStop> {
+        let (big_endian, limit) = self.legacy_record?;
+        let caplen = legacy_caplen(data, big_endian)?;
+        if caplen <= limit {
+            return None;
+        }
+        let msg = format!(
+            "a record claims {caplen} bytes, more than the file's snaplen and the \
+             {MAX_RECORD}-byte maximum (corrupt length field)"
+        );
+        Some(ReadStop::corrupt(offset, self.summary.frames, msg))
+    }
+
+    fn note_link(&mut self, lt: u32) {
+        if !self.summary.link_types.contains(&lt) {
+            self.summary.link_types.push(lt);
+        }
+    }
+
+    /// The frame a block holds, numbered; a header or an interface
+    /// description is noted for the packets that follow it.
+    fn frame<'b>(&mut self, block: PcapBlockOwned<'b>, offset: u64) -> Option<Frame<'b>> {
+        let (ts_ns, link_type, data, complete) = match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                self.legacy_nanos = h.is_nanosecond_precision();
+                self.legacy_record = Some((h.is_bigendian(), h.snaplen.max(MAX_RECORD)));
+                let lt = h.network.0 as u32;
+                self.legacy_link = Some(lt);
+                self.note_link(lt);
+                return None;
+            }
+            PcapBlockOwned::Legacy(b) => {
+                let frac = if self.legacy_nanos {
+                    u64::from(b.ts_usec)
+                } else {
+                    u64::from(b.ts_usec) * 1000
+                };
+                let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac as i64;
+                (ts_ns, self.legacy_link, b.data, b.caplen == b.origlen)
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                self.interfaces.clear();
+                return None;
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                let lt = idb.linktype.0 as u32;
+                self.note_link(lt);
+                self.interfaces.push(Interface {
+                    link_type: lt,
+                    units_per_sec: units_per_sec(idb.if_tsresol).unwrap_or(1_000_000),
+                    offset_s: idb.if_tsoffset,
+                });
+                return None;
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let iface = self.interfaces.get(epb.if_id as usize).copied();
+                let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let ts_ns = iface.map_or(0, |i| to_ns(ts, i.units_per_sec, i.offset_s));
+                // The block may pad the data; caplen says how much is real.
+                let len = (epb.caplen as usize).min(epb.data.len());
+                let complete = epb.caplen == epb.origlen;
+                (
+                    ts_ns,
+                    iface.map(|i| i.link_type),
+                    &epb.data[..len],
+                    complete,
+                )
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                let iface = self.interfaces.first().copied();
+                let len = (spb.origlen as usize).min(spb.data.len());
+                let complete = spb.data.len() >= spb.origlen as usize;
+                (0, iface.map(|i| i.link_type), &spb.data[..len], complete)
+            }
+            PcapBlockOwned::NG(_) => return None,
+        };
+        self.summary.frames += 1;
+        Some(Frame {
+            number: self.summary.frames,
+            ts_ns,
+            link_type,
+            data,
+            offset,
+            complete,
+        })
+    }
+}
+
+/// Reads more input after the reader found a record incomplete. Where
+/// reading stops if that fails, or if it makes no progress three times in a
+/// row (the file ends inside the record).
+fn refill(
+    reader: &mut (dyn PcapReaderIterator + Send + '_),
+    stalls: &mut u32,
+    offset: u64,
+    frames: u64,
+) -> Option<ReadStop> {
+    let before = reader.data().len();
+    if let Err(e) = reader.refill() {
+        return Some(ReadStop::corrupt(offset, frames, describe(&e)));
+    }
+    if reader.data().len() == before {
+        *stalls += 1;
+        if *stalls > 2 {
+            return Some(ReadStop::cut_short(offset, frames));
+        }
+    }
+    None
+}
+
+/// Where reading stops on a reader error other than `Incomplete`: nowhere
+/// at the end of the file.
+fn stop_at<I>(e: &PcapError<I>, offset: u64, frames: u64) -> Option<ReadStop> {
+    Some(match e {
+        PcapError::Eof => return None,
+        PcapError::UnexpectedEof => ReadStop::cut_short(offset, frames),
+        PcapError::BufferTooSmall => {
+            let msg =
+                format!("a record is larger than {BUFFER_SIZE} bytes (corrupt length field?)");
+            ReadStop::corrupt(offset, frames, msg)
+        }
+        e => ReadStop::corrupt(offset, frames, describe(e)),
+    })
 }
 
 /// Length of a pcapng Section Header Block from its first 12 bytes (the

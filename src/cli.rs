@@ -1,11 +1,14 @@
-//! Command-line parsing. clap types stay here; the core takes plain options.
+//! Command-line parsing, and the one place where the arguments (with the
+//! environment: locale, terminals, cores) are resolved into the library's
+//! options. clap types stay here; the library takes plain options.
 
-use crate::render::Format;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use tcpstate::render::style::TeachOptions;
+use tcpstate::flow::Limits;
+use tcpstate::render::{style::TeachOptions, Format};
 use tcpstate::rules::{Check, Severity};
+use tcpstate::run;
 use tcpstate::teach::text::{locale_is_utf8, Lang};
 use tcpstate::teach::{LessonOptions, Numbers};
 
@@ -106,8 +109,8 @@ pub struct AnalyzeArgs {
     pub files: Vec<PathBuf>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-    pub format: FormatArg,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 
     /// Include every packet: per-packet detail in JSON, a packet listing per connection in the table.
     #[arg(long)]
@@ -203,11 +206,45 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// A timeout in seconds as nanoseconds; 0 means none.
+fn nanos(secs: f64) -> Option<i64> {
+    (secs > 0.0).then(|| (secs * 1e9).min(i64::MAX as f64) as i64)
+}
+
 impl AnalyzeArgs {
+    /// Everything the run needs; an error message when the options do not
+    /// go together.
+    pub fn resolve(self) -> Result<run::Options, String> {
+        let format = self.resolve_format()?;
+        let teach = self.teach_options();
+        let jobs = self.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |n| usize::try_from(n).unwrap_or(usize::MAX),
+        );
+        Ok(run::Options {
+            files: self.files,
+            format,
+            limit: self.limit,
+            packets: self.packets,
+            conn: self.conn,
+            allow: self.allow,
+            limits: Limits {
+                max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+                idle_timeout_ns: nanos(self.idle_timeout),
+                attempt_timeout_ns: nanos(self.attempt_timeout),
+            },
+            jobs,
+            fail_on: self.fail_on.severity(),
+            teach,
+            // Progress only for a person watching a terminal.
+            progress: std::io::stderr().is_terminal(),
+        })
+    }
+
     /// The output format, with `--timeline`/`--explain` taken into account;
     /// an error message when the options do not go together.
-    pub fn resolve_format(&self) -> Result<Format, String> {
-        let mut format: Format = self.format.into();
+    fn resolve_format(&self) -> Result<Format, String> {
+        let mut format = self.format;
         if self.timeline || self.explain {
             if format != Format::Table {
                 let flag = if self.timeline {
@@ -233,7 +270,7 @@ impl AnalyzeArgs {
 
     /// How the teaching views are drawn: the options, else the environment
     /// (locale for language and character set, terminal and NO_COLOR for colour).
-    pub fn teach_options(&self) -> TeachOptions {
+    fn teach_options(&self) -> TeachOptions {
         let (lc_all, lc_messages, lc_ctype, lang) = (
             env("LC_ALL"),
             env("LC_MESSAGES"),
@@ -270,48 +307,6 @@ impl AnalyzeArgs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Summary table for people.
-    Table,
-    /// One JSON document (schema tcpstate/1).
-    Json,
-    /// One JSON object per connection per line, streamed as connections finish.
-    Jsonl,
-    /// A Zeek conn.log (TSV with #fields header) that Zeek tooling reads.
-    Zeek,
-    /// A ladder diagram per connection: client and server lines, an arrow per segment, states beside them.
-    Ladder,
-    /// A Mermaid sequenceDiagram per connection (Markdown with one block per connection when there are several).
-    Mermaid,
-}
-
-impl FormatArg {
-    fn name(self) -> &'static str {
-        match self {
-            FormatArg::Table => "table",
-            FormatArg::Json => "json",
-            FormatArg::Jsonl => "jsonl",
-            FormatArg::Zeek => "zeek",
-            FormatArg::Ladder => "ladder",
-            FormatArg::Mermaid => "mermaid",
-        }
-    }
-}
-
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Format {
-        match f {
-            FormatArg::Table => Format::Table,
-            FormatArg::Json => Format::Json,
-            FormatArg::Jsonl => Format::Jsonl,
-            FormatArg::Zeek => Format::Zeek,
-            FormatArg::Ladder => Format::Ladder,
-            FormatArg::Mermaid => Format::Mermaid,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,5 +315,14 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn format_names_are_the_values_of_format() {
+        for format in Format::value_variants() {
+            let value = format.to_possible_value().unwrap();
+            assert_eq!(value.get_name(), format.name());
+        }
+        assert!(Format::Timeline.to_possible_value().is_none());
     }
 }

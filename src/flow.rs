@@ -59,7 +59,6 @@ pub struct SideStats {
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub id: u64,
-    pub file_index: usize,
     pub client: Addr,
     pub server: Addr,
     /// True when the roles come from a SYN or SYN-ACK; false when guessed from ports.
@@ -230,7 +229,6 @@ pub(crate) fn is_port_reuse(conn: &Connection, src: Addr, seg: &Segment) -> bool
 /// registered ports are below ephemeral ones), the destination on a tie.
 pub(crate) fn new_connection(
     id: u64,
-    file_index: usize,
     src: Addr,
     dst: Addr,
     seg: &Segment,
@@ -254,7 +252,6 @@ pub(crate) fn new_connection(
     };
     Connection {
         id,
-        file_index,
         client,
         server,
         roles_from_syn: from_syn,

@@ -8,7 +8,9 @@
 //! ([`classify`] judges opening and release) → [`render`] prints it;
 //! [`teach`] turns a connection's report into the phases and named steps of
 //! the teaching views, with their English and Chinese text. [`analyze`]
-//! runs the pipeline for one capture, on one thread or three.
+//! runs the pipeline for one capture, on one thread or three; [`run`]
+//! analyzes several captures side by side, merges them into one report
+//! and writes it in the chosen format.
 
 pub mod analysis;
 pub mod analyze;
@@ -20,6 +22,7 @@ pub mod flow;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod seq;
 pub mod state;
 pub mod table;

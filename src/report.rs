@@ -191,6 +191,10 @@ pub struct ConnectionReport {
     pub id: u64,
     /// Shared by every connection of the capture.
     pub file: std::sync::Arc<str>,
+    /// Which capture of [`Report::captures`] the connection is from (file
+    /// names need not differ). Not in the JSON: `file` says it there.
+    #[serde(skip)]
+    pub capture: usize,
     pub client: EndpointReport,
     pub server: EndpointReport,
     pub roles_by: RolesBy,
@@ -598,6 +602,7 @@ impl ConnectionReport {
         ConnectionReport {
             id: c.id,
             file: std::sync::Arc::clone(file),
+            capture: 0,
             client: endpoint(Side::Client),
             server: endpoint(Side::Server),
             roles_by: if c.roles_from_syn {

@@ -9,7 +9,8 @@ use crate::rules::Check;
 use std::collections::BTreeMap;
 use std::io::Read;
 
-/// What the core needs to know; built from the command line by `cli`.
+/// How one capture is analyzed. The multi-file engine ([`crate::run`])
+/// builds it from its own options, per capture.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Keep per-packet detail in every connection report.
@@ -59,6 +60,22 @@ impl<F: FnMut(ConnectionReport)> Consumer for F {
     }
 }
 
+/// Marks each report with the index of its capture.
+struct Stamped<C> {
+    capture: usize,
+    consumer: C,
+}
+
+impl<C: Consumer> Consumer for Stamped<C> {
+    fn wants(&mut self, id: u64) -> bool {
+        self.consumer.wants(id)
+    }
+    fn report(&mut self, mut report: ConnectionReport) {
+        report.capture = self.capture;
+        self.consumer.report(report);
+    }
+}
+
 /// Adapts a consumer of finished reports to the flow table's sink, counting
 /// every connection in the summary.
 struct ReportSink<'a, C: Consumer> {
@@ -94,17 +111,21 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
 
 /// Analyzes one capture read from `input`. Each connection's report is
 /// passed to `consumer` as soon as the connection is done; ids start at
-/// `first_id`. Returns the capture's report (with the summary of all its
-/// connections) and the next free id.
+/// `first_id`, and each is marked with `capture`
+/// ([`ConnectionReport::capture`]: the capture's index among those of the
+/// report it goes into; [`crate::run`], which merges captures analyzed side
+/// by side, sets the final ids and indexes as it merges). Returns the
+/// capture's report (with the summary of all its connections) and the next
+/// free id.
 pub fn analyze_capture<R: Read + Send>(
     file: &str,
-    file_index: usize,
+    capture: usize,
     input: R,
     first_id: u64,
     options: &Options,
     consumer: impl Consumer,
 ) -> Result<(CaptureReport, u64), CaptureError> {
-    analyze_capture_with_progress(file, file_index, input, first_id, options, consumer, |_| {})
+    analyze_capture_with_progress(file, capture, input, first_id, options, consumer, |_| {})
 }
 
 /// [`analyze_capture`], reporting its progress every 65,536 frames.
@@ -115,7 +136,7 @@ pub fn analyze_capture<R: Read + Send>(
 /// on in batches. The results are the same either way.
 pub fn analyze_capture_with_progress<R: Read + Send>(
     file: &str,
-    file_index: usize,
+    capture: usize,
     input: R,
     first_id: u64,
     options: &Options,
@@ -125,13 +146,12 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
     let mut sink = ReportSink {
         file: file.into(),
         allow: &options.allow,
-        consumer,
+        consumer: Stamped { capture, consumer },
         count: 0,
         evicted: BTreeMap::new(),
         summary: Summary::new(),
     };
     let setup = stages::Setup {
-        file_index,
         first_id,
         keep_packets: options.packets.then_some(options.packets_for),
         limits: options.limits,

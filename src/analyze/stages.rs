@@ -38,7 +38,6 @@ const IN_FLIGHT: usize = 4;
 
 /// What the connection table is set up with.
 pub(super) struct Setup {
-    pub file_index: usize,
     pub first_id: u64,
     pub keep_packets: Option<Option<u64>>,
     pub limits: Limits,
@@ -233,12 +232,7 @@ fn new_tracker<'s, S: Holding, P: FnMut(Progress)>(
     on_progress: P,
 ) -> Tracker<'s, S, P> {
     Tracker {
-        table: FlowTable::new(
-            setup.file_index,
-            setup.first_id,
-            setup.keep_packets,
-            setup.limits,
-        ),
+        table: FlowTable::new(setup.first_id, setup.keep_packets, setup.limits),
         sink,
         done: 0,
         on_progress,

@@ -1,12 +1,31 @@
 //! JSON renderers: the whole report as one document, or one connection per line.
+//!
+//! Strings are escaped as serde_json escapes them, and the bidirectional
+//! controls ([`super::is_bidi_control`]) as well, as `\u202e`-style escapes:
+//! a file name with one cannot reorder what a terminal shows when the JSON
+//! is printed, and it still decodes to the same string.
 
 use crate::report::{ConnectionReport, Report};
+use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter, Serializer};
 use std::io::{self, Write};
 
 /// Writes the whole report as one pretty-printed JSON document.
 pub fn document(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    let mut json = Serializer::with_formatter(&mut *out, BidiEscaping(PrettyFormatter::new()));
+    report.serialize(&mut json)?;
     out.write_all(b"\n")
+}
+
+/// Appends `value` as compact JSON, escaped as every JSON output is.
+pub(crate) fn compact<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+) -> serde_json::Result<()> {
+    value.serialize(&mut Serializer::with_formatter(
+        out,
+        BidiEscaping(CompactFormatter),
+    ))
 }
 
 /// Writes one connection as a single JSON line. The line is built in
@@ -16,4 +35,124 @@ pub fn line(conn: &ConnectionReport, scratch: &mut Vec<u8>, out: &mut dyn Write)
     scratch.clear();
     super::jsonl::write(conn, scratch);
     out.write_all(scratch)
+}
+
+/// Builds the JSON line of `conn` in `scratch` and returns what follows its
+/// id: [`line_with_id`] puts the line together again with any id. This is
+/// how lines are held back and renumbered without being read again.
+pub fn line_after_id<'s>(conn: &ConnectionReport, scratch: &'s mut Vec<u8>) -> &'s [u8] {
+    scratch.clear();
+    super::jsonl::write(conn, scratch);
+    // Every line starts with its id, the first field of the report.
+    let start = ID_KEY.len() + itoa::Buffer::new().format(conn.id).len();
+    debug_assert!(scratch.starts_with(ID_KEY));
+    scratch.get(start..).unwrap_or_default()
+}
+
+/// Writes a JSON line from its id and the rest of it, as
+/// [`line_after_id`] returned it.
+pub fn line_with_id(id: u64, rest: &[u8], out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(ID_KEY)?;
+    out.write_all(itoa::Buffer::new().format(id).as_bytes())?;
+    out.write_all(rest)
+}
+
+/// How a connection's JSON object begins.
+const ID_KEY: &[u8] = b"{\"id\":";
+
+/// A serde_json formatter that also escapes the bidirectional controls.
+/// serde_json hands it the unescaped runs of each string; everything else
+/// is the wrapped formatter's.
+struct BidiEscaping<F>(F);
+
+impl<F: Formatter> Formatter for BidiEscaping<F> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some((at, c)) = rest
+            .char_indices()
+            .find(|&(_, c)| super::is_bidi_control(c))
+        {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            write!(writer, "\\u{:04x}", u32::from(c))?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    // What the pretty formatter does differently from the defaults.
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        compact(&mut out, s).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn bidirectional_controls_are_escaped() {
+        assert_eq!(escaped("evil\u{202e}gnp.pcap"), "\"evil\\u202egnp.pcap\"");
+        assert_eq!(
+            escaped("\u{200e}\u{200f}\u{202a}\u{2066}x\u{2069}"),
+            "\"\\u200e\\u200f\\u202a\\u2066x\\u2069\""
+        );
+        for s in ["a\u{202e}b\u{1b}c\"\\", "\u{2067}", "→ … 抓包 \u{2029}"] {
+            let json = escaped(s);
+            assert!(!json.chars().any(super::super::is_bidi_control), "{json}");
+            assert_eq!(serde_json::from_str::<String>(&json).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn the_rest_is_serde_json() {
+        let value = serde_json::json!({"a": [1, {"b": "caf\u{e9}\n"}], "c": null, "d": []});
+        let mut compact_out = Vec::new();
+        compact(&mut compact_out, &value).unwrap();
+        assert_eq!(compact_out, serde_json::to_vec(&value).unwrap());
+        let mut pretty = Vec::new();
+        value
+            .serialize(&mut Serializer::with_formatter(
+                &mut pretty,
+                BidiEscaping(PrettyFormatter::new()),
+            ))
+            .unwrap();
+        assert_eq!(pretty, serde_json::to_vec_pretty(&value).unwrap());
+    }
 }

@@ -14,7 +14,7 @@ use crate::report::{ConnectionReport, EndpointReport, FindingReport};
 pub fn write(c: &ConnectionReport, out: &mut Vec<u8>) {
     if c.packets.is_some() {
         // serde_json cannot fail on these types: every map key is a string.
-        if serde_json::to_writer(&mut *out, c).is_ok() {
+        if super::json::compact(out, c).is_ok() {
             out.push(b'\n');
         }
         return;
@@ -192,12 +192,14 @@ fn constant(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Text as serde_json escapes it: `"` `\` and control characters; all
-/// else, non-ASCII included, as is.
+/// else, non-ASCII included, as is, but for the bidirectional controls
+/// (escaped by [`super::json`], as in every JSON output).
 fn string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(needs_escape) {
+    // Every bidirectional control is encoded starting with 0xE2.
+    if s.bytes().any(|b| needs_escape(b) || b == 0xe2) {
         // Rare (file names, messages with odd characters): serde_json's own
         // escaping, so that the output stays identical.
-        if serde_json::to_writer(&mut *out, s).is_err() {
+        if super::json::compact(out, s).is_err() {
             out.extend_from_slice(b"\"\"");
         }
         return;

@@ -20,9 +20,9 @@ use super::style::{
 use super::timeline::chains;
 use crate::report::{ConnectionReport, Report};
 use crate::rules::Severity;
-use crate::state::Side;
+use crate::state::{Side, State};
 use crate::teach::text::Text;
-use crate::teach::{Item, Lesson, Seg, Step};
+use crate::teach::{Item, Lesson, Phase, Seg, Step};
 use std::io::{self, Write};
 
 /// The widest state name (SYN-RECEIVED).
@@ -91,176 +91,226 @@ fn ladder(
     )?;
     writeln!(out)?;
 
-    let segs: Vec<&Seg<'_>> = lesson.segments().collect();
-    let w_frame = segs
-        .iter()
-        .map(|s| s.p.frame.to_string().len())
-        .max()
-        .unwrap_or(1);
-    // Left of the client's line: frame, two spaces, state; or the header.
-    let left = (w_frame + 2 + STATE_WIDTH)
-        .max(width_of(&client))
-        .max(width_of(text.side(Side::Client)));
-    // Between the lines: the widest arrow label plus its shaft and head,
-    // caption or summary, with one space on each side.
-    let mut inner = MIN_GAP;
-    for s in &segs {
-        let (f, r) = label(s);
-        inner = inner.max(width_of(&f) + width_of(&r) + 6);
-        inner = inner.max(width_of(&caption(s, text, g)) + 2);
+    let lad = Ladder::measure(&lesson, &client, text, paint, g);
+    lad.header([&client, &server], out)?;
+    let first_state = |states: &[State]| states.first().map_or("", |s| s.as_str());
+    let (cstate, sstate) = (first_state(&c.client.states), first_state(&c.server.states));
+    writeln!(out, "{}", lad.row("", cstate, &spaces(lad.gap), sstate))?;
+    for phase in &lesson.phases {
+        lad.phase(phase, out)?;
     }
-    for ph in &lesson.phases {
-        for item in &ph.items {
+    writeln!(out, "{}", lad.row("", "", &spaces(lad.gap), "").trim_end())?;
+    lad.findings_and_result(&lesson, out)
+}
+
+/// The ladder's columns, and what draws its rows.
+struct Ladder<'a> {
+    text: &'a Text,
+    paint: &'a Painter,
+    g: &'a Glyphs,
+    /// Width of the frame numbers.
+    w_frame: usize,
+    /// Left of the client's line: frame, two spaces, state; or the header.
+    left: usize,
+    /// Room for the widest arrow, caption or summary between the lines.
+    inner: usize,
+    /// Between the lines: `inner` and a space on each side.
+    gap: usize,
+    /// A lifeline, painted.
+    life: String,
+}
+
+impl<'a> Ladder<'a> {
+    /// The columns that fit every label, caption and summary of the lesson.
+    fn measure(
+        lesson: &Lesson<'_>,
+        client: &str,
+        text: &'a Text,
+        paint: &'a Painter,
+        g: &'a Glyphs,
+    ) -> Ladder<'a> {
+        let segs: Vec<&Seg<'_>> = lesson.segments().collect();
+        let w_frame = segs
+            .iter()
+            .map(|s| s.p.frame.to_string().len())
+            .max()
+            .unwrap_or(1);
+        let left = (w_frame + 2 + STATE_WIDTH)
+            .max(width_of(client))
+            .max(width_of(text.side(Side::Client)));
+        // The widest arrow label plus its shaft and head, caption or summary,
+        // with one space on each side.
+        let mut inner = MIN_GAP;
+        for s in &segs {
+            let (f, r) = label(s);
+            inner = inner.max(width_of(&f) + width_of(&r) + 6);
+            inner = inner.max(width_of(&caption(s, text, g)) + 2);
+        }
+        let collapsed = lesson.phases.iter().flat_map(|ph| &ph.items);
+        for item in collapsed {
             if let Item::Collapsed(col) = item {
                 inner = inner.max(width_of(&text.collapsed_short(col)) + 4);
             }
         }
+        Ladder {
+            text,
+            paint,
+            g,
+            w_frame,
+            left,
+            inner,
+            gap: inner + 2,
+            life: paint.paint(Style::Dim, g.lifeline),
+        }
     }
-    let gap = inner + 2;
-    let life = paint.paint(Style::Dim, g.lifeline);
 
-    // Header: the sides and their addresses, each over its own line.
-    // The server's column starts after " │", the gap, "│ ".
-    let header = |l: &str, r: &str| {
-        format!(
-            "{}{l}{}{r}",
-            spaces(left.saturating_sub(width_of(l))),
-            spaces(gap + 4)
-        )
-    };
-    writeln!(
-        out,
-        "{}",
-        header(text.side(Side::Client), text.side(Side::Server)).trim_end()
-    )?;
-    writeln!(out, "{}", header(&client, &server).trim_end())?;
+    /// The sides and their addresses, each over its own line. The server's
+    /// column starts after " │", the gap, "│ ".
+    fn header(&self, [client, server]: [&str; 2], out: &mut dyn Write) -> io::Result<()> {
+        let header = |l: &str, r: &str| {
+            let lead = spaces(self.left.saturating_sub(width_of(l)));
+            format!("{lead}{l}{}{r}", spaces(self.gap + 4))
+        };
+        let (c, s) = (self.text.side(Side::Client), self.text.side(Side::Server));
+        writeln!(out, "{}", header(c, s).trim_end())?;
+        writeln!(out, "{}", header(client, server).trim_end())
+    }
 
-    let row = |frame: &str, cstate: &str, middle: &str, sstate: &str| {
+    /// One row: the frame and the client's state left of its line, `middle`
+    /// between the lines, the server's state right of its line.
+    fn row(&self, frame: &str, cstate: &str, middle: &str, sstate: &str) -> String {
+        let w_frame = self.w_frame;
+        let state_width = self.left - w_frame - 2;
         let mut r = format!(
-            "{:>w_frame$}  {}",
-            frame,
-            paint.pad_left(Style::State, cstate, left - w_frame - 2)
+            "{frame:>w_frame$}  {}",
+            self.paint.pad_left(Style::State, cstate, state_width)
         );
         r.push(' ');
-        r.push_str(&life);
+        r.push_str(&self.life);
         r.push_str(middle);
-        r.push_str(&life);
+        r.push_str(&self.life);
         if !sstate.is_empty() {
             r.push(' ');
-            r.push_str(&paint.paint(Style::State, sstate));
+            r.push_str(&self.paint.paint(Style::State, sstate));
         }
         r
-    };
-    let blank = spaces(gap);
-    let first_state = |states: &[crate::state::State]| states.first().map_or("", |s| s.as_str());
-    writeln!(
-        out,
-        "{}",
-        row(
-            "",
-            first_state(&c.client.states),
-            &blank,
-            first_state(&c.server.states)
-        )
-    )?;
+    }
 
-    for phase in &lesson.phases {
-        let heading = g.text(&text.phase(phase.kind));
-        if width_of(&heading) + 2 <= gap {
-            let middle = paint.paint(Style::Heading, &center(&heading, gap));
-            writeln!(out, "{}", row("", "", &middle, "").trim_end())?;
+    /// A row with only `middle` between the lines.
+    fn middle_row(&self, middle: &str, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", self.row("", "", middle, "").trim_end())
+    }
+
+    /// A phase: its heading, then its segments and summaries.
+    fn phase(&self, phase: &Phase<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let heading = self.g.text(&self.text.phase(phase.kind));
+        if width_of(&heading) + 2 <= self.gap {
+            let middle = self
+                .paint
+                .paint(Style::Heading, &center(&heading, self.gap));
+            self.middle_row(&middle, out)?;
         } else {
             // Too wide to fit between the lines: a heading of its own.
-            let heading = paint.paint(Style::Heading, &heading);
-            writeln!(out, "{}{heading}", spaces(left + 1))?;
+            let heading = self.paint.paint(Style::Heading, &heading);
+            writeln!(out, "{}{heading}", spaces(self.left + 1))?;
         }
         for item in &phase.items {
             match item {
                 Item::Collapsed(col) => {
-                    let t = format!("{} {}", g.ellipsis, text.collapsed_short(col));
-                    writeln!(
-                        out,
-                        "{}",
-                        row("", "", &paint.paint(Style::Dim, &center(&t, gap)), "").trim_end()
-                    )?;
+                    let t = format!("{} {}", self.g.ellipsis, self.text.collapsed_short(col));
+                    let middle = self.paint.paint(Style::Dim, &center(&t, self.gap));
+                    self.middle_row(&middle, out)?;
                 }
                 Item::Seg(seg) => {
-                    let cap = caption(seg, text, g);
-                    if !cap.is_empty() {
-                        let style = if seg.findings.iter().any(|f| f.severity >= Severity::Warning)
-                        {
-                            Style::Warning
-                        } else {
-                            Style::Step
-                        };
-                        let centred = center(&cap, gap);
-                        // Colour only the words, not the padding around them.
-                        let lead = centred.len() - centred.trim_start().len();
-                        let middle = format!(
-                            "{}{}{}",
-                            spaces(lead),
-                            paint.paint(style, &cap),
-                            spaces(gap - lead - width_of(&cap))
-                        );
-                        writeln!(out, "{}", row("", "", &middle, "").trim_end())?;
-                    }
-                    let (flags, rest) = label(seg);
-                    let used = width_of(&flags) + width_of(&rest);
-                    let shaft = |n: usize| g.line.repeat(n);
-                    // One space inside each line; two shaft pieces at the tail.
-                    let fill = inner.saturating_sub(used + 5);
-                    let words = format!("{}{rest}", paint.paint(Style::Flags, &flags));
-                    let arrow = match seg.from {
-                        Side::Client => {
-                            format!(" {} {words} {}{} ", shaft(2), shaft(fill), g.head_right)
-                        }
-                        Side::Server => {
-                            format!(" {}{} {words} {} ", g.head_left, shaft(fill), shaft(2))
-                        }
-                    };
-                    let mut cstate = String::new();
-                    let mut sstate = String::new();
-                    for (side, states) in chains(seg.transitions()) {
-                        let last = states.last().map_or("", |s| s.as_str()).to_string();
-                        match side {
-                            Side::Client => cstate = last,
-                            Side::Server => sstate = last,
-                        }
-                    }
-                    writeln!(
-                        out,
-                        "{}",
-                        row(&seg.p.frame.to_string(), &cstate, &arrow, &sstate).trim_end()
-                    )?;
+                    self.caption_row(seg, out)?;
+                    self.arrow_row(seg, out)?;
                 }
             }
         }
+        Ok(())
     }
-    writeln!(out, "{}", row("", "", &blank, "").trim_end())?;
 
-    let width = (left + gap + 3 + STATE_WIDTH).max(60);
-    let all_findings = lesson
-        .segments()
-        .flat_map(|s| s.findings.iter())
-        .chain(lesson.loose_findings.iter());
-    for f in all_findings {
-        let style = match f.severity {
-            Severity::Error => Style::Error,
-            Severity::Warning => Style::Warning,
-            Severity::Info => Style::Info,
-        };
-        let t = format!("{} {}", g.warn, g.text(&text.finding(f)));
-        for (i, l) in wrap(&t, width).into_iter().enumerate() {
-            let indent = if i == 0 { "" } else { "  " };
-            writeln!(out, "{indent}{}", paint.paint(style, &l))?;
+    /// The caption over a segment's arrow, if it has one; coloured as a
+    /// warning when a finding of the segment is one.
+    fn caption_row(&self, seg: &Seg<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let cap = caption(seg, self.text, self.g);
+        if cap.is_empty() {
+            return Ok(());
         }
+        let style = if seg.findings.iter().any(|f| f.severity >= Severity::Warning) {
+            Style::Warning
+        } else {
+            Style::Step
+        };
+        let centred = center(&cap, self.gap);
+        // Colour only the words, not the padding around them.
+        let lead = centred.len() - centred.trim_start().len();
+        let middle = format!(
+            "{}{}{}",
+            spaces(lead),
+            self.paint.paint(style, &cap),
+            spaces(self.gap - lead - width_of(&cap))
+        );
+        self.middle_row(&middle, out)
     }
-    for (i, l) in wrap(&g.text(&text.result(c)), width)
-        .into_iter()
-        .enumerate()
-    {
-        let indent = if i == 0 { "" } else { "  " };
-        writeln!(out, "{indent}{}", paint.paint(Style::Heading, &l))?;
+
+    /// The segment's arrow, with the state each side enters beside its line.
+    fn arrow_row(&self, seg: &Seg<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let g = self.g;
+        let (flags, rest) = label(seg);
+        let used = width_of(&flags) + width_of(&rest);
+        let shaft = |n: usize| g.line.repeat(n);
+        // One space inside each line; two shaft pieces at the tail.
+        let fill = self.inner.saturating_sub(used + 5);
+        let words = format!("{}{rest}", self.paint.paint(Style::Flags, &flags));
+        let arrow = match seg.from {
+            Side::Client => format!(" {} {words} {}{} ", shaft(2), shaft(fill), g.head_right),
+            Side::Server => format!(" {}{} {words} {} ", g.head_left, shaft(fill), shaft(2)),
+        };
+        let mut cstate = String::new();
+        let mut sstate = String::new();
+        for (side, states) in chains(seg.transitions()) {
+            let last = states.last().map_or("", |s| s.as_str()).to_string();
+            match side {
+                Side::Client => cstate = last,
+                Side::Server => sstate = last,
+            }
+        }
+        let frame = seg.p.frame.to_string();
+        writeln!(
+            out,
+            "{}",
+            self.row(&frame, &cstate, &arrow, &sstate).trim_end()
+        )
     }
-    Ok(())
+
+    /// Under the ladder: every finding, then the result, wrapped to the
+    /// ladder's width.
+    fn findings_and_result(&self, lesson: &Lesson<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let width = (self.left + self.gap + 3 + STATE_WIDTH).max(60);
+        let all_findings = lesson
+            .segments()
+            .flat_map(|s| s.findings.iter())
+            .chain(lesson.loose_findings.iter());
+        for f in all_findings {
+            let style = match f.severity {
+                Severity::Error => Style::Error,
+                Severity::Warning => Style::Warning,
+                Severity::Info => Style::Info,
+            };
+            let t = format!("{} {}", self.g.warn, self.g.text(&self.text.finding(f)));
+            self.wrapped(&t, width, style, out)?;
+        }
+        let result = self.g.text(&self.text.result(lesson.conn));
+        self.wrapped(&result, width, Style::Heading, out)
+    }
+
+    /// `t` wrapped to `width`, continuation lines indented by two.
+    fn wrapped(&self, t: &str, width: usize, style: Style, out: &mut dyn Write) -> io::Result<()> {
+        for (i, l) in wrap(t, width).into_iter().enumerate() {
+            let indent = if i == 0 { "" } else { "  " };
+            writeln!(out, "{indent}{}", self.paint.paint(style, &l))?;
+        }
+        Ok(())
+    }
 }

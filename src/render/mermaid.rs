@@ -12,7 +12,7 @@ use super::timeline::chains;
 use crate::report::{ConnectionReport, FindingReport, Report};
 use crate::state::Side;
 use crate::teach::text::Text;
-use crate::teach::{Item, Lesson, PhaseKind, Seg, Step};
+use crate::teach::{Item, Lesson, Phase, PhaseKind, Seg, Step};
 use std::io::{self, Write};
 
 pub fn render(report: &Report, opts: &TeachOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -85,6 +85,19 @@ fn diagram(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let lesson = Lesson::new(c, opts.lesson);
+    header(&lesson, text, out)?;
+    for phase in &lesson.phases {
+        phase_box(phase, text, out)?;
+    }
+    for f in &lesson.loose_findings {
+        writeln!(out, "{}", finding_note(f, text))?;
+    }
+    writeln!(out, "    Note over C,S: {}", clean(&text.result(c)))
+}
+
+/// The title, the two participants with their first states, the ISNs.
+fn header(lesson: &Lesson<'_>, text: &Text, out: &mut dyn Write) -> io::Result<()> {
+    let c = lesson.conn;
     let client = endpoint(&c.client.addr, c.client.port);
     let server = endpoint(&c.server.addr, c.server.port);
     let file = c.file.rsplit(['/', '\\']).next().unwrap_or(&c.file);
@@ -104,58 +117,61 @@ fn diagram(
         "    participant S as {}",
         clean(&format!("{} {server}", text.side(Side::Server)))
     )?;
-    let note = |side: Side, s: &str| match side {
-        Side::Client => format!("    Note left of C: {}", clean(s)),
-        Side::Server => format!("    Note right of S: {}", clean(s)),
-    };
     if let Some(s) = c.client.states.first() {
-        writeln!(out, "{}", note(Side::Client, s.as_str()))?;
+        writeln!(out, "{}", state_note(Side::Client, s.as_str()))?;
     }
     if let Some(s) = c.server.states.first() {
-        writeln!(out, "{}", note(Side::Server, s.as_str()))?;
+        writeln!(out, "{}", state_note(Side::Server, s.as_str()))?;
     }
     writeln!(
         out,
         "    Note over C,S: {}",
         clean(&text.isn_line(c, &lesson.facts, lesson.numbers))
-    )?;
-    for phase in &lesson.phases {
-        writeln!(out, "    rect {}", phase_colour(phase.kind))?;
-        writeln!(out, "    Note over C,S: {}", clean(&text.phase(phase.kind)))?;
-        for item in &phase.items {
-            let seg = match item {
-                Item::Collapsed(col) => {
-                    writeln!(out, "    Note over C,S: {}", clean(&text.collapsed(col)))?;
-                    continue;
-                }
-                Item::Seg(s) => s,
-            };
-            let (from, to) = match seg.from {
-                Side::Client => ("C", "S"),
-                Side::Server => ("S", "C"),
-            };
-            // A RST ends with a cross, a repeated segment is dashed.
-            let arrow = match seg.step {
-                Some(Step::Reset | Step::Refused) => "-x",
-                Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain) => "-->>",
-                _ if seg.p.analysis.iter().any(|a| a.contains("retransmission")) => "-->>",
-                _ => "->>",
-            };
-            writeln!(out, "    {from}{arrow}{to}: {}", clean(&message(seg, text)))?;
-            for (side, states) in chains(seg.transitions()) {
-                let chain: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
-                writeln!(out, "{}", note(side, &chain.join(" → ")))?;
+    )
+}
+
+/// A note beside one side's lifeline.
+fn state_note(side: Side, s: &str) -> String {
+    match side {
+        Side::Client => format!("    Note left of C: {}", clean(s)),
+        Side::Server => format!("    Note right of S: {}", clean(s)),
+    }
+}
+
+/// A phase as a coloured box: its heading, then each segment (an arrow,
+/// its state changes and findings) or summary.
+fn phase_box(phase: &Phase<'_>, text: &Text, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "    rect {}", phase_colour(phase.kind))?;
+    writeln!(out, "    Note over C,S: {}", clean(&text.phase(phase.kind)))?;
+    for item in &phase.items {
+        let seg = match item {
+            Item::Collapsed(col) => {
+                writeln!(out, "    Note over C,S: {}", clean(&text.collapsed(col)))?;
+                continue;
             }
-            for f in &seg.findings {
-                writeln!(out, "{}", finding_note(f, text))?;
-            }
+            Item::Seg(s) => s,
+        };
+        let (from, to) = match seg.from {
+            Side::Client => ("C", "S"),
+            Side::Server => ("S", "C"),
+        };
+        // A RST ends with a cross, a repeated segment is dashed.
+        let arrow = match seg.step {
+            Some(Step::Reset | Step::Refused) => "-x",
+            Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain) => "-->>",
+            _ if seg.p.analysis.iter().any(|a| a.contains("retransmission")) => "-->>",
+            _ => "->>",
+        };
+        writeln!(out, "    {from}{arrow}{to}: {}", clean(&message(seg, text)))?;
+        for (side, states) in chains(seg.transitions()) {
+            let chain: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+            writeln!(out, "{}", state_note(side, &chain.join(" → ")))?;
         }
-        writeln!(out, "    end")?;
+        for f in &seg.findings {
+            writeln!(out, "{}", finding_note(f, text))?;
+        }
     }
-    for f in &lesson.loose_findings {
-        writeln!(out, "{}", finding_note(f, text))?;
-    }
-    writeln!(out, "    Note over C,S: {}", clean(&text.result(c)))
+    writeln!(out, "    end")
 }
 
 /// A finding as a note spanning both lifelines.

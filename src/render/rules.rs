@@ -32,7 +32,8 @@ pub fn markdown(out: &mut dyn Write) -> io::Result<()> {
          program's catalog. Severities: `error` for protocol violations, `warning` for suspicious \
          or lossy behaviour, `info` for notable but legal events. `--fail-on LEVEL` makes \
          `tcpstate analyze` exit with status 1 when a finding at or above LEVEL exists (default \
-         `error`); `--allow CODE` ignores a check."
+         `error`); `--allow CODE` ignores a check. The letters x, y, u and w name sequence numbers \
+         as Chinese TCP textbooks do: [notation.md](notation.md) explains them."
     )?;
     writeln!(out)?;
     writeln!(out, "| code | severity | title |")?;

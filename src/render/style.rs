@@ -1,11 +1,11 @@
 //! What the text renderers share: colours (plain ANSI SGR codes, only when
 //! asked for), display width (wide CJK characters take two columns), padding,
-//! wrapping, the glyph set (box drawing or ASCII) and safe printing of text
-//! that comes from outside (file names).
+//! wrapping, the glyph set (box drawing or ASCII), endpoints, and the frame
+//! of per-capture headers the teaching views share. Text that comes from
+//! outside (file names) is printed through [`super::printable`].
 
 use crate::report::{ConnectionReport, Report};
 use crate::teach::text::Text;
-use std::fmt::Write as _;
 use std::io::{self, Write};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -256,23 +256,6 @@ impl Glyphs {
     }
 }
 
-/// Text from outside (a file name) made safe for a terminal: control
-/// characters (escape sequences, carriage returns, newlines …) are written as
-/// `\u{1b}`-style escapes; everything printable is kept.
-pub fn safe(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// `addr:port`, with brackets around an IPv6 address.
 pub fn endpoint(addr: &str, port: u16) -> String {
     if addr.contains(':') {
@@ -305,12 +288,8 @@ pub fn per_connection(
     let paint = Painter::new(opts.color);
     let g = Glyphs::new(opts.ascii);
     let mut first = true;
-    for capture in &report.captures {
-        let conns: Vec<&ConnectionReport> = report
-            .connections
-            .iter()
-            .filter(|c| *c.file == *capture.file)
-            .collect();
+    for (index, capture) in report.captures.iter().enumerate() {
+        let conns: Vec<&ConnectionReport> = super::connections_of(report, index).collect();
         if conns.is_empty() && capture.connections > 0 {
             continue;
         }
@@ -318,7 +297,7 @@ pub fn per_connection(
             writeln!(out)?;
         }
         first = false;
-        let header = g.text(&text.capture_header(capture, &safe(&capture.file)));
+        let header = g.text(&text.capture_header(capture, &super::printable(&capture.file)));
         writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
         for c in conns {
             writeln!(out)?;
@@ -367,11 +346,5 @@ mod tests {
         assert!(zh
             .iter()
             .all(|l| !l.starts_with('：') && !l.starts_with('。')));
-    }
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(safe("a\x1b[31mb\n.pcap"), "a\\u{1b}[31mb\\u{a}.pcap");
-        assert_eq!(safe("抓包.pcap"), "抓包.pcap");
     }
 }

@@ -1,6 +1,7 @@
 //! The human summary: per capture, totals first, then one row per
 //! connection (up to a limit), then the skipped-frame counts.
 
+use super::style::endpoint;
 use crate::report::{CaptureReport, ConnectionReport, Report, Summary};
 use crate::rules::{Check, Rule, Severity};
 use comfy_table::{presets, CellAlignment, Table};
@@ -20,11 +21,7 @@ pub fn render(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::
         if i > 0 {
             writeln!(out)?;
         }
-        let conns: Vec<&ConnectionReport> = report
-            .connections
-            .iter()
-            .filter(|c| *c.file == *capture.file)
-            .collect();
+        let conns: Vec<&ConnectionReport> = super::connections_of(report, i).collect();
         render_capture(capture, &conns, opts, out)?;
     }
     if report.captures.len() > 1 {
@@ -263,14 +260,6 @@ fn render_findings(conns: &[&ConnectionReport], out: &mut dyn Write) -> io::Resu
         }
     }
     Ok(())
-}
-
-fn endpoint(addr: &str, port: u16) -> String {
-    if addr.contains(':') {
-        format!("[{addr}]:{port}")
-    } else {
-        format!("{addr}:{port}")
-    }
 }
 
 fn render_packets(c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {

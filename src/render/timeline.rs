@@ -1,17 +1,17 @@
 //! The annotated timeline (`--timeline`): per connection, one line per
-//! segment in the style of the seeds' Sniffer walkthrough ("line 2: server
+//! segment in the style of a textbook's Sniffer walkthrough ("line 2: server
 //! 76.88.16.16:21 → 76.88.16.104:1038 SYN+ACK seq=3880988084
 //! ack=1791872319 (= client ISN 1791872318 + 1)"), grouped by phase, each
 //! handshake and release step named, each side's state changes below the
 //! segment, findings where they happen, and with `--explain` a narration of
 //! every step. Long runs of ordinary segments collapse into one line.
 
-use super::style::{width_of, wrap, Glyphs, Painter, Style, TeachOptions};
+use super::style::{endpoint, pad, width_of, wrap, Glyphs, Painter, Style, TeachOptions};
 use crate::report::{ConnectionReport, FindingReport, Report, TransitionReport};
 use crate::rules::Severity;
 use crate::state::{Side, State};
 use crate::teach::text::Text;
-use crate::teach::{Item, Lesson, Seg, Step};
+use crate::teach::{Item, Lesson, Phase, Seg, Step};
 use std::io::{self, Write};
 
 /// Narration wraps to this many columns.
@@ -62,8 +62,8 @@ fn connection(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let lesson = Lesson::new(c, opts.lesson);
-    let client = super::style::endpoint(&c.client.addr, c.client.port);
-    let server = super::style::endpoint(&c.server.addr, c.server.port);
+    let client = endpoint(&c.client.addr, c.client.port);
+    let server = endpoint(&c.server.addr, c.server.port);
     let title = text.connection_title(c.id, &client, &server, g.arrow_right);
     writeln!(out, "{}", paint.paint(Style::Heading, &title))?;
     writeln!(
@@ -80,131 +80,15 @@ fn connection(
         return Ok(());
     }
 
-    // Column widths over every segment shown.
-    let who = |s: &Seg<'_>| {
-        let (src, dst) = match s.from {
-            Side::Client => (&client, &server),
-            Side::Server => (&server, &client),
-        };
-        format!("{} {src} {} {dst}", text.side(s.from), g.arrow_right)
-    };
-    let segs: Vec<&Seg<'_>> = lesson.segments().collect();
-    let w_label = segs
-        .iter()
-        .map(|s| width_of(&text.line(s.p.frame)))
-        .max()
-        .unwrap_or(0);
-    let w_step = segs
-        .iter()
-        .filter_map(|s| s.step.map(|st| width_of(&text.step(st))))
-        .max()
-        .unwrap_or(0);
-    let w_time = segs
-        .iter()
-        .map(|s| format!("{:.6}", s.p.time).len())
-        .max()
-        .unwrap_or(0);
-    let w_who = segs.iter().map(|s| width_of(&who(s))).max().unwrap_or(0);
-    let w_flags = segs.iter().map(|s| s.flags.len()).max().unwrap_or(0);
-    // Sub-lines (states, findings, narration) start under the time column.
-    let indent = 2 + w_label + 2 + if w_step > 0 { w_step + 2 } else { 0 };
-    let pad = " ".repeat(indent);
-    let narrate_width = WIDTH.saturating_sub(indent).max(40);
-    let mut narrated_once: Vec<Step> = Vec::new();
-
+    let timeline = Timeline::measure(&lesson, opts.explain, [client, server], text, paint, g);
+    let mut narrated = Vec::new();
     for phase in &lesson.phases {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            paint.paint(Style::Heading, &g.text(&text.phase(phase.kind)))
-        )?;
-        if opts.explain {
-            if let Some(n) = text.phase_narration(phase.kind) {
-                for l in wrap(&g.text(n), WIDTH - 2) {
-                    writeln!(out, "  {l}")?;
-                }
-            }
-        }
-        for item in &phase.items {
-            let seg = match item {
-                Item::Collapsed(col) => {
-                    writeln!(
-                        out,
-                        "  {}",
-                        paint.paint(Style::Dim, &g.text(&text.collapsed(col)))
-                    )?;
-                    continue;
-                }
-                Item::Seg(s) => s,
-            };
-            let step = seg.step.map(|s| text.step(s)).unwrap_or_default();
-            let mut line = format!(
-                "  {}  ",
-                paint.pad(Style::Dim, &text.line(seg.p.frame), w_label)
-            );
-            if w_step > 0 {
-                line.push_str(&paint.pad(Style::Step, &step, w_step));
-                line.push_str("  ");
-            }
-            line.push_str(&format!("{:>w_time$}  ", format!("{:.6}", seg.p.time)));
-            line.push_str(&super::style::pad(&who(seg), w_who));
-            line.push_str("  ");
-            line.push_str(&paint.pad(Style::Flags, &seg.flags, w_flags));
-            line.push_str("  ");
-            line.push_str(&g.text(&numbers(seg, text)));
-            writeln!(out, "{}", line.trim_end())?;
-
-            let chains = chains(seg.transitions());
-            if !chains.is_empty() {
-                let parts: Vec<String> = chains
-                    .iter()
-                    .map(|(side, states)| {
-                        let states: Vec<String> = states
-                            .iter()
-                            .map(|s| paint.paint(Style::State, s.as_str()))
-                            .collect();
-                        format!(
-                            "{} {}",
-                            text.side(*side),
-                            states.join(&format!(" {} ", g.arrow_right))
-                        )
-                    })
-                    .collect();
-                writeln!(out, "{pad}{}", parts.join(&format!(" {} ", g.dot)))?;
-            }
-            if opts.explain {
-                let repeat = matches!(
-                    seg.step,
-                    Some(
-                        Step::SynAgain
-                            | Step::SynAckAgain
-                            | Step::FinAgain
-                            | Step::HalfCloseData
-                            | Step::SimOpenAck
-                    )
-                );
-                let said = seg.step.is_some_and(|s| narrated_once.contains(&s));
-                if !(repeat && said) {
-                    if let Some(n) = text.narration(seg, &lesson.facts, c) {
-                        for l in wrap(&g.text(&n), narrate_width) {
-                            writeln!(out, "{pad}{l}")?;
-                        }
-                    }
-                    if let Some(s) = seg.step {
-                        narrated_once.push(s);
-                    }
-                }
-            }
-            for f in &seg.findings {
-                finding(f, text, paint, g, opts.explain, &pad, narrate_width, out)?;
-            }
-        }
+        timeline.phase(phase, &lesson, &mut narrated, out)?;
     }
     if !lesson.loose_findings.is_empty() {
         writeln!(out)?;
         for f in &lesson.loose_findings {
-            finding(f, text, paint, g, opts.explain, "  ", WIDTH - 2, out)?;
+            timeline.finding(f, "  ", WIDTH - 2, out)?;
         }
     }
     writeln!(out)?;
@@ -215,29 +99,236 @@ fn connection(
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finding(
-    f: &FindingReport,
-    text: &Text,
-    paint: &Painter,
-    g: &Glyphs,
+/// One connection's timeline: its columns, and what draws its lines.
+struct Timeline<'a> {
+    text: &'a Text,
+    paint: &'a Painter,
+    g: &'a Glyphs,
     explain: bool,
-    pad: &str,
-    width: usize,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let line = format!("{} {}", g.warn, g.text(&text.finding(f)));
-    writeln!(
-        out,
-        "{pad}{}",
-        paint.paint(severity_style(f.severity), &line)
-    )?;
-    if explain {
-        if let Some(why) = text.finding_why(f) {
-            for l in wrap(&g.text(&why), width.saturating_sub(2).max(30)) {
-                writeln!(out, "{pad}  {l}")?;
+    /// The endpoints, `[client, server]`.
+    ends: [String; 2],
+    /// Column widths over every segment shown.
+    w_label: usize,
+    w_step: usize,
+    w_time: usize,
+    w_who: usize,
+    w_flags: usize,
+    /// Sub-lines (states, findings, narration) start under the time column.
+    pad: String,
+    narrate_width: usize,
+}
+
+impl<'a> Timeline<'a> {
+    fn measure(
+        lesson: &Lesson<'_>,
+        explain: bool,
+        ends: [String; 2],
+        text: &'a Text,
+        paint: &'a Painter,
+        g: &'a Glyphs,
+    ) -> Timeline<'a> {
+        let segs: Vec<&Seg<'_>> = lesson.segments().collect();
+        let w_label = segs
+            .iter()
+            .map(|s| width_of(&text.line(s.p.frame)))
+            .max()
+            .unwrap_or(0);
+        let w_step = segs
+            .iter()
+            .filter_map(|s| s.step.map(|st| width_of(&text.step(st))))
+            .max()
+            .unwrap_or(0);
+        let w_time = segs
+            .iter()
+            .map(|s| format!("{:.6}", s.p.time).len())
+            .max()
+            .unwrap_or(0);
+        let w_flags = segs.iter().map(|s| s.flags.len()).max().unwrap_or(0);
+        let indent = 2 + w_label + 2 + if w_step > 0 { w_step + 2 } else { 0 };
+        let mut timeline = Timeline {
+            text,
+            paint,
+            g,
+            explain,
+            ends,
+            w_label,
+            w_step,
+            w_time,
+            w_who: 0,
+            w_flags,
+            pad: " ".repeat(indent),
+            narrate_width: WIDTH.saturating_sub(indent).max(40),
+        };
+        let w_who = segs.iter().map(|s| width_of(&timeline.who(s))).max();
+        timeline.w_who = w_who.unwrap_or(0);
+        timeline
+    }
+
+    /// `client 10.0.0.1:1038 → 10.0.0.2:21`: sender → receiver.
+    fn who(&self, s: &Seg<'_>) -> String {
+        let [client, server] = &self.ends;
+        let (src, dst) = match s.from {
+            Side::Client => (client, server),
+            Side::Server => (server, client),
+        };
+        format!(
+            "{} {src} {} {dst}",
+            self.text.side(s.from),
+            self.g.arrow_right
+        )
+    }
+
+    /// A phase: its heading (and with `--explain` its opening sentence),
+    /// then each segment or summary. `narrated` holds the steps narrated so
+    /// far in the connection.
+    fn phase(
+        &self,
+        phase: &Phase<'_>,
+        lesson: &Lesson<'_>,
+        narrated: &mut Vec<Step>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let (text, paint, g) = (self.text, self.paint, self.g);
+        writeln!(out)?;
+        let heading = g.text(&text.phase(phase.kind));
+        writeln!(out, "{}", paint.paint(Style::Heading, &heading))?;
+        if self.explain {
+            if let Some(n) = text.phase_narration(phase.kind) {
+                for l in wrap(&g.text(n), WIDTH - 2) {
+                    writeln!(out, "  {l}")?;
+                }
             }
         }
+        for item in &phase.items {
+            match item {
+                Item::Collapsed(col) => {
+                    let summary = g.text(&text.collapsed(col));
+                    writeln!(out, "  {}", paint.paint(Style::Dim, &summary))?;
+                }
+                Item::Seg(seg) => self.segment(seg, lesson, narrated, out)?,
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// A segment's line, the state changes under it, its narration and its
+    /// findings.
+    fn segment(
+        &self,
+        seg: &Seg<'_>,
+        lesson: &Lesson<'_>,
+        narrated: &mut Vec<Step>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        writeln!(out, "{}", self.segment_line(seg).trim_end())?;
+        if let Some(states) = self.states_line(seg) {
+            writeln!(out, "{}{states}", self.pad)?;
+        }
+        if self.explain {
+            self.narrate(seg, lesson, narrated, out)?;
+        }
+        for f in &seg.findings {
+            self.finding(f, &self.pad, self.narrate_width, out)?;
+        }
+        Ok(())
+    }
+
+    /// `  line 2   handshake 2 of 3  0.001000  server … → …  SYN+ACK  seq=…`.
+    fn segment_line(&self, seg: &Seg<'_>) -> String {
+        let (text, paint) = (self.text, self.paint);
+        let step = seg.step.map(|s| text.step(s)).unwrap_or_default();
+        let mut line = format!(
+            "  {}  ",
+            paint.pad(Style::Dim, &text.line(seg.p.frame), self.w_label)
+        );
+        if self.w_step > 0 {
+            line.push_str(&paint.pad(Style::Step, &step, self.w_step));
+            line.push_str("  ");
+        }
+        let w_time = self.w_time;
+        line.push_str(&format!("{:>w_time$}  ", format!("{:.6}", seg.p.time)));
+        line.push_str(&pad(&self.who(seg), self.w_who));
+        line.push_str("  ");
+        line.push_str(&paint.pad(Style::Flags, &seg.flags, self.w_flags));
+        line.push_str("  ");
+        line.push_str(&self.g.text(&numbers(seg, text)));
+        line
+    }
+
+    /// Each side's state changes in the segment, if any:
+    /// `client SYN-SENT → ESTABLISHED · server SYN-RECEIVED → ESTABLISHED`.
+    fn states_line(&self, seg: &Seg<'_>) -> Option<String> {
+        let chains = chains(seg.transitions());
+        if chains.is_empty() {
+            return None;
+        }
+        let arrow = format!(" {} ", self.g.arrow_right);
+        let parts: Vec<String> = chains
+            .iter()
+            .map(|(side, states)| {
+                let states: Vec<String> = states
+                    .iter()
+                    .map(|s| self.paint.paint(Style::State, s.as_str()))
+                    .collect();
+                format!("{} {}", self.text.side(*side), states.join(&arrow))
+            })
+            .collect();
+        Some(parts.join(&format!(" {} ", self.g.dot)))
+    }
+
+    /// The step's narration. A repeated step (SYN again, more half-close
+    /// data …) is narrated once per connection.
+    fn narrate(
+        &self,
+        seg: &Seg<'_>,
+        lesson: &Lesson<'_>,
+        narrated: &mut Vec<Step>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let repeat = matches!(
+            seg.step,
+            Some(
+                Step::SynAgain
+                    | Step::SynAckAgain
+                    | Step::FinAgain
+                    | Step::HalfCloseData
+                    | Step::SimOpenAck
+            )
+        );
+        let said = seg.step.is_some_and(|s| narrated.contains(&s));
+        if repeat && said {
+            return Ok(());
+        }
+        if let Some(n) = self.text.narration(seg, &lesson.facts, lesson.conn) {
+            for l in wrap(&self.g.text(&n), self.narrate_width) {
+                writeln!(out, "{}{l}", self.pad)?;
+            }
+        }
+        if let Some(s) = seg.step {
+            narrated.push(s);
+        }
+        Ok(())
+    }
+
+    /// A finding's line, and with `--explain` why it matters.
+    fn finding(
+        &self,
+        f: &FindingReport,
+        pad: &str,
+        width: usize,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let (text, g) = (self.text, self.g);
+        let line = format!("{} {}", g.warn, g.text(&text.finding(f)));
+        let style = severity_style(f.severity);
+        writeln!(out, "{pad}{}", self.paint.paint(style, &line))?;
+        if self.explain {
+            if let Some(why) = text.finding_why(f) {
+                for l in wrap(&g.text(&why), width.saturating_sub(2).max(30)) {
+                    writeln!(out, "{pad}  {l}")?;
+                }
+            }
+        }
+        Ok(())
+    }
 }

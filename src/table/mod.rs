@@ -120,7 +120,6 @@ impl Keyed {
 
 /// The table of connections of one capture.
 pub struct FlowTable {
-    file_index: usize,
     /// Keep per-packet records: `Some(None)` for every connection,
     /// `Some(Some(id))` for that one only.
     keep_packets: Option<Option<u64>>,
@@ -151,14 +150,8 @@ pub struct FlowTable {
 
 impl FlowTable {
     /// `first_id` lets several captures share one id sequence.
-    pub fn new(
-        file_index: usize,
-        first_id: u64,
-        keep_packets: Option<Option<u64>>,
-        limits: Limits,
-    ) -> FlowTable {
+    pub fn new(first_id: u64, keep_packets: Option<Option<u64>>, limits: Limits) -> FlowTable {
         FlowTable {
-            file_index,
             keep_packets,
             limits,
             next_id: first_id,
@@ -325,7 +318,6 @@ impl FlowTable {
         self.next_id += 1;
         let conn = Box::new(new_connection(
             id,
-            self.file_index,
             src,
             dst,
             seg,
@@ -603,7 +595,7 @@ mod tests {
     /// with it, hold the last 2 s worth, not every connection ever seen.
     #[test]
     fn the_table_follows_open_connections_not_the_capture() {
-        let mut table = FlowTable::new(0, 1, None, Limits::default());
+        let mut table = FlowTable::new(1, None, Limits::default());
         let mut done: Vec<Connection> = Vec::new();
         let mut most_open = 0;
         for i in 0..30_000u32 {
@@ -639,7 +631,7 @@ mod tests {
     /// holds another key by then, and the SYN opens a connection of its own.
     #[test]
     fn a_slot_remembered_from_the_lookahead_is_checked_before_use() {
-        let mut table = FlowTable::new(0, 1, None, Limits::default());
+        let mut table = FlowTable::new(1, None, Limits::default());
         let mut done: Vec<Connection> = Vec::new();
         let syn = |port, seq, ms, table: &mut FlowTable, done: &mut Vec<Connection>| {
             table.push(seg(port, true, TcpFlags::SYN, seq, 0), at(ms), done);
@@ -678,7 +670,7 @@ mod tests {
     /// timeout) after it was sent, so about 5,000 are tracked at a time.
     #[test]
     fn unanswered_attempts_are_given_up() {
-        let mut table = FlowTable::new(0, 1, None, Limits::default());
+        let mut table = FlowTable::new(1, None, Limits::default());
         let mut done: Vec<Connection> = Vec::new();
         for i in 0..20_000u32 {
             let port = 1024 + (i % 60_000) as u16;

@@ -1,0 +1,426 @@
+//! The teaching views in English.
+
+use super::{Messages, Narration};
+use crate::classify::{HandshakeStatus, TeardownStatus};
+use crate::report::{CaptureReport, FindingReport};
+use crate::rules::{Rule, Severity};
+use crate::state::Side;
+use crate::teach::{AckNote, Collapsed, Control, Numbers, PhaseKind, Step};
+
+pub(super) struct En;
+
+/// First letter in upper case ("the client" → "The client").
+fn cap(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+impl Messages for En {
+    fn side(&self, side: Side) -> &'static str {
+        match side {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+
+    fn the(&self, side: Side) -> String {
+        format!("the {}", self.side(side))
+    }
+
+    fn line(&self, frame: u64) -> String {
+        format!("line {frame}")
+    }
+
+    fn frame(&self, frame: u64) -> String {
+        format!("frame {frame}")
+    }
+
+    fn capture_header(&self, c: &CaptureReport, file: &str, format: &str) -> String {
+        format!(
+            "{file} ({format}): {} frames, {} TCP segments, {} connection{}",
+            c.frames,
+            c.tcp_segments,
+            c.connections,
+            if c.connections == 1 { "" } else { "s" }
+        )
+    }
+
+    fn connection_title(&self, id: u64, client: &str, server: &str, arrow: &str) -> String {
+        format!("connection {id}: client {client} {arrow} server {server}")
+    }
+
+    fn connection(&self, id: u64) -> String {
+        format!("connection {id}")
+    }
+
+    fn isn_unknown(&self) -> &'static str {
+        "ISN: unknown (the handshake was not captured)"
+    }
+
+    fn isn(&self, side: Side, isn: Option<u32>) -> String {
+        match isn {
+            Some(v) => format!("{} {v}", self.side(side)),
+            None => format!("{} none (sent no SYN)", self.side(side)),
+        }
+    }
+
+    fn isn_line(&self, numbers: Numbers, [c, s]: [&str; 2], [abs_c, abs_s]: [&str; 2]) -> String {
+        match numbers {
+            Numbers::Absolute => {
+                format!("ISN: {c}, {s} · absolute numbers (--relative: relative to each ISN)")
+            }
+            Numbers::Relative => format!(
+                "ISN: {c}, {s} (relative numbers; absolute ISN: client {abs_c}, server {abs_s})"
+            ),
+        }
+    }
+
+    fn states_caveat(&self) -> &'static str {
+        "Note: each side's state is inferred as seen at the capture point, from what it sent and \
+         what its acknowledgements show it has received."
+    }
+
+    fn phase(&self, kind: PhaseKind, who: &str) -> String {
+        let (status, combined) = match kind {
+            PhaseKind::Opening(status) => return opening(status).into(),
+            PhaseKind::NotCaptured => {
+                return "handshake not captured: the capture begins mid-connection".into()
+            }
+            PhaseKind::Data => return "data transfer".into(),
+            PhaseKind::Release {
+                status, combined, ..
+            } => (status, combined),
+        };
+        match status {
+            TeardownStatus::Graceful if combined => {
+                format!("four-way release in three segments — the {who} closes first")
+            }
+            TeardownStatus::Graceful => format!("four-way release — the {who} closes first"),
+            TeardownStatus::Simultaneous => "simultaneous close — the FINs cross".into(),
+            TeardownStatus::Reset => format!("reset — the {who} aborts the connection with RST"),
+            TeardownStatus::HalfClosed => format!("half-close — only the {who} sent FIN"),
+            TeardownStatus::Incomplete => {
+                format!("four-way release, final ACK not captured — the {who} closes first")
+            }
+            TeardownStatus::None => "release".into(),
+        }
+    }
+
+    fn step(&self, step: Step) -> String {
+        match step {
+            Step::Handshake(n) => format!("handshake {n} of 3"),
+            Step::Release(n) => format!("release {n} of 4"),
+            Step::ReleaseCombined => "release 2+3 of 4".into(),
+            Step::SynAgain => "SYN again".into(),
+            Step::SynAckAgain => "SYN+ACK again".into(),
+            Step::SimOpenSyn => "simultaneous SYN".into(),
+            Step::SimOpenSynAck => "simultaneous SYN+ACK".into(),
+            Step::SimOpenAck => "ACK of the SYN+ACK".into(),
+            Step::Refused => "refused".into(),
+            Step::SimCloseFin { .. } => "simultaneous FIN".into(),
+            Step::SimCloseAck => "ACK of the FIN".into(),
+            Step::FinAgain => "FIN again".into(),
+            Step::Reset => "reset".into(),
+            Step::HalfCloseData => "half-close data".into(),
+        }
+    }
+
+    fn ack_note(&self, note: &AckNote) -> String {
+        let who = self.side(note.of);
+        let what = match note.control {
+            Control::Syn => format!("{who} ISN {}", note.base),
+            Control::Fin => format!("{who} FIN seq {}", note.base),
+        };
+        if note.ok {
+            format!("(= {what} + 1)")
+        } else {
+            format!("(expected {what} + 1 = {})", note.expected())
+        }
+    }
+
+    fn analysis(&self, flag: &str) -> Option<&'static str> {
+        Some(match flag {
+            "retransmission" => "retransmission",
+            "fast_retransmission" => "fast retransmission",
+            "spurious_retransmission" => "spurious retransmission",
+            "out_of_order" => "out-of-order",
+            "lost_segment" => "previous segment not captured",
+            "ack_lost_segment" => "ACKed unseen segment",
+            "duplicate_ack" => "duplicate ACK",
+            "zero_window" => "zero window",
+            "zero_window_probe" => "zero-window probe",
+            "zero_window_probe_ack" => "zero-window probe ACK",
+            "keep_alive" => "keep-alive",
+            "keep_alive_ack" => "keep-alive ACK",
+            "window_update" => "window update",
+            "window_full" => "window full",
+            _ => return None,
+        })
+    }
+
+    fn collapsed(&self, c: &Collapsed, flags: &[String]) -> String {
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", flags.join(", "))
+        };
+        let span = c.last_time - c.first_time;
+        format!(
+            "… {} segments not shown (lines {}–{}, {span:.3} s): client → server {} segments, {} \
+             bytes; server → client {} segments, {} bytes{flags} (--full shows them)",
+            c.total(),
+            c.first_frame,
+            c.last_frame,
+            c.segments[0],
+            c.bytes[0],
+            c.segments[1],
+            c.bytes[1]
+        )
+    }
+
+    fn collapsed_short(&self, c: &Collapsed) -> String {
+        format!(
+            "{} segments not shown (lines {}–{})",
+            c.total(),
+            c.first_frame,
+            c.last_frame
+        )
+    }
+
+    fn severity(&self, s: Severity) -> &'static str {
+        s.as_str()
+    }
+
+    fn finding(&self, f: &FindingReport, severity: &str, title: &str) -> String {
+        let times = if f.count > 1 {
+            format!(" (×{})", f.count)
+        } else {
+            String::new()
+        };
+        format!("{} ({severity}) {title}{times} — {}", f.code, f.message)
+    }
+
+    fn finding_title(&self, rule: &Rule) -> &'static str {
+        rule.title
+    }
+
+    /// The explanation's first sentence.
+    fn finding_why(&self, rule: &Rule) -> String {
+        let first = rule
+            .explanation
+            .split(". ")
+            .next()
+            .unwrap_or(rule.explanation);
+        format!("{}.", first.trim_end_matches('.'))
+    }
+
+    fn handshake_status(&self, s: HandshakeStatus) -> &'static str {
+        s.as_str()
+    }
+
+    fn teardown_status(&self, s: TeardownStatus) -> &'static str {
+        match s {
+            TeardownStatus::HalfClosed => "half-closed",
+            other => other.as_str(),
+        }
+    }
+
+    fn first_to_close(&self, side: Side) -> String {
+        format!(", the {} first", self.side(side))
+    }
+
+    fn time_wait(&self) -> &'static str {
+        " (waits 2·MSL)"
+    }
+
+    fn result(&self, handshake: &str, teardown: &str, first: &str, [c, s]: [&str; 2]) -> String {
+        format!(
+            "result: handshake {handshake} · release {teardown}{first} · final states: {c}, {s}"
+        )
+    }
+
+    fn phase_narration(&self, kind: PhaseKind) -> Option<&'static str> {
+        match kind {
+            PhaseKind::NotCaptured => Some(
+                "The capture begins in the middle of the connection: the handshake was not \
+                 captured, so the ISNs are unknown; both sides are taken to be ESTABLISHED, and \
+                 relative numbers count from the first segment seen.",
+            ),
+            PhaseKind::Data => Some(
+                "Data transfer: seq numbers every byte a side sends, and ack names the next byte \
+                 a side expects, acknowledging everything before it.",
+            ),
+            _ => None,
+        }
+    }
+
+    fn narration(&self, step: Step, n: &Narration) -> String {
+        let Narration {
+            me,
+            other,
+            seq,
+            ack,
+            fin,
+            ..
+        } = n;
+        let me_cap = cap(me);
+        match step {
+            Step::Handshake(1) => format!(
+                "Handshake 1 of 3: the client asks to open a connection. Its SYN carries its \
+                 initial sequence number x = {seq}. A SYN carries no data but consumes one \
+                 sequence number, so the client's first data byte will be numbered x + 1. The \
+                 client is now in SYN-SENT, waiting for an answer."
+            ),
+            Step::Handshake(2) => {
+                let ack_part = if n.ack_ok {
+                    format!(
+                        "ACK with ack = x + 1 = {ack}, which says \"I received your SYN; the \
+                         next number I expect from you is x + 1\""
+                    )
+                } else {
+                    format!(
+                        "ACK with ack = {ack} — but it should be x + 1 = {}",
+                        n.x_plus_1
+                    )
+                };
+                format!(
+                    "Handshake 2 of 3: the server agrees. Its SYN+ACK does two things at once: \
+                     SYN with its own initial sequence number y = {seq}, and {ack_part}. The \
+                     server is now in SYN-RECEIVED. When the client receives this it knows its \
+                     SYN arrived; the server does not know yet whether its own SYN will."
+                )
+            }
+            Step::Handshake(_) => {
+                let ack_part = if n.ack_ok {
+                    format!("ack = y + 1 = {ack}")
+                } else {
+                    format!("ack = {ack} — but it should be y + 1 = {}", n.y_plus_1)
+                };
+                format!(
+                    "Handshake 3 of 3: the client acknowledges the server's SYN: seq = x + 1 = \
+                     {seq}, {ack_part}. Both sides are now ESTABLISHED: each knows that the \
+                     other's SYN arrived and that both directions work. Why a third segment: \
+                     without it, an old duplicate SYN still wandering in the network could make \
+                     the server open a connection the client never asked for, and wait on it in \
+                     vain; the client's ACK proves the request is current."
+                )
+            }
+            Step::SynAgain => format!(
+                "{me_cap} sends its SYN again, with the same ISN: no answer came back in time, so \
+                 its retransmission timer fired (the wait doubles each time)."
+            ),
+            Step::SynAckAgain => format!(
+                "{me_cap} sends its SYN+ACK again: its SYN has not been acknowledged yet \
+                 ({other}'s ACK did not arrive in time, or {other} repeated its SYN)."
+            ),
+            Step::SimOpenSyn => format!(
+                "Simultaneous open: {me} actively sends a SYN with ISN {seq} and enters SYN-SENT. \
+                 The other side does the same; neither is a listening server."
+            ),
+            Step::SimOpenSynAck => format!(
+                "{me_cap} received the other side's SYN while in SYN-SENT, so it answers with \
+                 SYN+ACK: its own SYN again (seq = its ISN {seq}) and the acknowledgement of the \
+                 other's SYN (ack = the other's ISN + 1 = {ack}). It enters SYN-RECEIVED; each \
+                 side becomes ESTABLISHED once its own SYN is acknowledged."
+            ),
+            Step::SimOpenAck => format!(
+                "{me_cap} acknowledges the other side's SYN+ACK (ack = {ack}): the simultaneous \
+                 open is complete and both sides are ESTABLISHED. It took two SYNs and two \
+                 SYN+ACKs instead of three segments."
+            ),
+            Step::Refused => format!(
+                "{me_cap} answers the SYN with RST: nothing listens on port {port}. The RST \
+                 acknowledges the SYN (ack = x + 1 = {ack}), which is what makes the client \
+                 accept it; the client gives up and is CLOSED, and its application sees \
+                 \"connection refused\". No handshake, so no release either.",
+                port = n.port
+            ),
+            Step::Release(1) => format!(
+                "Release 1 of 4: {me} has no more data to send and closes its direction with a \
+                 FIN, seq = u = {fin}. Like a SYN, a FIN consumes one sequence number, so that it \
+                 can be acknowledged (ack = u + 1) and retransmitted if lost. {me_cap} is the \
+                 active closer and enters FIN-WAIT-1."
+            ),
+            Step::Release(2) => {
+                let rides = if n.data {
+                    " This ACK rides on a data segment."
+                } else {
+                    ""
+                };
+                format!(
+                    "Release 2 of 4: {me} acknowledges the FIN: ack = u + 1 = {ack}. {me_cap} is \
+                     the passive closer and enters CLOSE-WAIT; {other}, seeing its FIN \
+                     acknowledged, enters FIN-WAIT-2.{rides} The connection is now half-closed: \
+                     {other} will send no more data, but {me} still may, and {other} still \
+                     receives."
+                )
+            }
+            Step::Release(3) => {
+                let ack_part = if n.acks_peer_fin {
+                    format!("still ack = u + 1 = {ack}")
+                } else {
+                    format!("ack = {ack}")
+                };
+                format!(
+                    "Release 3 of 4: {me} has finished too and sends its own FIN: seq = w = \
+                     {fin}, {ack_part}. It enters LAST-ACK and waits for the last \
+                     acknowledgement."
+                )
+            }
+            Step::Release(_) => format!(
+                "Release 4 of 4: {me} acknowledges that FIN: ack = w + 1 = {ack}. {} receives it \
+                 and is CLOSED. {me_cap}, the active closer, enters TIME-WAIT and waits 2·MSL \
+                 (twice the maximum segment lifetime) before CLOSED: if this last ACK is lost, \
+                 {other} retransmits its FIN and {me} must still be there to acknowledge it again; \
+                 the wait also lets old duplicate segments of this connection die out before the \
+                 same pair of addresses and ports can be used again.",
+                cap(other)
+            ),
+            Step::ReleaseCombined => format!(
+                "Release steps 2 and 3 in one segment: {me} acknowledges the FIN (ack = u + 1 = \
+                 {ack}) and, having nothing left to send, sends its own FIN in the same segment \
+                 (seq = w = {fin}). It passes through CLOSE-WAIT straight to LAST-ACK. That is \
+                 why this release takes three segments instead of four."
+            ),
+            Step::SimCloseFin { first: true } => {
+                format!("{me_cap} closes its direction: FIN, seq = {fin}; it enters FIN-WAIT-1.")
+            }
+            Step::SimCloseFin { first: false } => format!(
+                "{me_cap} sends its own FIN (seq = {fin}) before the other side's FIN has reached \
+                 it: the two FINs cross. This is a simultaneous close: each side receives a FIN \
+                 while still in FIN-WAIT-1 and goes to CLOSING; once its own FIN is acknowledged, \
+                 each enters TIME-WAIT — both are active closers."
+            ),
+            Step::SimCloseAck => {
+                format!("{me_cap} acknowledges {other}'s FIN: ack = its FIN's seq + 1 = {ack}.")
+            }
+            Step::FinAgain => {
+                format!("{me_cap} sends its FIN again: it was not acknowledged in time.")
+            }
+            Step::Reset => format!(
+                "{me_cap} aborts the connection with RST. Unlike a FIN, a RST waits for nothing \
+                 and is not acknowledged: the side that accepts it drops the connection at once \
+                 (CLOSED, no TIME-WAIT), and data still in flight is lost."
+            ),
+            Step::HalfCloseData => format!(
+                "Half-close: {other} has closed its sending direction with a FIN, but {me} may \
+                 still send data — as it does here — and {other}, in FIN-WAIT-2, still receives \
+                 and acknowledges it."
+            ),
+        }
+    }
+}
+
+/// The opening phase's heading.
+fn opening(status: HandshakeStatus) -> &'static str {
+    match status {
+        HandshakeStatus::Simultaneous => "simultaneous open",
+        HandshakeStatus::Refused => "opening refused: the SYN is answered by RST",
+        HandshakeStatus::Unanswered => "opening: the SYN is never answered",
+        HandshakeStatus::Incomplete => "three-way handshake, never completed",
+        _ => "three-way handshake",
+    }
+}
