@@ -5,10 +5,11 @@
 
 pub mod pcapmut;
 
-use assert_cmd::Command;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 pub fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,8 +70,58 @@ pub fn alone(test: &str) -> bool {
     false
 }
 
+/// The tcpstate binary cargo built for these tests.
 pub fn tcpstate() -> Command {
-    Command::cargo_bin("tcpstate").expect("binary builds")
+    Command::new(env!("CARGO_BIN_EXE_tcpstate"))
+}
+
+/// Running a command to its end and checking how it exited.
+pub trait Run {
+    /// Runs the command (standard input empty, output captured) and asserts
+    /// that it exited with `code`.
+    fn exits(&mut self, code: i32) -> Output;
+    /// The same, with `stdin` as its standard input.
+    fn exits_with_stdin(&mut self, stdin: &[u8], code: i32) -> Output;
+}
+
+impl Run for Command {
+    fn exits(&mut self, code: i32) -> Output {
+        let out = self
+            .output()
+            .unwrap_or_else(|e| panic!("{self:?} does not run: {e}"));
+        check_exit(self, out, code)
+    }
+
+    fn exits_with_stdin(&mut self, stdin: &[u8], code: i32) -> Output {
+        let mut child = self
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{self:?} does not run: {e}"));
+        let mut input = child.stdin.take().expect("stdin is piped");
+        let stdin = stdin.to_vec();
+        // Written from a thread, so a child that writes before it has read
+        // everything cannot block on a full pipe.
+        let writer = std::thread::spawn(move || input.write_all(&stdin));
+        let out = child.wait_with_output().expect("the command ends");
+        writer
+            .join()
+            .expect("the writer does not panic")
+            .expect("standard input is written");
+        check_exit(self, out, code)
+    }
+}
+
+fn check_exit(cmd: &Command, out: Output, code: i32) -> Output {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{cmd:?}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]

@@ -149,7 +149,6 @@ fn bad_limits_are_usage_errors() {
             .arg("analyze")
             .args(args)
             .arg(testdata("captures/refused.pcap"))
-            .assert()
-            .code(2);
+            .exits(2);
     }
 }

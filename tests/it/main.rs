@@ -11,7 +11,10 @@
 mod common;
 
 mod captures;
+mod catalog_references;
 mod corruption;
+mod engine_cli;
+mod engine_library;
 mod equivalence;
 mod flood;
 mod hostile;
