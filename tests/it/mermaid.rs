@@ -17,9 +17,10 @@ use std::process::Command;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// How to run the rendering test, shown by `cargo test` beside "ignored".
+/// How to run the rendering test (the words of its `ignore` reason).
 const HOW: &str = "needs mmdc: TCPSTATE_MMDC=\"$(bash .ci/mermaid-setup)\" cargo test";
 
+/// `CI` set, as CI services set it (`CI=true`), and not to "false" or "0".
 fn under_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
