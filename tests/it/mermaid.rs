@@ -14,6 +14,7 @@ use crate::common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -155,7 +156,9 @@ fn mermaid_renders_every_diagram_and_rejects_a_broken_one() {
         mermaid(&["--conn", "2", "--lang", "zh", "--relative"], seed),
     ));
 
-    for (name, source) in &cases {
+    // Three at a time: each mmdc starts a Chromium of its own, which mostly
+    // waits. The first render writes the shared Puppeteer configuration.
+    let check = |(name, source): &(String, String)| {
         assert!(source.starts_with("sequenceDiagram\n"), "{name}: {source}");
         let (ok, err, svg) = render(&mmdc, dir.path(), name, "mmd", source);
         assert!(ok, "mmdc rejected {name}:\n{err}\n{source}");
@@ -168,7 +171,25 @@ fn mermaid_renders_every_diagram_and_rejects_a_broken_one() {
             svg.contains("<svg") && svg.contains(client),
             "{name}: the diagram does not show {client:?}"
         );
-    }
+    };
+    check(&cases[0]);
+    let next = AtomicUsize::new(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    while let Some(case) = cases.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        check(case);
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
 
     // Several connections: Markdown with a block per connection; mmdc
     // renders each block and rewrites the file with image links.
