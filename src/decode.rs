@@ -82,6 +82,13 @@ impl TcpFlags {
     pub fn has(self, bit: u16) -> bool {
         self.0 & bit != 0
     }
+    /// The names of the flags set, in Wireshark's order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .into_iter()
+            .filter(move |&(bit, _)| self.has(bit))
+            .map(|(_, name)| name)
+    }
     pub fn syn(self) -> bool {
         self.has(Self::SYN)
     }

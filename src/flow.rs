@@ -1,8 +1,9 @@
 //! One connection: what was seen of it, and how one segment updates it
 //! (counters, relative-number bases, both sides' state machines, sequence
-//! analysis, Zeek's view, the checks and the observations that classify its
-//! opening and release). [`crate::table`] decides which connection a segment
-//! belongs to.
+//! analysis, Zeek's view, the per-segment checks and the observations that
+//! classify its opening and release). [`crate::table`] decides which
+//! connection a segment belongs to; [`crate::verdict`] judges it when it is
+//! done.
 
 use crate::analysis::{SegFlags, SeqAnalysis};
 use crate::checks::{Checker, SegmentContext};
@@ -11,9 +12,6 @@ use crate::seq::SeqNum;
 use crate::state::{Side, State, StepOutcome, Tracker, Transition};
 use crate::zeek::ZeekObserver;
 use std::net::IpAddr;
-
-/// How long (capture time) a finished connection keeps receiving segments.
-pub const LINGER_NS: i64 = 2_000_000_000;
 
 /// One end of a connection: address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,6 +67,7 @@ pub struct Connection {
     pub checker: Checker,
     /// Wireshark's `tcp.completeness` bitmask.
     pub completeness: u8,
+    /// Per side, `[client, server]`, as every side-indexed pair.
     pub stats: [SideStats; 2],
     pub first: At,
     pub last: At,
@@ -94,7 +93,7 @@ pub struct Observations {
     pub hs_ack: Option<At>,
     /// The server sent a bare SYN too (simultaneous open).
     pub server_bare_syn: bool,
-    /// First FIN of each side (client, server).
+    /// First FIN of each side, `[client, server]`.
     pub fin: [Option<At>; 2],
     /// First segment acknowledging each side's FIN (sent by the other side).
     pub fin_ack: [Option<At>; 2],
@@ -116,15 +115,24 @@ impl Connection {
             Side::Server
         }
     }
+
+    /// The address and port of `side`.
+    pub fn addr(&self, side: Side) -> Addr {
+        match side {
+            Side::Client => self.client,
+            Side::Server => self.server,
+        }
+    }
+
     pub fn stats(&self, side: Side) -> SideStats {
-        self.stats[side as usize]
+        self.stats[side]
     }
 
     /// A connection attempt: opened by the client's SYN, and the server has
     /// sent nothing.
     pub fn is_attempt(&self) -> bool {
         self.roles_from_syn
-            && self.stats[Side::Server as usize].packets == 0
+            && self.stats[Side::Server].packets == 0
             && self.tracker.endpoint(Side::Client).state() == State::SynSent
     }
 }
@@ -183,32 +191,6 @@ impl EndedBy {
             EndedBy::IdleTimeout => "idle_timeout",
             EndedBy::MaxConnections => "max_connections",
             EndedBy::CaptureEnd => "capture_end",
-        }
-    }
-}
-
-/// Limits on the connection table, which bound memory.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Connections tracked at once at most; the least recently active go first.
-    pub max_connections: usize,
-    /// A connection attempt (SYNs from the client, nothing from the server)
-    /// with no segment for this long is handed over (as `idle_timeout`).
-    pub attempt_timeout_ns: Option<i64>,
-    /// A connection with no segment for this long (capture time) is handed over.
-    pub idle_timeout_ns: Option<i64>,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_connections: 100_000,
-            // Zeek's tcp_attempt_delay: an unanswered SYN is given up after
-            // 5 s. Linux retries a SYN after 1, 2 and 4 s (then 8, 16…), so
-            // the usual retries stay in one connection.
-            attempt_timeout_ns: Some(5_000_000_000),
-            // Zeek's TCP inactivity timeout.
-            idle_timeout_ns: Some(300_000_000_000),
         }
     }
 }
@@ -296,8 +278,9 @@ pub fn completeness_bits(seg: &Segment) -> u8 {
 }
 
 /// Applies one segment to a connection: counters, relative-number bases,
-/// state machines, and the observations used for classification. Returns
-/// whether this segment finished the connection.
+/// state machines, sequence analysis, checks, the observations used for
+/// classification and the per-packet record. Returns whether this segment
+/// finished the connection.
 pub(crate) fn observe(
     conn: &mut Connection,
     src: Addr,
@@ -306,141 +289,227 @@ pub(crate) fn observe(
     transitions: &mut Vec<Transition>,
 ) -> bool {
     let side = conn.side_of(src);
-    let peer = side.peer();
-    let f = seg.flags;
     conn.last = at;
-    let st = &mut conn.stats[side as usize];
+    let st = &mut conn.stats[side];
     st.packets += 1;
     st.payload_bytes += u64::from(seg.payload_len);
+    conn.set_bases(side, seg);
 
-    // Wireshark's relative numbering: base = ISN, or first seq seen - 1; an
-    // ACK from a direction seen first fixes the other direction's base at ack - 1.
-    let base = &mut conn.base[side as usize];
-    if f.syn() {
-        *base = Some(seg.seq);
-    } else if base.is_none() {
-        *base = Some(seg.seq - 1);
-    }
-    if f.ack() && conn.base[peer as usize].is_none() {
-        conn.base[peer as usize] = Some(seg.ack - 1);
-    }
-
-    let sender_state_before = conn.tracker.endpoint(side).state();
-    let receiver_state_before = conn.tracker.endpoint(peer).state();
-    let fin_before = conn.tracker.endpoint(side).fin_seq;
-    let finished_before = conn.tracker.is_finished();
-    let syn_ack_seen = conn.obs.syn_ack.is_some();
-    let outcome: StepOutcome = conn.tracker.on_segment(side, seg, transitions);
-
-    // SYN segments carry unscaled windows; later ones use the negotiated scale.
-    let shift = if f.syn() {
-        Some(0)
-    } else {
-        conn.tracker.window_shift(side)
-    };
-    let analysis = conn.analysis.on_segment(side, seg, at.ts_ns, shift);
-    conn.zeek.on_segment(side, seg, analysis);
-    conn.completeness |= completeness_bits(seg);
-    let context = SegmentContext {
-        side,
-        at,
-        analysis,
-        sender_before: sender_state_before,
-        receiver_before: receiver_state_before,
-        fin_before,
-        finished_before,
-        rst_accepted: outcome.rst_accepted,
-        rst_closed: outcome.rst_closed,
-        client_isn: conn.tracker.endpoint(Side::Client).isn,
-        server_isn: conn.tracker.endpoint(Side::Server).isn,
-        syn_ack_seen,
-        simultaneous_open: conn.obs.server_bare_syn
-            || (side == Side::Server && f.syn() && !f.ack()),
-    };
+    let before = Before::of(conn, side);
+    let outcome = conn.tracker.on_segment(side, seg, transitions);
+    let analysis = conn.analyze(side, seg, at);
+    let context = conn.segment_context(side, seg, at, analysis, &before, outcome);
     conn.checker.on_segment(seg, &context);
 
-    let obs = &mut conn.obs;
-    if f.syn() && !f.ack() {
-        if side == Side::Client {
-            obs.syn_count += 1;
-            obs.syn.get_or_insert(at);
+    conn.observe_opening(side, seg, at);
+    conn.observe_release(side, seg, at, &before, outcome);
+    if conn.packets.is_some() {
+        conn.record_packet(side, seg, at, analysis, transitions);
+    }
+    !before.finished && conn.tracker.is_finished()
+}
+
+/// What a segment's checks and observations need to know of the connection
+/// as it was before the segment.
+struct Before {
+    /// States of the sender and the receiver.
+    sender: State,
+    receiver: State,
+    /// The sender's FIN sequence number, if it had sent one.
+    fin: Option<SeqNum>,
+    /// Both sides had finished.
+    finished: bool,
+    /// A SYN-ACK from the server had been seen.
+    syn_ack_seen: bool,
+}
+
+impl Before {
+    fn of(conn: &Connection, side: Side) -> Before {
+        let sender = conn.tracker.endpoint(side);
+        Before {
+            sender: sender.state(),
+            receiver: conn.tracker.endpoint(side.peer()).state(),
+            fin: sender.fin_seq,
+            finished: conn.tracker.is_finished(),
+            syn_ack_seen: conn.obs.syn_ack.is_some(),
+        }
+    }
+}
+
+impl Connection {
+    /// Wireshark's relative numbering: base = ISN, or first seq seen - 1; an
+    /// ACK from a direction seen first fixes the other direction's base at ack - 1.
+    fn set_bases(&mut self, side: Side, seg: &Segment) {
+        let f = seg.flags;
+        let base = &mut self.base[side];
+        if f.syn() {
+            *base = Some(seg.seq);
+        } else if base.is_none() {
+            *base = Some(seg.seq - 1);
+        }
+        let peer_base = &mut self.base[side.peer()];
+        if f.ack() && peer_base.is_none() {
+            *peer_base = Some(seg.ack - 1);
+        }
+    }
+
+    /// The sequence analysis of a segment already applied to the state
+    /// machines, fed to Zeek's view too; and the completeness bits.
+    fn analyze(&mut self, side: Side, seg: &Segment, at: At) -> SegFlags {
+        // SYN segments carry unscaled windows; later ones use the negotiated scale.
+        let shift = if seg.flags.syn() {
+            Some(0)
         } else {
-            obs.server_bare_syn = true;
-        }
-    }
-    if f.syn() && f.ack() {
-        if side == Side::Server {
-            obs.syn_ack_count += 1;
-            obs.syn_ack.get_or_insert(at);
-            if let Some(syn) = obs.syn {
-                conn.analysis
-                    .set_first_rtt(at.ts_ns.saturating_sub(syn.ts_ns));
-            }
-        } else if obs.server_bare_syn {
-            // Simultaneous open: the client's SYN,ACK answers the server's SYN.
-            obs.syn_ack.get_or_insert(at);
-        }
-    }
-    if obs.hs_ack.is_none() && !f.syn() && f.ack() && !f.rst() {
-        let peer_isn = conn.tracker.endpoint(peer).isn;
-        let opener_done = match (obs.server_bare_syn, side) {
-            (false, Side::Client) => obs.syn_ack.is_some(),
-            (true, _) => obs.syn_ack.is_some(),
-            _ => false,
+            self.tracker.window_shift(side)
         };
-        if opener_done && peer_isn.is_some_and(|isn| seg.ack > isn) {
-            obs.hs_ack = Some(at);
+        let analysis = self.analysis.on_segment(side, seg, at.ts_ns, shift);
+        self.zeek.on_segment(side, seg, analysis);
+        self.completeness |= completeness_bits(seg);
+        analysis
+    }
+
+    /// What the per-segment checks are told about a segment.
+    fn segment_context(
+        &self,
+        side: Side,
+        seg: &Segment,
+        at: At,
+        analysis: SegFlags,
+        before: &Before,
+        outcome: StepOutcome,
+    ) -> SegmentContext {
+        let f = seg.flags;
+        SegmentContext {
+            side,
+            frame: at.frame,
+            ts_ns: at.ts_ns,
+            analysis,
+            sender_before: before.sender,
+            receiver_before: before.receiver,
+            fin_before: before.fin,
+            finished_before: before.finished,
+            rst_accepted: outcome.rst_accepted,
+            rst_closed: outcome.rst_closed,
+            client_isn: self.tracker.endpoint(Side::Client).isn,
+            server_isn: self.tracker.endpoint(Side::Server).isn,
+            syn_ack_seen: before.syn_ack_seen,
+            simultaneous_open: self.obs.server_bare_syn
+                || (side == Side::Server && f.syn() && !f.ack()),
         }
     }
-    if f.fin() && obs.fin[side as usize].is_none() {
-        obs.fin[side as usize] = Some(at);
-    }
-    if f.ack() && obs.fin_ack[peer as usize].is_none() {
-        if let Some(fin) = conn.tracker.endpoint(peer).fin_seq {
-            if seg.ack > fin {
-                obs.fin_ack[peer as usize] = Some(at);
+
+    /// The opening's frames: SYNs, SYN-ACKs (and the first round-trip time)
+    /// and the ACK that completes the handshake.
+    fn observe_opening(&mut self, side: Side, seg: &Segment, at: At) {
+        let f = seg.flags;
+        let obs = &mut self.obs;
+        if f.syn() && !f.ack() {
+            if side == Side::Client {
+                obs.syn_count += 1;
+                obs.syn.get_or_insert(at);
+            } else {
+                obs.server_bare_syn = true;
             }
         }
-    }
-    if f.rst() {
-        obs.any_rst.get_or_insert((at, side));
-        if outcome.rst_closed && obs.rst.is_none() {
-            obs.rst = Some((at, side));
-            let server_never_answered =
-                matches!(sender_state_before, State::Listen | State::Closed);
-            if side == Side::Server
-                && obs.syn_ack.is_none()
-                && obs.syn.is_some()
-                && server_never_answered
-            {
-                obs.refused = true;
+        if f.syn() && f.ack() {
+            if side == Side::Server {
+                obs.syn_ack_count += 1;
+                obs.syn_ack.get_or_insert(at);
+                if let Some(syn) = obs.syn {
+                    self.analysis
+                        .set_first_rtt(at.ts_ns.saturating_sub(syn.ts_ns));
+                }
+            } else if obs.server_bare_syn {
+                // Simultaneous open: the client's SYN,ACK answers the server's SYN.
+                obs.syn_ack.get_or_insert(at);
+            }
+        }
+        if obs.hs_ack.is_none() && !f.syn() && f.ack() && !f.rst() {
+            let peer_isn = self.tracker.endpoint(side.peer()).isn;
+            let opener_done = match (obs.server_bare_syn, side) {
+                (false, Side::Client) => obs.syn_ack.is_some(),
+                (true, _) => obs.syn_ack.is_some(),
+                _ => false,
+            };
+            if opener_done && peer_isn.is_some_and(|isn| seg.ack > isn) {
+                obs.hs_ack = Some(at);
             }
         }
     }
 
-    if let Some(list) = conn.packets.as_mut() {
-        let rel_seq = seg.seq - conn.base[side as usize].unwrap_or(seg.seq);
+    /// The release's frames: each side's first FIN and the first ACK of it,
+    /// the first RST (and whether it refused the connection).
+    fn observe_release(
+        &mut self,
+        side: Side,
+        seg: &Segment,
+        at: At,
+        before: &Before,
+        outcome: StepOutcome,
+    ) {
+        let f = seg.flags;
+        let peer = side.peer();
+        let obs = &mut self.obs;
+        if f.fin() && obs.fin[side].is_none() {
+            obs.fin[side] = Some(at);
+        }
+        if f.ack() && obs.fin_ack[peer].is_none() {
+            if let Some(fin) = self.tracker.endpoint(peer).fin_seq {
+                if seg.ack > fin {
+                    obs.fin_ack[peer] = Some(at);
+                }
+            }
+        }
+        if f.rst() {
+            obs.any_rst.get_or_insert((at, side));
+            if outcome.rst_closed && obs.rst.is_none() {
+                obs.rst = Some((at, side));
+                let server_never_answered = matches!(before.sender, State::Listen | State::Closed);
+                if side == Side::Server
+                    && obs.syn_ack.is_none()
+                    && obs.syn.is_some()
+                    && server_never_answered
+                {
+                    obs.refused = true;
+                }
+            }
+        }
+    }
+
+    /// Keeps the per-packet record (`--packets`), if asked to.
+    fn record_packet(
+        &mut self,
+        side: Side,
+        seg: &Segment,
+        at: At,
+        analysis: SegFlags,
+        transitions: &[Transition],
+    ) {
+        let f = seg.flags;
+        let rel_seq = seg.seq - self.base[side].unwrap_or(seg.seq);
         let rel_ack = if f.ack() {
-            conn.base[peer as usize].map(|b| seg.ack - b)
+            self.base[side.peer()].map(|b| seg.ack - b)
         } else {
             None
         };
-        list.push(PacketRecord {
-            at,
-            dir: side,
-            flags: f,
-            seq: seg.seq,
-            ack: seg.ack,
-            rel_seq,
-            rel_ack,
-            len: seg.payload_len,
-            window: seg.window,
-            client_state: conn.tracker.endpoint(Side::Client).state(),
-            server_state: conn.tracker.endpoint(Side::Server).state(),
-            analysis,
-            transitions: transitions.clone(),
-        });
+        let client_state = self.tracker.endpoint(Side::Client).state();
+        let server_state = self.tracker.endpoint(Side::Server).state();
+        if let Some(list) = self.packets.as_mut() {
+            list.push(PacketRecord {
+                at,
+                dir: side,
+                flags: f,
+                seq: seg.seq,
+                ack: seg.ack,
+                rel_seq,
+                rel_ack,
+                len: seg.payload_len,
+                window: seg.window,
+                client_state,
+                server_state,
+                analysis,
+                transitions: transitions.to_vec(),
+            });
+        }
     }
-    // Whether this segment finished the connection.
-    !finished_before && conn.tracker.is_finished()
 }

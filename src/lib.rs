@@ -3,9 +3,11 @@
 //!
 //! Data flows one way: [`capture`] reads frames → [`decode`] turns them into
 //! segments → [`table`] splits them into connections, each a [`flow`] →
-//! [`state`] runs each side's RFC 9293 state machine and [`analysis`]
-//! Wireshark-style sequence analysis → [`report`] builds the report model
-//! ([`classify`] judges opening and release) → [`render`] prints it;
+//! [`state`] runs each side's RFC 9293 state machine, [`analysis`]
+//! Wireshark-style sequence analysis and [`checks`] the per-segment checks →
+//! [`verdict`] judges each finished connection once (opening, release, the
+//! checks about the whole connection) → [`report`] builds the report model
+//! → [`render`] prints it;
 //! [`teach`] turns a connection's report into the phases and named steps of
 //! the teaching views, with their English and Chinese text. [`analyze`]
 //! runs the pipeline for one capture, on one thread or three; [`run`]
@@ -16,7 +18,6 @@ pub mod analysis;
 pub mod analyze;
 pub mod capture;
 pub mod checks;
-pub mod classify;
 pub mod decode;
 pub mod flow;
 pub mod render;
@@ -27,4 +28,5 @@ pub mod seq;
 pub mod state;
 pub mod table;
 pub mod teach;
+pub mod verdict;
 pub mod zeek;

@@ -4,14 +4,14 @@
 
 use crate::analysis::SegFlags;
 use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
-use crate::checks::{Detail, Finding};
-use crate::classify::{self, HandshakeStatus, Initiator, TeardownStatus};
-use crate::decode::{linktype, SkipReason};
+use crate::checks::Finding;
+use crate::decode::{linktype, SkipReason, TcpFlags};
 use crate::flow::{At, Connection, EndedBy};
 use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
+use crate::verdict::{self, Assessment, HandshakeStatus, Initiator, TeardownStatus};
 use crate::zeek::ConnState;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::{Duration, UNIX_EPOCH};
@@ -51,14 +51,15 @@ pub struct CaptureReport {
     pub link_types: Vec<String>,
     pub frames: u64,
     pub tcp_segments: u64,
-    pub skipped: BTreeMap<&'static str, u64>,
+    /// Frames that were not TCP segments, by reason.
+    pub skipped: Counts<SkipReason>,
     pub truncated: bool,
     /// Where and why reading stopped early, or null.
     pub stopped: Option<ReadStop>,
     pub connections: u64,
     /// Connections handed over early to bound memory, by reason
     /// (`idle_timeout`, `max_connections`); only reasons that occurred.
-    pub evicted: BTreeMap<&'static str, u64>,
+    pub evicted: Counts<EndedBy>,
     /// Totals of this capture's connections, for the table (the JSON has
     /// the totals over all captures in `summary`).
     #[serde(skip)]
@@ -79,17 +80,17 @@ impl CaptureReport {
             link_types: read.link_types.iter().map(|&l| linktype::name(l)).collect(),
             frames: read.frames,
             tcp_segments,
-            skipped: skipped.iter().map(|(r, n)| (r.as_str(), *n)).collect(),
+            skipped: skipped.iter().map(|(&r, &n)| (r, n)).collect(),
             truncated: read.stop.as_ref().is_some_and(|s| s.truncated),
             stopped: read.stop,
             connections,
-            evicted: BTreeMap::new(),
+            evicted: Counts::default(),
             summary: Summary::new(),
         }
     }
 
     pub fn skipped_total(&self) -> u64 {
-        self.skipped.values().sum()
+        self.skipped.total()
     }
 }
 
@@ -162,8 +163,12 @@ pub struct PacketReport {
     pub frame: u64,
     /// Seconds since the connection's first frame.
     pub time: f64,
-    pub dir: &'static str,
-    pub flags: String,
+    /// The sender: `c2s` from the client, `s2c` from the server.
+    #[serde(serialize_with = "direction")]
+    pub dir: Side,
+    /// Comma-separated, as `SYN,ACK`.
+    #[serde(serialize_with = "display")]
+    pub flags: TcpFlags,
     pub seq: u32,
     pub ack: Option<u32>,
     pub rel_seq: u32,
@@ -172,8 +177,10 @@ pub struct PacketReport {
     pub window: u16,
     pub client_state: State,
     pub server_state: State,
-    /// Wireshark-style analysis flags (`tcp.analysis.*` names).
-    pub analysis: Vec<&'static str>,
+    /// Wireshark-style analysis flags, serialized as a list of their
+    /// names (`tcp.analysis.*`; see [`analysis_flags`]).
+    #[serde(serialize_with = "analysis_names")]
+    pub analysis: SegFlags,
     /// The state changes this segment caused, in order.
     pub transitions: Vec<TransitionReport>,
 }
@@ -226,7 +233,9 @@ pub struct ConnectionReport {
 /// One finding, as reported.
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingReport {
-    pub code: &'static str,
+    /// The check, by its code (`HS001`).
+    #[serde(serialize_with = "code")]
+    pub code: Check,
     pub severity: Severity,
     pub title: &'static str,
     pub message: String,
@@ -238,7 +247,7 @@ impl From<Finding> for FindingReport {
     fn from(f: Finding) -> FindingReport {
         let rule = f.check.rule();
         FindingReport {
-            code: rule.code,
+            code: f.check,
             severity: rule.severity,
             title: rule.title,
             message: f.message,
@@ -263,12 +272,14 @@ pub struct ZeekFields {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Summary {
     pub connections: u64,
-    pub by_handshake: BTreeMap<&'static str, u64>,
-    pub by_teardown: BTreeMap<&'static str, u64>,
-    pub by_conn_state: BTreeMap<&'static str, u64>,
+    /// Every status, with the ones that did not occur at 0.
+    pub by_handshake: Counts<HandshakeStatus>,
+    pub by_teardown: Counts<TeardownStatus>,
+    /// The states that occurred.
+    pub by_conn_state: Counts<ConnState>,
     pub findings: FindingCounts,
     /// The pass/fail verdict for `--fail-on`.
-    pub verdict: Verdict,
+    pub verdict: VerdictReport,
     /// Connections per server endpoint, for the table's summary of large captures.
     #[serde(skip)]
     pub servers: ServerCounts,
@@ -279,7 +290,7 @@ pub struct Summary {
 /// are counted together.
 #[derive(Debug, Clone, Default)]
 pub struct ServerCounts {
-    pub by_server: HashMap<(IpAddr, u16), BTreeMap<&'static str, u64>, foldhash::fast::RandomState>,
+    pub by_server: HashMap<(IpAddr, u16), Counts<HandshakeStatus>, foldhash::fast::RandomState>,
     pub others: u64,
 }
 
@@ -288,12 +299,9 @@ impl ServerCounts {
 
     fn add(&mut self, key: (IpAddr, u16), status: HandshakeStatus) {
         if let Some(m) = self.by_server.get_mut(&key) {
-            *m.entry(status.as_str()).or_default() += 1;
+            m.add(status, 1);
         } else if self.by_server.len() < Self::MAX {
-            self.by_server
-                .entry(key)
-                .or_default()
-                .insert(status.as_str(), 1);
+            self.by_server.entry(key).or_default().add(status, 1);
         } else {
             self.others += 1;
         }
@@ -303,23 +311,21 @@ impl ServerCounts {
         self.others += other.others;
         for (key, statuses) in &other.by_server {
             if let Some(m) = self.by_server.get_mut(key) {
-                for (k, n) in statuses {
-                    *m.entry(k).or_default() += n;
-                }
+                m.merge(statuses);
             } else if self.by_server.len() < Self::MAX {
                 self.by_server.insert(*key, statuses.clone());
             } else {
-                self.others += statuses.values().sum::<u64>();
+                self.others += statuses.total();
             }
         }
     }
 
     /// The `n` servers with the most connections: ("addr:port", total, by status).
-    pub fn top(&self, n: usize) -> Vec<(String, u64, &BTreeMap<&'static str, u64>)> {
+    pub fn top(&self, n: usize) -> Vec<(String, u64, &Counts<HandshakeStatus>)> {
         let mut all: Vec<_> = self
             .by_server
             .iter()
-            .map(|(k, m)| (*k, m.values().sum::<u64>(), m))
+            .map(|(k, m)| (*k, m.total(), m))
             .collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         all.truncate(n);
@@ -338,7 +344,8 @@ pub struct FindingCounts {
     pub error: u64,
     pub warning: u64,
     pub info: u64,
-    pub by_code: BTreeMap<&'static str, u64>,
+    /// Keyed by code (`HS001`).
+    pub by_code: Counts<Check>,
 }
 
 impl FindingCounts {
@@ -351,33 +358,192 @@ impl FindingCounts {
     }
 }
 
+/// The outcome of the `--fail-on` gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    #[default]
+    Pass,
+    /// Findings at or above `fail_on`: exit status 1.
+    Fail,
+    /// An input could not be read: exit status 2.
+    Error,
+}
+
 /// Whether the findings pass the `--fail-on` gate.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct Verdict {
-    /// `pass`, `fail` (findings at or above `fail_on`: exit status 1) or
-    /// `error` (an input could not be read: exit status 2).
-    pub result: &'static str,
-    /// The level that fails: `error`, `warning`, `info` or `never`.
-    pub fail_on: &'static str,
+pub struct VerdictReport {
+    pub result: Verdict,
+    /// The level that fails: `error`, `warning`, `info`, or `never` (None).
+    #[serde(serialize_with = "fail_on")]
+    pub fail_on: Option<Severity>,
     /// Findings at or above that level.
     pub failing_findings: u64,
-    /// Codes ignored with --allow.
-    pub allowed: Vec<&'static str>,
+    /// Checks ignored with --allow, by code.
+    #[serde(serialize_with = "codes")]
+    pub allowed: Vec<Check>,
     /// One line for people.
     pub text: String,
+}
+
+/// A key of [`Counts`]: its name is the JSON key.
+pub trait Named: Copy + Ord {
+    fn name(self) -> &'static str;
+}
+
+impl Named for HandshakeStatus {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for TeardownStatus {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for ConnState {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for SkipReason {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for EndedBy {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for Check {
+    fn name(self) -> &'static str {
+        self.code()
+    }
+}
+
+/// Counts by key. The keys are typed, but listed ([`Counts::iter`]) and
+/// serialized (a JSON object) in the order of their names, as a map keyed
+/// by the names would be: the order the JSON contract has always had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts<K>(BTreeMap<K, u64>);
+
+impl<K> Default for Counts<K> {
+    fn default() -> Counts<K> {
+        Counts(BTreeMap::new())
+    }
+}
+
+impl<K: Named> Counts<K> {
+    /// Every key in `keys` at 0.
+    pub fn zeros(keys: impl IntoIterator<Item = K>) -> Counts<K> {
+        keys.into_iter().map(|k| (k, 0)).collect()
+    }
+
+    pub fn add(&mut self, key: K, n: u64) {
+        *self.0.entry(key).or_default() += n;
+    }
+
+    /// Adds every count of `other`.
+    pub fn merge(&mut self, other: &Counts<K>) {
+        for (&k, &n) in &other.0 {
+            self.add(k, n);
+        }
+    }
+
+    pub fn get(&self, key: K) -> u64 {
+        self.0.get(&key).copied().unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The counts, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &u64> {
+        self.0.values()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    /// Every key and its count, in the order of the names.
+    pub fn iter(&self) -> impl Iterator<Item = (K, u64)> {
+        let mut all: Vec<(K, u64)> = self.0.iter().map(|(&k, &n)| (k, n)).collect();
+        all.sort_unstable_by_key(|&(k, _)| k.name());
+        all.into_iter()
+    }
+}
+
+impl<K: Named> FromIterator<(K, u64)> for Counts<K> {
+    /// The counts of a key given more than once are added.
+    fn from_iter<I: IntoIterator<Item = (K, u64)>>(iter: I) -> Counts<K> {
+        let mut counts = Counts::default();
+        for (k, n) in iter {
+            counts.add(k, n);
+        }
+        counts
+    }
+}
+
+impl<K: Named> Serialize for Counts<K> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter().map(|(k, n)| (k.name(), n)))
+    }
+}
+
+/// `c2s` or `s2c`: the direction of a segment sent by `side`.
+pub const fn direction_name(side: Side) -> &'static str {
+    match side {
+        Side::Client => "c2s",
+        Side::Server => "s2c",
+    }
+}
+
+/// Each analysis flag set, alone, with its name, in the order of the JSON
+/// list.
+pub fn analysis_flags(flags: SegFlags) -> impl Iterator<Item = (SegFlags, &'static str)> {
+    SegFlags::NAMES
+        .into_iter()
+        .filter(move |&(bit, _)| flags.has(bit))
+        .map(|(bit, name)| (SegFlags(bit), name))
+}
+
+fn analysis_names<S: Serializer>(flags: &SegFlags, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(analysis_flags(*flags).map(|(_, name)| name))
+}
+
+fn direction<S: Serializer>(side: &Side, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(direction_name(*side))
+}
+
+fn display<S: Serializer>(v: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+fn code<S: Serializer>(check: &Check, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(check.code())
+}
+
+fn codes<S: Serializer>(checks: &[Check], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(checks.iter().map(|c| c.code()))
+}
+
+fn fail_on<S: Serializer>(level: &Option<Severity>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(level.map_or("never", Severity::as_str))
 }
 
 impl Summary {
     pub fn new() -> Summary {
         Summary {
-            by_handshake: HandshakeStatus::ALL
-                .iter()
-                .map(|s| (s.as_str(), 0))
-                .collect(),
-            by_teardown: TeardownStatus::ALL
-                .iter()
-                .map(|s| (s.as_str(), 0))
-                .collect(),
+            by_handshake: Counts::zeros(HandshakeStatus::ALL),
+            by_teardown: Counts::zeros(TeardownStatus::ALL),
             ..Summary::default()
         }
     }
@@ -385,34 +551,27 @@ impl Summary {
     /// Counts one connection, from its assessment.
     pub fn add(&mut self, a: &Assessment) {
         self.connections += 1;
-        *self.by_handshake.entry(a.handshake.as_str()).or_default() += 1;
-        *self.by_teardown.entry(a.teardown.0.as_str()).or_default() += 1;
-        *self.by_conn_state.entry(a.conn_state.as_str()).or_default() += 1;
+        self.by_handshake.add(a.handshake, 1);
+        self.by_teardown.add(a.teardown, 1);
+        self.by_conn_state.add(a.conn_state, 1);
         self.servers.add(a.server, a.handshake);
         for f in &a.findings {
-            let rule = f.check.rule();
-            match rule.severity {
+            match f.check.severity() {
                 Severity::Error => self.findings.error += 1,
                 Severity::Warning => self.findings.warning += 1,
                 Severity::Info => self.findings.info += 1,
             }
-            *self.findings.by_code.entry(rule.code).or_default() += 1;
+            self.findings.by_code.add(f.check, 1);
         }
     }
 
     /// Adds another summary's counts (of other connections) to this one.
     pub fn merge(&mut self, other: &Summary) {
         self.connections += other.connections;
-        for (mine, theirs) in [
-            (&mut self.by_handshake, &other.by_handshake),
-            (&mut self.by_teardown, &other.by_teardown),
-            (&mut self.by_conn_state, &other.by_conn_state),
-            (&mut self.findings.by_code, &other.findings.by_code),
-        ] {
-            for (k, n) in theirs {
-                *mine.entry(k).or_default() += n;
-            }
-        }
+        self.by_handshake.merge(&other.by_handshake);
+        self.by_teardown.merge(&other.by_teardown);
+        self.by_conn_state.merge(&other.by_conn_state);
+        self.findings.by_code.merge(&other.findings.by_code);
         self.findings.error += other.findings.error;
         self.findings.warning += other.findings.warning;
         self.findings.info += other.findings.info;
@@ -423,7 +582,6 @@ impl Summary {
     pub fn decide(&mut self, fail_on: Option<Severity>, allowed: &[Check]) {
         let failing = fail_on.map_or(0, |level| self.findings.at_or_above(level));
         let failed = failing > 0;
-        let fail_on_name = fail_on.map_or("never", Severity::as_str);
         let counts = format!(
             "{} error{}, {} warning{}, {} info",
             self.findings.error,
@@ -438,10 +596,8 @@ impl Summary {
                     .findings
                     .by_code
                     .iter()
-                    .filter(|(code, _)| {
-                        Check::from_code(code).is_some_and(|c| c.severity() >= level)
-                    })
-                    .map(|(code, n)| format!("{code}×{n}"))
+                    .filter(|(check, _)| check.severity() >= level)
+                    .map(|(check, n)| format!("{}×{n}", check.code()))
                     .collect();
                 format!(
                     "FAIL: {failing} finding{} at or above {level} ({}); {counts}",
@@ -452,27 +608,27 @@ impl Summary {
             Some(level) => format!("PASS: no finding at or above {level}; {counts}"),
             None => format!("PASS (--fail-on never); {counts}"),
         };
-        let allowed: Vec<&'static str> = allowed.iter().map(|c| c.code()).collect();
         if !allowed.is_empty() {
-            text.push_str(&format!("; ignored: {}", allowed.join(", ")));
+            let codes: Vec<&str> = allowed.iter().map(|c| c.code()).collect();
+            text.push_str(&format!("; ignored: {}", codes.join(", ")));
         }
-        self.verdict = Verdict {
-            result: if failed { "fail" } else { "pass" },
-            fail_on: fail_on_name,
+        self.verdict = VerdictReport {
+            result: if failed { Verdict::Fail } else { Verdict::Pass },
+            fail_on,
             failing_findings: failing,
-            allowed,
+            allowed: allowed.to_vec(),
             text,
         };
     }
 
     pub fn failed(&self) -> bool {
-        self.verdict.result == "fail"
+        self.verdict.result == Verdict::Fail
     }
 
     /// Marks the verdict as an input error: `unreadable` of `inputs` files
     /// could not be read as captures (exit status 2).
     pub fn input_error(&mut self, unreadable: usize, inputs: usize) {
-        self.verdict.result = "error";
+        self.verdict.result = Verdict::Error;
         self.verdict.text = format!(
             "ERROR: {unreadable} of {inputs} input{} could not be read; {}",
             plural(inputs as u64),
@@ -508,36 +664,6 @@ pub fn rfc3339(ts_ns: i64) -> String {
     humantime::format_rfc3339_nanos(t).to_string()
 }
 
-/// The verdicts on a finished connection: what the summary counts, and the
-/// part of its report that takes judgment rather than copying.
-#[derive(Debug, Clone)]
-pub struct Assessment {
-    pub handshake: HandshakeStatus,
-    pub teardown: (TeardownStatus, Option<Initiator>),
-    pub conn_state: ConnState,
-    /// The server's address and port.
-    pub server: (IpAddr, u16),
-    /// What the checks found, except the checks in `allow`.
-    pub findings: Vec<Finding>,
-}
-
-impl Assessment {
-    /// Judges `c`. With [`Detail::Counts`], findings carry no frames or
-    /// message: enough for [`Summary::add`], not for
-    /// [`ConnectionReport::from_assessment`].
-    pub fn of(c: &Connection, allow: &[Check], detail: Detail) -> Assessment {
-        let mut findings = c.checker.finish(c, detail);
-        findings.retain(|f| !allow.contains(&f.check));
-        Assessment {
-            handshake: classify::handshake(c),
-            teardown: classify::teardown(c),
-            conn_state: c.zeek.conn_state(),
-            server: (c.server.ip, c.server.port),
-            findings,
-        }
-    }
-}
-
 impl ConnectionReport {
     /// Builds the report of a finished connection from its assessment.
     pub fn from_assessment(
@@ -547,10 +673,7 @@ impl ConnectionReport {
     ) -> ConnectionReport {
         let endpoint = |side: Side| {
             let e = c.tracker.endpoint(side);
-            let a = match side {
-                Side::Client => c.client,
-                Side::Server => c.server,
-            };
+            let a = c.addr(side);
             let st = c.stats(side);
             EndpointReport {
                 addr: a.ip.to_string(),
@@ -563,17 +686,13 @@ impl ConnectionReport {
             }
         };
         let o = &c.obs;
-        let (status, initiator) = a.teardown;
         let packets = c.packets.as_ref().map(|list| {
             list.iter()
                 .map(|p| PacketReport {
                     frame: p.at.frame,
                     time: secs(p.at.ts_ns.saturating_sub(c.first.ts_ns)),
-                    dir: match p.dir {
-                        Side::Client => "c2s",
-                        Side::Server => "s2c",
-                    },
-                    flags: p.flags.to_string(),
+                    dir: p.dir,
+                    flags: p.flags,
                     seq: p.seq.raw(),
                     ack: p.flags.ack().then_some(p.ack.raw()),
                     rel_seq: p.rel_seq,
@@ -582,11 +701,7 @@ impl ConnectionReport {
                     window: p.window,
                     client_state: p.client_state,
                     server_state: p.server_state,
-                    analysis: SegFlags::NAMES
-                        .iter()
-                        .filter(|(b, _)| p.analysis.has(*b))
-                        .map(|(_, n)| *n)
-                        .collect(),
+                    analysis: p.analysis,
                     transitions: p
                         .transitions
                         .iter()
@@ -631,9 +746,9 @@ impl ConnectionReport {
                 syn_ack_count: o.syn_ack_count,
             },
             teardown: Teardown {
-                status,
-                initiator,
-                frames: classify::teardown_frames(c),
+                status: a.teardown,
+                initiator: a.initiator,
+                frames: verdict::teardown_frames(c),
             },
             ended_by: c.ended_by,
             conn_state: a.conn_state,
@@ -654,5 +769,101 @@ impl ConnectionReport {
             findings: a.findings.into_iter().map(FindingReport::from).collect(),
             packets,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON of `counts` is the JSON of the same counts keyed by name.
+    fn same_as_by_name<K: Named>(counts: &Counts<K>) {
+        let by_name: BTreeMap<&str, u64> = counts.iter().map(|(k, n)| (k.name(), n)).collect();
+        assert_eq!(
+            serde_json::to_string(counts).unwrap(),
+            serde_json::to_string(&by_name).unwrap()
+        );
+    }
+
+    fn all<K: Named>(keys: impl IntoIterator<Item = K>) -> Counts<K> {
+        let mut counts = Counts::default();
+        for (i, k) in keys.into_iter().enumerate() {
+            counts.add(k, i as u64);
+        }
+        counts
+    }
+
+    #[test]
+    fn counts_list_their_keys_in_name_order() {
+        let mut by_handshake = Counts::zeros(HandshakeStatus::ALL);
+        by_handshake.add(HandshakeStatus::Refused, 2);
+        assert_eq!(
+            serde_json::to_string(&by_handshake).unwrap(),
+            r#"{"complete":0,"incomplete":0,"missing":0,"refused":2,"simultaneous":0,"unanswered":0}"#
+        );
+        same_as_by_name(&all(HandshakeStatus::ALL));
+        same_as_by_name(&all(TeardownStatus::ALL));
+        same_as_by_name(&all(ConnState::ALL));
+        same_as_by_name(&all(Check::ALL));
+        same_as_by_name(&all([
+            EndedBy::Close,
+            EndedBy::Reuse,
+            EndedBy::IdleTimeout,
+            EndedBy::MaxConnections,
+            EndedBy::CaptureEnd,
+        ]));
+        let names: Vec<&str> = all(Check::ALL).iter().map(|(c, _)| c.code()).collect();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+    }
+
+    #[test]
+    fn counts_add_merge_and_total() {
+        let mut a = Counts::default();
+        a.add(Check::TimeWait, 2);
+        let b: Counts<Check> = [
+            (Check::TimeWait, 1),
+            (Check::Refused, 3),
+            (Check::Refused, 1),
+        ]
+        .into_iter()
+        .collect();
+        a.merge(&b);
+        assert_eq!(a.get(Check::TimeWait), 3);
+        assert_eq!(a.get(Check::Refused), 4);
+        assert_eq!(a.get(Check::SynFin), 0);
+        assert_eq!(a.total(), 7);
+        assert_eq!(a.values().sum::<u64>(), 7);
+    }
+
+    #[test]
+    fn the_verdict_serializes_as_its_names() {
+        let mut s = Summary::new();
+        s.decide(Some(Severity::Error), &[Check::TimeWait]);
+        assert!(!s.failed());
+        let v = serde_json::to_value(&s.verdict).unwrap();
+        assert_eq!(v["result"], "pass");
+        assert_eq!(v["fail_on"], "error");
+        assert_eq!(v["allowed"], serde_json::json!([Check::TimeWait.code()]));
+
+        s.findings.error = 1;
+        s.findings.by_code.add(Check::SynFin, 1);
+        s.decide(None, &[]);
+        let v = serde_json::to_value(&s.verdict).unwrap();
+        assert_eq!(
+            (v["result"].as_str(), v["fail_on"].as_str()),
+            (Some("pass"), Some("never"))
+        );
+
+        s.decide(Some(Severity::Warning), &[]);
+        assert!(s.failed());
+        assert_eq!(serde_json::to_value(&s.verdict).unwrap()["result"], "fail");
+        assert!(s
+            .verdict
+            .text
+            .contains(&format!("{}×1", Check::SynFin.code())));
+
+        s.input_error(1, 2);
+        assert!(!s.failed());
+        assert_eq!(serde_json::to_value(&s.verdict).unwrap()["result"], "error");
     }
 }

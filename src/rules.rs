@@ -460,6 +460,13 @@ impl Check {
     }
 }
 
+/// A check shows as its code: `HS001`.
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,8 +115,20 @@ impl Side {
             Side::Server => "server",
         }
     }
-    const fn index(self) -> usize {
-        self as usize
+}
+
+/// A pair of values, one per side, `[client, server]`, indexed by [`Side`]:
+/// `stats[side]`. Side-indexed arrays are always indexed this way.
+impl<T> std::ops::Index<Side> for [T; 2] {
+    type Output = T;
+    fn index(&self, side: Side) -> &T {
+        &self[side as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<Side> for [T; 2] {
+    fn index_mut(&mut self, side: Side) -> &mut T {
+        &mut self[side as usize]
     }
 }
 
@@ -366,14 +378,14 @@ impl Tracker {
     }
 
     pub fn endpoint(&self, side: Side) -> &Endpoint {
-        &self.ends[side.index()]
+        &self.ends[side]
     }
 
     /// The window scale of `side`'s advertised windows (RFC 7323 §2.2): its
     /// own shift if both SYNs carried the option, 0 if both SYNs were seen
     /// and one did not, unknown (None) without the SYNs.
     pub fn window_shift(&self, side: Side) -> Option<u8> {
-        let (me, peer) = (&self.ends[side.index()], &self.ends[side.peer().index()]);
+        let (me, peer) = (&self.ends[side], &self.ends[side.peer()]);
         match (me.isn, peer.isn, me.wscale, peer.wscale) {
             (Some(_), Some(_), Some(ws), Some(_)) => Some(ws.min(14)),
             (Some(_), Some(_), _, _) => Some(0),
@@ -414,7 +426,7 @@ impl Tracker {
 
     fn on_send(&mut self, from: Side, seg: &Segment, out: &mut Vec<Transition>) {
         use State::*;
-        let end = &mut self.ends[from.index()];
+        let end = &mut self.ends[from];
         if seg.flags.syn() {
             if end.isn.is_none() {
                 end.isn = Some(seg.seq);
@@ -464,7 +476,7 @@ impl Tracker {
         let to = from.peer();
         let mut closed = false;
         {
-            let sender = &mut self.ends[from.index()];
+            let sender = &mut self.ends[from];
             // A RST in answer to a SYN from a side that has sent nothing: no listener.
             sender.revise_initial(State::Closed);
             sender.sent_any = true;
@@ -477,13 +489,13 @@ impl Tracker {
             }
         }
         // Everything sent before the RST is taken to have arrived before it.
-        while let Some(seg) = pop_front(&mut self.in_flight[from.index()]) {
+        while let Some(seg) = pop_front(&mut self.in_flight[from]) {
             self.deliver(from, seg, out);
         }
         // Without the SYNs the scale is unknown: assume the largest, so that
         // no RST is wrongly called out of window.
         let shift = self.window_shift(to).unwrap_or(14);
-        let receiver = &mut self.ends[to.index()];
+        let receiver = &mut self.ends[to];
         let accepted = receiver.accepts_rst(seg, shift);
         if accepted {
             receiver.reset_by_peer = true;
@@ -509,8 +521,8 @@ impl Tracker {
     /// Queues the parts of a segment that tell its receiver something new.
     fn enqueue(&mut self, from: Side, seg: &Segment, out: &mut Vec<Transition>) {
         let to = from.peer();
-        let receiver = &self.ends[to.index()];
-        let already = self.delivered_end[from.index()];
+        let receiver = &self.ends[to];
+        let already = self.delivered_end[from];
         let dup = already.is_some_and(|d| seg.seq_end() <= d);
         let syn = seg.flags.syn() && !dup;
         let fin = seg.flags.fin() && !dup;
@@ -528,7 +540,7 @@ impl Tracker {
             syn,
             fin,
         };
-        let queue = &mut self.in_flight[from.index()];
+        let queue = &mut self.in_flight[from];
         let same = |q: &InFlight| {
             q.seq == item.seq && q.syn == item.syn && q.fin == item.fin && q.ack() == item.ack()
         };
@@ -541,16 +553,16 @@ impl Tracker {
                 self.deliver(from, oldest, out);
             }
         }
-        self.in_flight[from.index()].push(item);
+        self.in_flight[from].push(item);
     }
 
     /// Delivers queued segments from `from` that need no evidence.
     fn deliver_ready(&mut self, from: Side, out: &mut Vec<Transition>) {
-        while let Some(head) = self.in_flight[from.index()].first().copied() {
+        while let Some(head) = self.in_flight[from].first().copied() {
             if head.needs_evidence() {
                 break;
             }
-            pop_front(&mut self.in_flight[from.index()]);
+            pop_front(&mut self.in_flight[from]);
             self.deliver(from, head, out);
         }
     }
@@ -558,12 +570,12 @@ impl Tracker {
     /// Delivers queued segments of `from` that add no new sequence space: their
     /// SYN or FIN already arrived, only their ACK is news.
     fn release_repeats(&mut self, from: Side, out: &mut Vec<Transition>) {
-        while let Some(head) = self.in_flight[from.index()].first().copied() {
-            let repeat = self.delivered_end[from.index()].is_some_and(|d| head.seq_end <= d);
+        while let Some(head) = self.in_flight[from].first().copied() {
+            let repeat = self.delivered_end[from].is_some_and(|d| head.seq_end <= d);
             if !repeat {
                 break;
             }
-            pop_front(&mut self.in_flight[from.index()]);
+            pop_front(&mut self.in_flight[from]);
             self.deliver(from, head, out);
         }
     }
@@ -573,7 +585,7 @@ impl Tracker {
     fn deliver_evidenced(&mut self, sender_of_queue: Side, ack: SeqNum, out: &mut Vec<Transition>) {
         let from = sender_of_queue;
         let mut delivered_any = false;
-        while let Some(head) = self.in_flight[from.index()].first().copied() {
+        while let Some(head) = self.in_flight[from].first().copied() {
             if head.needs_evidence() {
                 if ack < head.seq_end && ack != head.seq_end {
                     break;
@@ -581,12 +593,12 @@ impl Tracker {
                 // A segment that adds no new sequence space (a SYN,ACK
                 // repeating a SYN) is not explained by this ACK if another
                 // segment was just delivered; it waits for the next one.
-                let advances = self.delivered_end[from.index()].is_none_or(|d| head.seq_end > d);
+                let advances = self.delivered_end[from].is_none_or(|d| head.seq_end > d);
                 if !advances && delivered_any {
                     break;
                 }
             }
-            pop_front(&mut self.in_flight[from.index()]);
+            pop_front(&mut self.in_flight[from]);
             self.deliver(from, head, out);
             delivered_any = true;
         }
@@ -595,9 +607,9 @@ impl Tracker {
     /// The peer of `from` receives `seg`.
     fn deliver(&mut self, from: Side, seg: InFlight, out: &mut Vec<Transition>) {
         let to = from.peer();
-        let d = &mut self.delivered_end[from.index()];
+        let d = &mut self.delivered_end[from];
         *d = Some(d.map_or(seg.seq_end, |x| x.max_serial(seg.seq_end)));
-        let receiver = &mut self.ends[to.index()];
+        let receiver = &mut self.ends[to];
         if seg.syn {
             receiver.peer_syn_received = true;
         }

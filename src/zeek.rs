@@ -172,7 +172,7 @@ impl ZeekObserver {
     /// Records `code` the first time `mask` is seen in this direction;
     /// true when it had been seen before.
     fn check(&mut self, from: Side, mask: u8, code: char) -> bool {
-        let e = &mut self.ends[from as usize];
+        let e = &mut self.ends[from];
         if e.hist & mask != 0 {
             return true;
         }
@@ -194,7 +194,7 @@ impl ZeekObserver {
         self.update_history(from, seg);
         self.update_state(from, seg);
         let f = seg.flags;
-        let e = &mut self.ends[from as usize];
+        let e = &mut self.ends[from];
         e.pkts += 1;
         e.ip_bytes += u64::from(seg.ip_len);
         if f.syn() {
@@ -217,14 +217,14 @@ impl ZeekObserver {
         {
             self.add(from, 'T');
         }
-        let e = &mut self.ends[from as usize];
+        let e = &mut self.ends[from];
         if seg.window == 0 && !f.syn() && !f.fin() && !f.rst() && e.zero_window.bump() {
             self.add(from, 'W');
         }
         if analysis.has(SegFlags::ACKED_UNSEEN) {
             // The peer acknowledged data of ours that was never seen: a gap in our stream.
             let peer = from.peer();
-            let p = &mut self.ends[peer as usize];
+            let p = &mut self.ends[peer];
             if let Some(top) = p.top {
                 p.missed += u64::from(seg.ack - top);
             }
@@ -245,7 +245,7 @@ impl ZeekObserver {
                 self.check(from, HIST_MULTI_FLAG, 'Q');
             }
         } else if bits == 1 {
-            let e = from as usize;
+            let e = from;
             if f.syn() {
                 let code = if f.ack() { 'H' } else { 'S' };
                 if self.check(from, HIST_SYN, code) && self.ends[e].last_syn != Some(seg.seq) {
@@ -278,7 +278,7 @@ impl ZeekObserver {
     fn update_state(&mut self, from: Side, seg: &Segment) {
         use EndpointState::*;
         let f = seg.flags;
-        let (me, peer) = (from as usize, from.peer() as usize);
+        let (me, peer) = (from, from.peer());
         let state = self.ends[me].state;
         if f.rst() {
             self.ends[me].state = Reset;
@@ -312,7 +312,7 @@ impl ZeekObserver {
     /// Zeek's `conn_state()`, in its decision order.
     pub fn conn_state(&self) -> ConnState {
         use EndpointState::*;
-        let (o, r) = (&self.ends[0], &self.ends[1]);
+        let (o, r) = (&self.ends[Side::Client], &self.ends[Side::Server]);
         let (os, rs) = (o.state, r.state);
         if rs == Reset {
             if os == SynSent || os == SynAckSent || (os == Reset && o.size() == 0 && r.size() == 0)
@@ -362,7 +362,7 @@ impl ZeekObserver {
 
     /// conn.log counters of one side (client = originator).
     pub fn counts(&self, side: Side) -> ZeekCounts {
-        let e = &self.ends[side as usize];
+        let e = &self.ends[side];
         ZeekCounts {
             bytes: e.size(),
             pkts: e.pkts,
@@ -372,7 +372,7 @@ impl ZeekObserver {
 
     /// Bytes the capture missed (acknowledged but never seen), both directions.
     pub fn missed_bytes(&self) -> u64 {
-        self.ends[0].missed + self.ends[1].missed
+        self.ends.iter().map(|e| e.missed).sum()
     }
 }
 

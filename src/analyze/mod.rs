@@ -1,12 +1,13 @@
-//! The pipeline for one capture: capture → decode → flows → state machines
-//! → report model. Renderers take it from there.
+//! The pipeline for one capture: capture → decode → connection table →
+//! state machines and per-segment checks → verdict → report model.
+//! Renderers take it from there.
 
 use crate::capture::CaptureError;
-use crate::checks::Detail;
-use crate::flow::{Connection, ConnectionSink, EndedBy, Limits};
-use crate::report::{Assessment, CaptureReport, ConnectionReport, Summary};
+use crate::flow::{Connection, ConnectionSink, EndedBy};
+use crate::report::{CaptureReport, ConnectionReport, Counts, Summary};
 use crate::rules::Check;
-use std::collections::BTreeMap;
+use crate::table::Limits;
+use crate::verdict::{Assessment, Detail};
 use std::io::Read;
 
 /// How one capture is analyzed. The multi-file engine ([`crate::run`])
@@ -83,7 +84,7 @@ struct ReportSink<'a, C: Consumer> {
     allow: &'a [Check],
     consumer: C,
     count: u64,
-    evicted: BTreeMap<EndedBy, u64>,
+    evicted: Counts<EndedBy>,
     summary: Summary,
 }
 
@@ -94,9 +95,10 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
             conn.ended_by,
             EndedBy::IdleTimeout | EndedBy::MaxConnections
         ) {
-            *self.evicted.entry(conn.ended_by).or_default() += 1;
+            self.evicted.add(conn.ended_by, 1);
         }
-        // Findings are described (frames, message) only for a report.
+        // The connection is judged once, for the summary and its report;
+        // findings are described (frames, message) only for a report.
         let wanted = self.consumer.wants(conn.id);
         let detail = if wanted { Detail::Full } else { Detail::Counts };
         let assessment = Assessment::of(&conn, self.allow, detail);
@@ -148,7 +150,7 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         allow: &options.allow,
         consumer: Stamped { capture, consumer },
         count: 0,
-        evicted: BTreeMap::new(),
+        evicted: Counts::default(),
         summary: Summary::new(),
     };
     let setup = stages::Setup {
@@ -169,10 +171,6 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         sink.count,
     );
     report.summary = sink.summary;
-    report.evicted = sink
-        .evicted
-        .iter()
-        .map(|(why, n)| (why.as_str(), *n))
-        .collect();
+    report.evicted = sink.evicted;
     Ok((report, done.next_id))
 }

@@ -21,8 +21,8 @@
 use super::Progress;
 use crate::capture::{self, CaptureError, Event, ReadSummary};
 use crate::decode::{self, Segment, SkipReason};
-use crate::flow::{At, Connection, ConnectionSink, EndedBy, Limits};
-use crate::table::{FlowTable, Keyed};
+use crate::flow::{At, Connection, ConnectionSink, EndedBy};
+use crate::table::{FlowTable, Keyed, Limits};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};

@@ -131,7 +131,7 @@ fn endpoint(out: &mut Vec<u8>, e: &EndpointReport) {
 
 fn finding(out: &mut Vec<u8>, f: &FindingReport) {
     out.extend_from_slice(b"{\"code\":");
-    constant(out, f.code);
+    constant(out, f.code.code());
     out.extend_from_slice(b",\"severity\":");
     constant(out, f.severity.as_str());
     out.extend_from_slice(b",\"title\":");
@@ -216,11 +216,11 @@ fn needs_escape(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{HandshakeStatus, Initiator, TeardownStatus};
     use crate::flow::EndedBy;
     use crate::report::RolesBy;
     use crate::rules::{Check, Severity};
-    use crate::state::State;
+    use crate::state::{Side, State};
+    use crate::verdict::{HandshakeStatus, Initiator, TeardownStatus};
     use crate::zeek::ConnState;
 
     /// Every name written as a constant is the one serde gives the value.
@@ -239,7 +239,11 @@ mod tests {
         for s in TeardownStatus::ALL {
             same(s, s.as_str());
         }
-        for i in [Initiator::Client, Initiator::Server, Initiator::Both] {
+        for i in [
+            Initiator::One(Side::Client),
+            Initiator::One(Side::Server),
+            Initiator::Both,
+        ] {
             same(i, i.as_str());
         }
         for r in [RolesBy::Syn, RolesBy::Ports] {

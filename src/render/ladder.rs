@@ -18,7 +18,7 @@ use super::style::{
     center, endpoint, spaces, width_of, wrap, Glyphs, Painter, Style, TeachOptions,
 };
 use super::timeline::chains;
-use crate::report::{ConnectionReport, Report};
+use crate::report::{analysis_flags, ConnectionReport, Report};
 use crate::rules::Severity;
 use crate::state::{Side, State};
 use crate::teach::text::Text;
@@ -57,9 +57,9 @@ fn caption(seg: &Seg<'_>, text: &Text, g: &Glyphs) -> String {
         seg.step,
         Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain)
     );
-    for a in &seg.p.analysis {
-        if !(repeat && a.contains("retransmission")) {
-            parts.push(text.analysis(a));
+    for (flag, name) in analysis_flags(seg.p.analysis) {
+        if !(repeat && flag.is_retransmission()) {
+            parts.push(text.analysis(name));
         }
     }
     for f in &seg.findings {

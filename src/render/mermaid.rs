@@ -159,7 +159,7 @@ fn phase_box(phase: &Phase<'_>, text: &Text, out: &mut dyn Write) -> io::Result<
         let arrow = match seg.step {
             Some(Step::Reset | Step::Refused) => "-x",
             Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain) => "-->>",
-            _ if seg.p.analysis.iter().any(|a| a.contains("retransmission")) => "-->>",
+            _ if seg.p.analysis.is_retransmission() => "-->>",
             _ => "->>",
         };
         writeln!(out, "    {from}{arrow}{to}: {}", clean(&message(seg, text)))?;

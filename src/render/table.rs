@@ -2,8 +2,9 @@
 //! connection (up to a limit), then the skipped-frame counts.
 
 use super::style::endpoint;
-use crate::report::{CaptureReport, ConnectionReport, Report, Summary};
-use crate::rules::{Check, Rule, Severity};
+use crate::report::{CaptureReport, ConnectionReport, Counts, Named, Report, Summary};
+use crate::rules::{Rule, Severity};
+use crate::state::Side;
 use comfy_table::{presets, CellAlignment, Table};
 use std::io::{self, Write};
 
@@ -32,11 +33,11 @@ pub fn render(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::
     writeln!(out, "{}", report.summary.verdict.text)
 }
 
-fn counts(map: &std::collections::BTreeMap<&'static str, u64>) -> String {
-    let parts: Vec<String> = map
+fn counts<K: Named>(counts: &Counts<K>) -> String {
+    let parts: Vec<String> = counts
         .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| format!("{k} {n}"))
+        .filter(|&(_, n)| n > 0)
+        .map(|(k, n)| format!("{} {n}", k.name()))
         .collect();
     if parts.is_empty() {
         "none".into()
@@ -186,7 +187,10 @@ fn finding_counts(c: &ConnectionReport) -> String {
 fn render_servers(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "busiest servers:")?;
     for (server, n, by_status) in summary.servers.top(5) {
-        let statuses: Vec<String> = by_status.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let statuses: Vec<String> = by_status
+            .iter()
+            .map(|(k, v)| format!("{} {v}", k.as_str()))
+            .collect();
         writeln!(
             out,
             "  {server:<24} {n:>9} connection{} (handshake: {})",
@@ -214,7 +218,7 @@ fn render_findings_by_code(summary: &Summary, out: &mut dyn Write) -> io::Result
         .findings
         .by_code
         .iter()
-        .filter_map(|(code, n)| Check::from_code(code).map(|c| (c.rule(), *n)))
+        .map(|(check, n)| (check.rule(), n))
         .collect();
     rows.sort_by(|a, b| {
         b.0.severity
@@ -292,8 +296,12 @@ fn render_packets(c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
         table.add_row(vec![
             p.frame.to_string(),
             format!("{:.6}", p.time),
-            if p.dir == "c2s" { "→" } else { "←" }.to_string(),
-            p.flags.clone(),
+            match p.dir {
+                Side::Client => "→",
+                Side::Server => "←",
+            }
+            .to_string(),
+            p.flags.to_string(),
             p.rel_seq.to_string(),
             p.rel_ack.map(|a| a.to_string()).unwrap_or_default(),
             p.len.to_string(),

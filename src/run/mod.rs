@@ -14,10 +14,10 @@ mod spool;
 
 use crate::analyze::{self, analyze_capture_with_progress, Consumer, Progress};
 use crate::capture::CaptureError;
-use crate::flow::Limits;
 use crate::render::{self, style::TeachOptions, Format};
 use crate::report::{CaptureReport, ConnectionReport, Report, Summary, Tool, SCHEMA};
 use crate::rules::{Check, Severity};
+use crate::table::Limits;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use output::Output;
 use rows::Rows;

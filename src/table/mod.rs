@@ -17,13 +17,41 @@ mod index;
 
 use crate::decode::Segment;
 use crate::flow::{
-    is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy, Limits,
-    LINGER_NS,
+    is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy,
 };
 use crate::state::Transition;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
+
+/// How long (capture time) a finished connection keeps receiving segments.
+pub const LINGER_NS: i64 = 2_000_000_000;
+
+/// Limits on the connection table, which bound memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections tracked at once at most; the least recently active go first.
+    pub max_connections: usize,
+    /// A connection attempt (SYNs from the client, nothing from the server)
+    /// with no segment for this long is handed over (as `idle_timeout`).
+    pub attempt_timeout_ns: Option<i64>,
+    /// A connection with no segment for this long (capture time) is handed over.
+    pub idle_timeout_ns: Option<i64>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 100_000,
+            // Zeek's tcp_attempt_delay: an unanswered SYN is given up after
+            // 5 s. Linux retries a SYN after 1, 2 and 4 s (then 8, 16…), so
+            // the usual retries stay in one connection.
+            attempt_timeout_ns: Some(5_000_000_000),
+            // Zeek's TCP inactivity timeout.
+            idle_timeout_ns: Some(300_000_000_000),
+        }
+    }
+}
 
 /// The lookahead pipeline: a pushed segment's index entry is prefetched at
 /// once; `INDEX_AHEAD` segments later its slot, `SLOT_AHEAD` later its

@@ -9,9 +9,12 @@
 
 pub mod text;
 
-use crate::classify::{HandshakeStatus, Initiator, TeardownStatus};
-use crate::report::{ConnectionReport, FindingReport, PacketReport, TransitionReport};
+use crate::decode::TcpFlags;
+use crate::report::{
+    analysis_flags, ConnectionReport, FindingReport, Handshake, PacketReport, TransitionReport,
+};
 use crate::state::Side;
+use crate::verdict::{HandshakeStatus, Initiator, TeardownStatus};
 use std::collections::BTreeMap;
 
 /// Which sequence numbers to show.
@@ -134,7 +137,9 @@ impl Seg<'_> {
         if self.p.analysis.is_empty() {
             return String::new();
         }
-        let names: Vec<String> = self.p.analysis.iter().map(|a| text.analysis(a)).collect();
+        let names: Vec<String> = analysis_flags(self.p.analysis)
+            .map(|(_, name)| text.analysis(name))
+            .collect();
         format!(" [{}]", names.join(", "))
     }
 
@@ -165,7 +170,7 @@ pub struct Collapsed {
 
 impl Collapsed {
     pub fn total(&self) -> u64 {
-        self.segments[0] + self.segments[1]
+        self.segments.iter().sum()
     }
 }
 
@@ -203,16 +208,17 @@ pub struct Phase<'a> {
 /// in the lesson's numbers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Facts {
+    /// Per side, `[client, server]`.
     pub isn: [Option<u32>; 2],
     pub fin: [Option<u32>; 2],
 }
 
 impl Facts {
     pub fn isn(&self, side: Side) -> Option<u32> {
-        self.isn[idx(side)]
+        self.isn[side]
     }
     pub fn fin(&self, side: Side) -> Option<u32> {
-        self.fin[idx(side)]
+        self.fin[side]
     }
 }
 
@@ -227,20 +233,14 @@ pub struct Lesson<'a> {
     pub loose_findings: Vec<&'a FindingReport>,
 }
 
-const fn idx(side: Side) -> usize {
-    match side {
-        Side::Client => 0,
-        Side::Server => 1,
+/// `SYN+ACK`: the flags as the seeds write them; `NONE` without flags.
+pub fn seed_flags(flags: TcpFlags) -> String {
+    let names: Vec<&str> = flags.names().collect();
+    if names.is_empty() {
+        "NONE".into()
+    } else {
+        names.join("+")
     }
-}
-
-fn has_flag(p: &PacketReport, name: &str) -> bool {
-    p.flags.split(',').any(|f| f == name)
-}
-
-/// `SYN,ACK` → `SYN+ACK`.
-pub fn seed_flags(flags: &str) -> String {
-    flags.replace(',', "+")
 }
 
 /// Per-side bookkeeping while the steps are named.
@@ -255,244 +255,242 @@ struct SideSeen {
     sent_open_ack: bool,
 }
 
+/// Names the steps of a connection's segments, one segment after the other,
+/// and gathers the [`Facts`] on the way.
+struct StepNamer<'a> {
+    numbers: Numbers,
+    handshake: &'a Handshake,
+    /// Each side's ISN, absolute.
+    isn: [Option<u32>; 2],
+    simultaneous_open: bool,
+    simultaneous_close: bool,
+    /// Per side, `[client, server]`.
+    seen: [SideSeen; 2],
+    facts: Facts,
+}
+
+impl<'a> StepNamer<'a> {
+    fn new(conn: &'a ConnectionReport, numbers: Numbers) -> StepNamer<'a> {
+        let isn = [conn.client.isn, conn.server.isn];
+        let shown_isn = isn.map(|i| i.map(|abs| shown(numbers, abs, 0)));
+        StepNamer {
+            numbers,
+            handshake: &conn.handshake,
+            isn,
+            simultaneous_open: conn.handshake.status == HandshakeStatus::Simultaneous,
+            simultaneous_close: conn.teardown.status == TeardownStatus::Simultaneous,
+            seen: [SideSeen::default(); 2],
+            facts: Facts {
+                isn: shown_isn,
+                fin: [None, None],
+            },
+        }
+    }
+
+    /// One segment, its step named and its acknowledgement explained.
+    fn seg(&mut self, p: &'a PacketReport) -> Seg<'a> {
+        let from = p.dir;
+        let (mut note, acks_peer_fin) = self.ack_note(p);
+        let step = self.opening_step(p);
+        // The passive closer's FIN repeats the ACK of the active closer's
+        // FIN: the walkthrough quotes that arithmetic again (line 19).
+        let seen = self.seen[from];
+        if p.flags.fin() && note.is_none() && seen.acked_peer_fin && seen.fin.is_none() {
+            note = self.fin_ack_note(p);
+        }
+        let step = self.release_step(p, step, acks_peer_fin);
+        Seg {
+            p,
+            from,
+            seq: shown(self.numbers, p.seq, p.rel_seq),
+            ack: match self.numbers {
+                Numbers::Absolute => p.ack,
+                Numbers::Relative => p.rel_ack,
+            },
+            flags: seed_flags(p.flags),
+            step,
+            note,
+            findings: Vec::new(),
+        }
+    }
+
+    /// The arithmetic of the sender's first acknowledgement of the peer's
+    /// SYN, or of its FIN; and whether the segment acknowledges the peer's
+    /// FIN for the first time.
+    fn ack_note(&mut self, p: &PacketReport) -> (Option<AckNote>, bool) {
+        let (from, peer) = (p.dir, p.dir.peer());
+        if !p.flags.ack() {
+            return (None, false);
+        }
+        let mut note = None;
+        if !self.seen[from].acked_peer_syn {
+            if let Some(isn) = self.isn[peer] {
+                let expected = isn.wrapping_add(1);
+                let frames = &self.handshake.frames;
+                let is_handshake_frame =
+                    Some(p.frame) == frames.syn_ack || Some(p.frame) == frames.ack;
+                if p.ack == Some(expected) || (is_handshake_frame && p.ack.is_some()) {
+                    note = Some(AckNote {
+                        of: peer,
+                        control: Control::Syn,
+                        base: shown(self.numbers, isn, 0),
+                        ok: p.ack == Some(expected),
+                    });
+                    self.seen[from].acked_peer_syn = p.ack == Some(expected);
+                }
+            }
+        }
+        let mut acks_peer_fin = false;
+        if !self.seen[from].acked_peer_fin {
+            if let Some(fin_note) = self.fin_ack_note(p) {
+                acks_peer_fin = true;
+                self.seen[from].acked_peer_fin = true;
+                note = Some(fin_note);
+            }
+        }
+        (note, acks_peer_fin)
+    }
+
+    /// "ack = the peer's FIN + 1", when the segment acknowledges the peer's FIN.
+    fn fin_ack_note(&self, p: &PacketReport) -> Option<AckNote> {
+        let peer = p.dir.peer();
+        let (fin_abs, fin_shown) = self.seen[peer].fin?;
+        (p.ack? == fin_abs.wrapping_add(1)).then_some(AckNote {
+            of: peer,
+            control: Control::Fin,
+            base: fin_shown,
+            ok: true,
+        })
+    }
+
+    /// The step of the opening (or the RST) a segment is, if any.
+    fn opening_step(&mut self, p: &PacketReport) -> Option<Step> {
+        let f = p.flags;
+        let hs = self.handshake;
+        let simultaneous_open = self.simultaneous_open;
+        let no_fin_yet = self.seen.iter().all(|s| s.fin.is_none());
+        let seen = &mut self.seen[p.dir];
+        if f.rst() {
+            Some(if hs.status == HandshakeStatus::Refused {
+                Step::Refused
+            } else {
+                Step::Reset
+            })
+        } else if f.syn() {
+            let first = !seen.sent_syn;
+            seen.sent_syn = true;
+            seen.sent_syn_ack |= f.ack();
+            Some(if simultaneous_open {
+                match (f.ack(), first) {
+                    (true, _) => Step::SimOpenSynAck,
+                    (false, true) => Step::SimOpenSyn,
+                    (false, false) => Step::SynAgain,
+                }
+            } else if Some(p.frame) == hs.frames.syn {
+                Step::Handshake(1)
+            } else if Some(p.frame) == hs.frames.syn_ack {
+                Step::Handshake(2)
+            } else if f.ack() {
+                Step::SynAckAgain
+            } else {
+                Step::SynAgain
+            })
+        } else if simultaneous_open
+            && is_pure_ack(p)
+            && seen.sent_syn_ack
+            && !seen.sent_open_ack
+            && no_fin_yet
+        {
+            // Each side acknowledges the other's SYN+ACK.
+            seen.sent_open_ack = true;
+            Some(Step::SimOpenAck)
+        } else if Some(p.frame) == hs.frames.ack && !simultaneous_open {
+            Some(Step::Handshake(3))
+        } else {
+            None
+        }
+    }
+
+    /// The step of the release a segment is, given the `step` it was named
+    /// so far and whether it `acks_peer_fin`; notes the sender's first FIN.
+    fn release_step(
+        &mut self,
+        p: &PacketReport,
+        step: Option<Step>,
+        acks_peer_fin: bool,
+    ) -> Option<Step> {
+        let (from, peer) = (p.dir, p.dir.peer());
+        let f = p.flags;
+        let peer_fin = self.seen[peer].fin;
+        let seen = &mut self.seen[from];
+        if f.fin() && !f.rst() {
+            let syn = u32::from(f.syn());
+            let fin_abs = p.seq.wrapping_add(p.len).wrapping_add(syn);
+            let fin_shown = shown(self.numbers, fin_abs, p.rel_seq.wrapping_add(p.len + syn));
+            match seen.fin {
+                Some((earlier, _)) if earlier == fin_abs => Some(Step::FinAgain),
+                Some(_) => step,
+                None => {
+                    seen.fin = Some((fin_abs, fin_shown));
+                    self.facts.fin[from] = Some(fin_shown);
+                    let first = peer_fin.is_none();
+                    Some(if self.simultaneous_close {
+                        Step::SimCloseFin { first }
+                    } else if first {
+                        Step::Release(1)
+                    } else if acks_peer_fin {
+                        Step::ReleaseCombined
+                    } else if seen.acked_peer_fin {
+                        Step::Release(3)
+                    } else {
+                        Step::SimCloseFin { first }
+                    })
+                }
+            }
+        } else if acks_peer_fin && step.is_none() {
+            Some(if self.simultaneous_close {
+                Step::SimCloseAck
+            } else if seen.fin.is_none() {
+                Step::Release(2)
+            } else {
+                Step::Release(4)
+            })
+        } else if step.is_none() && p.len > 0 && peer_fin.is_some() && seen.fin.is_none() {
+            Some(Step::HalfCloseData)
+        } else {
+            step
+        }
+    }
+}
+
+/// A sequence number in the lesson's numbers.
+fn shown(numbers: Numbers, abs: u32, rel: u32) -> u32 {
+    match numbers {
+        Numbers::Absolute => abs,
+        Numbers::Relative => rel,
+    }
+}
+
+/// An ACK and nothing else: no SYN, FIN or RST, no payload.
+fn is_pure_ack(p: &PacketReport) -> bool {
+    let f = p.flags;
+    f.ack() && !f.syn() && !f.fin() && !f.rst() && p.len == 0
+}
+
 impl<'a> Lesson<'a> {
     /// The lesson of one connection. Without packets in the report (analyze
     /// ran without keeping them) it has no phases.
     pub fn new(conn: &'a ConnectionReport, opts: LessonOptions) -> Lesson<'a> {
-        let numbers = opts.numbers;
         let packets: &[PacketReport] = conn.packets.as_deref().unwrap_or(&[]);
-        let shown = |abs: u32, rel: u32| match numbers {
-            Numbers::Absolute => abs,
-            Numbers::Relative => rel,
-        };
-        let isn_abs = [conn.client.isn, conn.server.isn];
-        let mut facts = Facts {
-            isn: isn_abs.map(|i| i.map(|abs| shown(abs, 0))),
-            fin: [None, None],
-        };
-        let hs = &conn.handshake;
-        let simultaneous_open = hs.status == HandshakeStatus::Simultaneous;
-        let simultaneous_close = conn.teardown.status == TeardownStatus::Simultaneous;
-
-        let mut seen = [SideSeen::default(); 2];
-        let mut segs: Vec<Seg<'a>> = Vec::with_capacity(packets.len());
-        for p in packets {
-            let from = if p.dir == "c2s" {
-                Side::Client
-            } else {
-                Side::Server
-            };
-            let (me, peer) = (idx(from), idx(from.peer()));
-            let (syn, fin, rst, ack) = (
-                has_flag(p, "SYN"),
-                has_flag(p, "FIN"),
-                has_flag(p, "RST"),
-                has_flag(p, "ACK"),
-            );
-            let mut step = None;
-            let mut note = None;
-
-            // The arithmetic: the first acknowledgement of the peer's SYN.
-            if ack && !seen[me].acked_peer_syn {
-                if let Some(isn) = isn_abs[peer] {
-                    let expected = isn.wrapping_add(1);
-                    let is_handshake_frame =
-                        Some(p.frame) == hs.frames.syn_ack || Some(p.frame) == hs.frames.ack;
-                    if p.ack == Some(expected) || (is_handshake_frame && p.ack.is_some()) {
-                        note = Some(AckNote {
-                            of: from.peer(),
-                            control: Control::Syn,
-                            base: shown(isn, 0),
-                            ok: p.ack == Some(expected),
-                        });
-                        seen[me].acked_peer_syn = p.ack == Some(expected);
-                    }
-                }
-            }
-            // ... and of the peer's FIN.
-            let mut acks_peer_fin = false;
-            if ack && !seen[me].acked_peer_fin {
-                if let (Some((fin_abs, fin_shown)), Some(a)) = (seen[peer].fin, p.ack) {
-                    if a == fin_abs.wrapping_add(1) {
-                        acks_peer_fin = true;
-                        seen[me].acked_peer_fin = true;
-                        note = Some(AckNote {
-                            of: from.peer(),
-                            control: Control::Fin,
-                            base: fin_shown,
-                            ok: true,
-                        });
-                    }
-                }
-            }
-
-            let pure_ack = ack && !syn && !fin && !rst && p.len == 0;
-            if rst {
-                step = Some(if hs.status == HandshakeStatus::Refused {
-                    Step::Refused
-                } else {
-                    Step::Reset
-                });
-            } else if syn {
-                let first = !seen[me].sent_syn;
-                seen[me].sent_syn = true;
-                seen[me].sent_syn_ack |= ack;
-                step = Some(if simultaneous_open {
-                    match (ack, first) {
-                        (true, _) => Step::SimOpenSynAck,
-                        (false, true) => Step::SimOpenSyn,
-                        (false, false) => Step::SynAgain,
-                    }
-                } else if Some(p.frame) == hs.frames.syn {
-                    Step::Handshake(1)
-                } else if Some(p.frame) == hs.frames.syn_ack {
-                    Step::Handshake(2)
-                } else if ack {
-                    Step::SynAckAgain
-                } else {
-                    Step::SynAgain
-                });
-            } else if simultaneous_open
-                && pure_ack
-                && seen[me].sent_syn_ack
-                && !seen[me].sent_open_ack
-                && seen[0].fin.is_none()
-                && seen[1].fin.is_none()
-            {
-                // Each side acknowledges the other's SYN+ACK.
-                seen[me].sent_open_ack = true;
-                step = Some(Step::SimOpenAck);
-            } else if Some(p.frame) == hs.frames.ack && !simultaneous_open {
-                step = Some(Step::Handshake(3));
-            }
-
-            // The passive closer's FIN repeats the ACK of the active closer's
-            // FIN: the walkthrough quotes that arithmetic again (line 19).
-            if fin && note.is_none() && seen[me].acked_peer_fin && seen[me].fin.is_none() {
-                if let (Some((fin_abs, fin_shown)), Some(a)) = (seen[peer].fin, p.ack) {
-                    if a == fin_abs.wrapping_add(1) {
-                        note = Some(AckNote {
-                            of: from.peer(),
-                            control: Control::Fin,
-                            base: fin_shown,
-                            ok: true,
-                        });
-                    }
-                }
-            }
-
-            if fin && !rst {
-                let fin_abs = p.seq.wrapping_add(p.len).wrapping_add(u32::from(syn));
-                let fin_shown = shown(fin_abs, p.rel_seq.wrapping_add(p.len + u32::from(syn)));
-                match seen[me].fin {
-                    Some((earlier, _)) if earlier == fin_abs => step = Some(Step::FinAgain),
-                    Some(_) => {}
-                    None => {
-                        seen[me].fin = Some((fin_abs, fin_shown));
-                        facts.fin[me] = Some(fin_shown);
-                        let first = seen[peer].fin.is_none();
-                        step = Some(if simultaneous_close {
-                            Step::SimCloseFin { first }
-                        } else if first {
-                            Step::Release(1)
-                        } else if acks_peer_fin {
-                            Step::ReleaseCombined
-                        } else if seen[me].acked_peer_fin {
-                            Step::Release(3)
-                        } else {
-                            Step::SimCloseFin { first }
-                        });
-                    }
-                }
-            } else if acks_peer_fin && step.is_none() {
-                step = Some(if simultaneous_close {
-                    Step::SimCloseAck
-                } else if seen[me].fin.is_none() {
-                    Step::Release(2)
-                } else {
-                    Step::Release(4)
-                });
-            } else if step.is_none()
-                && p.len > 0
-                && seen[peer].fin.is_some()
-                && seen[me].fin.is_none()
-            {
-                step = Some(Step::HalfCloseData);
-            }
-
-            segs.push(Seg {
-                p,
-                from,
-                seq: shown(p.seq, p.rel_seq),
-                ack: match numbers {
-                    Numbers::Absolute => p.ack,
-                    Numbers::Relative => p.rel_ack,
-                },
-                flags: seed_flags(&p.flags),
-                step,
-                note,
-                findings: Vec::new(),
-            });
-        }
-
-        let (opening_end, release_start) = boundaries(conn, &segs);
-        let combined = segs.iter().any(|s| s.step == Some(Step::ReleaseCombined));
-        let mut phases = Vec::new();
-        let mut rest = segs;
-        let release = rest.split_off(release_start.min(rest.len()));
-        let data = rest.split_off(opening_end.min(rest.len()));
-        let opening = rest;
-        if hs.status == HandshakeStatus::Missing {
-            phases.push((PhaseKind::NotCaptured, opening));
-        } else if !opening.is_empty() {
-            phases.push((PhaseKind::Opening(hs.status), opening));
-        }
-        if !data.is_empty() {
-            phases.push((PhaseKind::Data, data));
-        }
-        if !release.is_empty() {
-            phases.push((
-                PhaseKind::Release {
-                    status: conn.teardown.status,
-                    initiator: conn.teardown.initiator,
-                    combined,
-                },
-                release,
-            ));
-        }
-
-        let mut phases: Vec<Phase<'a>> = phases
-            .into_iter()
-            .map(|(kind, segs)| Phase {
-                kind,
-                items: collapse(segs, opts.full),
-            })
-            .collect();
-
-        // Each finding goes with the last of its frames that is shown: the
-        // retransmission, the RST that refused, the segment that completed
-        // what the finding describes.
-        let mut loose_findings = Vec::new();
-        for f in &conn.findings {
-            let target = phases
-                .iter_mut()
-                .flat_map(|ph| ph.items.iter_mut())
-                .filter_map(|item| match item {
-                    Item::Seg(s) if f.frames.contains(&s.p.frame) => Some(s),
-                    _ => None,
-                })
-                .last();
-            match target {
-                Some(s) => s.findings.push(f),
-                None => loose_findings.push(f),
-            }
-        }
-
+        let mut namer = StepNamer::new(conn, opts.numbers);
+        let segs: Vec<Seg<'a>> = packets.iter().map(|p| namer.seg(p)).collect();
+        let mut phases = phases(conn, segs, opts.full);
+        let loose_findings = place_findings(&conn.findings, &mut phases);
         Lesson {
             conn,
-            numbers,
+            numbers: opts.numbers,
             phases,
-            facts,
+            facts: namer.facts,
             loose_findings,
         }
     }
@@ -507,6 +505,69 @@ impl<'a> Lesson<'a> {
                 Item::Collapsed(_) => None,
             })
     }
+}
+
+/// The segments split into phases (opening, data, release), each with its
+/// runs of ordinary segments collapsed unless `full`.
+fn phases<'a>(conn: &'a ConnectionReport, segs: Vec<Seg<'a>>, full: bool) -> Vec<Phase<'a>> {
+    let hs = &conn.handshake;
+    let (opening_end, release_start) = boundaries(conn, &segs);
+    let combined = segs.iter().any(|s| s.step == Some(Step::ReleaseCombined));
+    let mut phases = Vec::new();
+    let mut rest = segs;
+    let release = rest.split_off(release_start.min(rest.len()));
+    let data = rest.split_off(opening_end.min(rest.len()));
+    let opening = rest;
+    if hs.status == HandshakeStatus::Missing {
+        phases.push((PhaseKind::NotCaptured, opening));
+    } else if !opening.is_empty() {
+        phases.push((PhaseKind::Opening(hs.status), opening));
+    }
+    if !data.is_empty() {
+        phases.push((PhaseKind::Data, data));
+    }
+    if !release.is_empty() {
+        phases.push((
+            PhaseKind::Release {
+                status: conn.teardown.status,
+                initiator: conn.teardown.initiator,
+                combined,
+            },
+            release,
+        ));
+    }
+    phases
+        .into_iter()
+        .map(|(kind, segs)| Phase {
+            kind,
+            items: collapse(segs, full),
+        })
+        .collect()
+}
+
+/// Gives each finding to the last of its frames that is shown: the
+/// retransmission, the RST that refused, the segment that completed what
+/// the finding describes. Returns the findings none of whose frames is shown.
+fn place_findings<'a>(
+    findings: &'a [FindingReport],
+    phases: &mut [Phase<'a>],
+) -> Vec<&'a FindingReport> {
+    let mut loose = Vec::new();
+    for f in findings {
+        let target = phases
+            .iter_mut()
+            .flat_map(|ph| ph.items.iter_mut())
+            .filter_map(|item| match item {
+                Item::Seg(s) if f.frames.contains(&s.p.frame) => Some(s),
+                _ => None,
+            })
+            .last();
+        match target {
+            Some(s) => s.findings.push(f),
+            None => loose.push(f),
+        }
+    }
+    loose
 }
 
 /// Where the opening ends and the release begins (indices into `segs`).
@@ -546,7 +607,7 @@ fn boundaries(conn: &ConnectionReport, segs: &[Seg<'_>]) -> (usize, usize) {
                             | Step::SimOpenAck
                     )
                 );
-                if hs_frame || has_flag(p, "SYN") || opening_step {
+                if hs_frame || p.flags.syn() || opening_step {
                     end = i + 1;
                 }
                 if !both_synchronized
@@ -557,7 +618,7 @@ fn boundaries(conn: &ConnectionReport, segs: &[Seg<'_>]) -> (usize, usize) {
                     end = end.max(i + 1);
                 }
                 // Data or a release ends the opening.
-                if both_synchronized && (p.len > 0 || has_flag(p, "FIN") || has_flag(p, "RST")) {
+                if both_synchronized && (p.len > 0 || p.flags.fin() || p.flags.rst()) {
                     break;
                 }
             }
@@ -574,7 +635,7 @@ fn boundaries(conn: &ConnectionReport, segs: &[Seg<'_>]) -> (usize, usize) {
         .iter()
         .enumerate()
         .skip(opening_end)
-        .find(|(_, s)| has_flag(s.p, "FIN") || has_flag(s.p, "RST"))
+        .find(|(_, s)| s.p.flags.fin() || s.p.flags.rst())
         .map_or(n, |(i, _)| i);
     (opening_end, release_start.max(opening_end))
 }
@@ -616,10 +677,10 @@ fn summarize(run: &[Seg<'_>]) -> Collapsed {
         ..Collapsed::default()
     };
     for s in run {
-        c.segments[idx(s.from)] += 1;
-        c.bytes[idx(s.from)] += u64::from(s.p.len);
-        for a in &s.p.analysis {
-            *c.analysis.entry(*a).or_default() += 1;
+        c.segments[s.from] += 1;
+        c.bytes[s.from] += u64::from(s.p.len);
+        for (_, name) in analysis_flags(s.p.analysis) {
+            *c.analysis.entry(name).or_default() += 1;
         }
     }
     c
@@ -631,7 +692,12 @@ mod tests {
 
     #[test]
     fn seed_flags_joins_with_plus() {
-        assert_eq!(seed_flags("SYN,ACK"), "SYN+ACK");
-        assert_eq!(seed_flags("FIN,PSH,ACK"), "FIN+PSH+ACK");
+        let flags = |bits| seed_flags(TcpFlags(bits));
+        assert_eq!(flags(TcpFlags::SYN | TcpFlags::ACK), "SYN+ACK");
+        assert_eq!(
+            flags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK),
+            "FIN+PSH+ACK"
+        );
+        assert_eq!(flags(0), "NONE");
     }
 }

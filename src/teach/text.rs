@@ -20,10 +20,10 @@ mod zh;
 
 use super::{AckNote, Collapsed, Facts, Numbers, PhaseKind, Seg, Step};
 use crate::capture::CaptureFormat;
-use crate::classify::{HandshakeStatus, Initiator, TeardownStatus};
 use crate::report::{CaptureReport, ConnectionReport, FindingReport};
-use crate::rules::{Check, Rule, Severity};
+use crate::rules::{Rule, Severity};
 use crate::state::{Side, State};
+use crate::verdict::{HandshakeStatus, Initiator, TeardownStatus};
 
 /// The language of the teaching views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -168,8 +168,7 @@ pub struct Text {
 
 fn initiator_side(i: Option<Initiator>) -> Option<Side> {
     match i {
-        Some(Initiator::Client) => Some(Side::Client),
-        Some(Initiator::Server) => Some(Side::Server),
+        Some(Initiator::One(side)) => Some(side),
         _ => None,
     }
 }
@@ -285,14 +284,12 @@ impl Text {
 
     /// The finding's title in this language.
     pub fn finding_title(&self, f: &FindingReport) -> String {
-        rule_of(f)
-            .map_or(f.title, |r| self.m().finding_title(&r))
-            .to_string()
+        self.m().finding_title(&f.code.rule()).to_string()
     }
 
     /// Why the finding matters (narration only).
     pub fn finding_why(&self, f: &FindingReport) -> Option<String> {
-        rule_of(f).map(|r| self.m().finding_why(&r))
+        Some(self.m().finding_why(&f.code.rule()))
     }
 
     /// The last line: how the connection was opened and closed, and where
@@ -358,14 +355,10 @@ impl Text {
     }
 }
 
-/// The catalog entry of a finding.
-fn rule_of(f: &FindingReport) -> Option<Rule> {
-    Check::from_code(f.code).map(Check::rule)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::Check;
 
     #[test]
     fn language_follows_the_locale_precedence() {
@@ -404,7 +397,7 @@ mod tests {
     fn finding_texts_come_from_the_catalog_in_each_language() {
         let rule = Check::TimeWait.rule();
         let f = FindingReport {
-            code: rule.code,
+            code: Check::TimeWait,
             severity: rule.severity,
             title: rule.title,
             message: "the client ends in TIME-WAIT".into(),

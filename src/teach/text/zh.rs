@@ -1,11 +1,11 @@
 //! The teaching views in Chinese, in the textbooks' terms (docs/notation.md).
 
 use super::{Messages, Narration};
-use crate::classify::{HandshakeStatus, TeardownStatus};
 use crate::report::{CaptureReport, FindingReport};
 use crate::rules::{Rule, Severity};
 use crate::state::Side;
 use crate::teach::{AckNote, Collapsed, Control, Numbers, PhaseKind, Step};
+use crate::verdict::{HandshakeStatus, TeardownStatus};
 
 pub(super) struct Zh;
 
@@ -167,10 +167,10 @@ impl Messages for Zh {
             c.total(),
             c.first_frame,
             c.last_frame,
-            c.segments[0],
-            c.bytes[0],
-            c.segments[1],
-            c.bytes[1]
+            c.segments[Side::Client],
+            c.bytes[Side::Client],
+            c.segments[Side::Server],
+            c.bytes[Side::Server]
         )
     }
 
