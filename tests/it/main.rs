@@ -12,6 +12,7 @@ mod common;
 
 mod captures;
 mod catalog_references;
+mod core_layers;
 mod corruption;
 mod engine_cli;
 mod engine_library;
