@@ -116,10 +116,49 @@ pub enum CaptureError {
 #[derive(Debug, Clone, Copy)]
 struct Interface {
     link_type: u32,
+    /// Bytes of frame check sequence at the end of each frame (if_fcslen).
+    fcs: usize,
     /// Timestamp units per second.
     units_per_sec: u64,
     /// Seconds added to every timestamp (if_tsoffset).
     offset_s: i64,
+}
+
+/// The link type of a pcap file header's link-type field, and the bytes of
+/// frame check sequence it says end each frame: the upper bits of the field
+/// carry an FCS length in 16-bit words (bits 28–31), valid when bit 26 is set.
+fn legacy_link_type(field: u32) -> (u32, usize) {
+    let fcs = if field & 0x0400_0000 != 0 {
+        (field >> 28) as usize * 2
+    } else {
+        0
+    };
+    (field & 0x03ff_ffff, fcs)
+}
+
+/// A pcapng interface's `if_fcslen` option (code 13): FCS bytes per frame.
+/// The specification counts bits, some writers bytes; only the lengths an
+/// FCS has (2 or 4 bytes) are taken.
+fn if_fcslen(options: &[pcap_parser::PcapNGOption<'_>]) -> usize {
+    let value = options
+        .iter()
+        .find(|o| o.code.0 == 13)
+        .and_then(|o| o.as_bytes().ok()?.first().copied());
+    match value {
+        Some(n @ (2 | 4)) => usize::from(n),
+        Some(n @ (16 | 32)) => usize::from(n / 8),
+        _ => 0,
+    }
+}
+
+/// The frame without its trailing FCS: only a frame captured whole ends
+/// with one.
+fn without_fcs(data: &[u8], complete: bool, fcs: usize) -> &[u8] {
+    if complete && fcs > 0 {
+        &data[..data.len().saturating_sub(fcs)]
+    } else {
+        data
+    }
 }
 
 /// Units per second for a pcapng `if_tsresol` value, or `None` if it is out of range.
@@ -295,6 +334,9 @@ struct Records {
     legacy_nanos: bool,
     /// pcap: the file's link type.
     legacy_link: Option<u32>,
+    /// pcap: bytes of frame check sequence ending each frame, from the
+    /// link-type field's FCS bits.
+    legacy_fcs: usize,
     /// pcap: record headers are checked before parsing, with the file's byte
     /// order (`true`: big-endian) against the largest record the file may
     /// hold (its snaplen or [`MAX_RECORD`], whichever is larger).
@@ -314,6 +356,7 @@ impl Records {
             },
             legacy_nanos: false,
             legacy_link: None,
+            legacy_fcs: 0,
             legacy_record: None,
             interfaces: Vec::new(),
         }
@@ -347,7 +390,8 @@ impl Records {
             PcapBlockOwned::LegacyHeader(h) => {
                 self.legacy_nanos = h.is_nanosecond_precision();
                 self.legacy_record = Some((h.is_bigendian(), h.snaplen.max(MAX_RECORD)));
-                let lt = h.network.0 as u32;
+                let (lt, fcs) = legacy_link_type(h.network.0 as u32);
+                self.legacy_fcs = fcs;
                 self.legacy_link = Some(lt);
                 self.note_link(lt);
                 return None;
@@ -359,7 +403,9 @@ impl Records {
                     u64::from(b.ts_usec) * 1000
                 };
                 let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac as i64;
-                (ts_ns, self.legacy_link, b.data, b.caplen == b.origlen)
+                let complete = b.caplen == b.origlen;
+                let data = without_fcs(b.data, complete, self.legacy_fcs);
+                (ts_ns, self.legacy_link, data, complete)
             }
             PcapBlockOwned::NG(Block::SectionHeader(_)) => {
                 self.interfaces.clear();
@@ -370,6 +416,7 @@ impl Records {
                 self.note_link(lt);
                 self.interfaces.push(Interface {
                     link_type: lt,
+                    fcs: if_fcslen(&idb.options),
                     units_per_sec: units_per_sec(idb.if_tsresol).unwrap_or(1_000_000),
                     offset_s: idb.if_tsoffset,
                 });
@@ -382,10 +429,11 @@ impl Records {
                 // The block may pad the data; caplen says how much is real.
                 let len = (epb.caplen as usize).min(epb.data.len());
                 let complete = epb.caplen == epb.origlen;
+                let fcs = iface.map_or(0, |i| i.fcs);
                 (
                     ts_ns,
                     iface.map(|i| i.link_type),
-                    &epb.data[..len],
+                    without_fcs(&epb.data[..len], complete, fcs),
                     complete,
                 )
             }
@@ -594,6 +642,43 @@ mod tests {
         assert!(!stop.truncated);
         assert_eq!((stop.offset, stop.frame), (24 + 56, 2));
         assert!(stop.message.contains("262145 bytes"), "{}", stop.message);
+    }
+
+    #[test]
+    fn link_type_field_with_fcs_bits() {
+        assert_eq!(legacy_link_type(1), (1, 0));
+        // FCS length 2 words, with the "present" bit: Ethernet with a 4-byte FCS.
+        assert_eq!(legacy_link_type(0x2400_0001), (1, 4));
+        // Length bits without the "present" bit say nothing.
+        assert_eq!(legacy_link_type(0x2000_0001), (1, 0));
+        assert_eq!(without_fcs(&[1, 2, 3, 4, 5, 6], true, 4), &[1, 2]);
+        assert_eq!(without_fcs(&[1, 2, 3], false, 4), &[1, 2, 3]);
+        assert_eq!(without_fcs(&[1, 2], true, 4), &[] as &[u8]);
+
+        let mut f = pcap_header(0xa1b2c3d4, 0x2400_0001);
+        f.extend(record(1, 0, &[0; 40]));
+        let mut seen = Vec::new();
+        let summary = read_frames(io::Cursor::new(f), |fr| {
+            seen.push((fr.link_type, fr.data.len()))
+        })
+        .unwrap();
+        assert_eq!(summary.link_types, [1]);
+        assert_eq!(seen, [(Some(1), 36)]);
+    }
+
+    #[test]
+    fn pcapng_fcs_length_in_bits_or_bytes() {
+        use pcap_parser::{OptionCode, PcapNGOption};
+        let opt = |v: u8| PcapNGOption {
+            code: OptionCode(13),
+            len: 1,
+            value: std::borrow::Cow::Owned(vec![v, 0, 0, 0]),
+        };
+        assert_eq!(if_fcslen(&[opt(4)]), 4);
+        assert_eq!(if_fcslen(&[opt(32)]), 4);
+        assert_eq!(if_fcslen(&[opt(16)]), 2);
+        assert_eq!(if_fcslen(&[opt(7)]), 0);
+        assert_eq!(if_fcslen(&[]), 0);
     }
 
     #[test]

@@ -8,11 +8,11 @@
 //! one finding with a count. The checks about how the connection ended run
 //! once it is done, in [`crate::verdict`], from what the checker recorded.
 
-use crate::analysis::SegFlags;
 use crate::decode::Segment;
 use crate::rules::Check;
 use crate::seq::SeqNum;
 use crate::state::{Side, State};
+use crate::wireshark::SegFlags;
 use arrayvec::ArrayVec;
 use std::num::NonZeroU64;
 

@@ -5,10 +5,10 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use tcpstate::render::{style::TeachOptions, Format};
+use tcpstate::conntable::Limits;
+use tcpstate::render::{teaching::TeachOptions, Format};
 use tcpstate::rules::{Check, Severity};
 use tcpstate::run;
-use tcpstate::table::Limits;
 use tcpstate::teach::text::{locale_is_utf8, Lang};
 use tcpstate::teach::{LessonOptions, Numbers};
 

@@ -2,14 +2,14 @@
 //! JSON contract `tcpstate/1`, documented field by field in
 //! `docs/json-schema.md`.
 
-use crate::analysis::SegFlags;
 use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
 use crate::checks::Finding;
+use crate::connection::{At, Connection, EndedBy};
 use crate::decode::{linktype, SkipReason, TcpFlags};
-use crate::flow::{At, Connection, EndedBy};
 use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
 use crate::verdict::{self, Assessment, HandshakeStatus, Initiator, TeardownStatus};
+use crate::wireshark::SegFlags;
 use crate::zeek::ConnState;
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};
@@ -91,6 +91,52 @@ impl CaptureReport {
 
     pub fn skipped_total(&self) -> u64 {
         self.skipped.total()
+    }
+
+    /// The skip reasons of frames tcpstate could not read (a link type or an
+    /// encapsulation it does not decode), with their counts.
+    pub fn not_understood(&self) -> Vec<(&'static str, u64)> {
+        self.skipped
+            .iter()
+            .filter(|(reason, _)| reason.not_understood())
+            .map(|(reason, n)| (reason.as_str(), n))
+            .collect()
+    }
+}
+
+impl Report {
+    /// Says in the verdict line that frames were skipped because tcpstate
+    /// could not read them, so that a PASS never hides a capture that was
+    /// not understood; returns one warning line per such capture.
+    pub fn warn_not_understood(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut total = 0;
+        for capture in &self.captures {
+            let reasons = capture.not_understood();
+            if reasons.is_empty() {
+                continue;
+            }
+            let n: u64 = reasons.iter().map(|(_, n)| n).sum();
+            total += n;
+            let reasons: Vec<String> = reasons.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            lines.push(format!(
+                "{}: {n} frame{} not understood ({}); any TCP in them was not analyzed",
+                capture.file,
+                plural(n),
+                reasons.join(", ")
+            ));
+        }
+        if total > 0 {
+            let verdict = &mut self.summary.verdict;
+            verdict.text = format!(
+                "WARNING: {total} frame{} not understood in {} capture{}; {}",
+                plural(total),
+                lines.len(),
+                plural(lines.len() as u64),
+                verdict.text
+            );
+        }
+        lines
     }
 }
 
@@ -204,6 +250,11 @@ pub struct ConnectionReport {
     pub capture: usize,
     pub client: EndpointReport,
     pub server: EndpointReport,
+    /// The tunnels that carried the connection, outermost first, each with
+    /// its identifier and outer endpoints (`vxlan vni=42 10.0.0.1→10.0.0.2`);
+    /// left out for a connection captured bare.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub encapsulation: Vec<String>,
     pub roles_by: RolesBy,
     pub first_frame: u64,
     pub last_frame: u64,
@@ -720,6 +771,7 @@ impl ConnectionReport {
             capture: 0,
             client: endpoint(Side::Client),
             server: endpoint(Side::Server),
+            encapsulation: Vec::new(),
             roles_by: if c.roles_from_syn {
                 RolesBy::Syn
             } else {

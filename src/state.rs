@@ -652,6 +652,7 @@ mod tests {
         payload_len: 0,
         wscale: None,
         ip_len: 40,
+        carried: 0,
     };
 
     fn flags(bits: u16) -> TcpFlags {

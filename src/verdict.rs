@@ -1,5 +1,5 @@
 //! The verdict on a finished connection, reached once: how it opened and
-//! how it was released (from the observations [`crate::flow`] made), the
+//! how it was released (from the observations [`crate::connection`] made), the
 //! checks about the connection as a whole, and the [`Assessment`] that the
 //! summary counts and the report model shows.
 //!
@@ -7,7 +7,7 @@
 //! tracked; their findings join the ones made here.
 
 use crate::checks::{Checker, Finding, Sends, MAX_FRAMES};
-use crate::flow::{At, Connection};
+use crate::connection::{At, Connection};
 use crate::rules::Check;
 use crate::state::{Side, State};
 use crate::zeek::ConnState;

@@ -5,10 +5,10 @@
 //! The originator is tcpstate's client. Deliberate differences from Zeek are
 //! listed in docs/zeek.md.
 
-use crate::analysis::SegFlags;
 use crate::decode::Segment;
 use crate::seq::SeqNum;
 use crate::state::Side;
+use crate::wireshark::SegFlags;
 use arrayvec::ArrayString;
 use serde::Serialize;
 

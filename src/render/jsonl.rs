@@ -27,6 +27,16 @@ pub fn write(c: &ConnectionReport, out: &mut Vec<u8>) {
     endpoint(out, &c.client);
     out.extend_from_slice(b",\"server\":");
     endpoint(out, &c.server);
+    if !c.encapsulation.is_empty() {
+        out.extend_from_slice(b",\"encapsulation\":[");
+        for (i, layer) in c.encapsulation.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            string(out, layer);
+        }
+        out.push(b']');
+    }
     out.extend_from_slice(b",\"roles_by\":");
     constant(out, c.roles_by.as_str());
     out.extend_from_slice(b",\"first_frame\":");
@@ -216,7 +226,7 @@ fn needs_escape(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::EndedBy;
+    use crate::connection::EndedBy;
     use crate::report::RolesBy;
     use crate::rules::{Check, Severity};
     use crate::state::{Side, State};

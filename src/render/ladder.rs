@@ -14,9 +14,8 @@
 //!
 //! Widths are display widths, so Chinese labels keep the columns aligned.
 
-use super::style::{
-    center, endpoint, spaces, width_of, wrap, Glyphs, Painter, Style, TeachOptions,
-};
+use super::style::{center, endpoint, spaces, width_of, wrap, Glyphs, Painter, Style};
+use super::teaching::TeachOptions;
 use super::timeline::chains;
 use crate::report::{analysis_flags, ConnectionReport, Report};
 use crate::rules::Severity;
@@ -31,7 +30,7 @@ const STATE_WIDTH: usize = 12;
 const MIN_GAP: usize = 26;
 
 pub fn render(report: &Report, opts: &TeachOptions, out: &mut dyn Write) -> io::Result<()> {
-    super::style::per_connection(report, opts, out, ladder)
+    super::teaching::per_connection(report, opts, out, ladder)
 }
 
 /// The arrow's label: `SYN+ACK seq=… ack=…` (and `len=N` for data).

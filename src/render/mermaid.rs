@@ -7,7 +7,8 @@
 //! One connection gives a bare diagram (a valid `.mmd` file for `mmdc`);
 //! several give Markdown, a fenced `mermaid` block per connection.
 
-use super::style::{endpoint, TeachOptions};
+use super::style::endpoint;
+use super::teaching::TeachOptions;
 use super::timeline::chains;
 use crate::report::{ConnectionReport, FindingReport, Report};
 use crate::state::Side;

@@ -7,6 +7,7 @@ pub mod mermaid;
 pub mod rules;
 pub mod style;
 pub mod table;
+pub mod teaching;
 pub mod timeline;
 pub mod zeek;
 

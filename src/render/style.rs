@@ -1,26 +1,9 @@
 //! What the text renderers share: colours (plain ANSI SGR codes, only when
 //! asked for), display width (wide CJK characters take two columns), padding,
-//! wrapping, the glyph set (box drawing or ASCII), endpoints, and the frame
-//! of per-capture headers the teaching views share. Text that comes from
+//! wrapping, the glyph set (box drawing or ASCII) and endpoints. Text that comes from
 //! outside (file names) is printed through [`super::printable`].
 
-use crate::report::{ConnectionReport, Report};
-use crate::teach::text::Text;
-use std::io::{self, Write};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-
-/// How the teaching views (timeline, ladder, Mermaid) are drawn.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TeachOptions {
-    pub lesson: crate::teach::LessonOptions,
-    pub lang: crate::teach::text::Lang,
-    /// Narrate each step (timeline).
-    pub explain: bool,
-    /// ASCII instead of box drawing and Unicode punctuation.
-    pub ascii: bool,
-    /// ANSI colours.
-    pub color: bool,
-}
 
 /// What a piece of text is, for colouring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,48 +246,6 @@ pub fn endpoint(addr: &str, port: u16) -> String {
     } else {
         format!("{addr}:{port}")
     }
-}
-
-/// Draws one connection of a teaching view.
-pub type DrawConnection = fn(
-    &ConnectionReport,
-    &TeachOptions,
-    &Text,
-    &Painter,
-    &Glyphs,
-    &mut dyn Write,
-) -> io::Result<()>;
-
-/// The frame the teaching views share: per capture a header, then each of
-/// its connections drawn by `draw`. A capture whose connections were not
-/// chosen (`--conn` picked one of another capture) is left out.
-pub fn per_connection(
-    report: &Report,
-    opts: &TeachOptions,
-    out: &mut dyn Write,
-    draw: DrawConnection,
-) -> io::Result<()> {
-    let text = Text::new(opts.lang);
-    let paint = Painter::new(opts.color);
-    let g = Glyphs::new(opts.ascii);
-    let mut first = true;
-    for (index, capture) in report.captures.iter().enumerate() {
-        let conns: Vec<&ConnectionReport> = super::connections_of(report, index).collect();
-        if conns.is_empty() && capture.connections > 0 {
-            continue;
-        }
-        if !first {
-            writeln!(out)?;
-        }
-        first = false;
-        let header = g.text(&text.capture_header(capture, &super::printable(&capture.file)));
-        writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
-        for c in conns {
-            writeln!(out)?;
-            draw(c, opts, &text, &paint, &g, out)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -56,6 +56,28 @@ fn totals_line(s: &Summary) -> String {
     )
 }
 
+/// The client cell, with the tunnels that carried the connection below it in
+/// short form (`via vxlan:42`); unchanged for a connection captured bare.
+fn carried(client: String, c: &ConnectionReport) -> String {
+    if c.encapsulation.is_empty() {
+        return client;
+    }
+    let short: Vec<String> = c
+        .encapsulation
+        .iter()
+        .map(|layer| {
+            // "vxlan vni=42 10.0.0.1→10.0.0.2" -> "vxlan:42"
+            let mut words = layer.split(' ');
+            let kind = words.next().unwrap_or_default();
+            match words.next().and_then(|w| w.split_once('=')) {
+                Some((_, id)) => format!("{kind}:{id}"),
+                None => kind.to_string(),
+            }
+        })
+        .collect();
+    format!("{client}\nvia {}", short.join("/"))
+}
+
 fn render_capture(
     capture: &CaptureReport,
     conns: &[&ConnectionReport],
@@ -112,7 +134,7 @@ fn render_capture(
             };
             table.add_row(vec![
                 c.id.to_string(),
-                endpoint(&c.client.addr, c.client.port),
+                carried(endpoint(&c.client.addr, c.client.port), c),
                 endpoint(&c.server.addr, c.server.port),
                 c.handshake.status.as_str().to_string(),
                 teardown,

@@ -6,7 +6,8 @@
 //! segment, findings where they happen, and with `--explain` a narration of
 //! every step. Long runs of ordinary segments collapse into one line.
 
-use super::style::{endpoint, pad, width_of, wrap, Glyphs, Painter, Style, TeachOptions};
+use super::style::{endpoint, pad, width_of, wrap, Glyphs, Painter, Style};
+use super::teaching::TeachOptions;
 use crate::report::{ConnectionReport, FindingReport, Report, TransitionReport};
 use crate::rules::Severity;
 use crate::state::{Side, State};
@@ -18,7 +19,7 @@ use std::io::{self, Write};
 const WIDTH: usize = 100;
 
 pub fn render(report: &Report, opts: &TeachOptions, out: &mut dyn Write) -> io::Result<()> {
-    super::style::per_connection(report, opts, out, connection)
+    super::teaching::per_connection(report, opts, out, connection)
 }
 
 /// Each side's state changes in one segment, a chain per side:

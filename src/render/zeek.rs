@@ -60,6 +60,20 @@ fn zeek_time(rfc: &str) -> String {
         .replace(['T', ':'], "-")
 }
 
+/// Zeek's `tunnel_parents`: the tunnels that carried the connection, as a
+/// set (`,`-separated), each named as in the JSON with an ASCII arrow; `-`
+/// when it was captured bare.
+fn tunnel_parents(layers: &[String]) -> String {
+    if layers.is_empty() {
+        return "-".into();
+    }
+    layers
+        .iter()
+        .map(|l| l.replace('→', "->").replace([',', '\t'], " "))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let first = report
         .connections
@@ -107,7 +121,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             c.zeek.orig_ip_bytes.to_string(),
             c.zeek.resp_pkts.to_string(),
             c.zeek.resp_ip_bytes.to_string(),
-            "-".into(),
+            tunnel_parents(&c.encapsulation),
         ];
         writeln!(out, "{}", row.join("\t"))?;
     }

@@ -1,5 +1,5 @@
 //! Several captures analyzed as one run: the orchestrator beside
-//! [`crate::analyze`], which analyzes one.
+//! [`crate::pipeline`], which analyzes one.
 //!
 //! The captures are analyzed side by side on worker threads, each with its
 //! own ids from 1, and merged in argument order: their ids shifted by the
@@ -12,12 +12,12 @@ mod output;
 mod rows;
 mod spool;
 
-use crate::analyze::{self, analyze_capture_with_progress, Consumer, Progress};
 use crate::capture::CaptureError;
-use crate::render::{self, style::TeachOptions, Format};
+use crate::conntable::Limits;
+use crate::pipeline::{self, analyze_capture_with_progress, Consumer, Progress};
+use crate::render::{self, teaching::TeachOptions, Format};
 use crate::report::{CaptureReport, ConnectionReport, Report, Summary, Tool, SCHEMA};
 use crate::rules::{Check, Severity};
-use crate::table::Limits;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use output::Output;
 use rows::Rows;
@@ -137,7 +137,7 @@ pub fn run(
     let jobs = options.jobs.max(1);
     let workers = jobs.min(files.len());
     let needs_packets = output.needs_packets();
-    let analysis = analyze::Options {
+    let analysis = pipeline::Options {
         packets: options.packets || needs_packets.is_some(),
         packets_for: needs_packets.flatten(),
         allow: options.allow.clone(),
@@ -183,6 +183,9 @@ pub fn run(
     } = merged;
     report.connections.sort_by_key(|c| c.id);
     report.summary.decide(options.fail_on, &options.allow);
+    for warning in report.warn_not_understood() {
+        let _ = writeln!(messages, "tcpstate: warning: {warning}");
+    }
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
     }
@@ -257,7 +260,7 @@ impl Consumer for &mut CaptureSink<'_, '_> {
 
 /// What every capture of one run is analyzed with.
 struct Worker<'a> {
-    analysis: &'a analyze::Options,
+    analysis: &'a pipeline::Options,
     output: &'a Output<'a>,
     /// Progress bars on standard error.
     progress: Option<&'a MultiProgress>,

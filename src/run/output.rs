@@ -3,7 +3,7 @@
 //! A new format is one more [`Output`].
 
 use super::Error;
-use crate::render::{self, style::TeachOptions, table::TableOptions, Format};
+use crate::render::{self, table::TableOptions, teaching::TeachOptions, Format};
 use crate::report::Report;
 use std::io::{self, Write};
 

@@ -245,6 +245,9 @@ pub struct Connection {
     pub file: String,
     pub client: Endpoint,
     pub server: Endpoint,
+    /// Left out of the JSON for a connection captured bare.
+    #[serde(default)]
+    pub encapsulation: Vec<String>,
     pub roles_by: String,
     pub first_frame: u64,
     pub last_frame: u64,

@@ -130,10 +130,13 @@ pub enum Kind {
     TcpDataOffset,
     UnknownLinkType,
     InterfaceOutOfRange,
+    /// Hostile bytes in a tunnel header (IP-in-IP, GRE, UDP tunnels) and
+    /// what follows it: flags, keys, lengths, the inner headers.
+    TunnelHeader,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::BitFlips,
         Kind::TruncateAtBoundary,
         Kind::TruncateInsideHeader,
@@ -150,6 +153,7 @@ impl Kind {
         Kind::TcpDataOffset,
         Kind::UnknownLinkType,
         Kind::InterfaceOutOfRange,
+        Kind::TunnelHeader,
     ];
 }
 
@@ -329,6 +333,48 @@ pub fn mutate(b: &mut Vec<u8>, layout: &Layout, kind: Kind, r: &mut fastrand::Rn
                 b[idb.offset + 8..idb.offset + 10].copy_from_slice(&bytes);
             } else {
                 put_u32(b, 20, be, v);
+            }
+        }
+        Kind::TunnelHeader => {
+            // A frame of an outer IPv4/IPv6 packet carrying a tunnel.
+            let tunneled: Vec<Unit> = packets
+                .iter()
+                .copied()
+                .filter(|u| {
+                    let data = layout.data_offset(*u);
+                    let Some(ip) = b.get(data..u.offset + u.len).and_then(ip_offset) else {
+                        return false;
+                    };
+                    let ip = data + ip;
+                    let proto = match b.get(ip).map(|v| v >> 4) {
+                        Some(4) => b.get(ip + 9),
+                        Some(6) => b.get(ip + 6),
+                        _ => None,
+                    };
+                    matches!(proto, Some(4 | 17 | 41 | 47))
+                })
+                .collect();
+            let Some(&u) = tunneled.get(r.usize(..tunneled.len().max(1))) else {
+                return false;
+            };
+            let data = layout.data_offset(u);
+            let Some(ip) = b.get(data..u.offset + u.len).and_then(ip_offset) else {
+                return false;
+            };
+            let ip = data + ip;
+            let header = match b[ip] >> 4 {
+                4 => usize::from(b[ip] & 0x0f) * 4,
+                _ => 40,
+            };
+            let end = u.offset + u.len;
+            let start = ip + header;
+            if start >= end {
+                return false;
+            }
+            // One to four bytes among the first 64 after the outer IP header.
+            for _ in 0..r.usize(1..=4) {
+                let at = start + r.usize(..64.min(end - start));
+                b[at] = [0, 0xff, 0x08, 0x45, 0x60, r.u8(..)][r.usize(..6)];
             }
         }
         Kind::InterfaceOutOfRange => {

@@ -15,7 +15,7 @@ use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tcpstate::analyze::{analyze_capture, Options};
+use tcpstate::pipeline::{analyze_capture, Options};
 
 /// Counts live heap bytes and their peak, to bound each case's memory.
 struct Counting;
@@ -50,7 +50,7 @@ const MEMORY_BOUND: usize = 64 << 20;
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata");
     let mut files = Vec::new();
-    for dir in ["captures", "variants", "crafted"] {
+    for dir in ["captures", "variants", "crafted", "tunnels"] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = e.unwrap().path();
             files.push((

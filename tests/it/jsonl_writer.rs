@@ -4,7 +4,7 @@
 
 use crate::common;
 use common::all_captures;
-use tcpstate::analyze::{analyze_capture, Options};
+use tcpstate::pipeline::{analyze_capture, Options};
 use tcpstate::report::ConnectionReport;
 
 #[test]

@@ -5,7 +5,7 @@
 
 use crate::common;
 use common::all_captures;
-use tcpstate::analyze::{analyze_capture, Consumer, Options};
+use tcpstate::pipeline::{analyze_capture, Consumer, Options};
 use tcpstate::report::ConnectionReport;
 
 /// Wants no report at all.

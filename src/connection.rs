@@ -1,0 +1,494 @@
+//! One connection: what was seen of it, and how one segment updates it
+//! (counters, relative-number bases, both sides' state machines, sequence
+//! analysis, Zeek's view, the per-segment checks and the observations that
+//! classify its opening and release). [`crate::conntable`] decides which
+//! connection a segment belongs to; [`crate::verdict`] judges it when it is
+//! done.
+
+use crate::checks::{Checker, SegmentContext};
+use crate::decode::{Segment, TcpFlags};
+use crate::seq::SeqNum;
+use crate::state::{Side, State, StepOutcome, Tracker, Transition};
+use crate::wireshark::{SegFlags, SeqAnalysis};
+use crate::zeek::ZeekObserver;
+use std::net::IpAddr;
+
+/// One end of a connection: address and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Addr {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+/// A frame's time and number, as recorded in observations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    pub frame: u64,
+    pub ts_ns: i64,
+}
+
+/// Per-packet detail kept with `--packets`.
+#[derive(Debug, Clone)]
+pub struct PacketRecord {
+    pub at: At,
+    pub dir: Side,
+    pub flags: TcpFlags,
+    pub seq: SeqNum,
+    pub ack: SeqNum,
+    pub rel_seq: u32,
+    pub rel_ack: Option<u32>,
+    pub len: u32,
+    pub window: u16,
+    pub client_state: State,
+    pub server_state: State,
+    pub analysis: SegFlags,
+    /// The state changes this segment caused, in order.
+    pub transitions: Vec<Transition>,
+}
+
+/// Counters per side.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SideStats {
+    pub packets: u64,
+    pub payload_bytes: u64,
+}
+
+/// What was seen of one connection: the raw material of its report.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: u64,
+    pub client: Addr,
+    pub server: Addr,
+    /// True when the roles come from a SYN or SYN-ACK; false when guessed from ports.
+    pub roles_from_syn: bool,
+    pub tracker: Tracker,
+    pub analysis: SeqAnalysis,
+    pub zeek: ZeekObserver,
+    pub checker: Checker,
+    /// Wireshark's `tcp.completeness` bitmask.
+    pub completeness: u8,
+    /// Per side, `[client, server]`, as every side-indexed pair.
+    pub stats: [SideStats; 2],
+    pub first: At,
+    pub last: At,
+    /// Wireshark's relative-number base of each direction.
+    pub base: [Option<SeqNum>; 2],
+    pub obs: Observations,
+    /// Boxed: a pointer while `--packets` is off, as it usually is.
+    pub packets: Option<Box<Vec<PacketRecord>>>,
+    /// Why it was handed over.
+    pub ended_by: EndedBy,
+    /// Seen since the eviction clock last passed it.
+    pub(crate) recently_active: bool,
+    /// The tunnels that carried it (`Segment::carried`; 0: captured bare).
+    pub carried: u16,
+}
+
+/// Frames that matter for classifying the opening and the release.
+#[derive(Debug, Clone, Default)]
+pub struct Observations {
+    pub syn: Option<At>,
+    pub syn_count: u32,
+    pub syn_ack: Option<At>,
+    pub syn_ack_count: u32,
+    /// The client's first ACK of the server's SYN (the third segment).
+    pub hs_ack: Option<At>,
+    /// The server sent a bare SYN too (simultaneous open).
+    pub server_bare_syn: bool,
+    /// First FIN of each side, `[client, server]`.
+    pub fin: [Option<At>; 2],
+    /// First segment acknowledging each side's FIN (sent by the other side).
+    pub fin_ack: [Option<At>; 2],
+    /// First acceptable RST and who sent it.
+    pub rst: Option<(At, Side)>,
+    /// Any RST (accepted or not).
+    pub any_rst: Option<(At, Side)>,
+    /// The handshake was refused: a RST answered the SYN before any SYN-ACK.
+    pub refused: bool,
+    /// When the connection finished (both sides closed), capture time.
+    pub finished_at: Option<i64>,
+}
+
+impl Connection {
+    fn side_of(&self, src: Addr) -> Side {
+        if src == self.client {
+            Side::Client
+        } else {
+            Side::Server
+        }
+    }
+
+    /// The address and port of `side`.
+    pub fn addr(&self, side: Side) -> Addr {
+        match side {
+            Side::Client => self.client,
+            Side::Server => self.server,
+        }
+    }
+
+    pub fn stats(&self, side: Side) -> SideStats {
+        self.stats[side]
+    }
+
+    /// A connection attempt: opened by the client's SYN, and the server has
+    /// sent nothing.
+    pub fn is_attempt(&self) -> bool {
+        self.roles_from_syn
+            && self.stats[Side::Server].packets == 0
+            && self.tracker.endpoint(Side::Client).state() == State::SynSent
+    }
+}
+
+/// Receives connections when they are done.
+pub trait ConnectionSink {
+    /// Boxed, as the table holds it: a connection is large, and passing the
+    /// box does not copy it.
+    fn connection(&mut self, conn: Box<Connection>);
+
+    /// A connection handed over for the reason `why`, which becomes its
+    /// [`Connection::ended_by`]. A sink that passes connections to another
+    /// thread may leave setting it to that thread: a connection handed over
+    /// has usually not been touched for seconds, and its memory is no longer
+    /// in this thread's cache.
+    fn ended(&mut self, mut conn: Box<Connection>, why: EndedBy) {
+        conn.ended_by = why;
+        self.connection(conn);
+    }
+}
+
+impl ConnectionSink for Vec<Connection> {
+    fn connection(&mut self, conn: Box<Connection>) {
+        self.push(*conn);
+    }
+}
+
+impl ConnectionSink for Vec<Box<Connection>> {
+    fn connection(&mut self, conn: Box<Connection>) {
+        self.push(conn);
+    }
+}
+
+/// Why a connection was handed over: the JSON `ended_by` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedBy {
+    /// Both sides finished, and the connection lingered without further segments.
+    Close,
+    /// A new connection reused its 4-tuple.
+    Reuse,
+    /// No segment for `--idle-timeout` seconds of capture time.
+    IdleTimeout,
+    /// Evicted to stay within `--max-connections`.
+    MaxConnections,
+    /// Still tracked when the capture ended.
+    #[default]
+    CaptureEnd,
+}
+
+impl EndedBy {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EndedBy::Close => "close",
+            EndedBy::Reuse => "reuse",
+            EndedBy::IdleTimeout => "idle_timeout",
+            EndedBy::MaxConnections => "max_connections",
+            EndedBy::CaptureEnd => "capture_end",
+        }
+    }
+}
+
+/// A bare SYN with a new ISN on a finished connection starts a new one.
+pub(crate) fn is_port_reuse(conn: &Connection, src: Addr, seg: &Segment) -> bool {
+    let bare_syn = seg.flags.syn() && !seg.flags.ack();
+    if !bare_syn || !conn.tracker.is_finished() {
+        return false;
+    }
+    let side = conn.side_of(src);
+    conn.tracker.endpoint(side).isn != Some(seg.seq)
+}
+
+/// Decides the roles from the first segment of a connection: the sender of a
+/// bare SYN is the client; the receiver of a SYN-ACK is the client; otherwise
+/// the side with the lower port is taken as the server (well-known and
+/// registered ports are below ephemeral ones), the destination on a tie.
+pub(crate) fn new_connection(
+    id: u64,
+    src: Addr,
+    dst: Addr,
+    seg: &Segment,
+    at: At,
+    keep: bool,
+) -> Connection {
+    let f = seg.flags;
+    let (client, server, from_syn) = if f.syn() && !f.ack() {
+        (src, dst, true)
+    } else if f.syn() && f.ack() {
+        (dst, src, true)
+    } else if src.port < dst.port {
+        (dst, src, false)
+    } else {
+        (src, dst, false)
+    };
+    let tracker = if f.syn() {
+        Tracker::new_opening()
+    } else {
+        Tracker::new_midstream()
+    };
+    Connection {
+        id,
+        client,
+        server,
+        roles_from_syn: from_syn,
+        tracker,
+        analysis: SeqAnalysis::default(),
+        zeek: ZeekObserver::default(),
+        checker: Checker::default(),
+        completeness: 0,
+        stats: Default::default(),
+        first: at,
+        last: at,
+        base: [None, None],
+        obs: Observations::default(),
+        packets: keep.then(Box::default),
+        ended_by: EndedBy::default(),
+        recently_active: true,
+        carried: seg.carried,
+    }
+}
+
+/// Applies one segment to a connection: counters, relative-number bases,
+/// state machines, sequence analysis, checks, the observations used for
+/// classification and the per-packet record. Returns whether this segment
+/// finished the connection.
+pub(crate) fn observe(
+    conn: &mut Connection,
+    src: Addr,
+    seg: &Segment,
+    at: At,
+    transitions: &mut Vec<Transition>,
+) -> bool {
+    let side = conn.side_of(src);
+    conn.last = at;
+    let st = &mut conn.stats[side];
+    st.packets += 1;
+    st.payload_bytes += u64::from(seg.payload_len);
+    conn.set_bases(side, seg);
+
+    let before = Before::of(conn, side);
+    let outcome = conn.tracker.on_segment(side, seg, transitions);
+    let analysis = conn.analyze(side, seg, at);
+    let context = conn.segment_context(side, seg, at, analysis, &before, outcome);
+    conn.checker.on_segment(seg, &context);
+
+    conn.observe_opening(side, seg, at);
+    conn.observe_release(side, seg, at, &before, outcome);
+    if conn.packets.is_some() {
+        conn.record_packet(side, seg, at, analysis, transitions);
+    }
+    !before.finished && conn.tracker.is_finished()
+}
+
+/// What a segment's checks and observations need to know of the connection
+/// as it was before the segment.
+struct Before {
+    /// States of the sender and the receiver.
+    sender: State,
+    receiver: State,
+    /// The sender's FIN sequence number, if it had sent one.
+    fin: Option<SeqNum>,
+    /// Both sides had finished.
+    finished: bool,
+    /// A SYN-ACK from the server had been seen.
+    syn_ack_seen: bool,
+}
+
+impl Before {
+    fn of(conn: &Connection, side: Side) -> Before {
+        let sender = conn.tracker.endpoint(side);
+        Before {
+            sender: sender.state(),
+            receiver: conn.tracker.endpoint(side.peer()).state(),
+            fin: sender.fin_seq,
+            finished: conn.tracker.is_finished(),
+            syn_ack_seen: conn.obs.syn_ack.is_some(),
+        }
+    }
+}
+
+impl Connection {
+    /// Wireshark's relative numbering: base = ISN, or first seq seen - 1; an
+    /// ACK from a direction seen first fixes the other direction's base at ack - 1.
+    fn set_bases(&mut self, side: Side, seg: &Segment) {
+        let f = seg.flags;
+        let base = &mut self.base[side];
+        if f.syn() {
+            *base = Some(seg.seq);
+        } else if base.is_none() {
+            *base = Some(seg.seq - 1);
+        }
+        let peer_base = &mut self.base[side.peer()];
+        if f.ack() && peer_base.is_none() {
+            *peer_base = Some(seg.ack - 1);
+        }
+    }
+
+    /// The sequence analysis of a segment already applied to the state
+    /// machines, fed to Zeek's view too; and the completeness bits.
+    fn analyze(&mut self, side: Side, seg: &Segment, at: At) -> SegFlags {
+        // SYN segments carry unscaled windows; later ones use the negotiated scale.
+        let shift = if seg.flags.syn() {
+            Some(0)
+        } else {
+            self.tracker.window_shift(side)
+        };
+        let analysis = self.analysis.on_segment(side, seg, at.ts_ns, shift);
+        self.zeek.on_segment(side, seg, analysis);
+        self.completeness |= crate::wireshark::completeness_bits(seg);
+        analysis
+    }
+
+    /// What the per-segment checks are told about a segment.
+    fn segment_context(
+        &self,
+        side: Side,
+        seg: &Segment,
+        at: At,
+        analysis: SegFlags,
+        before: &Before,
+        outcome: StepOutcome,
+    ) -> SegmentContext {
+        let f = seg.flags;
+        SegmentContext {
+            side,
+            frame: at.frame,
+            ts_ns: at.ts_ns,
+            analysis,
+            sender_before: before.sender,
+            receiver_before: before.receiver,
+            fin_before: before.fin,
+            finished_before: before.finished,
+            rst_accepted: outcome.rst_accepted,
+            rst_closed: outcome.rst_closed,
+            client_isn: self.tracker.endpoint(Side::Client).isn,
+            server_isn: self.tracker.endpoint(Side::Server).isn,
+            syn_ack_seen: before.syn_ack_seen,
+            simultaneous_open: self.obs.server_bare_syn
+                || (side == Side::Server && f.syn() && !f.ack()),
+        }
+    }
+
+    /// The opening's frames: SYNs, SYN-ACKs (and the first round-trip time)
+    /// and the ACK that completes the handshake.
+    fn observe_opening(&mut self, side: Side, seg: &Segment, at: At) {
+        let f = seg.flags;
+        let obs = &mut self.obs;
+        if f.syn() && !f.ack() {
+            if side == Side::Client {
+                obs.syn_count += 1;
+                obs.syn.get_or_insert(at);
+            } else {
+                obs.server_bare_syn = true;
+            }
+        }
+        if f.syn() && f.ack() {
+            if side == Side::Server {
+                obs.syn_ack_count += 1;
+                obs.syn_ack.get_or_insert(at);
+                if let Some(syn) = obs.syn {
+                    self.analysis
+                        .set_first_rtt(at.ts_ns.saturating_sub(syn.ts_ns));
+                }
+            } else if obs.server_bare_syn {
+                // Simultaneous open: the client's SYN,ACK answers the server's SYN.
+                obs.syn_ack.get_or_insert(at);
+            }
+        }
+        if obs.hs_ack.is_none() && !f.syn() && f.ack() && !f.rst() {
+            let peer_isn = self.tracker.endpoint(side.peer()).isn;
+            let opener_done = match (obs.server_bare_syn, side) {
+                (false, Side::Client) => obs.syn_ack.is_some(),
+                (true, _) => obs.syn_ack.is_some(),
+                _ => false,
+            };
+            if opener_done && peer_isn.is_some_and(|isn| seg.ack > isn) {
+                obs.hs_ack = Some(at);
+            }
+        }
+    }
+
+    /// The release's frames: each side's first FIN and the first ACK of it,
+    /// the first RST (and whether it refused the connection).
+    fn observe_release(
+        &mut self,
+        side: Side,
+        seg: &Segment,
+        at: At,
+        before: &Before,
+        outcome: StepOutcome,
+    ) {
+        let f = seg.flags;
+        let peer = side.peer();
+        let obs = &mut self.obs;
+        if f.fin() && obs.fin[side].is_none() {
+            obs.fin[side] = Some(at);
+        }
+        if f.ack() && obs.fin_ack[peer].is_none() {
+            if let Some(fin) = self.tracker.endpoint(peer).fin_seq {
+                if seg.ack > fin {
+                    obs.fin_ack[peer] = Some(at);
+                }
+            }
+        }
+        if f.rst() {
+            obs.any_rst.get_or_insert((at, side));
+            if outcome.rst_closed && obs.rst.is_none() {
+                obs.rst = Some((at, side));
+                let server_never_answered = matches!(before.sender, State::Listen | State::Closed);
+                if side == Side::Server
+                    && obs.syn_ack.is_none()
+                    && obs.syn.is_some()
+                    && server_never_answered
+                {
+                    obs.refused = true;
+                }
+            }
+        }
+    }
+
+    /// Keeps the per-packet record (`--packets`), if asked to.
+    fn record_packet(
+        &mut self,
+        side: Side,
+        seg: &Segment,
+        at: At,
+        analysis: SegFlags,
+        transitions: &[Transition],
+    ) {
+        let f = seg.flags;
+        let rel_seq = seg.seq - self.base[side].unwrap_or(seg.seq);
+        let rel_ack = if f.ack() {
+            self.base[side.peer()].map(|b| seg.ack - b)
+        } else {
+            None
+        };
+        let client_state = self.tracker.endpoint(Side::Client).state();
+        let server_state = self.tracker.endpoint(Side::Server).state();
+        if let Some(list) = self.packets.as_mut() {
+            list.push(PacketRecord {
+                at,
+                dir: side,
+                flags: f,
+                seq: seg.seq,
+                ack: seg.ack,
+                rel_seq,
+                rel_ack,
+                len: seg.payload_len,
+                window: seg.window,
+                client_state,
+                server_state,
+                analysis,
+                transitions: transitions.to_vec(),
+            });
+        }
+    }
+}

@@ -1,0 +1,724 @@
+//! Splitting segments into connections, in bounded memory.
+//!
+//! Connections are keyed by the 4-tuple. A new SYN with a different ISN on a
+//! 4-tuple whose connection has finished starts a new connection (port
+//! reuse). Ids are given in first-seen order. A finished connection lingers
+//! for [`LINGER_NS`] of capture time (late retransmissions and ACKs still
+//! belong to it), then is handed to the sink; whatever is still open when
+//! the capture ends is handed over at the end, in id order.
+//!
+//! Memory: connections live in a slab of slots, found through a compact
+//! index of slot numbers (`index.rs`). Segments pass through a short queue in which
+//! their index entry, then their slot, then their connection are
+//! prefetched, so that with thousands of connections interleaved the CPU
+//! does not wait for memory on every segment.
+
+mod index;
+
+use crate::connection::{
+    is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy,
+};
+use crate::decode::Segment;
+use crate::state::Transition;
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+
+/// How long (capture time) a finished connection keeps receiving segments.
+pub const LINGER_NS: i64 = 2_000_000_000;
+
+/// Limits on the connection table, which bound memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections tracked at once at most; the least recently active go first.
+    pub max_connections: usize,
+    /// A connection attempt (SYNs from the client, nothing from the server)
+    /// with no segment for this long is handed over (as `idle_timeout`).
+    pub attempt_timeout_ns: Option<i64>,
+    /// A connection with no segment for this long (capture time) is handed over.
+    pub idle_timeout_ns: Option<i64>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 100_000,
+            // Zeek's tcp_attempt_delay: an unanswered SYN is given up after
+            // 5 s. Linux retries a SYN after 1, 2 and 4 s (then 8, 16…), so
+            // the usual retries stay in one connection.
+            attempt_timeout_ns: Some(5_000_000_000),
+            // Zeek's TCP inactivity timeout.
+            idle_timeout_ns: Some(300_000_000_000),
+        }
+    }
+}
+
+/// The lookahead pipeline: a pushed segment's index entry is prefetched at
+/// once; `INDEX_AHEAD` segments later its slot, `SLOT_AHEAD` later its
+/// connection, and `CONN_AHEAD` later it is fed.
+const INDEX_AHEAD: usize = 2;
+const SLOT_AHEAD: usize = 2;
+const CONN_AHEAD: usize = 4;
+const QUEUE: usize = INDEX_AHEAD + SLOT_AHEAD + CONN_AHEAD;
+/// A queued segment whose connection was not found when it was prefetched.
+const NO_SLOT: u32 = u32::MAX;
+
+/// The 4-tuple, its two ends in a canonical order: each address as two
+/// 64-bit halves (IPv4 in the low half), with the family beside them.
+/// 40 bytes, so that a slot fits one cache line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FlowKey {
+    ips: [u64; 4],
+    ports: [u16; 2],
+    /// The tunnels that carried it (`Segment::carried`): two tunnels
+    /// carrying the same inner 4-tuple are two connections.
+    carried: u16,
+    v6: bool,
+}
+
+impl std::hash::Hash for FlowKey {
+    /// Words rather than the bytes of the arrays: cheaper to mix.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for half in self.ips {
+            h.write_u64(half);
+        }
+        h.write_u32(u32::from(self.ports[0]) << 16 | u32::from(self.ports[1]));
+        h.write_u32(u32::from(self.carried) << 8 | u32::from(self.v6));
+    }
+}
+
+fn ip_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+impl FlowKey {
+    /// The hash the index files the key under; the same on every thread.
+    fn hash(&self) -> u64 {
+        foldhash::fast::FixedState::default().hash_one(self)
+    }
+
+    fn of(seg: &Segment) -> FlowKey {
+        let a = (ip_bits(seg.src), seg.src_port);
+        let b = (ip_bits(seg.dst), seg.dst_port);
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        FlowKey {
+            ips: [
+                (lo.0 >> 64) as u64,
+                lo.0 as u64,
+                (hi.0 >> 64) as u64,
+                hi.0 as u64,
+            ],
+            ports: [lo.1, hi.1],
+            carried: seg.carried,
+            v6: seg.src.is_ipv6(),
+        }
+    }
+}
+
+/// A place in the slab: a connection and the key it is indexed under; one
+/// cache line (checked by a test).
+#[derive(Debug)]
+#[repr(align(64))]
+struct Slot {
+    key: FlowKey,
+    /// The connection's id and the time of its last segment, so that the
+    /// timers can look at the slot without touching the connection.
+    id: u64,
+    last_ts: i64,
+    conn: Option<Box<Connection>>,
+}
+
+/// A segment with the key of its connection and the key's hash, ready for
+/// the table. Made by [`Keyed::new`], which may run on another thread than
+/// the table (the hasher is fixed, so every thread hashes alike).
+#[derive(Debug, Clone, Copy)]
+pub struct Keyed {
+    seg: Segment,
+    at: At,
+    key: FlowKey,
+    hash: u64,
+}
+
+impl Keyed {
+    pub fn new(seg: Segment, at: At) -> Keyed {
+        let key = FlowKey::of(&seg);
+        let hash = key.hash();
+        Keyed { seg, at, key, hash }
+    }
+}
+
+/// The table of connections of one capture.
+pub struct ConnTable {
+    /// Keep per-packet records: `Some(None)` for every connection,
+    /// `Some(Some(id))` for that one only.
+    keep_packets: Option<Option<u64>>,
+    limits: Limits,
+    next_id: u64,
+    /// Slot numbers of the tracked connections, by key hash.
+    index: index::Index,
+    slots: Vec<Slot>,
+    /// Slots with no connection, for reuse.
+    free: Vec<u32>,
+    /// Segments decoded but not yet fed (the prefetch pipeline), each with
+    /// the slot its connection was found in when it was prefetched
+    /// ([`NO_SLOT`] if none), so that feeding it need not search again.
+    queue: VecDeque<(Keyed, u32)>,
+    /// Finished connections by finishing time, to be handed over after
+    /// lingering: (time, slot, id).
+    lingering: VecDeque<(i64, u32, u64)>,
+    /// Every tracked connection (slot, id), in a second-chance (CLOCK)
+    /// order for eviction.
+    clock: VecDeque<(u32, u64)>,
+    /// Connections opened by a SYN that nothing has answered yet, by the
+    /// time from which their attempt timeout runs: (time, slot, id).
+    attempts: VecDeque<(i64, u32, u64)>,
+    /// Capture time of the next idle sweep.
+    next_sweep: i64,
+    transitions: Vec<Transition>,
+}
+
+impl ConnTable {
+    /// `first_id` lets several captures share one id sequence.
+    pub fn new(first_id: u64, keep_packets: Option<Option<u64>>, limits: Limits) -> ConnTable {
+        ConnTable {
+            keep_packets,
+            limits,
+            next_id: first_id,
+            index: index::Index::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            queue: VecDeque::with_capacity(QUEUE + 1),
+            lingering: VecDeque::new(),
+            clock: VecDeque::new(),
+            attempts: VecDeque::new(),
+            next_sweep: i64::MIN,
+            transitions: Vec::new(),
+        }
+    }
+
+    /// Connections currently tracked.
+    pub fn open_connections(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Takes one segment. It is fed to its connection a few segments later
+    /// (or by [`ConnTable::finish`]), in the order segments were pushed.
+    pub fn push(&mut self, seg: Segment, at: At, sink: &mut impl ConnectionSink) {
+        self.push_keyed(Keyed::new(seg, at), sink);
+    }
+
+    /// [`ConnTable::push`] for a segment keyed already.
+    pub fn push_keyed(&mut self, keyed: Keyed, sink: &mut impl ConnectionSink) {
+        prefetch(self.index.probe_start(keyed.hash));
+        // The next connection to finish lingering: its slot is read then.
+        if let Some(slot) = self
+            .lingering
+            .front()
+            .and_then(|&(_, slot, _)| self.slots.get(slot as usize))
+        {
+            prefetch_lines(slot);
+        }
+        self.queue.push_back((keyed, NO_SLOT));
+        let n = self.queue.len();
+        // Its index entries are cached by now: fetch the slots they name.
+        if let Some((p, _)) = n
+            .checked_sub(INDEX_AHEAD + 1)
+            .and_then(|i| self.queue.get(i))
+        {
+            let slots = &self.slots;
+            let _ = self.index.find(p.hash, |s| {
+                if let Some(slot) = slots.get(s as usize) {
+                    prefetch_lines(slot);
+                }
+                false
+            });
+        }
+        // Its slot is cached by now: fetch its connection.
+        if let Some(i) = n.checked_sub(INDEX_AHEAD + SLOT_AHEAD + 1) {
+            let found = self
+                .queue
+                .get(i)
+                .and_then(|(p, _)| self.find(&p.key, p.hash));
+            if let Some(found) = found {
+                if let Some(conn) = &self.slots[found.slot as usize].conn {
+                    prefetch_lines(&**conn);
+                }
+                if let Some((_, hint)) = self.queue.get_mut(i) {
+                    *hint = found.slot;
+                }
+            }
+        }
+        if n > QUEUE {
+            if let Some((p, hint)) = self.queue.pop_front() {
+                self.segment(&p, hint, sink);
+            }
+        }
+    }
+
+    /// The index entry of the connection with this key.
+    fn find(&self, key: &FlowKey, hash: u64) -> Option<index::Found> {
+        self.index
+            .find(hash, |s| self.slots[s as usize].key == *key)
+    }
+
+    /// The connection in `slot`, if it is still the one with this id.
+    fn conn(&self, slot: u32, id: u64) -> Option<&Connection> {
+        let entry = &self.slots[slot as usize];
+        entry.conn.as_deref().filter(|_| entry.id == id)
+    }
+
+    /// The time of the last segment of connection `id` in `slot`, if it is
+    /// still there.
+    fn last_ts(&self, slot: u32, id: u64) -> Option<i64> {
+        let entry = &self.slots[slot as usize];
+        (entry.id == id && entry.conn.is_some()).then_some(entry.last_ts)
+    }
+
+    /// Feeds one segment to its connection. `hint` is the slot the
+    /// connection was in a few segments ago ([`NO_SLOT`] if none): if it
+    /// still holds a connection with this key, that is the one.
+    fn segment(&mut self, p: &Keyed, hint: u32, sink: &mut impl ConnectionSink) {
+        let (seg, at) = (&p.seg, p.at);
+        self.expire(at.ts_ns, sink);
+        self.sweep_idle(at.ts_ns, sink);
+        let src = Addr {
+            ip: seg.src,
+            port: seg.src_port,
+        };
+        let dst = Addr {
+            ip: seg.dst,
+            port: seg.dst_port,
+        };
+
+        let hinted = self
+            .slots
+            .get(hint as usize)
+            .is_some_and(|s| s.conn.is_some() && s.key == p.key);
+        let found = if hinted {
+            Some(hint)
+        } else {
+            self.find(&p.key, p.hash).map(|f| f.slot)
+        };
+        let (slot, opened) = match found {
+            Some(slot)
+                if self.slots[slot as usize]
+                    .conn
+                    .as_deref()
+                    .is_some_and(|c| !is_port_reuse(c, src, seg)) =>
+            {
+                (slot, false)
+            }
+            _ => {
+                if let Some(slot) = found {
+                    self.hand_over(slot, EndedBy::Reuse, sink);
+                }
+                (self.open(p, src, dst, sink), true)
+            }
+        };
+        let entry = &mut self.slots[slot as usize];
+        entry.last_ts = at.ts_ns;
+        let Some(conn) = entry.conn.as_deref_mut() else {
+            return;
+        };
+        feed(
+            conn,
+            slot,
+            src,
+            seg,
+            at,
+            &mut self.transitions,
+            &mut self.lingering,
+        );
+        if opened && self.limits.attempt_timeout_ns.is_some() && conn.is_attempt() {
+            self.attempts.push_back((at.ts_ns, slot, conn.id));
+        }
+    }
+
+    /// Opens a connection for the segment (making room first if the table
+    /// is full) and returns its slot.
+    fn open(&mut self, p: &Keyed, src: Addr, dst: Addr, sink: &mut impl ConnectionSink) -> u32 {
+        let (seg, at) = (&p.seg, p.at);
+        while self.index.len() >= self.limits.max_connections.clamp(1, u32::MAX as usize - 1) {
+            if !self.evict_one(sink) {
+                break;
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let conn = Box::new(new_connection(
+            id,
+            src,
+            dst,
+            seg,
+            at,
+            self.keep_packets
+                .is_some_and(|only| only.is_none_or(|want| want == id)),
+        ));
+        let entry = Slot {
+            key: p.key,
+            id,
+            last_ts: at.ts_ns,
+            conn: Some(conn),
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = entry;
+                s
+            }
+            None => {
+                self.slots.push(entry);
+                // At most `max_connections` (clamped to u32) slots are in use.
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(p.hash, slot);
+        self.clock.push_back((slot, id));
+        // Entries of connections handed over stay in the clock until it
+        // passes them; drop them once they outnumber the live ones, so the
+        // clock follows the open connections, not the capture's length.
+        if self.clock.len() > 2 * self.index.len() + 1024 {
+            let slots = &self.slots;
+            self.clock.retain(|&(slot, id)| {
+                let entry = &slots[slot as usize];
+                entry.id == id && entry.conn.is_some()
+            });
+        }
+        slot
+    }
+
+    /// Hands the connection in `slot` to the sink and frees the slot.
+    fn hand_over(&mut self, slot: u32, why: EndedBy, sink: &mut impl ConnectionSink) {
+        let entry = &mut self.slots[slot as usize];
+        let hash = entry.key.hash();
+        if let Some(found) = self.index.find(hash, |s| s == slot) {
+            self.index.remove(found);
+        }
+        if let Some(conn) = entry.conn.take() {
+            self.free.push(slot);
+            sink.ended(conn, why);
+        }
+    }
+
+    /// Finished connections that lingered long enough, and connection
+    /// attempts that stayed unanswered for the attempt timeout.
+    fn expire(&mut self, now: i64, sink: &mut impl ConnectionSink) {
+        while let Some(&(done, slot, id)) = self.lingering.front() {
+            if now.saturating_sub(done) <= LINGER_NS {
+                break;
+            }
+            self.lingering.pop_front();
+            match self.last_ts(slot, id) {
+                Some(last) if last == done => self.hand_over(slot, EndedBy::Close, sink),
+                // It saw segments after finishing: linger from the last one.
+                Some(last) if self.conn(slot, id).is_some_and(|c| c.tracker.is_finished()) => {
+                    self.lingering.push_back((last, slot, id));
+                }
+                _ => {}
+            }
+        }
+        let Some(timeout) = self.limits.attempt_timeout_ns else {
+            return;
+        };
+        while let Some(&(since, slot, id)) = self.attempts.front() {
+            if now.saturating_sub(since) <= timeout {
+                break;
+            }
+            self.attempts.pop_front();
+            let Some(last) = self.last_ts(slot, id) else {
+                continue;
+            };
+            if !self.conn(slot, id).is_some_and(Connection::is_attempt) {
+                continue; // answered: the idle timeout applies
+            }
+            if now.saturating_sub(last) > timeout {
+                self.hand_over(slot, EndedBy::IdleTimeout, sink);
+            } else {
+                // A retransmitted SYN: wait from it.
+                self.attempts.push_back((last, slot, id));
+            }
+        }
+    }
+
+    /// The idle timeout, in batches: every sixteenth of the timeout (capture
+    /// time) a sixteenth of the table is examined, so each connection is
+    /// looked at about once per timeout period and handed over between one
+    /// and two timeouts after its last segment, and no segment pays for a
+    /// full scan.
+    fn sweep_idle(&mut self, now: i64, sink: &mut impl ConnectionSink) {
+        let Some(idle) = self.limits.idle_timeout_ns else {
+            return;
+        };
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now.saturating_add((idle / 16).max(1));
+        for _ in 0..(self.clock.len() / 16 + 1).min(self.clock.len()) {
+            let Some((slot, id)) = self.clock.pop_front() else {
+                break;
+            };
+            if let Some(last) = self.last_ts(slot, id) {
+                if now.saturating_sub(last) > idle {
+                    self.hand_over(slot, EndedBy::IdleTimeout, sink);
+                } else {
+                    self.clock.push_back((slot, id));
+                }
+            }
+        }
+    }
+
+    /// Makes room: hands over a finished (lingering) connection, or evicts
+    /// the least recently active one (second-chance order).
+    /// Returns false when there is nothing to evict.
+    fn evict_one(&mut self, sink: &mut impl ConnectionSink) -> bool {
+        // Every entry is looked at most twice: once to clear its mark, once to evict.
+        for _ in 0..self.clock.len().saturating_mul(2).saturating_add(1) {
+            let Some((slot, id)) = self.clock.pop_front() else {
+                return false;
+            };
+            let entry = &mut self.slots[slot as usize];
+            let Some(c) = entry.conn.as_deref_mut().filter(|_| entry.id == id) else {
+                continue; // already handed over
+            };
+            // A finished connection is only lingering: hand it over as closed.
+            if c.tracker.is_finished() {
+                self.hand_over(slot, EndedBy::Close, sink);
+                return true;
+            }
+            if c.recently_active {
+                c.recently_active = false;
+                self.clock.push_back((slot, id));
+            } else {
+                self.hand_over(slot, EndedBy::MaxConnections, sink);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Feeds every segment still queued.
+    pub fn drain(&mut self, sink: &mut impl ConnectionSink) {
+        while let Some((p, hint)) = self.queue.pop_front() {
+            self.segment(&p, hint, sink);
+        }
+    }
+
+    /// Feeds the segments still queued, then hands every remaining
+    /// connection to the sink, in id order. Returns the id the next new
+    /// connection would have had.
+    pub fn finish(mut self, sink: &mut impl ConnectionSink) -> u64 {
+        self.drain(sink);
+        let mut order: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(s, slot)| slot.conn.as_ref().map(|c| (c.id, s as u32)))
+            .collect();
+        order.sort_unstable_by_key(|(id, _)| *id);
+        for (_, slot) in order {
+            // A finished connection that was still lingering ended by its close.
+            let why = match &self.slots[slot as usize].conn {
+                Some(c) if c.tracker.is_finished() => EndedBy::Close,
+                _ => EndedBy::CaptureEnd,
+            };
+            self.hand_over(slot, why, sink);
+        }
+        self.next_id
+    }
+}
+
+/// Feeds one segment to its connection, noting when the connection finishes.
+fn feed(
+    conn: &mut Connection,
+    slot: u32,
+    src: Addr,
+    seg: &Segment,
+    at: At,
+    transitions: &mut Vec<Transition>,
+    lingering: &mut VecDeque<(i64, u32, u64)>,
+) {
+    conn.recently_active = true;
+    transitions.clear();
+    if observe(conn, src, seg, at, transitions) {
+        conn.obs.finished_at = Some(at.ts_ns);
+        lingering.push_back((at.ts_ns, slot, conn.id));
+    }
+}
+
+/// Asks the CPU to start loading the cache line at `at`.
+#[inline]
+fn prefetch(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: prefetching is a hint: it never faults and has no effect
+        // the program can observe.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
+/// Asks the CPU to start loading every cache line of `value`.
+#[inline]
+fn prefetch_lines<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let base = (value as *const T).cast::<i8>();
+        for offset in (0..std::mem::size_of::<T>()).step_by(64) {
+            // SAFETY: prefetching is a hint: it never faults and has no
+            // effect the program can observe; the addresses are inside `value`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpFlags;
+    use crate::seq::SeqNum;
+    use std::net::Ipv4Addr;
+
+    fn seg(client_port: u16, to_server: bool, flags: u16, seq: u32, ack: u32) -> Segment {
+        let (c, s) = (
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        );
+        let (src, src_port, dst, dst_port) = if to_server {
+            (c, client_port, s, 80)
+        } else {
+            (s, 80, c, client_port)
+        };
+        Segment {
+            src,
+            src_port,
+            dst,
+            dst_port,
+            seq: SeqNum(seq),
+            ack: SeqNum(ack),
+            flags: TcpFlags(flags),
+            window: 1000,
+            payload_len: 0,
+            wscale: None,
+            ip_len: 40,
+            carried: 0,
+        }
+    }
+
+    fn at(ms: u64) -> At {
+        At {
+            frame: ms + 1,
+            ts_ns: ms as i64 * 1_000_000,
+        }
+    }
+
+    #[test]
+    fn a_slot_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Slot>(), 64);
+    }
+
+    /// Refused connections (SYN, RST-ACK) one a millisecond: each finishes,
+    /// lingers 2 s and is handed over. The table, and the eviction clock
+    /// with it, hold the last 2 s worth, not every connection ever seen.
+    #[test]
+    fn the_table_follows_open_connections_not_the_capture() {
+        let mut table = ConnTable::new(1, None, Limits::default());
+        let mut done: Vec<Connection> = Vec::new();
+        let mut most_open = 0;
+        for i in 0..30_000u32 {
+            let port = 1024 + (i % 60_000) as u16;
+            let ms = u64::from(i);
+            table.push(seg(port, true, TcpFlags::SYN, i, 0), at(ms), &mut done);
+            table.push(
+                seg(port, false, TcpFlags::RST | TcpFlags::ACK, 0, i + 1),
+                at(ms),
+                &mut done,
+            );
+            most_open = most_open.max(table.open_connections());
+            assert!(
+                table.clock.len() <= 2 * table.open_connections() + 1024 + 1,
+                "clock {} for {} open",
+                table.clock.len(),
+                table.open_connections()
+            );
+        }
+        assert!(most_open <= 2_100, "{most_open} open at once");
+        assert!(table.slots.len() <= 2_100, "{} slots", table.slots.len());
+        let ended = done.len();
+        assert!(ended > 27_000, "{ended} handed over before the end");
+        assert!(done.iter().all(|c| c.ended_by == EndedBy::Close));
+        assert_eq!(table.finish(&mut done), 30_001);
+        let ids: Vec<u64> = done.iter().map(|c| c.id).collect();
+        assert_eq!(ids, (1..=30_000).collect::<Vec<_>>(), "each once, in order");
+    }
+
+    /// A SYN looked up (and prefetched) while the previous connection of its
+    /// 4-tuple still lingers, but fed after that one was handed over and its
+    /// slot given to another connection: the slot remembered from the lookup
+    /// holds another key by then, and the SYN opens a connection of its own.
+    #[test]
+    fn a_slot_remembered_from_the_lookahead_is_checked_before_use() {
+        let mut table = ConnTable::new(1, None, Limits::default());
+        let mut done: Vec<Connection> = Vec::new();
+        let syn = |port, seq, ms, table: &mut ConnTable, done: &mut Vec<Connection>| {
+            table.push(seg(port, true, TcpFlags::SYN, seq, 0), at(ms), done);
+        };
+        // Connection 1, refused at once, in the first slot.
+        syn(5000, 100, 0, &mut table, &mut done);
+        let rst = TcpFlags::RST | TcpFlags::ACK;
+        table.push(seg(5000, false, rst, 0, 101), at(0), &mut done);
+        // Enough other segments that connection 1 is in the table before
+        // the next SYN on its 4-tuple is looked up.
+        for port in 6000..6000 + QUEUE as u16 + 1 {
+            syn(port, 1, 1000, &mut table, &mut done);
+        }
+        // 3 s later, past its 2 s linger: connection 1 is handed over when
+        // the first of these is fed, which reuses its slot; then a new SYN
+        // on connection 1's 4-tuple, looked up while connection 1 was there.
+        syn(7000, 1, 3000, &mut table, &mut done);
+        syn(5000, 900, 3000, &mut table, &mut done);
+        for port in 8000..8000 + QUEUE as u16 + 1 {
+            syn(port, 1, 3000, &mut table, &mut done);
+        }
+        assert_eq!(done.len(), 1, "connection 1, handed over");
+        assert_eq!(done[0].ended_by, EndedBy::Close);
+        table.finish(&mut done);
+        let on_port = |port| {
+            done.iter()
+                .filter(|c| c.client.port == port)
+                .map(|c| (c.obs.syn_count, c.stats(crate::state::Side::Client).packets))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(on_port(7000), [(1, 1)]);
+        assert_eq!(on_port(5000), [(1, 1), (1, 1)]);
+    }
+
+    /// Unanswered SYNs, one a millisecond: each is given up 5 s (the attempt
+    /// timeout) after it was sent, so about 5,000 are tracked at a time.
+    #[test]
+    fn unanswered_attempts_are_given_up() {
+        let mut table = ConnTable::new(1, None, Limits::default());
+        let mut done: Vec<Connection> = Vec::new();
+        for i in 0..20_000u32 {
+            let port = 1024 + (i % 60_000) as u16;
+            table.push(
+                seg(port, true, TcpFlags::SYN, i, 0),
+                at(u64::from(i)),
+                &mut done,
+            );
+        }
+        assert!(
+            table.open_connections() <= 5_100,
+            "{}",
+            table.open_connections()
+        );
+        assert!(done.len() >= 14_900, "{}", done.len());
+        assert!(done.iter().all(|c| c.ended_by == EndedBy::IdleTimeout));
+    }
+}

@@ -1,0 +1,182 @@
+//! The pipeline for one capture: capture → decode → connection table →
+//! state machines and per-segment checks → verdict → report model.
+//! Renderers take it from there.
+
+use crate::capture::CaptureError;
+use crate::connection::{Connection, ConnectionSink, EndedBy};
+use crate::conntable::Limits;
+use crate::report::{CaptureReport, ConnectionReport, Counts, Summary};
+use crate::rules::Check;
+use crate::verdict::{Assessment, Detail};
+use std::io::Read;
+
+/// How one capture is analyzed. The multi-file engine ([`crate::run`])
+/// builds it from its own options, per capture.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep per-packet detail in every connection report.
+    pub packets: bool,
+    /// With `packets`: keep it for this connection only.
+    pub packets_for: Option<u64>,
+    /// Checks whose findings are left out of the reports.
+    pub allow: Vec<Check>,
+    /// Limits on the connection table.
+    pub limits: Limits,
+    /// Run the capture's stages as a pipeline of three threads (reading and
+    /// decoding; the connection table; judging and reporting, on the
+    /// calling thread) rather than all on the calling thread.
+    pub pipeline: bool,
+}
+
+/// How far the analysis of a capture has got, for progress displays.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Bytes of the file read so far.
+    pub bytes: u64,
+    pub frames: u64,
+    /// Connections tracked now, and handed over so far.
+    pub open_connections: u64,
+    pub done_connections: u64,
+}
+
+mod stages;
+
+/// Receives the reports of finished connections.
+///
+/// Every connection is counted in the capture's summary; its full report
+/// (addresses as text, times, findings with their messages…) is built only
+/// when [`Consumer::wants`] it, so that a table of 50 rows does not pay for
+/// a million reports. A closure taking reports wants them all.
+pub trait Consumer {
+    /// Whether the report of connection `id` is wanted.
+    fn wants(&mut self, _id: u64) -> bool {
+        true
+    }
+    fn report(&mut self, report: ConnectionReport);
+}
+
+impl<F: FnMut(ConnectionReport)> Consumer for F {
+    fn report(&mut self, report: ConnectionReport) {
+        self(report)
+    }
+}
+
+/// Marks each report with the index of its capture.
+struct Stamped<C> {
+    capture: usize,
+    consumer: C,
+}
+
+impl<C: Consumer> Consumer for Stamped<C> {
+    fn wants(&mut self, id: u64) -> bool {
+        self.consumer.wants(id)
+    }
+    fn report(&mut self, mut report: ConnectionReport) {
+        report.capture = self.capture;
+        self.consumer.report(report);
+    }
+}
+
+/// Adapts a consumer of finished reports to the connection table's sink, counting
+/// every connection in the summary.
+struct ReportSink<'a, C: Consumer> {
+    file: std::sync::Arc<str>,
+    allow: &'a [Check],
+    consumer: C,
+    count: u64,
+    evicted: Counts<EndedBy>,
+    summary: Summary,
+    /// The capture's tunnel chains, to name a connection's.
+    carriers: crate::decode::Carriers,
+}
+
+impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
+    fn connection(&mut self, conn: Box<Connection>) {
+        self.count += 1;
+        if matches!(
+            conn.ended_by,
+            EndedBy::IdleTimeout | EndedBy::MaxConnections
+        ) {
+            self.evicted.add(conn.ended_by, 1);
+        }
+        // The connection is judged once, for the summary and its report;
+        // findings are described (frames, message) only for a report.
+        let wanted = self.consumer.wants(conn.id);
+        let detail = if wanted { Detail::Full } else { Detail::Counts };
+        let assessment = Assessment::of(&conn, self.allow, detail);
+        self.summary.add(&assessment);
+        if wanted {
+            let mut report = ConnectionReport::from_assessment(&conn, &self.file, assessment);
+            if conn.carried != 0 {
+                report.encapsulation = self.carriers.names(conn.carried);
+            }
+            self.consumer.report(report);
+        }
+    }
+}
+
+/// Analyzes one capture read from `input`. Each connection's report is
+/// passed to `consumer` as soon as the connection is done; ids start at
+/// `first_id`, and each is marked with `capture`
+/// ([`ConnectionReport::capture`]: the capture's index among those of the
+/// report it goes into; [`crate::run`], which merges captures analyzed side
+/// by side, sets the final ids and indexes as it merges). Returns the
+/// capture's report (with the summary of all its connections) and the next
+/// free id.
+pub fn analyze_capture<R: Read + Send>(
+    file: &str,
+    capture: usize,
+    input: R,
+    first_id: u64,
+    options: &Options,
+    consumer: impl Consumer,
+) -> Result<(CaptureReport, u64), CaptureError> {
+    analyze_capture_with_progress(file, capture, input, first_id, options, consumer, |_| {})
+}
+
+/// [`analyze_capture`], reporting its progress every 65,536 frames.
+///
+/// With [`Options::pipeline`], reading and decoding, the connection table,
+/// and judging and reporting finished connections (`consumer` included, on
+/// the calling thread) run on threads of their own, handing their results
+/// on in batches. The results are the same either way.
+pub fn analyze_capture_with_progress<R: Read + Send>(
+    file: &str,
+    capture: usize,
+    input: R,
+    first_id: u64,
+    options: &Options,
+    consumer: impl Consumer,
+    mut on_progress: impl FnMut(Progress),
+) -> Result<(CaptureReport, u64), CaptureError> {
+    let mut sink = ReportSink {
+        file: file.into(),
+        allow: &options.allow,
+        consumer: Stamped { capture, consumer },
+        count: 0,
+        evicted: Counts::default(),
+        summary: Summary::new(),
+        carriers: Default::default(),
+    };
+    let setup = stages::Setup {
+        first_id,
+        keep_packets: options.packets.then_some(options.packets_for),
+        limits: options.limits,
+        carriers: sink.carriers.clone(),
+    };
+    let done = if options.pipeline {
+        stages::pipeline(input, &setup, &mut sink, &mut on_progress)
+    } else {
+        stages::inline(input, &setup, &mut sink, on_progress)
+    }?;
+    let mut report = CaptureReport::new(
+        file.to_string(),
+        done.read,
+        done.tcp_segments,
+        &done.skipped,
+        sink.count,
+    );
+    report.summary = sink.summary;
+    report.evicted = sink.evicted;
+    Ok((report, done.next_id))
+}
