@@ -10,7 +10,7 @@
 //!
 //! Every file is a classic pcap (little-endian, microsecond timestamps,
 //! LINKTYPE_ETHERNET) holding one connection 10.1.0.1:40000 → 10.1.0.2:80,
-//! except `seed_ftp.pcap`, the replica of the seeds' Sniffer FTP walkthrough
+//! except `seed_ftp.pcap`, the replica of a Chinese course's Sniffer FTP walkthrough
 //! (two connections between 76.88.16.104 and 76.88.16.16:21).
 //! Frames are 1 ms apart, starting 2024-01-01T00:00:00Z. The output is the
 //! same on every run. `testdata/README.md` describes each file.
@@ -393,7 +393,7 @@ fn zero_window_probe() -> Conn {
     c
 }
 
-/// The seeds' Sniffer walkthrough (`seeds/003_*`), replicated: an FTP
+/// The course's Sniffer walkthrough (testdata/README.md), replicated: an FTP
 /// client 76.88.16.104 and server 76.88.16.16 (port 21). Frame numbers are
 /// the walkthrough's line numbers where it quotes them:
 ///

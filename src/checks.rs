@@ -204,7 +204,8 @@ impl Checker {
                     let ack = seg.ack;
                     self.note(Check::ThirdAckBadAck, frame, || {
                         format!(
-                            "frame {frame}: the third ACK has ack={ack}, but the server's ISN is {server_isn}, so it should be {} (= {server_isn} + 1)",
+                            "frame {frame}: the third ACK has ack={ack}, but the server's ISN is \
+                             {server_isn}, so it should be {} (= {server_isn} + 1)",
                             server_isn + 1
                         )
                     });
@@ -215,7 +216,8 @@ impl Checker {
                     let seq = seg.seq;
                     self.note(Check::ThirdAckBadSeq, frame, || {
                         format!(
-                            "frame {frame}: the third ACK has seq={seq}, but the client's SYN used {client_isn}, so it should be {} (= {client_isn} + 1)",
+                            "frame {frame}: the third ACK has seq={seq}, but the client's SYN used \
+                             {client_isn}, so it should be {} (= {client_isn} + 1)",
                             client_isn + 1
                         )
                     });
@@ -227,7 +229,10 @@ impl Checker {
             if seg.payload_len > 0 && seg.seq + seg.payload_len > fin {
                 let (seq, len) = (seg.seq, seg.payload_len);
                 self.note(Check::DataAfterFin, frame, || {
-                    format!("frame {frame}: the {who} sent {len} bytes at seq={seq} after its FIN at seq={fin}")
+                    format!(
+                        "frame {frame}: the {who} sent {len} bytes at seq={seq} \
+                         after its FIN at seq={fin}"
+                    )
                 });
             }
             if f.fin() && seg.seq + seg.payload_len == fin {
@@ -242,7 +247,10 @@ impl Checker {
                     let (seq, state) = (seg.seq, cx.receiver_before);
                     let peer = side_name(cx.side.peer());
                     self.note(Check::RstOutOfWindow, frame, || {
-                        format!("frame {frame}: RST from the {who} with seq={seq} is outside the {peer}'s receive window; the {peer} ({state}) ignores it")
+                        format!(
+                            "frame {frame}: RST from the {who} with seq={seq} is outside the \
+                             {peer}'s receive window; the {peer} ({state}) ignores it"
+                        )
                     });
                 }
                 _ if cx.rst_closed && self.abort.is_none() => {

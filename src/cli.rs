@@ -191,7 +191,7 @@ pub struct AnalyzeArgs {
 pub enum LangArg {
     /// English.
     En,
-    /// Chinese (中文), in the seed texts' terminology.
+    /// Chinese (中文), in the terms of Chinese TCP textbooks (docs/notation.md).
     Zh,
 }
 

@@ -361,7 +361,15 @@ impl<'a> Found<'a> {
         match status {
             HandshakeStatus::Refused => {
                 let rst = o.rst.map(|(a, _)| a.frame);
-                self.add(Check::Refused, 1, || [first(o.syn), rst].into_iter().flatten().collect(), || format!("the server answered the SYN with a RST (frame {}): nothing listens on port {}", rst.unwrap_or(0), c.server.port));
+                let frames = || [first(o.syn), rst].into_iter().flatten().collect();
+                let port = c.server.port;
+                self.add(Check::Refused, 1, frames, || {
+                    format!(
+                        "the server answered the SYN with a RST (frame {}): \
+                         nothing listens on port {port}",
+                        rst.unwrap_or(0)
+                    )
+                });
             }
             HandshakeStatus::Unanswered => self.add(
                 Check::SynUnanswered,
@@ -407,14 +415,18 @@ impl<'a> Found<'a> {
                 && c.tracker.endpoint(peer).last_ack == e.fin_seq
             {
                 let u = e.fin_seq.map(|s| s.raw()).unwrap_or(0);
-                self.add(Check::FinNotAcked, 1, || vec![fin_at.frame, peer_fin_at.frame], || format!(
-                        "the {} sent FIN seq={u} (frame {}); the {} closed too (frame {}) but acknowledges {u}, not {} (= {u} + 1)",
+                let frames = || vec![fin_at.frame, peer_fin_at.frame];
+                self.add(Check::FinNotAcked, 1, frames, || {
+                    format!(
+                        "the {} sent FIN seq={u} (frame {}); the {} closed too (frame {}) \
+                         but acknowledges {u}, not {} (= {u} + 1)",
                         side.as_str(),
                         fin_at.frame,
                         peer.as_str(),
                         peer_fin_at.frame,
                         u.wrapping_add(1)
-                    ));
+                    )
+                });
             }
         }
     }
@@ -450,20 +462,47 @@ impl<'a> Found<'a> {
                     Side::Server
                 };
                 let other = c.tracker.endpoint(closer.peer()).state();
-                self.add(Check::HalfClosedAtEnd, 1, || fin_frame(closer).into_iter().collect(), || format!(
-                        "the {} sent FIN (frame {}) but the {} never closed: it is {} when the capture ends",
+                let frames = || fin_frame(closer).into_iter().collect();
+                self.add(Check::HalfClosedAtEnd, 1, frames, || {
+                    format!(
+                        "the {} sent FIN (frame {}) but the {} never closed: \
+                         it is {} when the capture ends",
                         closer.as_str(),
                         fin_frame(closer).unwrap_or(0),
                         closer.peer().as_str(),
                         other
-                    ));
+                    )
+                });
             }
             TeardownStatus::Reset => {
                 if let (Some((at, who)), Some((_, state))) = (o.rst, self.checker.abort()) {
-                    self.add(Check::RstAbort, 1, || vec![at.frame], || format!("the {} aborted the connection with RST in frame {} while {}", who.as_str(), at.frame, state));
+                    self.add(
+                        Check::RstAbort,
+                        1,
+                        || vec![at.frame],
+                        || {
+                            let who = who.as_str();
+                            format!(
+                            "the {who} aborted the connection with RST in frame {} while {state}",
+                            at.frame
+                        )
+                        },
+                    );
                 }
             }
-            TeardownStatus::Simultaneous => self.add(Check::SimultaneousClose, 1, || [fin_frame(Side::Client), fin_frame(Side::Server)].into_iter().flatten().collect(), || "both sides sent a FIN before receiving the other's: both went FIN-WAIT-1 → CLOSING → TIME-WAIT".into()),
+            TeardownStatus::Simultaneous => {
+                let frames = || {
+                    [fin_frame(Side::Client), fin_frame(Side::Server)]
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                };
+                self.add(Check::SimultaneousClose, 1, frames, || {
+                    "both sides sent a FIN before receiving the other's: \
+                     both went FIN-WAIT-1 → CLOSING → TIME-WAIT"
+                        .into()
+                });
+            }
             TeardownStatus::Graceful | TeardownStatus::None => {}
         }
     }

@@ -1,6 +1,6 @@
 //! The verdicts Zeek users know: `conn_state` and `history`, computed the
 //! way Zeek's TCP analyzer and `base/protocols/conn/main.zeek` compute them
-//! (REFERENCE.md), plus the counters of a Zeek conn.log row.
+//! (`docs/zeek.md`), plus the counters of a Zeek conn.log row.
 //!
 //! The originator is tcpstate's client. Deliberate differences from Zeek are
 //! listed in docs/zeek.md.

@@ -385,7 +385,8 @@ impl Merged {
                 if let Some(stop) = &capture.stopped {
                     let _ = writeln!(
                         messages,
-                        "tcpstate: warning: {shown}: reading stopped at byte offset {} (frame {}): {}; the {} complete frames before it were analyzed",
+                        "tcpstate: warning: {shown}: reading stopped at byte offset {} \
+                         (frame {}): {}; the {} complete frames before it were analyzed",
                         stop.offset,
                         stop.frame,
                         stop.message,

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 /// Which sequence numbers to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Numbers {
-    /// As carried in the headers (the seeds' walkthrough quotes these).
+    /// As carried in the headers (as a Sniffer-style walkthrough quotes them).
     #[default]
     Absolute,
     /// Relative to each side's ISN, as Wireshark shows them.
@@ -108,7 +108,7 @@ pub struct Seg<'a> {
     /// Sequence and acknowledgement numbers in the lesson's numbers.
     pub seq: u32,
     pub ack: Option<u32>,
-    /// Flags as the seeds write them: `SYN+ACK`.
+    /// Flags as course texts write them: `SYN+ACK`.
     pub flags: String,
     pub step: Option<Step>,
     pub note: Option<AckNote>,
@@ -233,8 +233,8 @@ pub struct Lesson<'a> {
     pub loose_findings: Vec<&'a FindingReport>,
 }
 
-/// `SYN+ACK`: the flags as the seeds write them; `NONE` without flags.
-pub fn seed_flags(flags: TcpFlags) -> String {
+/// `SYN+ACK`: the flags as course texts write them; `NONE` without flags.
+pub fn course_flags(flags: TcpFlags) -> String {
     let names: Vec<&str> = flags.names().collect();
     if names.is_empty() {
         "NONE".into()
@@ -307,7 +307,7 @@ impl<'a> StepNamer<'a> {
                 Numbers::Absolute => p.ack,
                 Numbers::Relative => p.rel_ack,
             },
-            flags: seed_flags(p.flags),
+            flags: course_flags(p.flags),
             step,
             note,
             findings: Vec::new(),
@@ -691,8 +691,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_flags_joins_with_plus() {
-        let flags = |bits| seed_flags(TcpFlags(bits));
+    fn course_flags_joins_with_plus() {
+        let flags = |bits| course_flags(TcpFlags(bits));
         assert_eq!(flags(TcpFlags::SYN | TcpFlags::ACK), "SYN+ACK");
         assert_eq!(
             flags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK),
