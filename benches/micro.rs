@@ -1,5 +1,5 @@
 //! Micro-benchmarks of the per-packet hot path: decoding one frame, and one
-//! step of a connection's state machines. `cargo bench --bench micro`.
+//! step of a connection's state machines. `cargo bench --features criterion --bench micro`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;

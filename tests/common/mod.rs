@@ -5,10 +5,11 @@
 
 pub mod pcapmut;
 
-use assert_cmd::Command;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 pub fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,8 +41,108 @@ pub fn all_captures() -> Vec<PathBuf> {
     files
 }
 
+/// Runs the test named `test` (its path in the test crate, as `cargo test`
+/// lists it) again, alone, in a new process of this test binary, for
+/// measurements that tests running beside it in one process would spoil,
+/// such as process-wide heap counters. Returns true in that new process,
+/// where the caller then does its work; in the calling process it waits,
+/// fails unless the test ran there and passed, relays what it printed, and
+/// returns false.
+pub fn alone(test: &str) -> bool {
+    const MARK: &str = "TCPSTATE_TEST_ALONE";
+    if std::env::var_os(MARK).is_some_and(|v| v == test) {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(&exe)
+        .args([test, "--exact", "--test-threads=1", "--nocapture"])
+        .env(MARK, test)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{test}, run alone, did not pass ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    eprint!("{stderr}");
+    false
+}
+
+/// The tcpstate binary cargo built for these tests.
 pub fn tcpstate() -> Command {
-    Command::cargo_bin("tcpstate").expect("binary builds")
+    Command::new(env!("CARGO_BIN_EXE_tcpstate"))
+}
+
+/// Running a command to its end and checking how it exited.
+pub trait Run {
+    /// Runs the command (standard input empty, output captured) and asserts
+    /// that it exited with `code`.
+    fn exits(&mut self, code: i32) -> Output;
+    /// The same, with `stdin` as its standard input.
+    fn exits_with_stdin(&mut self, stdin: &[u8], code: i32) -> Output;
+    /// Runs the command with `stdin` as its standard input, however it
+    /// exits (a command that stops reading early is not an error here).
+    fn output_with_stdin(&mut self, stdin: &[u8]) -> Output;
+}
+
+impl Run for Command {
+    fn exits(&mut self, code: i32) -> Output {
+        let out = self
+            .output()
+            .unwrap_or_else(|e| panic!("{self:?} does not run: {e}"));
+        check_exit(self, out, code)
+    }
+
+    fn exits_with_stdin(&mut self, stdin: &[u8], code: i32) -> Output {
+        let mut child = self
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{self:?} does not run: {e}"));
+        let mut input = child.stdin.take().expect("stdin is piped");
+        let stdin = stdin.to_vec();
+        // Written from a thread, so a child that writes before it has read
+        // everything cannot block on a full pipe.
+        let writer = std::thread::spawn(move || input.write_all(&stdin));
+        let out = child.wait_with_output().expect("the command ends");
+        writer
+            .join()
+            .expect("the writer does not panic")
+            .expect("standard input is written");
+        check_exit(self, out, code)
+    }
+
+    fn output_with_stdin(&mut self, stdin: &[u8]) -> Output {
+        let mut child = self
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{self:?} does not run: {e}"));
+        let mut input = child.stdin.take().expect("stdin is piped");
+        let stdin = stdin.to_vec();
+        let writer = std::thread::spawn(move || {
+            // A broken pipe only means the command stopped reading.
+            let _ = input.write_all(&stdin);
+        });
+        let out = child.wait_with_output().expect("the command ends");
+        writer.join().expect("the writer does not panic");
+        out
+    }
+}
+
+fn check_exit(cmd: &Command, out: Output, code: i32) -> Output {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{cmd:?}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]

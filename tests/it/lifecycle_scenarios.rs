@@ -2,7 +2,7 @@
 //! (testdata/crafted/, made by testdata/tools/lifecycle-craft.py) and what
 //! tcpstate answers, as tshark and Zeek do (see testdata/README.md).
 
-mod common;
+use crate::common;
 use common::*;
 
 fn frames(c: &Connection) -> Vec<u64> {

@@ -2,7 +2,7 @@
 //! reader to is in the repository, and the textbook notation the catalog
 //! uses (x, y, u, w) is explained there.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 

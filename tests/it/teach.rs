@@ -4,7 +4,7 @@
 //! numbers; a 10,000-segment connection; colours, locale defaults, hostile
 //! file names and option errors.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 use unicode_width::UnicodeWidthStr;

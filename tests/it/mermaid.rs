@@ -3,19 +3,36 @@
 //! teaching captures into an SVG, and a deliberately malformed diagram makes
 //! it fail, so a pass means Mermaid accepted the syntax.
 //!
-//! `.ci/run` installs both (`.ci/mermaid-setup`) and sets `TCPSTATE_MMDC`.
-//! Without it the test looks for `mmdc` in `.ci/node/` and on PATH, and
-//! otherwise says it was skipped; under CI (`CI` set) a missing `mmdc` fails.
+//! `.ci/mermaid-setup` installs both and prints mmdc's path; `.ci/run`
+//! exports it as `TCPSTATE_MMDC`. The build script turns that variable into
+//! `cfg(tcpstate_mmdc)`: without it the rendering test is ignored, so a plain
+//! `cargo test` counts it as ignored instead of passing it unrun. Under CI
+//! (`CI` set) the renderer is required: `the_renderer_is_there_when_required`
+//! fails if it is missing or the rendering test was left out.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
+/// How to run the rendering test (the words of its `ignore` reason).
+const HOW: &str = "needs mmdc: TCPSTATE_MMDC=\"$(bash .ci/mermaid-setup)\" cargo test";
+
+/// `CI` set, as CI services set it (`CI=true`), and not to "false" or "0".
+fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// mmdc: `TCPSTATE_MMDC` now or when the tests were built, then `.ci/node/`,
+/// then PATH.
 fn find_mmdc() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("TCPSTATE_MMDC") {
+    if let Some(p) = std::env::var_os("TCPSTATE_MMDC").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    if let Some(p) = option_env!("TCPSTATE_MMDC").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
     let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node/node_modules/.bin/mmdc");
@@ -29,18 +46,38 @@ fn find_mmdc() -> Option<PathBuf> {
     })
 }
 
-/// mmdc and Chromium, or None after saying why the test is skipped (a
-/// failure under CI, which must run it).
-fn tools() -> Option<PathBuf> {
-    let mmdc = find_mmdc().filter(|_| Path::new(CHROMIUM).exists());
-    if mmdc.is_none() {
-        let why = "mmdc not installed (run .ci/run, or bash .ci/mermaid-setup)";
-        if std::env::var_os("CI").is_some() {
-            panic!("CI must render the Mermaid diagrams, but: {why}");
-        }
-        eprintln!("skipped: {why}");
+/// mmdc, if it and Chromium are installed; otherwise what is missing.
+fn tools() -> Result<PathBuf, String> {
+    let mmdc = find_mmdc().ok_or("mmdc is not installed (run bash .ci/mermaid-setup)")?;
+    if !mmdc.is_file() {
+        return Err(format!(
+            "{} does not exist (run bash .ci/mermaid-setup)",
+            mmdc.display()
+        ));
     }
-    mmdc
+    if !Path::new(CHROMIUM).exists() {
+        return Err(format!(
+            "{CHROMIUM} is not installed (run bash .ci/mermaid-setup)"
+        ));
+    }
+    Ok(mmdc)
+}
+
+#[test]
+fn the_renderer_is_there_when_required() {
+    let built_to_render = cfg!(tcpstate_mmdc);
+    if !built_to_render && !under_ci() {
+        return;
+    }
+    if let Err(why) = tools() {
+        panic!("the Mermaid diagrams must be rendered here, but {why}");
+    }
+    if !built_to_render {
+        panic!(
+            "CI must render the Mermaid diagrams, but the rendering test is ignored: \
+             TCPSTATE_MMDC was not set when the tests were built ({HOW})"
+        );
+    }
 }
 
 /// Renders `source` (a `.mmd` or `.md` file's text) to SVG; the exit status
@@ -85,8 +122,12 @@ fn mermaid(args: &[&str], file: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(tcpstate_mmdc),
+    ignore = "needs mmdc: TCPSTATE_MMDC=\"$(bash .ci/mermaid-setup)\" cargo test"
+)]
 fn mermaid_renders_every_diagram_and_rejects_a_broken_one() {
-    let Some(mmdc) = tools() else { return };
+    let mmdc = tools().unwrap_or_else(|why| panic!("cannot render the diagrams: {why}"));
     let dir = tempfile::tempdir().unwrap();
     let mut cases: Vec<(String, String)> = Vec::new();
     for capture in [
@@ -115,7 +156,9 @@ fn mermaid_renders_every_diagram_and_rejects_a_broken_one() {
         mermaid(&["--conn", "2", "--lang", "zh", "--relative"], seed),
     ));
 
-    for (name, source) in &cases {
+    // Three at a time: each mmdc starts a Chromium of its own, which mostly
+    // waits. The first render writes the shared Puppeteer configuration.
+    let check = |(name, source): &(String, String)| {
         assert!(source.starts_with("sequenceDiagram\n"), "{name}: {source}");
         let (ok, err, svg) = render(&mmdc, dir.path(), name, "mmd", source);
         assert!(ok, "mmdc rejected {name}:\n{err}\n{source}");
@@ -128,7 +171,25 @@ fn mermaid_renders_every_diagram_and_rejects_a_broken_one() {
             svg.contains("<svg") && svg.contains(client),
             "{name}: the diagram does not show {client:?}"
         );
-    }
+    };
+    check(&cases[0]);
+    let next = AtomicUsize::new(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    while let Some(case) = cases.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        check(case);
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
 
     // Several connections: Markdown with a block per connection; mmdc
     // renders each block and rewrites the file with image links.

@@ -2,9 +2,8 @@
 //! the same connections; header-only captures give the same results;
 //! broken and foreign files are reported, never fatal to what was readable.
 
-mod common;
+use crate::common;
 use common::*;
-use predicates::prelude::*;
 
 /// A connection with everything that does not depend on how it was stored.
 fn comparable(mut c: Connection) -> Connection {
@@ -83,12 +82,13 @@ fn file_cut_short_warns_and_keeps_every_complete_frame() {
     let out = tcpstate()
         .args(["analyze", "--format", "json"])
         .arg(testdata("captures/truncated.pcap"))
-        .assert()
-        .success()
-        .stderr(
-            predicate::str::contains("truncated.pcap").and(predicate::str::contains("byte offset")),
-        );
-    let r: Report = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        .exits(0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("truncated.pcap") && stderr.contains("byte offset"),
+        "{stderr}"
+    );
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
     let cap = &r.captures[0];
     assert!(cap.truncated);
     let stop = cap.stopped.as_ref().unwrap();
@@ -109,8 +109,8 @@ fn a_file_that_is_not_a_capture_is_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
     std::fs::write(&path, "this is not a packet capture\n").unwrap();
-    let out = tcpstate().arg("analyze").arg(&path).assert().code(2);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let out = tcpstate().arg("analyze").arg(&path).exits(2);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("notes.txt") && stderr.contains("not a pcap or pcapng file"),
@@ -128,13 +128,13 @@ fn missing_and_empty_files_exit_2_but_other_files_are_still_analyzed() {
         .arg(dir.path().join("missing.pcap"))
         .arg(&empty)
         .arg(testdata("captures/refused.pcap"))
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("missing.pcap")
-                .and(predicate::str::contains("empty.pcap: the file is empty")),
-        );
-    let r: Report = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        .exits(2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("missing.pcap") && stderr.contains("empty.pcap: the file is empty"),
+        "{stderr}"
+    );
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r.captures.len(), 1);
     assert_eq!(r.connections[0].handshake.status, "refused");
 }
@@ -144,10 +144,8 @@ fn standard_input_is_read_with_a_dash() {
     let bytes = std::fs::read(testdata("captures/graceful_client_close.pcap")).unwrap();
     let out = tcpstate()
         .args(["analyze", "--format", "json", "-"])
-        .write_stdin(bytes)
-        .assert()
-        .success();
-    let r: Report = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        .exits_with_stdin(&bytes, 0);
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r.captures[0].file, "-");
     assert_eq!(r.connections.len(), 1);
     assert_eq!(r.connections[0].teardown.status, "graceful");
@@ -169,10 +167,9 @@ fn several_files_share_one_id_sequence_in_argument_order() {
 
 #[test]
 fn usage_errors_exit_2() {
-    tcpstate().arg("analyze").assert().code(2);
+    tcpstate().arg("analyze").exits(2);
     tcpstate()
         .args(["analyze", "--format", "xml", "x.pcap"])
-        .assert()
-        .code(2);
-    tcpstate().arg("frobnicate").assert().code(2);
+        .exits(2);
+    tcpstate().arg("frobnicate").exits(2);
 }

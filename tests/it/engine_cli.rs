@@ -1,7 +1,7 @@
 //! The command line over several captures: each capture's rows under its
 //! own header, and file names that cannot reorder what is shown.
 
-mod common;
+use crate::common;
 use common::*;
 
 /// The ids of the table rows after each capture header.

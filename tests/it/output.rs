@@ -1,7 +1,7 @@
 //! The rendered outputs: the table (golden snapshots), JSON Lines, and the
 //! JSON document against docs/json-schema.md.
 
-mod common;
+use crate::common;
 use common::*;
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 //! testdata/tshark/*.tsv by testdata/tools/tshark-golden.sh, so this test
 //! does not need tshark installed.
 
-mod common;
+use crate::common;
 use common::*;
 use std::collections::{BTreeMap, BTreeSet};
 

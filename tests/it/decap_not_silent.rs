@@ -2,7 +2,7 @@
 //! cannot read are counted under a reason that names it, and the verdict
 //! line and standard error say so, so that "PASS" never hides them.
 
-mod common;
+use crate::common;
 use common::*;
 
 /// A microsecond pcap of `link_type` holding `frames`.

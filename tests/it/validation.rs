@@ -3,9 +3,8 @@
 //! Wireshark completeness; exit codes with --fail-on and --allow; and the
 //! catalog (`rules`, `explain`, docs/rules.md) in step.
 
-mod common;
+use crate::common;
 use common::*;
-use predicates::prelude::*;
 use std::collections::BTreeMap;
 
 /// (code, capture that shows it). Real recordings where a real stack can
@@ -274,9 +273,8 @@ fn the_verdict_is_the_last_table_line_and_in_json() {
     let out = tcpstate()
         .args(["analyze", "--fail-on", "warning"])
         .arg(testdata("captures/refused.pcap"))
-        .assert()
-        .code(1);
-    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        .exits(1);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
     let last = text.lines().last().unwrap();
     assert!(
         last.starts_with("FAIL: 1 finding at or above warning (HS009×1)"),
@@ -287,9 +285,8 @@ fn the_verdict_is_the_last_table_line_and_in_json() {
     let out = tcpstate()
         .args(["analyze", "--format", "json", "--allow", "RL009"])
         .arg(testdata("captures/graceful_client_close.pcap"))
-        .assert()
-        .code(0);
-    let r: Report = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        .exits(0);
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r.summary.verdict.result, "pass");
     assert_eq!(r.summary.verdict.fail_on, "error");
     assert_eq!(r.summary.verdict.allowed, ["RL009"]);
@@ -332,8 +329,8 @@ fn rules_explain_and_docs_agree() {
             listing.contains(code) && listing.contains(title),
             "{code} missing from `tcpstate rules`"
         );
-        let explained = tcpstate().args(["explain", code]).assert().success();
-        let text = String::from_utf8_lossy(&explained.get_output().stdout).to_string();
+        let explained = tcpstate().args(["explain", code]).exits(0);
+        let text = String::from_utf8_lossy(&explained.stdout).to_string();
         assert!(
             text.starts_with(&format!(
                 "{code} ({}): {title}",
@@ -355,11 +352,9 @@ fn rules_explain_and_docs_agree() {
             .contains(&first_words));
         assert!(doc.contains(&format!("## {code}")));
     }
-    tcpstate()
-        .args(["explain", "XX999"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("unknown check code"));
+    let unknown = tcpstate().args(["explain", "XX999"]).exits(2);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("unknown check code"), "{stderr}");
 }
 
 #[test]

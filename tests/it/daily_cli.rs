@@ -2,7 +2,7 @@
 //! users type them, `--allow` with a comma list, shell completions and the
 //! man page.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn json_files(out: &[u8]) -> Vec<String> {

@@ -4,7 +4,7 @@
 //! ones only; a bad expression exits 2 with a caret under the offending
 //! token.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 

@@ -2,7 +2,7 @@
 //! at the frame of the fragment that completes it (as tshark does), in
 //! bounded memory; inconsistent fragments are a skip reason.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn packet(c: &Connection, frame: u64) -> &Packet {

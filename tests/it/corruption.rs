@@ -1,7 +1,7 @@
 //! One test per kind of corruption: the binary names what is wrong and
 //! where, and still reports everything that could be read.
 
-mod common;
+use crate::common;
 use common::pcapmut::{put_u32, Layout};
 use common::*;
 

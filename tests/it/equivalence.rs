@@ -2,7 +2,7 @@
 //! straightforward one, on a generated capture of many interleaved
 //! connections (examples/gen-capture.rs).
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! `--conn ID[,ID…]` in every format (issue 15): only those connections are
 //! shown; the summary still counts all; an id that is not there is an error.
 
-mod common;
+use crate::common;
 use common::*;
 
 /// seed_ftp.pcap twice: connections 1 and 2 in the first capture, 3 and 4

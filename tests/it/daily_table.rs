@@ -2,7 +2,7 @@
 //! severe findings are kept first, and the footer says how many were not
 //! shown and how many of those have warnings or errors.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! --idle-timeout and --attempt-timeout hand connections over early, say
 //! so, and count them.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn analyze_with(args: &[&str], rel: &str) -> Report {
@@ -149,7 +149,6 @@ fn bad_limits_are_usage_errors() {
             .arg("analyze")
             .args(args)
             .arg(testdata("captures/refused.pcap"))
-            .assert()
-            .code(2);
+            .exits(2);
     }
 }

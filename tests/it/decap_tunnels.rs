@@ -2,7 +2,7 @@
 //! connections, and each connection says how it was carried (JSON
 //! `encapsulation`, the table's client cell, Zeek's `tunnel_parents`).
 
-mod common;
+use crate::common;
 use common::*;
 
 #[test]

@@ -2,7 +2,7 @@
 //! yield no TCP segment is never a plain PASS, and `--fail-on-empty` makes
 //! it exit 1.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The multi-file engine through the library API (no binary): several
 //! captures analyzed as one run, on one thread or side by side.
 
-mod common;
+use crate::common;
 use common::testdata;
 use std::path::PathBuf;
 use tcpstate::render::Format;

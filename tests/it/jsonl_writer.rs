@@ -2,7 +2,7 @@
 //! serde_json makes of the same reports: every connection of every capture
 //! in testdata/, under a file name that needs escaping too.
 
-mod common;
+use crate::common;
 use common::all_captures;
 use tcpstate::pipeline::{analyze_capture, Options};
 use tcpstate::report::ConnectionReport;

@@ -3,7 +3,7 @@
 //! counted that way must be the one counted with every report built, on
 //! every capture in testdata/.
 
-mod common;
+use crate::common;
 use common::all_captures;
 use tcpstate::pipeline::{analyze_capture, Consumer, Options};
 use tcpstate::report::ConnectionReport;

@@ -2,7 +2,7 @@
 //! are recognized by their first bytes, from files and from standard input,
 //! and read as the capture itself; other compressions are refused by name.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::PathBuf;
 
@@ -14,10 +14,10 @@ fn compressed(name: &str) -> PathBuf {
 fn report_of(path: &str, stdin: Option<Vec<u8>>) -> (Option<i32>, Report, String) {
     let mut cmd = tcpstate();
     cmd.args(["analyze", "--fail-on", "never", "--format", "json", path]);
-    if let Some(bytes) = stdin {
-        cmd.write_stdin(bytes);
-    }
-    let out = cmd.output().unwrap();
+    let out = match stdin {
+        Some(bytes) => cmd.output_with_stdin(&bytes),
+        None => cmd.output().unwrap(),
+    };
     let mut report: Report = serde_json::from_slice(&out.stdout).expect("tcpstate/1");
     for c in &mut report.captures {
         c.file = String::new();
@@ -81,12 +81,12 @@ fn unsupported_compressions_are_named() {
             let path = compressed(name);
             let mut cmd = tcpstate();
             cmd.arg("analyze");
-            if stdin {
-                cmd.arg("-").write_stdin(std::fs::read(&path).unwrap());
+            let out = if stdin {
+                cmd.arg("-")
+                    .output_with_stdin(&std::fs::read(&path).unwrap())
             } else {
-                cmd.arg(&path);
-            }
-            let out = cmd.output().unwrap();
+                cmd.arg(&path).output().unwrap()
+            };
             assert_eq!(out.status.code(), Some(2), "{name}");
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
@@ -103,9 +103,7 @@ fn a_truncated_compressed_capture_keeps_what_was_read() {
     for cut in [whole.len() / 2, whole.len() - 9] {
         let out = tcpstate()
             .args(["analyze", "--fail-on", "never", "--format", "json", "-"])
-            .write_stdin(whole[..cut].to_vec())
-            .output()
-            .unwrap();
+            .output_with_stdin(&whole[..cut]);
         // Never a panic: a clean error, or what was read before the cut.
         let code = out.status.code();
         assert!(matches!(code, Some(0) | Some(2)), "cut at {cut}: {code:?}");

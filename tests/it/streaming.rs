@@ -1,7 +1,7 @@
 //! `--format jsonl` writes a connection as soon as it is done, while the
 //! input is still open: a pipeline can act on it without waiting for the end.
 
-mod common;
+use crate::common;
 use common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

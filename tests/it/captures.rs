@@ -2,7 +2,7 @@
 //! prints for it — statuses, initiator, each side's state sequence and
 //! relative numbers.
 
-mod common;
+use crate::common;
 use common::*;
 
 const ACTIVE_OPEN_CLOSE: &[&str] = &[
