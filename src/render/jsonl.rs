@@ -114,8 +114,10 @@ impl Compact<'_> {
     }
 
     /// `{"key":` or `,"key":` for a field name of the model: copied at once.
+    #[inline]
     fn key(&mut self, key: &'static str, first: bool) {
         debug_assert!(plain(key), "field name {key:?} needs escaping");
+        self.out.reserve(key.len() + 4);
         self.out
             .extend_from_slice(if first { b"{\"" } else { b",\"" });
         self.out.extend_from_slice(key.as_bytes());
@@ -126,13 +128,10 @@ impl Compact<'_> {
 /// Text as serde_json escapes it: `"` `\` and control characters; all
 /// else, non-ASCII included, as is, but for the bidirectional controls
 /// (escaped by [`super::json`], as in every JSON output).
+#[inline]
 fn string(out: &mut Vec<u8>, s: &str) {
     if !plain(s) {
-        // Rare (file names, messages with odd characters): serde_json's own
-        // escaping with the bidirectional controls, so that the output
-        // stays identical to the other JSON outputs. Strings cannot fail.
-        let _ = super::json::compact(out, s);
-        return;
+        return escaped(out, s);
     }
     out.reserve(s.len() + 2);
     out.push(b'"');
@@ -140,11 +139,20 @@ fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Rare (file names, messages with odd characters): serde_json's own
+/// escaping with the bidirectional controls, so that the output stays
+/// identical to the other JSON outputs. Strings cannot fail.
+#[cold]
+fn escaped(out: &mut Vec<u8>, s: &str) {
+    let _ = super::json::compact(out, s);
+}
+
 /// Whether `s` is written as it is between quotes: no byte JSON escapes
 /// and no bidirectional control (every one is encoded starting with 0xE2;
 /// other characters starting so merely take the slow path).
 ///
 /// Eight bytes at a time: this scan is most of the time spent on text.
+#[inline]
 fn plain(s: &str) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -916,7 +924,7 @@ mod tests {
         let mut map = BTreeMap::new();
         map.insert(String::new(), vec![]);
         map.insert("k\u{202e}\"".to_string(), vec![None, Some(3)]);
-        for (i, text) in NASTY.iter().enumerate() {
+        for (i, &text) in NASTY.iter().enumerate() {
             let value = Outer {
                 id: i as u64,
                 neg: -(i as i64),
@@ -931,7 +939,7 @@ mod tests {
                 kinds: vec![
                     Kind::Plain,
                     Kind::Newtype(-5),
-                    Kind::Tuple(1, *text),
+                    Kind::Tuple(1, text),
                     Kind::Record {
                         a: None,
                         b: vec![1, 2],
@@ -953,7 +961,7 @@ mod tests {
                     AllSkipped { list: vec![] },
                 ),
                 bytes: text.as_bytes().to_vec(),
-                shown: Shown(*text),
+                shown: Shown(text),
             };
             same(&value);
             same(&[&value]);
