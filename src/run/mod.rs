@@ -3,13 +3,17 @@
 //!
 //! The captures are analyzed side by side on worker threads, each with its
 //! own ids from 1, and merged in argument order: their ids shifted by the
-//! connections of the captures before, their JSON Lines held back in a
-//! [`spool`] until their turn. What is kept of each capture and what is
-//! written is up to the [`output`] format. The result is the report model
-//! and a [`Status`].
+//! connections of the captures before, their records (JSON Lines, Zeek
+//! rows, the JSON document's connections) held back in a [`spool`] until
+//! their turn. What is kept of each capture and what is written is up to
+//! the [`output`] format. The streamed formats keep no report: JSON Lines
+//! and Zeek rows are written as connections finish, and the JSON document's
+//! connections are put in id order on the way ([`sorted`]), in bounded
+//! memory. The result is the report model and a [`Status`].
 
 mod output;
 mod rows;
+mod sorted;
 mod spool;
 
 use crate::analyze::{self, analyze_capture_with_progress, Consumer, Progress};
@@ -19,10 +23,11 @@ use crate::render::{self, style::TeachOptions, Format};
 use crate::report::{CaptureReport, ConnectionReport, Report, Summary, Tool, SCHEMA};
 use crate::rules::{Check, Severity};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use output::Output;
+use output::{Output, Scratch, Starts, Streamed};
 use rows::Rows;
+use sorted::Sorted;
 use spool::Spool;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Everything a run is given.
@@ -104,8 +109,8 @@ pub enum Status {
 #[derive(Debug)]
 pub struct Outcome {
     /// The readable captures, the connection reports the output kept (none
-    /// for JSON Lines, only the first rows per capture for the table) and
-    /// the summary with its verdict.
+    /// for JSON Lines, Zeek and the JSON document, only the first rows per
+    /// capture for the table) and the summary with its verdict.
     pub report: Report,
     /// Captures that could not be read.
     pub unreadable: usize,
@@ -125,7 +130,8 @@ impl Outcome {
 
 /// Analyzes the captures and writes the output to `out`, and warnings,
 /// errors about single captures and (for JSON Lines) the verdict to
-/// `messages`. A capture that cannot be read is reported there and left
+/// `messages`. What a streamed format holds back beyond a few megabytes
+/// goes to temporary files. A capture that cannot be read is reported there and left
 /// out; the run goes on.
 pub fn run(
     options: &Options,
@@ -166,19 +172,30 @@ pub fn run(
         },
         next_offset: 0,
         unreadable: 0,
+        streamed: Streamed {
+            starts: Starts::default(),
+            sorted: Sorted::new(),
+        },
     };
     if files.len() > 1 && output.side_by_side() && workers > 1 {
         side_by_side(&worker, files, workers, &mut merged, out, messages)?;
     } else {
         for (index, path) in files.iter().enumerate() {
             let first_id = merged.next_offset + 1;
-            let done = worker.capture(index, path, first_id, Lines::Direct(&mut *out));
-            merged.add(done, 0, out, messages)?;
+            let opened = merged.streamed.starts.first.is_some();
+            let lines = if output.sorts() {
+                Lines::Sorted(&mut merged.streamed.sorted)
+            } else {
+                Lines::Direct(&mut *out)
+            };
+            let done = worker.capture(index, path, first_id, lines, opened);
+            merged.add(done, 0, &output, out, messages)?;
         }
     }
     let Merged {
         mut report,
         unreadable,
+        streamed,
         ..
     } = merged;
     report.connections.sort_by_key(|c| c.id);
@@ -186,17 +203,19 @@ pub fn run(
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
     }
-    output.finish(&report, out, messages)?;
+    output.finish(&report, streamed, out, messages)?;
     out.flush()?;
     Ok(Outcome { report, unreadable })
 }
 
-/// Where JSON Lines go while a capture is analyzed.
+/// Where the records of a streamed format go while a capture is analyzed.
 enum Lines<'a> {
     /// Straight to the output, as each connection finishes.
     Direct(&'a mut dyn Write),
     /// Into a spool, copied out (with shifted ids) in argument order.
     Spool(Spool),
+    /// Into the records put in id order (their ids final already).
+    Sorted(&'a mut Sorted),
 }
 
 /// What analyzing one capture produced.
@@ -206,8 +225,10 @@ struct Analyzed {
     capture: Result<CaptureReport, CaptureError>,
     /// The connection reports kept for the output, by id.
     rows: Vec<ConnectionReport>,
-    /// JSON Lines held back, if any.
+    /// Records held back, if any.
     spool: Option<Spool>,
+    /// The start times of the records.
+    starts: Starts,
     /// A failure to write the output.
     write_error: Option<io::Error>,
 }
@@ -217,12 +238,16 @@ struct CaptureSink<'a, 'o> {
     output: &'a Output<'a>,
     rows: Rows,
     lines: &'a mut Lines<'o>,
-    /// Flush after every JSON line: the input is a live stream (standard
-    /// input), so each finished connection should be seen at once.
+    /// Flush after every record written: the input is a live stream
+    /// (standard input), so each finished connection should be seen at once.
     flush_lines: bool,
+    /// Whether the Zeek header is out already (written before the first
+    /// row, with its start as `#open`).
+    opened: bool,
+    starts: Starts,
     write_error: Option<io::Error>,
-    /// Where each JSON line is built.
-    scratch: Vec<u8>,
+    /// Where each record is built.
+    scratch: Scratch,
 }
 
 impl Consumer for &mut CaptureSink<'_, '_> {
@@ -239,19 +264,36 @@ impl Consumer for &mut CaptureSink<'_, '_> {
             self.rows.keep(c);
             return;
         }
-        let written = match &mut *self.lines {
-            Lines::Direct(out) => render::json::line(&c, &mut self.scratch, *out).and_then(|()| {
-                if self.flush_lines {
-                    out.flush()
-                } else {
-                    Ok(())
+        self.write_error = self.stream(&c).err();
+    }
+}
+
+impl CaptureSink<'_, '_> {
+    /// Writes or holds back the record of `c`.
+    fn stream(&mut self, c: &ConnectionReport) -> io::Result<()> {
+        let zeek = self.output.is_zeek();
+        if zeek {
+            self.starts.add(&c.start_time);
+        }
+        let put_id = self.output.put_id();
+        let (slot, bytes) = self.output.record(c, &mut self.scratch)?;
+        match &mut *self.lines {
+            Lines::Direct(out) => {
+                if zeek && !self.opened {
+                    render::zeek::header(Some(&c.start_time), *out)?;
+                    self.opened = true;
                 }
-            }),
-            Lines::Spool(spool) => {
-                spool.push(c.id, render::json::line_after_id(&c, &mut self.scratch))
+                out.write_all(&bytes[..slot])?;
+                put_id(c.id, *out)?;
+                out.write_all(&bytes[slot..])?;
+                if self.flush_lines {
+                    out.flush()?;
+                }
+                Ok(())
             }
-        };
-        self.write_error = written.err();
+            Lines::Spool(spool) => spool.push(c.id, slot, bytes),
+            Lines::Sorted(sorted) => sorted.push(c.id, slot, bytes),
+        }
     }
 }
 
@@ -266,7 +308,15 @@ struct Worker<'a> {
 impl Worker<'_> {
     /// Analyzes the capture at `index` among the inputs; connection ids
     /// start at `first_id`.
-    fn capture(&self, index: usize, path: &Path, first_id: u64, mut lines: Lines<'_>) -> Analyzed {
+    /// `opened`: whether the Zeek header is out already.
+    fn capture(
+        &self,
+        index: usize,
+        path: &Path,
+        first_id: u64,
+        mut lines: Lines<'_>,
+        opened: bool,
+    ) -> Analyzed {
         let name = path.display().to_string();
         let shown = render::printable(&name).into_owned();
         let mut sink = CaptureSink {
@@ -274,8 +324,10 @@ impl Worker<'_> {
             rows: Rows::new(self.output.row_limit()),
             lines: &mut lines,
             flush_lines: name == "-",
+            opened,
+            starts: Starts::default(),
             write_error: None,
-            scratch: Vec::new(),
+            scratch: Scratch::default(),
         };
         let size = std::fs::metadata(path)
             .ok()
@@ -324,7 +376,10 @@ impl Worker<'_> {
             bar.finish_and_clear();
         }
         let CaptureSink {
-            rows, write_error, ..
+            rows,
+            write_error,
+            starts,
+            ..
         } = sink;
         Analyzed {
             shown,
@@ -332,8 +387,9 @@ impl Worker<'_> {
             rows: rows.into_sorted(),
             spool: match lines {
                 Lines::Spool(spool) => Some(spool),
-                Lines::Direct(_) => None,
+                Lines::Direct(_) | Lines::Sorted(_) => None,
             },
+            starts,
             write_error,
         }
     }
@@ -362,14 +418,18 @@ struct Merged {
     /// Connections of the captures merged so far: the id shift of the next.
     next_offset: u64,
     unreadable: usize,
+    streamed: Streamed,
 }
 
 impl Merged {
-    /// Adds one capture's results, its ids shifted by `offset`.
+    /// Adds one capture's results, its ids shifted by `offset`; its held
+    /// back records go out (or, for the JSON document, into the records put
+    /// in id order).
     fn add(
         &mut self,
         done: Analyzed,
         offset: u64,
+        output: &Output<'_>,
         out: &mut dyn Write,
         messages: &mut dyn Write,
     ) -> Result<(), Error> {
@@ -390,8 +450,9 @@ impl Merged {
                     );
                 }
                 if let Some(spool) = done.spool {
-                    spool.copy_to(out, offset)?;
+                    self.release(spool, &done.starts, offset, output, out)?;
                 }
+                self.streamed.starts.then(done.starts);
                 let report = &mut self.report;
                 report.summary.merge(&capture.summary);
                 let position = report.captures.len();
@@ -411,6 +472,36 @@ impl Merged {
             }
         }
         Ok(())
+    }
+}
+
+impl Merged {
+    /// Writes out the records a capture held back, with ids shifted by
+    /// `offset`, or puts them with the records to be sorted.
+    fn release(
+        &mut self,
+        spool: Spool,
+        starts: &Starts,
+        offset: u64,
+        output: &Output<'_>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if output.sorts() {
+            let sorted = &mut self.streamed.sorted;
+            let mut bytes = Vec::new();
+            return spool.each(|reader, id, slot, len| {
+                bytes.clear();
+                reader.take(len).read_to_end(&mut bytes)?;
+                if bytes.len() as u64 != len {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                sorted.push(id.saturating_add(offset), slot as usize, &bytes)
+            });
+        }
+        if output.is_zeek() && self.streamed.starts.first.is_none() && !spool.is_empty() {
+            render::zeek::header(starts.first.as_deref(), out)?;
+        }
+        spool.copy_to(out, offset, output.put_id())
     }
 }
 
@@ -435,7 +526,7 @@ fn side_by_side(
                 let Some(path) = files.get(index) else { break };
                 let lines = Lines::Spool(Spool::new(index));
                 if done
-                    .send((index, worker.capture(index, path, 1, lines)))
+                    .send((index, worker.capture(index, path, 1, lines, true)))
                     .is_err()
                 {
                     break;
@@ -449,7 +540,7 @@ fn side_by_side(
             waiting.insert(index, analyzed);
             while let Some(analyzed) = waiting.remove(&turn) {
                 let offset = merged.next_offset;
-                merged.add(analyzed, offset, out, messages)?;
+                merged.add(analyzed, offset, worker.output, out, messages)?;
                 turn += 1;
             }
         }
