@@ -49,6 +49,7 @@ fn command(command: Command, out: &mut dyn Write) -> Result<ExitCode> {
     match command {
         Command::Analyze(args) => {
             let options = args.resolve().map_err(|message| anyhow!(message))?;
+            stop_reading_on_ctrl_c();
             let outcome = run::run(&options, out, &mut io::stderr())?;
             Ok(match outcome.status() {
                 Status::Passed => ExitCode::SUCCESS,
@@ -73,6 +74,28 @@ fn command(command: Command, out: &mut dyn Write) -> Result<ExitCode> {
         }
     }
 }
+
+/// Ctrl-C (SIGINT) ends the reading as if the inputs ended there, and the
+/// results of what was read are written as usual (with the exit status
+/// they call for); a second Ctrl-C ends the process at once.
+#[cfg(unix)]
+fn stop_reading_on_ctrl_c() {
+    extern "C" fn on_sigint(_: libc::c_int) {
+        if run::interrupted() {
+            // SAFETY: _exit is async-signal-safe.
+            unsafe { libc::_exit(130) };
+        }
+        run::interrupt();
+    }
+    let handler: extern "C" fn(libc::c_int) = on_sigint;
+    // SAFETY: the handler only stores to an atomic, or calls _exit.
+    unsafe {
+        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_reading_on_ctrl_c() {}
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     let broken = |io: &io::Error| io.kind() == io::ErrorKind::BrokenPipe;

@@ -11,18 +11,21 @@
 //! connections are put in id order on the way ([`sorted`]), in bounded
 //! memory. The result is the report model and a [`Status`].
 
+mod interrupt;
 mod output;
 mod rows;
 mod sorted;
 mod spool;
 
 use crate::analyze::{self, analyze_capture_with_progress, Consumer, Progress};
-use crate::capture::CaptureError;
+use crate::capture::{CaptureError, ReadStop};
 use crate::flow::Limits;
 use crate::render::{self, style::TeachOptions, Format};
 use crate::report::{CaptureReport, ConnectionReport, Report, Summary, Tool, SCHEMA};
 use crate::rules::{Check, Severity};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use interrupt::Input;
+pub use interrupt::{interrupt, interrupted};
 use output::{Output, Scratch, Starts, Streamed};
 use rows::Rows;
 use sorted::Sorted;
@@ -181,6 +184,9 @@ pub fn run(
         side_by_side(&worker, files, workers, &mut merged, out, messages)?;
     } else {
         for (index, path) in files.iter().enumerate() {
+            if interrupted() {
+                break;
+            }
             let first_id = merged.next_offset + 1;
             let opened = merged.streamed.starts.first.is_some();
             let lines = if output.sorts() {
@@ -198,6 +204,13 @@ pub fn run(
         streamed,
         ..
     } = merged;
+    if interrupted() {
+        let unread = files.len() - report.captures.len() - unreadable;
+        let _ = match unread {
+            0 => writeln!(messages, "tcpstate: warning: interrupted: the results are those of what was read"),
+            n => writeln!(messages, "tcpstate: warning: interrupted: the results are those of what was read; {n} input{} not read", if n == 1 { " was" } else { "s were" }),
+        };
+    }
     report.connections.sort_by_key(|c| c.id);
     report.summary.decide(options.fail_on, &options.allow);
     if unreadable > 0 {
@@ -231,6 +244,9 @@ struct Analyzed {
     starts: Starts,
     /// A failure to write the output.
     write_error: Option<io::Error>,
+    /// Where reading stopped if the run was interrupted before the input's
+    /// end: the bytes read.
+    interrupted: Option<u64>,
 }
 
 /// Where one capture's connection reports go.
@@ -347,29 +363,42 @@ impl Worker<'_> {
                 p.done_connections
             ));
         };
+        let mut interrupted = None;
         let capture = if name == "-" {
-            analyze_capture_with_progress(
+            let mut input = Input::pumped(io::stdin());
+            let capture = analyze_capture_with_progress(
                 "-",
                 index,
-                io::stdin(),
+                &mut input,
                 first_id,
                 self.analysis,
                 &mut sink,
                 on_progress,
-            )
+            );
+            interrupted = input.stopped.then_some(input.read);
+            capture
         } else {
             std::fs::File::open(path)
                 .map_err(CaptureError::from)
                 .and_then(|f| {
-                    analyze_capture_with_progress(
+                    // A pipe or a terminal may block: it is read on a
+                    // thread of its own, so that Ctrl-C stops it.
+                    let mut input = if size.is_some() {
+                        Input::direct(Box::new(f) as Box<dyn io::Read + Send>)
+                    } else {
+                        Input::pumped(Box::new(f) as Box<dyn io::Read + Send>)
+                    };
+                    let capture = analyze_capture_with_progress(
                         &name,
                         index,
-                        f,
+                        &mut input,
                         first_id,
                         self.analysis,
                         &mut sink,
                         on_progress,
-                    )
+                    );
+                    interrupted = input.stopped.then_some(input.read);
+                    capture
                 })
         };
         if let Some(bar) = bar {
@@ -391,6 +420,7 @@ impl Worker<'_> {
             },
             starts,
             write_error,
+            interrupted,
         }
     }
 }
@@ -438,8 +468,27 @@ impl Merged {
         }
         let shown = done.shown;
         match done.capture {
-            Ok(capture) => {
-                if let Some(stop) = &capture.stopped {
+            Ok(mut capture) => {
+                if let Some(read) = done.interrupted {
+                    // Not where the file breaks, but where reading was
+                    // stopped (inside a record, or before the next one).
+                    let (offset, frame) = capture
+                        .stopped
+                        .as_ref()
+                        .map_or((read, capture.frames + 1), |s| (s.offset, s.frame));
+                    capture.truncated = false;
+                    capture.stopped = Some(ReadStop {
+                        offset,
+                        frame,
+                        truncated: false,
+                        message: "interrupted".to_string(),
+                    });
+                    let _ = writeln!(
+                        messages,
+                        "tcpstate: warning: {shown}: interrupted at byte offset {offset} (frame {frame}); the {} complete frames before it were analyzed",
+                        frame - 1
+                    );
+                } else if let Some(stop) = &capture.stopped {
                     let _ = writeln!(
                         messages,
                         "tcpstate: warning: {shown}: reading stopped at byte offset {} (frame {}): {}; the {} complete frames before it were analyzed",
@@ -522,6 +571,9 @@ fn side_by_side(
             let done = done.clone();
             let next = &next;
             scope.spawn(move || loop {
+                if interrupted() {
+                    break;
+                }
                 let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(path) = files.get(index) else { break };
                 let lines = Lines::Spool(Spool::new(index));
