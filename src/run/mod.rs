@@ -468,6 +468,22 @@ impl Merged {
         }
         let shown = done.shown;
         match done.capture {
+            // Not one record readable after the file header: as unreadable
+            // an input as one with a bad header.
+            Ok(capture)
+                if capture.frames == 0
+                    && done.interrupted.is_none()
+                    && capture.stopped.as_ref().is_some_and(|s| !s.truncated) =>
+            {
+                if let Some(stop) = &capture.stopped {
+                    let _ = writeln!(
+                        messages,
+                        "tcpstate: error: {shown}: no frame can be read: the first record, at byte offset {}, is malformed: {}",
+                        stop.offset, stop.message
+                    );
+                }
+                self.unreadable += 1;
+            }
             Ok(mut capture) => {
                 if let Some(read) = done.interrupted {
                     // Not where the file breaks, but where reading was

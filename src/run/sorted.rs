@@ -27,11 +27,12 @@ pub(super) struct Sorted {
     count: u64,
 }
 
-/// What is read of a run at a time while merging.
-const RUN_BUFFER: usize = 64 << 10;
+/// What is read of a run at a time while merging, at most and at least:
+/// the buffers of all runs together take about [`Sorted::IN_MEMORY`].
+const RUN_BUFFER: (usize, usize) = (64 << 10, 4 << 10);
 
 impl Sorted {
-    const IN_MEMORY: usize = 16 << 20;
+    const IN_MEMORY: usize = 8 << 20;
 
     pub fn new() -> Sorted {
         Sorted {
@@ -54,6 +55,10 @@ impl Sorted {
     pub fn push(&mut self, id: u64, slot: usize, bytes: &[u8]) -> io::Result<()> {
         if !self.chunk.is_empty() && self.chunk.len() + HEADER + bytes.len() > Self::IN_MEMORY {
             self.write_run()?;
+        }
+        if self.chunk.capacity() == 0 {
+            // At once, not by doubling past the bound.
+            self.chunk.reserve_exact(Self::IN_MEMORY);
         }
         self.index.push((id, self.chunk.len()));
         self.chunk
@@ -125,6 +130,9 @@ impl Sorted {
         let mut file = file.into_inner().map_err(|e| e.into_error())?;
         // The file stays open for reading; its name can go now.
         let _ = std::fs::remove_file(path);
+        // The chunk is in the file; its memory goes to the runs' buffers.
+        self.chunk = Vec::new();
+        let buffer = (Self::IN_MEMORY / self.runs.len().max(1)).clamp(RUN_BUFFER.1, RUN_BUFFER.0);
         let mut runs: Vec<Run> = self
             .runs
             .iter()
@@ -133,6 +141,7 @@ impl Sorted {
                 end,
                 buf: Vec::new(),
                 at: 0,
+                size: buffer,
             })
             .collect();
         // The next id of each run, smallest first.
@@ -186,6 +195,8 @@ struct Run {
     buf: Vec<u8>,
     /// How much of `buf` is used up.
     at: usize,
+    /// What is read at a time.
+    size: usize,
 }
 
 impl Run {
@@ -238,7 +249,7 @@ impl BufRead for RunReader<'_> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         let run = &mut *self.run;
         if run.at == run.buf.len() && run.next < run.end {
-            let n = (run.end - run.next).min(RUN_BUFFER as u64) as usize;
+            let n = (run.end - run.next).min(run.size as u64) as usize;
             run.buf.resize(n, 0);
             self.file.seek(SeekFrom::Start(run.next))?;
             self.file.read_exact(&mut run.buf)?;
