@@ -205,11 +205,18 @@ pub fn run(
         ..
     } = merged;
     if interrupted() {
-        let unread = files.len() - report.captures.len() - unreadable;
-        let _ = match unread {
-            0 => writeln!(messages, "tcpstate: warning: interrupted: the results are those of what was read"),
-            n => writeln!(messages, "tcpstate: warning: interrupted: the results are those of what was read; {n} input{} not read", if n == 1 { " was" } else { "s were" }),
+        let unread = files
+            .len()
+            .saturating_sub(report.captures.len() + unreadable);
+        let not_read = match unread {
+            0 => String::new(),
+            1 => "; 1 input was not read".to_string(),
+            n => format!("; {n} inputs were not read"),
         };
+        let _ = writeln!(
+            messages,
+            "tcpstate: warning: interrupted: the results are those of what was read{not_read}"
+        );
     }
     report.connections.sort_by_key(|c| c.id);
     report.summary.decide(options.fail_on, &options.allow);
