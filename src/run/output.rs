@@ -2,9 +2,11 @@
 //! wants, where each goes, and what is written once every capture is done.
 //! A new format is one more [`Output`].
 
+use super::sorted::Sorted;
+use super::spool::PutId;
 use super::Error;
 use crate::render::{self, table::TableOptions, teaching::TeachOptions, Format};
-use crate::report::Report;
+use crate::report::{ConnectionReport, Report};
 use std::io::{self, Write};
 
 /// Draws a teaching view of the whole report.
@@ -15,11 +17,12 @@ type Draw = fn(&Report, &TeachOptions, &mut dyn Write) -> io::Result<()>;
 pub(super) enum Output<'a> {
     /// The table: only its first rows per capture are kept.
     Table(TableOptions),
-    /// One JSON document.
+    /// One JSON document, its connections held back (in bounded memory)
+    /// until the captures before them in the document are known.
     Json,
     /// JSON Lines, written as each connection finishes.
     Jsonl,
-    /// A Zeek conn.log.
+    /// A Zeek conn.log, its rows written as each connection finishes.
     Zeek,
     /// A teaching view (timeline, ladder, Mermaid).
     Teaching {
@@ -56,10 +59,53 @@ impl<'a> Output<'a> {
         }
     }
 
-    /// Whether each report is written out as soon as its connection is done
-    /// (else the reports are kept for [`Output::finish`]).
+    /// Whether each report is made a record (written out, or held back as
+    /// bytes) as soon as its connection is done, else the reports are kept
+    /// for [`Output::finish`].
     pub fn streams(&self) -> bool {
-        matches!(self, Output::Jsonl)
+        matches!(self, Output::Jsonl | Output::Zeek | Output::Json)
+    }
+
+    /// Whether the records are put in id order before they are written
+    /// (else they are written in the order connections finish).
+    pub fn sorts(&self) -> bool {
+        matches!(self, Output::Json)
+    }
+
+    /// Whether the records are Zeek rows, with the header written before
+    /// the first.
+    pub fn is_zeek(&self) -> bool {
+        matches!(self, Output::Zeek)
+    }
+
+    /// Builds the record of `c` for a streamed format: its bytes, in
+    /// `scratch`, but for the id, which [`Output::put_id`] writes after the
+    /// first `slot` of them.
+    pub fn record<'s>(
+        &self,
+        c: &ConnectionReport,
+        scratch: &'s mut Scratch,
+    ) -> io::Result<(usize, &'s [u8])> {
+        match self {
+            Output::Zeek => {
+                let slot = render::zeek::row(c, &mut scratch.text);
+                Ok((slot, scratch.text.as_bytes()))
+            }
+            Output::Json => Ok((
+                0,
+                render::json::connection_in_document(c, &mut scratch.bytes)?,
+            )),
+            _ => Ok((0, render::json::line_after_id(c, &mut scratch.bytes))),
+        }
+    }
+
+    /// Writes a record's id, as [`Output::record`] left it out.
+    pub fn put_id(&self) -> PutId {
+        match self {
+            Output::Zeek => render::zeek::uid,
+            Output::Json => render::json::put_document_id,
+            _ => render::json::put_line_id,
+        }
     }
 
     /// The reports kept per capture at most, those with the smallest ids;
@@ -89,17 +135,37 @@ impl<'a> Output<'a> {
         !matches!(self, Output::Teaching { .. })
     }
 
-    /// Writes what comes once every capture is done.
+    /// Writes what comes once every capture is done, with what the
+    /// streamed formats left.
     pub fn finish(
         &self,
         report: &Report,
+        streamed: Streamed,
         out: &mut dyn Write,
         messages: &mut dyn Write,
     ) -> Result<(), Error> {
         match *self {
             Output::Table(table) => render::table::render(report, &table, out)?,
-            Output::Json => render::json::document(report, out)?,
-            Output::Zeek => render::zeek::render(report, out)?,
+            Output::Json => {
+                let sorted = streamed.sorted;
+                render::json::document_with(report, out, |out| {
+                    let any = sorted.len() > 0;
+                    sorted.write_to(
+                        out,
+                        render::json::put_document_id,
+                        render::json::element_separator,
+                    )?;
+                    Ok(any)
+                })?;
+            }
+            // The rows are out already, after the header.
+            Output::Zeek => {
+                let starts = streamed.starts;
+                if starts.first.is_none() {
+                    render::zeek::header(None, out)?;
+                }
+                render::zeek::close(starts.latest.or(starts.first).as_deref(), out)?;
+            }
             // The lines are out already; the verdict goes beside them.
             Output::Jsonl => {
                 let _ = writeln!(messages, "tcpstate: {}", report.summary.verdict.text);
@@ -107,5 +173,56 @@ impl<'a> Output<'a> {
             Output::Teaching { draw, teach, .. } => draw(report, teach, out)?,
         }
         Ok(())
+    }
+}
+
+/// Where a streamed record is built.
+#[derive(Default)]
+pub(super) struct Scratch {
+    bytes: Vec<u8>,
+    text: String,
+}
+
+/// What the streamed formats leave for [`Output::finish`].
+pub(super) struct Streamed {
+    /// The start times of the records written or held back.
+    pub starts: Starts,
+    /// The records put in id order (the JSON document's connections).
+    pub sorted: Sorted,
+}
+
+/// The earliest-written and the latest start time of the records of a run
+/// or a capture (RFC 3339 times): the `#open` and `#close` of a conn.log.
+#[derive(Debug, Default)]
+pub(super) struct Starts {
+    /// The start of the first record.
+    pub first: Option<String>,
+    pub latest: Option<String>,
+}
+
+impl Starts {
+    pub fn add(&mut self, start: &str) {
+        if self.first.is_none() {
+            self.first = Some(start.to_string());
+        }
+        if self.latest.as_deref().is_none_or(|latest| start > latest) {
+            self.latest = Some(start.to_string());
+        }
+    }
+
+    /// Adds the starts of records written after these.
+    pub fn then(&mut self, after: Starts) {
+        if self.first.is_none() {
+            self.first = after.first;
+        }
+        if let Some(start) = after.latest {
+            if self
+                .latest
+                .as_deref()
+                .is_none_or(|latest| start.as_str() > latest)
+            {
+                self.latest = Some(start);
+            }
+        }
     }
 }
