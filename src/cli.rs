@@ -37,6 +37,7 @@ pub enum Command {
   tcpstate analyze --timeline --explain --lang zh --conn 2 testdata/crafted/seed_ftp.pcap
   tcpstate analyze --format ladder --relative capture.pcap
   tcpstate analyze --format mermaid --conn 1 capture.pcap > connection1.mmd
+  tcpstate analyze --format svg --conn 1 --relative capture.pcap > connection1.svg
 
 Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist;
 2 usage error or an input that cannot be read as a capture.")]
@@ -261,9 +262,12 @@ impl AnalyzeArgs {
         }
         if self.conn.is_some() && !format.is_teaching() {
             return Err(
-                "--conn selects the connection of --timeline, --format ladder or --format mermaid"
+                "--conn selects the connection of --timeline, --format ladder, --format mermaid or --format svg"
                     .into(),
             );
+        }
+        if format == Format::Svg && self.conn.is_none() {
+            return Err("--format svg draws one connection: choose it with --conn ID".into());
         }
         Ok(format)
     }

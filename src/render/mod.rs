@@ -6,6 +6,7 @@ pub mod ladder;
 pub mod mermaid;
 pub mod rules;
 pub mod style;
+pub mod svg;
 pub mod table;
 pub mod timeline;
 pub mod zeek;
@@ -108,12 +109,17 @@ pub enum Format {
     Ladder,
     /// A Mermaid sequenceDiagram per connection (Markdown with one block per connection when there are several).
     Mermaid,
+    /// The ladder of one connection (`--conn ID`) as a standalone SVG figure.
+    Svg,
 }
 
 impl Format {
     /// The teaching views: they need every packet of the connections shown.
     pub const fn is_teaching(self) -> bool {
-        matches!(self, Format::Timeline | Format::Ladder | Format::Mermaid)
+        matches!(
+            self,
+            Format::Timeline | Format::Ladder | Format::Mermaid | Format::Svg
+        )
     }
 
     /// The name `--format` takes.
@@ -126,6 +132,7 @@ impl Format {
             Format::Timeline => "timeline",
             Format::Ladder => "ladder",
             Format::Mermaid => "mermaid",
+            Format::Svg => "svg",
         }
     }
 }

@@ -48,6 +48,7 @@ impl<'a> Output<'a> {
             Format::Timeline => teaching(render::timeline::render),
             Format::Ladder => teaching(render::ladder::render),
             Format::Mermaid => teaching(render::mermaid::render),
+            Format::Svg => teaching(render::svg::render),
         }
     }
 
