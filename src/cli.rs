@@ -38,6 +38,7 @@ pub enum Command {
   tcpstate analyze --format ladder --relative capture.pcap
   tcpstate analyze --format mermaid --conn 1 capture.pcap > connection1.mmd
   tcpstate analyze --format svg --conn 1 --relative capture.pcap > connection1.svg
+  tcpstate analyze --format html --lang zh capture.pcap > report.html
 
 Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist;
 2 usage error or an input that cannot be read as a capture.")]
@@ -120,6 +121,10 @@ pub struct AnalyzeArgs {
     /// Show at most this many connections per capture in the table (0 = all).
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
+
+    /// Connections the HTML report shows in detail (ladder, time–sequence graph, step-through), in the table's order: findings first.
+    #[arg(long, default_value_t = tcpstate::render::html::DEFAULT_DETAILS, value_name = "N")]
+    pub html_details: usize,
 
     /// Exit with status 1 when a finding at or above this level exists.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
@@ -237,6 +242,7 @@ impl AnalyzeArgs {
             jobs,
             fail_on: self.fail_on.severity(),
             teach,
+            html_details: self.html_details,
             // Progress only for a person watching a terminal.
             progress: std::io::stderr().is_terminal(),
         })

@@ -1,5 +1,6 @@
 //! Renderers: each takes the finished report model and a `Write`.
 
+pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod ladder;
@@ -111,6 +112,8 @@ pub enum Format {
     Mermaid,
     /// The ladder of one connection (`--conn ID`) as a standalone SVG figure.
     Svg,
+    /// One self-contained HTML page: overview, connection table, and ladder, time–sequence graph and step-through per connection (`--html-details`).
+    Html,
 }
 
 impl Format {
@@ -133,6 +136,7 @@ impl Format {
             Format::Ladder => "ladder",
             Format::Mermaid => "mermaid",
             Format::Svg => "svg",
+            Format::Html => "html",
         }
     }
 }

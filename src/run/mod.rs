@@ -51,6 +51,8 @@ pub struct Options {
     pub fail_on: Option<Severity>,
     /// How the teaching views are drawn.
     pub teach: TeachOptions,
+    /// Connections the HTML report shows in detail.
+    pub html_details: usize,
     /// Progress bars on standard error.
     pub progress: bool,
 }
@@ -70,6 +72,7 @@ impl Options {
             jobs: 1,
             fail_on: Some(Severity::Error),
             teach: TeachOptions::default(),
+            html_details: render::html::DEFAULT_DETAILS,
             progress: false,
         }
     }
@@ -166,6 +169,7 @@ pub fn run(
         },
         next_offset: 0,
         unreadable: 0,
+        html_rows: Vec::new(),
     };
     if files.len() > 1 && output.side_by_side() && workers > 1 {
         side_by_side(&worker, files, workers, &mut merged, out, messages)?;
@@ -179,6 +183,7 @@ pub fn run(
     let Merged {
         mut report,
         unreadable,
+        html_rows,
         ..
     } = merged;
     report.connections.sort_by_key(|c| c.id);
@@ -186,7 +191,7 @@ pub fn run(
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
     }
-    output.finish(&report, out, messages)?;
+    output.finish(&report, &html_rows, out, messages)?;
     out.flush()?;
     Ok(Outcome { report, unreadable })
 }
@@ -206,6 +211,8 @@ struct Analyzed {
     capture: Result<CaptureReport, CaptureError>,
     /// The connection reports kept for the output, by id.
     rows: Vec<ConnectionReport>,
+    /// The HTML report's table rows.
+    html_rows: Vec<render::html::Row>,
     /// JSON Lines held back, if any.
     spool: Option<Spool>,
     /// A failure to write the output.
@@ -216,6 +223,8 @@ struct Analyzed {
 struct CaptureSink<'a, 'o> {
     output: &'a Output<'a>,
     rows: Rows,
+    /// What the HTML report keeps instead of `rows`.
+    html: Option<output::HtmlKept>,
     lines: &'a mut Lines<'o>,
     /// Flush after every JSON line: the input is a live stream (standard
     /// input), so each finished connection should be seen at once.
@@ -227,7 +236,10 @@ struct CaptureSink<'a, 'o> {
 
 impl Consumer for &mut CaptureSink<'_, '_> {
     fn wants(&mut self, id: u64) -> bool {
-        if self.output.streams() {
+        if self.html.is_some() {
+            // Every connection has a row in the HTML report's table.
+            true
+        } else if self.output.streams() {
             self.write_error.is_none()
         } else {
             self.output.shows(id) && self.rows.would_keep(id)
@@ -235,6 +247,10 @@ impl Consumer for &mut CaptureSink<'_, '_> {
     }
 
     fn report(&mut self, c: ConnectionReport) {
+        if let Some(html) = &mut self.html {
+            html.keep(c);
+            return;
+        }
         if !self.output.streams() {
             self.rows.keep(c);
             return;
@@ -272,6 +288,7 @@ impl Worker<'_> {
         let mut sink = CaptureSink {
             output: self.output,
             rows: Rows::new(self.output.row_limit()),
+            html: self.output.html_kept(),
             lines: &mut lines,
             flush_lines: name == "-",
             write_error: None,
@@ -324,12 +341,20 @@ impl Worker<'_> {
             bar.finish_and_clear();
         }
         let CaptureSink {
-            rows, write_error, ..
+            rows,
+            html,
+            write_error,
+            ..
         } = sink;
+        let (html_rows, rows) = match html {
+            Some(html) => html.into_parts(),
+            None => (Vec::new(), rows.into_sorted()),
+        };
         Analyzed {
             shown,
             capture: capture.map(|(capture, _)| capture),
-            rows: rows.into_sorted(),
+            rows,
+            html_rows,
             spool: match lines {
                 Lines::Spool(spool) => Some(spool),
                 Lines::Direct(_) => None,
@@ -362,6 +387,8 @@ struct Merged {
     /// Connections of the captures merged so far: the id shift of the next.
     next_offset: u64,
     unreadable: usize,
+    /// The HTML report's table rows, ids shifted like the reports'.
+    html_rows: Vec<render::html::Row>,
 }
 
 impl Merged {
@@ -401,6 +428,12 @@ impl Merged {
                         c.id += offset;
                         c.capture = position;
                         c
+                    }));
+                self.html_rows
+                    .extend(done.html_rows.into_iter().map(|mut r| {
+                        r.id += offset;
+                        r.capture = position;
+                        r
                     }));
                 self.next_offset += capture.connections;
                 report.captures.push(capture);

@@ -2,9 +2,11 @@
 //! wants, where each goes, and what is written once every capture is done.
 //! A new format is one more [`Output`].
 
+use super::rows::Rows;
 use super::Error;
+use crate::render::html::{self, HtmlOptions};
 use crate::render::{self, style::TeachOptions, table::TableOptions, Format};
-use crate::report::Report;
+use crate::report::{ConnectionReport, Report};
 use std::io::{self, Write};
 
 /// Draws a teaching view of the whole report.
@@ -28,6 +30,9 @@ pub(super) enum Output<'a> {
         conn: Option<u64>,
         teach: &'a TeachOptions,
     },
+    /// The HTML report: a row for every connection, the full reports of
+    /// the first `details` only ([`HtmlKept`]).
+    Html(HtmlOptions),
 }
 
 impl<'a> Output<'a> {
@@ -49,6 +54,10 @@ impl<'a> Output<'a> {
             Format::Ladder => teaching(render::ladder::render),
             Format::Mermaid => teaching(render::mermaid::render),
             Format::Svg => teaching(render::svg::render),
+            Format::Html => Output::Html(HtmlOptions {
+                teach: options.teach,
+                details: options.html_details,
+            }),
         }
     }
 
@@ -81,6 +90,8 @@ impl<'a> Output<'a> {
         match self {
             // The teaching views are drawn from every packet.
             Output::Teaching { conn, .. } => Some(*conn),
+            // Any connection may be one of those shown in detail.
+            Output::Html(_) => Some(None),
             _ => None,
         }
     }
@@ -93,10 +104,20 @@ impl<'a> Output<'a> {
         !matches!(self, Output::Teaching { .. })
     }
 
-    /// Writes what comes once every capture is done.
+    /// What the HTML report keeps of each capture; `None` for the others.
+    pub fn html_kept(&self) -> Option<HtmlKept> {
+        match self {
+            Output::Html(opts) => Some(HtmlKept::new(opts.details)),
+            _ => None,
+        }
+    }
+
+    /// Writes what comes once every capture is done; `rows` are the HTML
+    /// report's table (empty for the other formats).
     pub fn finish(
         &self,
         report: &Report,
+        rows: &[html::Row],
         out: &mut dyn Write,
         messages: &mut dyn Write,
     ) -> Result<(), Error> {
@@ -104,6 +125,7 @@ impl<'a> Output<'a> {
             Output::Table(table) => render::table::render(report, &table, out)?,
             Output::Json => render::json::document(report, out)?,
             Output::Zeek => render::zeek::render(report, out)?,
+            Output::Html(opts) => html::render(report, rows, &opts, out)?,
             // The lines are out already; the verdict goes beside them.
             Output::Jsonl => {
                 let _ = writeln!(messages, "tcpstate: {}", report.summary.verdict.text);
@@ -121,5 +143,51 @@ impl<'a> Output<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// What the HTML report keeps of one capture, bounded whatever its size
+/// but for the rows: a compact [`html::Row`] per connection, and the full
+/// reports (with their packets) of the first `details` connections with
+/// findings and the first `details` without, by id: whichever way the
+/// table's order (findings first) falls, the `details` shown are among them.
+pub(super) struct HtmlKept {
+    details: usize,
+    pub rows: Vec<html::Row>,
+    with_findings: Rows,
+    without: Rows,
+}
+
+impl HtmlKept {
+    fn new(details: usize) -> HtmlKept {
+        HtmlKept {
+            details,
+            rows: Vec::new(),
+            with_findings: Rows::new(details),
+            without: Rows::new(details),
+        }
+    }
+
+    pub fn keep(&mut self, c: ConnectionReport) {
+        self.rows.push(html::Row::of(&c));
+        if self.details == 0 {
+            return;
+        }
+        let kept = if c.findings.is_empty() {
+            &mut self.without
+        } else {
+            &mut self.with_findings
+        };
+        if kept.would_keep(c.id) {
+            kept.keep(c);
+        }
+    }
+
+    /// The rows, and the full reports kept, by id.
+    pub fn into_parts(self) -> (Vec<html::Row>, Vec<ConnectionReport>) {
+        let mut full = self.with_findings.into_sorted();
+        full.extend(self.without.into_sorted());
+        full.sort_by_key(|c| c.id);
+        (self.rows, full)
     }
 }
