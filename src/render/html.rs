@@ -130,7 +130,6 @@ struct Words {
     columns: [&'static str; 12],
     details: &'static str,
     details_note: &'static str,
-    no_detail: &'static str,
     every_segment: &'static str,
     graph: &'static str,
     graph_legend: &'static str,
@@ -176,7 +175,6 @@ const EN: Words = Words {
     ],
     details: "Connections in detail",
     details_note: "in detail: the first {n} connections of the table (--html-details); {rest} more in the table only",
-    no_detail: "in the table only",
     every_segment: "every segment",
     graph: "Time–sequence graph",
     graph_legend: "relative sequence number against time: data segments (retransmission red, out-of-order orange), the peer's ACK line (green) and the window it advertises as carried in the header (blue, dashed; flattened at the top when it is far above the data), zero windows (×)",
@@ -221,7 +219,6 @@ const ZH: Words = Words {
     ],
     details: "连接详情",
     details_note: "详情：表中前 {n} 个连接（--html-details）；另有 {rest} 个连接只列在表中",
-    no_detail: "只列在表中",
     every_segment: "全部报文段",
     graph: "时间–序号图",
     graph_legend: "相对序号随时间变化：数据报文段（重传为红色，乱序为橙色）、对方的确认号 ack（绿色）和首部中的通告窗口（蓝色虚线；远高于数据时在顶部截平），零窗口（×）",
@@ -460,7 +457,7 @@ fn table(
         .map(|c| escape(&super::printable(&c.file)))
         .collect();
     for (n, r) in order.iter().enumerate() {
-        row(page, r, detailed.contains(&r.id), &files, w);
+        row(page, r, detailed.contains(&r.id), &files);
         if n % 512 == 511 {
             out.write_all(page.as_bytes())?;
             page.clear();
@@ -470,7 +467,7 @@ fn table(
     Ok(())
 }
 
-fn row(page: &mut String, r: &Row, detailed: bool, files: &[String], w: &Words) {
+fn row(page: &mut String, r: &Row, detailed: bool, files: &[String]) {
     let worst = r.findings.iter().map(|f| f.1).max();
     let class = match worst {
         Some(Severity::Error) => " class=\"error\"",
@@ -478,19 +475,18 @@ fn row(page: &mut String, r: &Row, detailed: bool, files: &[String], w: &Words) 
         Some(Severity::Info) => " class=\"info\"",
         None => "",
     };
-    let file = files.get(r.capture).map_or("", |f| f.as_str());
-    let _ = write!(
-        page,
-        "<tr id=\"row-{id}\"{class} data-findings=\"{nf}\" title=\"{file}\"><td data-v=\"{id}\">",
-        id = r.id,
-        nf = r.findings.len()
-    );
-    if detailed {
-        let _ = write!(page, "<a href=\"#c{id}\">{id}</a>", id = r.id);
-    } else {
-        let _ = write!(page, "<span title=\"{}\">{}</span>", w.no_detail, r.id);
+    // Rows are kept short: a big capture has hundreds of thousands. The
+    // file is named only when there are several.
+    let _ = write!(page, "<tr id=\"row-{}\"{class}", r.id);
+    if files.len() > 1 {
+        let file = files.get(r.capture).map_or("", |f| f.as_str());
+        let _ = write!(page, " title=\"{file}\"");
     }
-    page.push_str("</td>");
+    if detailed {
+        let _ = write!(page, "><td><a href=\"#c{id}\">{id}</a></td>", id = r.id);
+    } else {
+        let _ = write!(page, "><td>{}</td>", r.id);
+    }
     let teardown = match r.initiator {
         Some(i) => format!("{} ({i})", r.teardown),
         None => r.teardown.to_string(),
@@ -510,7 +506,7 @@ fn row(page: &mut String, r: &Row, detailed: bool, files: &[String], w: &Words) 
     }
     let _ = write!(
         page,
-        "<td data-v=\"{p}\">{p}</td><td data-v=\"{b}\">{b}</td><td data-v=\"{d}\">{d:.3} s</td><td>{}",
+        "<td>{p}</td><td>{b}</td><td>{d:.3} s</td><td>{}",
         r.conn_state,
         p = r.packets,
         b = r.bytes,

@@ -15,8 +15,7 @@
     var value = function (row, col, numeric) {
       var cell = row.cells[col];
       if (!cell) { return numeric ? 0 : ""; }
-      var v = cell.getAttribute("data-v");
-      return numeric ? Number(v === null ? cell.textContent : v) : cell.textContent;
+      return numeric ? parseFloat(cell.textContent) : cell.textContent;
     };
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
       var button = th.querySelector("button.sort");
