@@ -244,3 +244,36 @@ fn html_of_every_capture_is_well_formed_enough() {
         assert_eq!(depth, 0, "{capture:?}: unbalanced tags");
     }
 }
+
+#[test]
+fn only_the_details_shown_are_kept_whatever_the_number_of_connections() {
+    // 300 unanswered SYNs (each a connection with a finding) and one
+    // complete connection without: with --html-details 2 the run keeps the
+    // full reports of at most 2 with findings and 2 without, yet every
+    // connection has its row.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.pcap");
+    let frames: Vec<Vec<u8>> = (0..300u32)
+        .map(|i| syn_frame([10, 1, (i / 250) as u8, (i % 250) as u8], 40000, i))
+        .collect();
+    write_pcap(&path, &frames);
+    let mut options = tcpstate::run::Options::new(vec![
+        path.clone(),
+        testdata("captures/graceful_client_close.pcap"),
+    ]);
+    options.format = tcpstate::render::Format::Html;
+    options.html_details = 2;
+    options.fail_on = None;
+    let (mut out, mut messages) = (Vec::new(), Vec::new());
+    let outcome = tcpstate::run::run(&options, &mut out, &mut messages).unwrap();
+    let kept = outcome.report.connections.len();
+    assert!(kept <= 2 * 2 * 2, "{kept} full reports kept");
+    let page = String::from_utf8(out).unwrap();
+    assert_eq!(page.matches("<tr id=\"row-").count(), 301);
+    assert_eq!(page.matches("<section class=\"conn\"").count(), 2);
+    // Findings first: the two details are unanswered SYNs, ids 1 and 2.
+    assert!(page.contains("<section class=\"conn\" id=\"c1\""));
+    assert!(page.contains("<section class=\"conn\" id=\"c2\""));
+    // Several captures: each row names its file.
+    assert!(page.contains("title=\""), "rows name their capture");
+}

@@ -39,7 +39,8 @@ pub const DEFAULT_DETAILS: usize = 50;
 /// up to this many packets.
 const FULL_LADDER_MAX: usize = 400;
 /// Points per series of a time–sequence graph at most: beyond, ordinary
-/// segments are sampled (marked ones are always drawn).
+/// segments are sampled (the first this many marked ones are all drawn,
+/// then they too are sampled).
 const GRAPH_POINTS: usize = 4000;
 
 /// How the report is drawn.
@@ -786,7 +787,7 @@ fn time_sequence(packets: &[PacketReport], dir: &'static str, text: &Text) -> Op
             win_line.trim_end()
         );
     }
-    for p in acks.iter().filter(|p| p.window == 0) {
+    for p in acks.iter().filter(|p| p.window == 0).take(GRAPH_POINTS) {
         let (px, py) = (x(p.time), y(f64::from(p.rel_ack.unwrap_or(0))));
         let _ = write!(
             g,
@@ -798,12 +799,21 @@ fn time_sequence(packets: &[PacketReport], dir: &'static str, text: &Text) -> Op
         );
     }
     let step = stride(data.len());
+    let mut marks = 0;
     for (i, p) in data.iter().enumerate() {
         let marked = p
             .analysis
             .iter()
             .find(|a| a.contains("retransmission") || **a == "out_of_order");
-        if marked.is_none() && i % step != 0 {
+        // Marked segments are drawn first of all, up to the bound too.
+        let keep = match marked {
+            Some(_) => {
+                marks += 1;
+                marks <= GRAPH_POINTS || i % step == 0
+            }
+            None => i % step == 0,
+        };
+        if !keep {
             continue;
         }
         let (stroke, class) = match marked {
