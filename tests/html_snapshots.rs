@@ -142,6 +142,9 @@ fn the_page_asks_for_nothing_and_says_so() {
     assert!(
         page.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';")
     );
+    // Inline code runs only when the policy names it by its hash.
+    assert!(!page.contains("unsafe-inline"));
+    assert!(page.contains("script-src 'sha256-"));
     for external in ["src=", "href=\"http", "url(", "@import", "<link", "<iframe"] {
         assert!(!page.contains(external), "the page holds {external}");
     }

@@ -28,10 +28,26 @@ use std::net::IpAddr;
 const CSS: &str = include_str!("html/report.css");
 const SCRIPT: &str = include_str!("html/report.js");
 
-/// Nothing may be loaded: styles and the one script are inline, images only
-/// as data: URLs, no form, no base, no frame.
-pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
-script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+mod sha256;
+
+/// The Content-Security-Policy: nothing may be loaded; of what is inline,
+/// only the report's own script and style sheets (named by their SHA-256)
+/// may run or apply; no form, no base.
+pub fn csp() -> String {
+    let hash = |text: &str| {
+        format!(
+            "'sha256-{}'",
+            sha256::base64(&sha256::sha256(text.as_bytes()))
+        )
+    };
+    format!(
+        "default-src 'none'; script-src {}; style-src {} {}; img-src data:; \
+         base-uri 'none'; form-action 'none'",
+        hash(SCRIPT),
+        hash(CSS),
+        hash(svg::STYLE)
+    )
+}
 
 /// Connections shown in detail when `--html-details` is not given.
 pub const DEFAULT_DETAILS: usize = 50;
@@ -300,7 +316,10 @@ fn head(page: &mut String, w: &Words) {
          <meta name=\"referrer\" content=\"no-referrer\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n",
-        w.lang, CSP, w.title, w.title
+        w.lang,
+        csp(),
+        w.title,
+        w.title
     );
 }
 

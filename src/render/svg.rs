@@ -154,6 +154,16 @@ fn arithmetic(seg: &Seg<'_>, text: &Text) -> Option<String> {
     Some(format!("ack = {ack} {}", text.ack_note(note)))
 }
 
+/// The style sheet inside every ladder (the HTML report's
+/// Content-Security-Policy names it by its hash).
+pub const STYLE: &str = ".lifeline{stroke:#8c959f;stroke-width:1.5}\
+.band{stroke:none}\
+.shaft{stroke-width:1.4}\
+.arrow.cur .shaft{stroke-width:3}\
+.arrow.cur .label{text-decoration:underline}\
+.phase{font-style:italic}\
+.collapsed line{stroke:#8c959f;stroke-dasharray:3 3}";
+
 /// A finding in one line, and why it matters.
 pub fn finding_text(f: &FindingReport, text: &Text) -> String {
     match text.finding_why(f) {
@@ -320,15 +330,7 @@ impl<'l, 'a> Figure<'l, 'a> {
             "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"ladder\" id=\"{p}-ladder\" \
              width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" \
              font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"12\">\n\
-             <style>\
-             .lifeline{{stroke:#8c959f;stroke-width:1.5}}\
-             .band{{stroke:none}}\
-             .shaft{{stroke-width:1.4}}\
-             .arrow.cur .shaft{{stroke-width:3}}\
-             .arrow.cur .label{{text-decoration:underline}}\
-             .phase{{font-style:italic}}\
-             .collapsed line{{stroke:#8c959f;stroke-dasharray:3 3}}\
-             </style>\n",
+             <style>{STYLE}</style>\n",
             p = self.prefix
         );
         let _ = writeln!(svg, "<title>{}</title>", escape(&self.title()));
