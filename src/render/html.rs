@@ -14,11 +14,13 @@
 
 use super::style::{endpoint, Style, TeachOptions};
 use super::svg::{self, colour, escape, escape_into, finding_text};
+use crate::classify::{HandshakeStatus, Initiator, TeardownStatus};
 use crate::report::{ConnectionReport, PacketReport, Report};
 use crate::rules::Severity;
 use crate::state::{Side, State};
 use crate::teach::text::{Lang, Text};
 use crate::teach::{Item, Lesson, LessonOptions};
+use crate::zeek::ConnState;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -76,15 +78,15 @@ pub struct Row {
     pub capture: usize,
     client: (Option<IpAddr>, u16),
     server: (Option<IpAddr>, u16),
-    handshake: &'static str,
-    teardown: &'static str,
-    initiator: Option<&'static str>,
+    handshake: HandshakeStatus,
+    teardown: TeardownStatus,
+    initiator: Option<Initiator>,
     client_state: State,
     server_state: State,
     packets: u64,
     bytes: u64,
     duration: f64,
-    conn_state: &'static str,
+    conn_state: ConnState,
     history: Box<str>,
     /// Finding codes with their severity.
     findings: Box<[(&'static str, Severity)]>,
@@ -97,15 +99,15 @@ impl Row {
             capture: c.capture,
             client: (c.client.addr.parse().ok(), c.client.port),
             server: (c.server.addr.parse().ok(), c.server.port),
-            handshake: c.handshake.status.as_str(),
-            teardown: c.teardown.status.as_str(),
-            initiator: c.teardown.initiator.map(|i| i.as_str()),
+            handshake: c.handshake.status,
+            teardown: c.teardown.status,
+            initiator: c.teardown.initiator,
             client_state: c.client.final_state,
             server_state: c.server.final_state,
             packets: c.client.packets + c.server.packets,
             bytes: c.client.payload_bytes + c.server.payload_bytes,
             duration: c.duration_s,
-            conn_state: c.conn_state.as_str(),
+            conn_state: c.conn_state,
             history: c.history.as_str().into(),
             findings: c.findings.iter().map(|f| (f.code, f.severity)).collect(),
         }
@@ -508,13 +510,13 @@ fn row(page: &mut String, r: &Row, detailed: bool, files: &[String]) {
         let _ = write!(page, "><td>{}</td>", r.id);
     }
     let teardown = match r.initiator {
-        Some(i) => format!("{} ({i})", r.teardown),
-        None => r.teardown.to_string(),
+        Some(i) => format!("{} ({})", r.teardown.as_str(), i.as_str()),
+        None => r.teardown.as_str().to_string(),
     };
     let cells = [
         shown_endpoint(r.client),
         shown_endpoint(r.server),
-        r.handshake.to_string(),
+        r.handshake.as_str().to_string(),
         teardown,
         r.client_state.as_str().to_string(),
         r.server_state.as_str().to_string(),
@@ -527,7 +529,7 @@ fn row(page: &mut String, r: &Row, detailed: bool, files: &[String]) {
     let _ = write!(
         page,
         "<td>{p}</td><td>{b}</td><td>{d:.3} s</td><td>{}",
-        r.conn_state,
+        r.conn_state.as_str(),
         p = r.packets,
         b = r.bytes,
         d = r.duration,
@@ -861,4 +863,20 @@ fn time_sequence(packets: &[PacketReport], dir: &'static str, text: &Text) -> Op
     }
     g.push_str("</svg>");
     Some(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_stays_small() {
+        // A big capture keeps one row per connection: 200,000 rows in
+        // about 25 MB.
+        assert!(
+            std::mem::size_of::<Row>() <= 128,
+            "{}",
+            std::mem::size_of::<Row>()
+        );
+    }
 }

@@ -429,12 +429,21 @@ impl Merged {
                         c.capture = position;
                         c
                     }));
-                self.html_rows
-                    .extend(done.html_rows.into_iter().map(|mut r| {
+                // Shifted in place; the first capture's rows are taken whole.
+                let rows: Vec<render::html::Row> = done
+                    .html_rows
+                    .into_iter()
+                    .map(|mut r| {
                         r.id += offset;
                         r.capture = position;
                         r
-                    }));
+                    })
+                    .collect();
+                if self.html_rows.is_empty() {
+                    self.html_rows = rows;
+                } else {
+                    self.html_rows.extend(rows);
+                }
                 self.next_offset += capture.connections;
                 report.captures.push(capture);
             }
