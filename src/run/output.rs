@@ -153,12 +153,17 @@ impl<'a> Output<'a> {
 /// table's order (findings first) falls, the `details` shown are among them.
 pub(super) struct HtmlKept {
     details: usize,
-    pub rows: Vec<html::Row>,
+    /// In chunks of [`HtmlKept::CHUNK`]: a growing vector would at times
+    /// hold twice the rows (and copy them), chunks never more than one
+    /// chunk beyond them.
+    rows: Vec<Vec<html::Row>>,
     with_findings: Rows,
     without: Rows,
 }
 
 impl HtmlKept {
+    const CHUNK: usize = 4096;
+
     fn new(details: usize) -> HtmlKept {
         HtmlKept {
             details,
@@ -169,7 +174,14 @@ impl HtmlKept {
     }
 
     pub fn keep(&mut self, c: ConnectionReport) {
-        self.rows.push(html::Row::of(&c));
+        match self.rows.last_mut() {
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(html::Row::of(&c)),
+            _ => {
+                let mut chunk = Vec::with_capacity(Self::CHUNK);
+                chunk.push(html::Row::of(&c));
+                self.rows.push(chunk);
+            }
+        }
         if self.details == 0 {
             return;
         }
@@ -188,6 +200,11 @@ impl HtmlKept {
         let mut full = self.with_findings.into_sorted();
         full.extend(self.without.into_sorted());
         full.sort_by_key(|c| c.id);
-        (self.rows, full)
+        // One vector of exactly the rows; each chunk is freed once moved.
+        let mut rows = Vec::with_capacity(self.rows.iter().map(Vec::len).sum());
+        for chunk in self.rows {
+            rows.extend(chunk);
+        }
+        (rows, full)
     }
 }
