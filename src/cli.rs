@@ -118,7 +118,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub packets: bool,
 
-    /// Show at most this many connections per capture in the table (0 = all).
+    /// Show at most this many connections per capture in the table, over all captures in the HTML report's table (0 = all).
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
 

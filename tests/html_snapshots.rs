@@ -251,9 +251,8 @@ fn html_of_every_capture_is_well_formed_enough() {
 #[test]
 fn only_the_details_shown_are_kept_whatever_the_number_of_connections() {
     // 300 unanswered SYNs (each a connection with a finding) and one
-    // complete connection without: with --html-details 2 the run keeps the
-    // full reports of at most 2 with findings and 2 without, yet every
-    // connection has its row.
+    // complete connection: with --html-details 2 the run keeps the full
+    // reports of at most 2 with findings and 2 without per capture.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("many.pcap");
     let frames: Vec<Vec<u8>> = (0..300u32)
@@ -272,11 +271,21 @@ fn only_the_details_shown_are_kept_whatever_the_number_of_connections() {
     let kept = outcome.report.connections.len();
     assert!(kept <= 2 * 2 * 2, "{kept} full reports kept");
     let page = String::from_utf8(out).unwrap();
-    assert_eq!(page.matches("<tr id=\"row-").count(), 301);
+    // The table shows --limit rows (50 by default) and says how many more.
+    assert_eq!(page.matches("<tr id=\"row-").count(), 50);
+    assert!(page.contains("… 251 more connections not in the table"));
     assert_eq!(page.matches("<section class=\"conn\"").count(), 2);
     // Findings first: the two details are unanswered SYNs, ids 1 and 2.
     assert!(page.contains("<section class=\"conn\" id=\"c1\""));
     assert!(page.contains("<section class=\"conn\" id=\"c2\""));
     // Several captures: each row names its file.
     assert!(page.contains("title=\""), "rows name their capture");
+    // --limit 0: every connection has its row, the full reports stay bounded.
+    options.limit = 0;
+    let mut out = Vec::new();
+    let outcome = tcpstate::run::run(&options, &mut out, &mut messages).unwrap();
+    assert!(outcome.report.connections.len() <= 2 * 2 * 2);
+    let page = String::from_utf8(out).unwrap();
+    assert_eq!(page.matches("<tr id=\"row-").count(), 301);
+    assert!(!page.contains("more connections not in the table"));
 }

@@ -67,6 +67,8 @@ pub struct HtmlOptions {
     pub teach: TeachOptions,
     /// Connections shown in detail, in the table's order.
     pub details: usize,
+    /// Rows of the table at most, over all captures; 0 shows all.
+    pub limit: usize,
 }
 
 /// One row of the connection table: what it shows and nothing more, so
@@ -149,6 +151,7 @@ struct Words {
     columns: [&'static str; 12],
     details: &'static str,
     details_note: &'static str,
+    more_rows: &'static str,
     every_segment: &'static str,
     graph: &'static str,
     graph_legend: &'static str,
@@ -193,7 +196,8 @@ const EN: Words = Words {
         "findings",
     ],
     details: "Connections in detail",
-    details_note: "in detail: the first {n} connections of the table (--html-details); {rest} more in the table only",
+    details_note: "in detail: the first {n} connections of the table (--html-details); {rest} more without details",
+    more_rows: "… {n} more connections not in the table (--limit 0 shows all)",
     every_segment: "every segment",
     graph: "Time–sequence graph",
     graph_legend: "relative sequence number against time: data segments (retransmission red, out-of-order orange), the peer's ACK line (green) and the window it advertises as carried in the header (blue, dashed; flattened at the top when it is far above the data), zero windows (×)",
@@ -237,7 +241,8 @@ const ZH: Words = Words {
         "发现",
     ],
     details: "连接详情",
-    details_note: "详情：表中前 {n} 个连接（--html-details）；另有 {rest} 个连接只列在表中",
+    details_note: "详情：表中前 {n} 个连接（--html-details）；另有 {rest} 个连接没有详情",
+    more_rows: "… 另有 {n} 个连接不在表中（--limit 0 显示全部）",
     every_segment: "全部报文段",
     graph: "时间–序号图",
     graph_legend: "相对序号随时间变化：数据报文段（重传为红色，乱序为橙色）、对方的确认号 ack（绿色）和首部中的通告窗口（蓝色虚线；远高于数据时在顶部截平），零窗口（×）",
@@ -286,9 +291,20 @@ pub fn render(
     overview(&mut page, report, w);
     out.write_all(page.as_bytes())?;
     page.clear();
-    table(&mut page, &order, &is_detailed, report, w, out)?;
+    let total = usize::try_from(report.summary.connections).unwrap_or(usize::MAX);
+    let shown = if opts.limit == 0 {
+        order.len()
+    } else {
+        opts.limit.min(order.len())
+    };
+    table(&mut page, &order[..shown], &is_detailed, report, w, out)?;
+    let hidden = total.max(rows.len()).saturating_sub(shown);
+    if hidden > 0 {
+        let more = w.more_rows.replace("{n}", &hidden.to_string());
+        let _ = writeln!(page, "<p class=\"note\" id=\"more\">{}</p>", escape(&more));
+    }
     let _ = writeln!(page, "<section id=\"details\"><h2>{}</h2>", w.details);
-    let rest = rows.len().saturating_sub(detailed.len());
+    let rest = total.max(rows.len()).saturating_sub(detailed.len());
     if rest > 0 {
         let note = w
             .details_note

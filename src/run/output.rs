@@ -7,6 +7,8 @@ use super::Error;
 use crate::render::html::{self, HtmlOptions};
 use crate::render::{self, style::TeachOptions, table::TableOptions, Format};
 use crate::report::{ConnectionReport, Report};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 /// Draws a teaching view of the whole report.
@@ -57,6 +59,7 @@ impl<'a> Output<'a> {
             Format::Html => Output::Html(HtmlOptions {
                 teach: options.teach,
                 details: options.html_details,
+                limit: options.limit,
             }),
         }
     }
@@ -107,7 +110,7 @@ impl<'a> Output<'a> {
     /// What the HTML report keeps of each capture; `None` for the others.
     pub fn html_kept(&self) -> Option<HtmlKept> {
         match self {
-            Output::Html(opts) => Some(HtmlKept::new(opts.details)),
+            Output::Html(opts) => Some(HtmlKept::new(opts)),
             _ => None,
         }
     }
@@ -146,41 +149,96 @@ impl<'a> Output<'a> {
     }
 }
 
-/// What the HTML report keeps of one capture, bounded whatever its size
-/// but for the rows: a compact [`html::Row`] per connection, and the full
-/// reports (with their packets) of the first `details` connections with
-/// findings and the first `details` without, by id: whichever way the
-/// table's order (findings first) falls, the `details` shown are among them.
+/// What the HTML report keeps of one capture, bounded whatever its size:
+/// the table's rows (compact [`html::Row`]s) of the first `limit`
+/// connections with findings and the first `limit` without, by id (all of
+/// them with `--limit 0`), and the full reports (with their packets) of the
+/// first `details` with findings and the first `details` without: whichever
+/// way the table's order (findings first) falls, the rows and details shown
+/// are among them.
 pub(super) struct HtmlKept {
     details: usize,
-    /// In chunks of [`HtmlKept::CHUNK`]: a growing vector would at times
-    /// hold twice the rows (and copy them), chunks never more than one
-    /// chunk beyond them.
-    rows: Vec<Vec<html::Row>>,
+    /// Every row (`--limit 0`), in chunks of [`HtmlKept::CHUNK`]: a
+    /// growing vector would at times hold twice the rows, chunks never
+    /// more than one chunk beyond them.
+    all_rows: Option<Vec<Vec<html::Row>>>,
+    /// Else the first rows with findings and without, by id.
+    first_rows: [FirstRows; 2],
     with_findings: Rows,
     without: Rows,
+}
+
+/// The `limit` rows with the smallest ids.
+struct FirstRows {
+    limit: usize,
+    heap: BinaryHeap<RowById>,
+}
+
+struct RowById(html::Row);
+
+impl PartialEq for RowById {
+    fn eq(&self, other: &RowById) -> bool {
+        self.0.id == other.0.id
+    }
+}
+impl Eq for RowById {}
+impl PartialOrd for RowById {
+    fn partial_cmp(&self, other: &RowById) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for RowById {
+    fn cmp(&self, other: &RowById) -> Ordering {
+        self.0.id.cmp(&other.0.id)
+    }
+}
+
+impl FirstRows {
+    fn keep(&mut self, row: html::Row) {
+        if self.heap.len() < self.limit || self.heap.peek().is_some_and(|top| row.id < top.0.id) {
+            self.heap.push(RowById(row));
+            if self.heap.len() > self.limit {
+                self.heap.pop();
+            }
+        }
+    }
 }
 
 impl HtmlKept {
     const CHUNK: usize = 4096;
 
-    fn new(details: usize) -> HtmlKept {
+    fn new(opts: &HtmlOptions) -> HtmlKept {
+        // The details are drawn from the rows kept.
+        let limit = if opts.limit == 0 {
+            0
+        } else {
+            opts.limit.max(opts.details)
+        };
+        let first = || FirstRows {
+            limit,
+            heap: BinaryHeap::new(),
+        };
         HtmlKept {
-            details,
-            rows: Vec::new(),
-            with_findings: Rows::new(details),
-            without: Rows::new(details),
+            details: opts.details,
+            all_rows: (limit == 0).then(Vec::new),
+            first_rows: [first(), first()],
+            with_findings: Rows::new(opts.details),
+            without: Rows::new(opts.details),
         }
     }
 
     pub fn keep(&mut self, c: ConnectionReport) {
-        match self.rows.last_mut() {
-            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(html::Row::of(&c)),
-            _ => {
-                let mut chunk = Vec::with_capacity(Self::CHUNK);
-                chunk.push(html::Row::of(&c));
-                self.rows.push(chunk);
-            }
+        let row = html::Row::of(&c);
+        match &mut self.all_rows {
+            Some(chunks) => match chunks.last_mut() {
+                Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(row),
+                _ => {
+                    let mut chunk = Vec::with_capacity(Self::CHUNK);
+                    chunk.push(row);
+                    chunks.push(chunk);
+                }
+            },
+            None => self.first_rows[usize::from(!row.has_findings())].keep(row),
         }
         if self.details == 0 {
             return;
@@ -200,11 +258,22 @@ impl HtmlKept {
         let mut full = self.with_findings.into_sorted();
         full.extend(self.without.into_sorted());
         full.sort_by_key(|c| c.id);
-        // One vector of exactly the rows; each chunk is freed once moved.
-        let mut rows = Vec::with_capacity(self.rows.iter().map(Vec::len).sum());
-        for chunk in self.rows {
-            rows.extend(chunk);
-        }
+        let rows = match self.all_rows {
+            // One vector of exactly the rows; each chunk is freed once moved.
+            Some(chunks) => {
+                let mut rows = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+                for chunk in chunks {
+                    rows.extend(chunk);
+                }
+                rows
+            }
+            None => {
+                let [a, b] = self.first_rows;
+                let mut rows: Vec<html::Row> = a.heap.into_iter().map(|r| r.0).collect();
+                rows.extend(b.heap.into_iter().map(|r| r.0));
+                rows
+            }
+        };
         (rows, full)
     }
 }
