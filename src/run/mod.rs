@@ -236,9 +236,8 @@ struct CaptureSink<'a, 'o> {
 
 impl Consumer for &mut CaptureSink<'_, '_> {
     fn wants(&mut self, id: u64) -> bool {
-        if self.html.is_some() {
-            // Every connection has a row in the HTML report's table.
-            true
+        if let Some(html) = &self.html {
+            html.would_keep(id)
         } else if self.output.streams() {
             self.write_error.is_none()
         } else {

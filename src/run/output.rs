@@ -194,8 +194,12 @@ impl Ord for RowById {
 }
 
 impl FirstRows {
+    fn would_keep(&self, id: u64) -> bool {
+        self.heap.len() < self.limit || self.heap.peek().is_some_and(|top| id < top.0.id)
+    }
+
     fn keep(&mut self, row: html::Row) {
-        if self.heap.len() < self.limit || self.heap.peek().is_some_and(|top| row.id < top.0.id) {
+        if self.would_keep(row.id) {
             self.heap.push(RowById(row));
             if self.heap.len() > self.limit {
                 self.heap.pop();
@@ -225,6 +229,16 @@ impl HtmlKept {
             with_findings: Rows::new(opts.details),
             without: Rows::new(opts.details),
         }
+    }
+
+    /// Whether the report of connection `id` may be kept (so is worth
+    /// building): its findings are not known yet, so whether either side's
+    /// rows or details would keep it.
+    pub fn would_keep(&self, id: u64) -> bool {
+        self.all_rows.is_some()
+            || self.first_rows.iter().any(|r| r.would_keep(id))
+            || (self.details > 0
+                && (self.with_findings.would_keep(id) || self.without.would_keep(id)))
     }
 
     pub fn keep(&mut self, c: ConnectionReport) {
