@@ -72,6 +72,8 @@ pub struct Options {
     pub fail_on: Option<Severity>,
     /// How the teaching views are drawn.
     pub teach: TeachOptions,
+    /// Connections the HTML report shows in detail.
+    pub html_details: usize,
     /// Progress bars on standard error.
     pub progress: bool,
 }
@@ -93,6 +95,7 @@ impl Options {
             jobs: 1,
             fail_on: Some(Severity::Error),
             teach: TeachOptions::default(),
+            html_details: render::html::DEFAULT_DETAILS,
             progress: false,
         }
     }
@@ -201,6 +204,7 @@ pub fn run(
             starts: Starts::default(),
             sorted: Sorted::new(),
         },
+        html_rows: Vec::new(),
     };
     // Connections are picked by their ids over all captures, known only
     // once the captures before are done: then the captures are read in turn.
@@ -226,6 +230,7 @@ pub fn run(
         mut report,
         unreadable,
         streamed,
+        html_rows,
         ..
     } = merged;
     if interrupted() {
@@ -266,7 +271,7 @@ pub fn run(
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
     }
-    output.finish(&report, streamed, out, messages)?;
+    output.finish(&report, streamed, &html_rows, out, messages)?;
     out.flush()?;
     Ok(Outcome { report, unreadable })
 }
@@ -337,6 +342,8 @@ struct Analyzed {
     capture: Result<CaptureReport, CaptureError>,
     /// The connection reports kept for the output, by id.
     rows: Vec<ConnectionReport>,
+    /// The HTML report's table rows.
+    html_rows: Vec<render::html::Row>,
     /// Records held back, if any.
     spool: Option<Spool>,
     /// The start times of the records.
@@ -353,6 +360,8 @@ struct CaptureSink<'a, 'o> {
     output: &'a Output<'a>,
     select: &'a Select<'a>,
     rows: Rows,
+    /// What the HTML report keeps instead of `rows`.
+    html: Option<output::HtmlKept>,
     lines: &'a mut Lines<'o>,
     /// Flush after every record written: the input is a live stream
     /// (standard input), so each finished connection should be seen at once.
@@ -372,7 +381,10 @@ struct CaptureSink<'a, 'o> {
 
 impl Consumer for &mut CaptureSink<'_, '_> {
     fn ranks(&self) -> bool {
-        !self.select.judges() && !self.output.streams() && self.rows.is_limited()
+        !self.select.judges()
+            && !self.output.streams()
+            && self.html.is_none()
+            && self.rows.is_limited()
     }
 
     fn wants_ranked(&mut self, id: u64, worst: Option<Severity>) -> bool {
@@ -389,7 +401,9 @@ impl Consumer for &mut CaptureSink<'_, '_> {
             // Judged by the filter before it is counted.
             return true;
         }
-        if self.output.streams() {
+        if let Some(html) = &self.html {
+            self.select.id(id) && html.would_keep(id)
+        } else if self.output.streams() {
             self.write_error.is_none() && self.select.id(id)
         } else {
             // Without a limit every report is kept, whatever its rank.
@@ -414,7 +428,9 @@ impl Consumer for &mut CaptureSink<'_, '_> {
             if self.select.judges() && rank <= 1 {
                 self.flagged += 1;
             }
-            if self.rows.would_keep(rank, c.id) {
+            if let Some(html) = &mut self.html {
+                html.keep(c);
+            } else if self.rows.would_keep(rank, c.id) {
                 self.rows.keep(rank, c);
             }
             return;
@@ -482,6 +498,7 @@ impl Worker<'_> {
             output: self.output,
             select: self.select,
             rows: Rows::new(self.output.row_limit()),
+            html: self.output.html_kept(),
             lines: &mut lines,
             flush_lines: name == "-",
             opened,
@@ -538,18 +555,24 @@ impl Worker<'_> {
         }
         let CaptureSink {
             rows,
+            html,
             write_error,
             flagged,
             starts,
             ..
         } = sink;
+        let (html_rows, rows) = match html {
+            Some(html) => html.into_parts(),
+            None => (Vec::new(), rows.into_sorted()),
+        };
         Analyzed {
             shown,
             capture: capture.map(|(mut capture, _)| {
                 capture.flagged = flagged;
                 capture
             }),
-            rows: rows.into_sorted(),
+            rows,
+            html_rows,
             spool: match lines {
                 Lines::Spool(spool) => Some(spool),
                 Lines::Direct(_) | Lines::Sorted(_) => None,
@@ -598,6 +621,8 @@ struct Merged {
     next_offset: u64,
     unreadable: usize,
     streamed: Streamed,
+    /// The HTML report's table rows, ids shifted like the reports'.
+    html_rows: Vec<render::html::Row>,
 }
 
 impl Merged {
@@ -680,6 +705,21 @@ impl Merged {
                         c.capture = position;
                         c
                     }));
+                // Shifted in place; the first capture's rows are taken whole.
+                let rows: Vec<render::html::Row> = done
+                    .html_rows
+                    .into_iter()
+                    .map(|mut r| {
+                        r.id += offset;
+                        r.capture = position;
+                        r
+                    })
+                    .collect();
+                if self.html_rows.is_empty() {
+                    self.html_rows = rows;
+                } else {
+                    self.html_rows.extend(rows);
+                }
                 self.next_offset += capture.connections;
                 report.captures.push(capture);
             }
