@@ -128,13 +128,16 @@ impl<R: Read> Read for Input<R> {
                     self.stopped = true;
                     return Ok(0);
                 }
-                let n = input.read(buf)?;
                 // An input under this one (a pumped pipe under a decoder)
-                // may have ended because of the interruption.
-                if n == 0 && interrupted() {
-                    self.stopped = true;
+                // may have ended because of the interruption, and a decoder
+                // cut short by it fails: either is the interruption's end.
+                match input.read(buf) {
+                    Ok(0) | Err(_) if interrupted() => {
+                        self.stopped = true;
+                        return Ok(0);
+                    }
+                    read => read?,
                 }
-                n
             }
             Source::Pumped {
                 chunks,
