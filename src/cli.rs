@@ -51,6 +51,8 @@ pub enum Command {
   tcpstate analyze --timeline --explain --lang zh --conn 2 testdata/crafted/seed_ftp.pcap
   tcpstate analyze --format ladder --relative capture.pcap
   tcpstate analyze --format mermaid --conn 1 capture.pcap > connection1.mmd
+  tcpstate analyze --format svg --conn 1 --relative capture.pcap > connection1.svg
+  tcpstate analyze --format html --lang zh capture.pcap > report.html
 
 Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist;
 2 usage error or an input that cannot be read as a capture.")]
@@ -154,9 +156,14 @@ pub struct AnalyzeArgs {
     pub packets: bool,
 
     /// Show at most this many connections per capture in the table (0 = all):
-    /// those with the most severe findings first.
+    /// those with the most severe findings first; in the HTML report's
+    /// table, at most this many over all captures.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
+
+    /// Connections the HTML report shows in detail (ladder, time–sequence graph, step-through), in the table's order: findings first.
+    #[arg(long, default_value_t = tcpstate::render::html::DEFAULT_DETAILS, value_name = "N")]
+    pub html_details: usize,
 
     /// Exit with status 1 when a finding at or above this level exists.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
@@ -335,6 +342,7 @@ impl AnalyzeArgs {
             jobs,
             fail_on: self.fail_on.severity(),
             teach,
+            html_details: self.html_details,
             // Progress only for a person watching a terminal.
             progress: std::io::stderr().is_terminal(),
         })
@@ -357,6 +365,11 @@ impl AnalyzeArgs {
                 ));
             }
             format = Format::Timeline;
+        }
+        if format == Format::Svg && self.conn.len() != 1 {
+            return Err(
+                "--format svg draws one connection: choose it with --conn ID (one id)".into(),
+            );
         }
         Ok(format)
     }

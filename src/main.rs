@@ -63,6 +63,7 @@ fn command(command: Command, out: &mut dyn Write) -> Result<ExitCode> {
     match command {
         Command::Analyze(args) => {
             let options = args.resolve().map_err(|message| anyhow!(message))?;
+            run::stop_reading_on_ctrl_c();
             let outcome = run::run(&options, out, &mut io::stderr())?;
             Ok(match outcome.status() {
                 Status::Passed => ExitCode::SUCCESS,

@@ -17,6 +17,102 @@ pub fn document(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// Writes the document of `report` as [`document`] does, but with the
+/// elements of its `connections` array written by `connections` (it writes
+/// what [`connection_in_document`] built for each, after the separator
+/// [`element_separator`] writes, and returns whether it wrote any): the
+/// connections can come from elsewhere than the report (whose own
+/// `connections` must be empty), written once the rest is known.
+pub fn document_with(
+    report: &Report,
+    out: &mut dyn Write,
+    connections: impl FnOnce(&mut dyn Write) -> io::Result<bool>,
+) -> io::Result<()> {
+    let mut head = Vec::new();
+    document(report, &mut head)?;
+    // The only top-level key at two spaces' indent after a raw newline
+    // (strings never hold one): the place of the array, empty here.
+    const EMPTY: &[u8] = b"\n  \"connections\": []";
+    let Some(at) = head
+        .windows(EMPTY.len())
+        .position(|w| w == EMPTY)
+        .filter(|_| report.connections.is_empty())
+    else {
+        return Err(io::Error::other(
+            "the document's connections cannot be written apart",
+        ));
+    };
+    let open = at + EMPTY.len() - 1;
+    out.write_all(&head[..open])?;
+    if connections(out)? {
+        out.write_all(b"\n  ")?;
+    }
+    out.write_all(&head[open..])
+}
+
+/// What goes before each element of the document's `connections` array.
+pub fn element_separator(first: bool, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(if first { b"\n    " } else { b",\n    " })
+}
+
+/// Builds `conn` as an element of the document's `connections` array, as
+/// [`document`] writes it (pretty, indented to its depth), in `scratch`,
+/// and returns what follows its id: [`put_document_id`] writes what comes
+/// before. This is how connections are held back, put in order and
+/// renumbered without being read again.
+pub fn connection_in_document<'s>(
+    conn: &ConnectionReport,
+    scratch: &'s mut Vec<u8>,
+) -> io::Result<&'s [u8]> {
+    scratch.clear();
+    let mut indented = Indented(&mut *scratch);
+    conn.serialize(&mut Serializer::with_formatter(
+        &mut indented,
+        BidiEscaping(PrettyFormatter::new()),
+    ))?;
+    let start = DOCUMENT_ID_KEY.len() + itoa::Buffer::new().format(conn.id).len();
+    debug_assert!(scratch.starts_with(DOCUMENT_ID_KEY));
+    Ok(scratch.get(start..).unwrap_or_default())
+}
+
+/// Writes the start of a connection in the document, up to and with its
+/// id, before what [`connection_in_document`] returned.
+pub fn put_document_id(id: u64, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(DOCUMENT_ID_KEY)?;
+    out.write_all(itoa::Buffer::new().format(id).as_bytes())
+}
+
+/// How a connection's object in the document begins.
+const DOCUMENT_ID_KEY: &[u8] = b"{\n      \"id\": ";
+
+/// Indents what is written through it by the depth of the document's
+/// connections (two levels): every raw newline of pretty JSON is followed
+/// by its indentation, and strings never hold one.
+struct Indented<'a>(&'a mut Vec<u8>);
+
+impl Write for Indented<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut lines = buf.split(|&b| b == b'\n');
+        if let Some(first) = lines.next() {
+            self.0.extend_from_slice(first);
+        }
+        for line in lines {
+            self.0.extend_from_slice(b"\n    ");
+            self.0.extend_from_slice(line);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes a connection's JSON line id, before what [`line_after_id`]
+/// returned.
+pub fn put_line_id(id: u64, out: &mut dyn Write) -> io::Result<()> {
+    line_with_id(id, &[], out)
+}
+
 /// Appends `value` as compact JSON, escaped as every JSON output is.
 pub(crate) fn compact<T: Serialize + ?Sized>(
     out: &mut Vec<u8>,

@@ -1,11 +1,13 @@
 //! Renderers: each takes the finished report model and a `Write`.
 
+pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod ladder;
 pub mod mermaid;
 pub mod rules;
 pub mod style;
+pub mod svg;
 pub mod table;
 pub mod teaching;
 pub mod timeline;
@@ -109,12 +111,19 @@ pub enum Format {
     Ladder,
     /// A Mermaid sequenceDiagram per connection (Markdown with one block per connection when there are several).
     Mermaid,
+    /// The ladder of one connection (`--conn ID`) as a standalone SVG figure.
+    Svg,
+    /// One self-contained HTML page: overview, connection table, and ladder, time–sequence graph and step-through per connection (`--html-details`).
+    Html,
 }
 
 impl Format {
     /// The teaching views: they need every packet of the connections shown.
     pub const fn is_teaching(self) -> bool {
-        matches!(self, Format::Timeline | Format::Ladder | Format::Mermaid)
+        matches!(
+            self,
+            Format::Timeline | Format::Ladder | Format::Mermaid | Format::Svg
+        )
     }
 
     /// The name `--format` takes.
@@ -127,6 +136,8 @@ impl Format {
             Format::Timeline => "timeline",
             Format::Ladder => "ladder",
             Format::Mermaid => "mermaid",
+            Format::Svg => "svg",
+            Format::Html => "html",
         }
     }
 }

@@ -30,7 +30,8 @@ impl Painter {
         Painter { enabled }
     }
 
-    fn code(style: Style, text: &str) -> &'static str {
+    /// The ANSI SGR code of a style (the SVG and HTML views map it to CSS).
+    pub(crate) fn code(style: Style, text: &str) -> &'static str {
         match style {
             Style::Heading => "1",
             Style::Step => "1;35",

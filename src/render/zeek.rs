@@ -2,7 +2,7 @@
 //! other Zeek tooling read. Differences from Zeek's own log are listed in
 //! docs/zeek.md.
 
-use crate::report::{rfc3339, Report};
+use crate::report::{rfc3339, ConnectionReport, Report};
 use std::io::{self, Write};
 
 const FIELDS: [&str; 21] = [
@@ -74,63 +74,94 @@ fn tunnel_parents(layers: &[String]) -> String {
         .join(",")
 }
 
+/// Writes the whole report as a conn.log, its rows in id order; `#open`
+/// is the earliest start of a connection, `#close` the latest.
+/// [`crate::run`] writes the rows as connections finish instead, with
+/// [`header`], [`row`] and [`close`].
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let first = report
         .connections
         .iter()
         .map(|c| c.start_time.as_str())
-        .min()
-        .map(str::to_string)
-        .unwrap_or_else(|| rfc3339(0));
-    writeln!(out, "#separator \\x09")?;
-    writeln!(out, "#set_separator\t,")?;
-    writeln!(out, "#empty_field\t(empty)")?;
-    writeln!(out, "#unset_field\t-")?;
-    writeln!(out, "#path\tconn")?;
-    writeln!(out, "#open\t{}", zeek_time(&first))?;
-    writeln!(out, "#fields\t{}", FIELDS.join("\t"))?;
-    writeln!(out, "#types\t{}", TYPES.join("\t"))?;
+        .min();
+    header(first, out)?;
+    let mut scratch = String::new();
     for c in &report.connections {
-        let duration = if c.duration_s > 0.0 {
-            format!("{:.6}", c.duration_s)
-        } else {
-            "-".into()
-        };
-        let row = [
-            format!("{:.6}", c.start_ts),
-            format!("CT{:016x}", c.id),
-            c.client.addr.clone(),
-            c.client.port.to_string(),
-            c.server.addr.clone(),
-            c.server.port.to_string(),
-            "tcp".into(),
-            "-".into(),
-            duration,
-            c.zeek.orig_bytes.to_string(),
-            c.zeek.resp_bytes.to_string(),
-            c.conn_state.as_str().into(),
-            "-".into(),
-            "-".into(),
-            c.zeek.missed_bytes.to_string(),
-            if c.history.is_empty() {
-                "-".into()
-            } else {
-                c.history.clone()
-            },
-            c.zeek.orig_pkts.to_string(),
-            c.zeek.orig_ip_bytes.to_string(),
-            c.zeek.resp_pkts.to_string(),
-            c.zeek.resp_ip_bytes.to_string(),
-            tunnel_parents(&c.encapsulation),
-        ];
-        writeln!(out, "{}", row.join("\t"))?;
+        let slot = row(c, &mut scratch);
+        out.write_all(&scratch.as_bytes()[..slot])?;
+        uid(c.id, out)?;
+        out.write_all(&scratch.as_bytes()[slot..])?;
     }
     let last = report
         .connections
         .iter()
         .map(|c| c.start_time.as_str())
-        .max()
-        .map(str::to_string)
-        .unwrap_or(first);
-    writeln!(out, "#close\t{}", zeek_time(&last))
+        .max();
+    close(last.or(first), out)
+}
+
+/// Writes the header lines, `#open` at `open` (an RFC 3339 time; the Unix
+/// epoch if `None`).
+pub fn header(open: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+    let open = open.map_or_else(|| rfc3339(0), str::to_string);
+    writeln!(out, "#separator \\x09")?;
+    writeln!(out, "#set_separator\t,")?;
+    writeln!(out, "#empty_field\t(empty)")?;
+    writeln!(out, "#unset_field\t-")?;
+    writeln!(out, "#path\tconn")?;
+    writeln!(out, "#open\t{}", zeek_time(&open))?;
+    writeln!(out, "#fields\t{}", FIELDS.join("\t"))?;
+    writeln!(out, "#types\t{}", TYPES.join("\t"))
+}
+
+/// Writes the `#close` line, at `close` (an RFC 3339 time; the Unix epoch
+/// if `None`).
+pub fn close(close: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+    let close = close.map_or_else(|| rfc3339(0), str::to_string);
+    writeln!(out, "#close\t{}", zeek_time(&close))
+}
+
+/// Writes the `uid` of connection `id`.
+pub fn uid(id: u64, out: &mut dyn Write) -> io::Result<()> {
+    write!(out, "CT{id:016x}")
+}
+
+/// Builds the row of `c`, newline included, in `scratch` (kept between
+/// calls), without its `uid`; returns where the uid goes ([`uid`]). This is
+/// how rows are held back and renumbered without being read again.
+pub fn row(c: &ConnectionReport, scratch: &mut String) -> usize {
+    use std::fmt::Write as _;
+    scratch.clear();
+    let _ = write!(scratch, "{:.6}\t", c.start_ts);
+    let slot = scratch.len();
+    let _ = write!(
+        scratch,
+        "\t{}\t{}\t{}\t{}\ttcp\t-\t",
+        c.client.addr, c.client.port, c.server.addr, c.server.port
+    );
+    if c.duration_s > 0.0 {
+        let _ = write!(scratch, "{:.6}", c.duration_s);
+    } else {
+        scratch.push('-');
+    }
+    let z = &c.zeek;
+    let _ = writeln!(
+        scratch,
+        "\t{}\t{}\t{}\t-\t-\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        z.orig_bytes,
+        z.resp_bytes,
+        c.conn_state.as_str(),
+        z.missed_bytes,
+        if c.history.is_empty() {
+            "-"
+        } else {
+            &c.history
+        },
+        z.orig_pkts,
+        z.orig_ip_bytes,
+        z.resp_pkts,
+        z.resp_ip_bytes,
+        tunnel_parents(&c.encapsulation),
+    );
+    slot
 }

@@ -3,17 +3,22 @@
 //!
 //! The captures are analyzed side by side on worker threads, each with its
 //! own ids from 1, and merged in argument order: their ids shifted by the
-//! connections of the captures before, their JSON Lines held back in a
-//! [`spool`] until their turn. What is kept of each capture and what is
-//! written is up to the [`output`] format. The result is the report model
-//! and a [`Status`].
+//! connections of the captures before, their records (JSON Lines, Zeek
+//! rows, the JSON document's connections) held back in a [`spool`] until
+//! their turn. What is kept of each capture and what is written is up to
+//! the [`output`] format. The streamed formats keep no report: JSON Lines
+//! and Zeek rows are written as connections finish, and the JSON document's
+//! connections are put in id order on the way ([`sorted`]), in bounded
+//! memory. The result is the report model and a [`Status`].
 
+mod interrupt;
 mod output;
 mod rows;
 mod select;
+mod sorted;
 mod spool;
 
-use crate::capture::CaptureError;
+use crate::capture::{CaptureError, ReadStop};
 use crate::conntable::Limits;
 use crate::filter::Filter;
 use crate::input::{self, Compression};
@@ -24,11 +29,14 @@ use crate::report::{
 };
 use crate::rules::{Check, Severity};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use output::Output;
+use interrupt::Input;
+pub use interrupt::{interrupt, interrupted, stop_reading_on_ctrl_c};
+use output::{Output, Scratch, Starts, Streamed};
 use rows::{rank, rank_of, Rows};
 use select::Select;
+use sorted::Sorted;
 use spool::Spool;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Everything a run is given.
@@ -64,6 +72,8 @@ pub struct Options {
     pub fail_on: Option<Severity>,
     /// How the teaching views are drawn.
     pub teach: TeachOptions,
+    /// Connections the HTML report shows in detail.
+    pub html_details: usize,
     /// Progress bars on standard error.
     pub progress: bool,
 }
@@ -85,6 +95,7 @@ impl Options {
             jobs: 1,
             fail_on: Some(Severity::Error),
             teach: TeachOptions::default(),
+            html_details: render::html::DEFAULT_DETAILS,
             progress: false,
         }
     }
@@ -119,8 +130,8 @@ pub enum Status {
 #[derive(Debug)]
 pub struct Outcome {
     /// The readable captures, the connection reports the output kept (none
-    /// for JSON Lines, only the first rows per capture for the table) and
-    /// the summary with its verdict.
+    /// for JSON Lines, Zeek and the JSON document, only the first rows per
+    /// capture for the table) and the summary with its verdict.
     pub report: Report,
     /// Captures that could not be read.
     pub unreadable: usize,
@@ -140,7 +151,8 @@ impl Outcome {
 
 /// Analyzes the captures and writes the output to `out`, and warnings,
 /// errors about single captures and (for JSON Lines) the verdict to
-/// `messages`. A capture that cannot be read is reported there and left
+/// `messages`. What a streamed format holds back beyond a few megabytes
+/// goes to temporary files. A capture that cannot be read is reported there and left
 /// out; the run goes on.
 pub fn run(
     options: &Options,
@@ -188,6 +200,11 @@ pub fn run(
         },
         next_offset: 0,
         unreadable: 0,
+        streamed: Streamed {
+            starts: Starts::default(),
+            sorted: Sorted::new(),
+        },
+        html_rows: Vec::new(),
     };
     // Connections are picked by their ids over all captures, known only
     // once the captures before are done: then the captures are read in turn.
@@ -195,16 +212,41 @@ pub fn run(
         side_by_side(&worker, files, workers, &mut merged, out, messages)?;
     } else {
         for (index, path) in files.iter().enumerate() {
+            if interrupted() {
+                break;
+            }
             let first_id = merged.next_offset + 1;
-            let done = worker.capture(index, path, first_id, Lines::Direct(&mut *out));
-            merged.add(done, 0, out, messages)?;
+            let opened = merged.streamed.starts.first.is_some();
+            let lines = if output.sorts() {
+                Lines::Sorted(&mut merged.streamed.sorted)
+            } else {
+                Lines::Direct(&mut *out)
+            };
+            let done = worker.capture(index, path, first_id, lines, opened);
+            merged.add(done, 0, &output, out, messages)?;
         }
     }
     let Merged {
         mut report,
         unreadable,
+        streamed,
+        html_rows,
         ..
     } = merged;
+    if interrupted() {
+        let unread = files
+            .len()
+            .saturating_sub(report.captures.len() + unreadable);
+        let not_read = match unread {
+            0 => String::new(),
+            1 => "; 1 input was not read".to_string(),
+            n => format!("; {n} inputs were not read"),
+        };
+        let _ = writeln!(
+            messages,
+            "tcpstate: warning: interrupted: the results are those of what was read{not_read}"
+        );
+    }
     report.connections.sort_by_key(|c| c.id);
     let connections = report.captures.iter().map(|c| c.connections).sum();
     if let Some(id) = select.missing(connections) {
@@ -229,7 +271,7 @@ pub fn run(
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
     }
-    output.finish(&report, out, messages)?;
+    output.finish(&report, streamed, &html_rows, out, messages)?;
     out.flush()?;
     Ok(Outcome { report, unreadable })
 }
@@ -283,12 +325,14 @@ fn filter_note(report: &mut Report, filter: &Filter, tracked: u64) {
     report.summary.verdict.text.push_str(&note);
 }
 
-/// Where JSON Lines go while a capture is analyzed.
+/// Where the records of a streamed format go while a capture is analyzed.
 enum Lines<'a> {
     /// Straight to the output, as each connection finishes.
     Direct(&'a mut dyn Write),
     /// Into a spool, copied out (with shifted ids) in argument order.
     Spool(Spool),
+    /// Into the records put in id order (their ids final already).
+    Sorted(&'a mut Sorted),
 }
 
 /// What analyzing one capture produced.
@@ -298,10 +342,17 @@ struct Analyzed {
     capture: Result<CaptureReport, CaptureError>,
     /// The connection reports kept for the output, by id.
     rows: Vec<ConnectionReport>,
-    /// JSON Lines held back, if any.
+    /// The HTML report's table rows.
+    html_rows: Vec<render::html::Row>,
+    /// Records held back, if any.
     spool: Option<Spool>,
+    /// The start times of the records.
+    starts: Starts,
     /// A failure to write the output.
     write_error: Option<io::Error>,
+    /// Where reading stopped if the run was interrupted before the input's
+    /// end: the bytes read.
+    interrupted: Option<u64>,
 }
 
 /// Where one capture's connection reports go.
@@ -309,13 +360,19 @@ struct CaptureSink<'a, 'o> {
     output: &'a Output<'a>,
     select: &'a Select<'a>,
     rows: Rows,
+    /// What the HTML report keeps instead of `rows`.
+    html: Option<output::HtmlKept>,
     lines: &'a mut Lines<'o>,
-    /// Flush after every JSON line: the input is a live stream (standard
-    /// input), so each finished connection should be seen at once.
+    /// Flush after every record written: the input is a live stream
+    /// (standard input), so each finished connection should be seen at once.
     flush_lines: bool,
+    /// Whether the Zeek header is out already (written before the first
+    /// row, with its start as `#open`).
+    opened: bool,
+    starts: Starts,
     write_error: Option<io::Error>,
-    /// Where each JSON line is built.
-    scratch: Vec<u8>,
+    /// Where each record is built.
+    scratch: Scratch,
     /// Connections with a finding at warning or above.
     flagged: u64,
     /// The rank of the connection just wanted (see [`Rows`]).
@@ -324,7 +381,10 @@ struct CaptureSink<'a, 'o> {
 
 impl Consumer for &mut CaptureSink<'_, '_> {
     fn ranks(&self) -> bool {
-        !self.select.judges() && !self.output.streams() && self.rows.is_limited()
+        !self.select.judges()
+            && !self.output.streams()
+            && self.html.is_none()
+            && self.rows.is_limited()
     }
 
     fn wants_ranked(&mut self, id: u64, worst: Option<Severity>) -> bool {
@@ -341,7 +401,9 @@ impl Consumer for &mut CaptureSink<'_, '_> {
             // Judged by the filter before it is counted.
             return true;
         }
-        if self.output.streams() {
+        if let Some(html) = &self.html {
+            self.select.id(id) && html.would_keep(id)
+        } else if self.output.streams() {
             self.write_error.is_none() && self.select.id(id)
         } else {
             // Without a limit every report is kept, whatever its rank.
@@ -366,7 +428,9 @@ impl Consumer for &mut CaptureSink<'_, '_> {
             if self.select.judges() && rank <= 1 {
                 self.flagged += 1;
             }
-            if self.rows.would_keep(rank, c.id) {
+            if let Some(html) = &mut self.html {
+                html.keep(c);
+            } else if self.rows.would_keep(rank, c.id) {
                 self.rows.keep(rank, c);
             }
             return;
@@ -374,19 +438,36 @@ impl Consumer for &mut CaptureSink<'_, '_> {
         if self.write_error.is_some() {
             return;
         }
-        let written = match &mut *self.lines {
-            Lines::Direct(out) => render::json::line(&c, &mut self.scratch, *out).and_then(|()| {
-                if self.flush_lines {
-                    out.flush()
-                } else {
-                    Ok(())
+        self.write_error = self.stream(&c).err();
+    }
+}
+
+impl CaptureSink<'_, '_> {
+    /// Writes or holds back the record of `c`.
+    fn stream(&mut self, c: &ConnectionReport) -> io::Result<()> {
+        let zeek = self.output.is_zeek();
+        if zeek {
+            self.starts.add(&c.start_time);
+        }
+        let put_id = self.output.put_id();
+        let (slot, bytes) = self.output.record(c, &mut self.scratch)?;
+        match &mut *self.lines {
+            Lines::Direct(out) => {
+                if zeek && !self.opened {
+                    render::zeek::header(Some(&c.start_time), *out)?;
+                    self.opened = true;
                 }
-            }),
-            Lines::Spool(spool) => {
-                spool.push(c.id, render::json::line_after_id(&c, &mut self.scratch))
+                out.write_all(&bytes[..slot])?;
+                put_id(c.id, *out)?;
+                out.write_all(&bytes[slot..])?;
+                if self.flush_lines {
+                    out.flush()?;
+                }
+                Ok(())
             }
-        };
-        self.write_error = written.err();
+            Lines::Spool(spool) => spool.push(c.id, slot, bytes),
+            Lines::Sorted(sorted) => sorted.push(c.id, slot, bytes),
+        }
     }
 }
 
@@ -402,28 +483,42 @@ struct Worker<'a> {
 impl Worker<'_> {
     /// Analyzes the capture at `index` among the inputs; connection ids
     /// start at `first_id`.
-    fn capture(&self, index: usize, path: &Path, first_id: u64, mut lines: Lines<'_>) -> Analyzed {
+    /// `opened`: whether the Zeek header is out already.
+    fn capture(
+        &self,
+        index: usize,
+        path: &Path,
+        first_id: u64,
+        mut lines: Lines<'_>,
+        opened: bool,
+    ) -> Analyzed {
         let name = path.display().to_string();
         let shown = render::printable(&name).into_owned();
         let mut sink = CaptureSink {
             output: self.output,
             select: self.select,
             rows: Rows::new(self.output.row_limit()),
+            html: self.output.html_kept(),
             lines: &mut lines,
             flush_lines: name == "-",
+            opened,
+            starts: Starts::default(),
             write_error: None,
-            scratch: Vec::new(),
+            scratch: Scratch::default(),
             flagged: 0,
             wanted_rank: None,
         };
-        let input = open_input(path);
+        // A regular file is read here; a pipe or a terminal, which may
+        // block, on a thread of its own, so that Ctrl-C stops it.
+        let regular = (name != "-")
+            .then(|| std::fs::metadata(path).ok().filter(|m| m.is_file()))
+            .flatten()
+            .map(|m| m.len());
+        let input = open_input(path, regular.is_some());
         // The bar counts the bytes read, known in advance for a file that is
         // not compressed.
         let size = match &input {
-            Ok((Compression::None, _)) => std::fs::metadata(path)
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| m.len()),
+            Ok((Compression::None, _)) => regular,
             _ => None,
         };
         let mut bar: Option<ProgressBar> = None;
@@ -440,49 +535,65 @@ impl Worker<'_> {
                 p.done_connections
             ));
         };
+        let mut interrupted = None;
         let capture = input.map_err(CaptureError::from).and_then(|(_, reader)| {
-            analyze_capture_with_progress(
+            let mut input = Input::direct(reader);
+            let capture = analyze_capture_with_progress(
                 &name,
                 index,
-                reader,
+                &mut input,
                 first_id,
                 self.analysis,
                 &mut sink,
                 on_progress,
-            )
+            );
+            interrupted = input.stopped.then_some(input.read);
+            capture
         });
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
         let CaptureSink {
             rows,
+            html,
             write_error,
             flagged,
+            starts,
             ..
         } = sink;
+        let (html_rows, rows) = match html {
+            Some(html) => html.into_parts(),
+            None => (Vec::new(), rows.into_sorted()),
+        };
         Analyzed {
             shown,
             capture: capture.map(|(mut capture, _)| {
                 capture.flagged = flagged;
                 capture
             }),
-            rows: rows.into_sorted(),
+            rows,
+            html_rows,
             spool: match lines {
                 Lines::Spool(spool) => Some(spool),
-                Lines::Direct(_) => None,
+                Lines::Direct(_) | Lines::Sorted(_) => None,
             },
+            starts,
             write_error,
+            interrupted,
         }
     }
 }
 
 /// The input at `path` (`-`: standard input), decompressed if it is
-/// compressed ([`crate::input`]).
-fn open_input(path: &Path) -> io::Result<(Compression, Box<dyn io::Read + Send>)> {
+/// compressed ([`crate::input`]). Unless it is a `regular` file, it is read
+/// on a thread of its own ([`Input::pumped`]): a pipe may block.
+fn open_input(path: &Path, regular: bool) -> io::Result<(Compression, Box<dyn io::Read + Send>)> {
     if path == Path::new("-") {
-        input::open(io::stdin())
-    } else {
+        input::open(Input::pumped(io::stdin()))
+    } else if regular {
         input::open(std::fs::File::open(path)?)
+    } else {
+        input::open(Input::pumped(std::fs::File::open(path)?))
     }
 }
 
@@ -509,14 +620,20 @@ struct Merged {
     /// Connections of the captures merged so far: the id shift of the next.
     next_offset: u64,
     unreadable: usize,
+    streamed: Streamed,
+    /// The HTML report's table rows, ids shifted like the reports'.
+    html_rows: Vec<render::html::Row>,
 }
 
 impl Merged {
-    /// Adds one capture's results, its ids shifted by `offset`.
+    /// Adds one capture's results, its ids shifted by `offset`; its held
+    /// back records go out (or, for the JSON document, into the records put
+    /// in id order).
     fn add(
         &mut self,
         done: Analyzed,
         offset: u64,
+        output: &Output<'_>,
         out: &mut dyn Write,
         messages: &mut dyn Write,
     ) -> Result<(), Error> {
@@ -525,8 +642,45 @@ impl Merged {
         }
         let shown = done.shown;
         match done.capture {
-            Ok(capture) => {
+            // Not one record readable after the file header: as unreadable
+            // an input as one with a bad header.
+            Ok(capture)
+                if capture.frames == 0
+                    && done.interrupted.is_none()
+                    && capture.stopped.as_ref().is_some_and(|s| !s.truncated) =>
+            {
                 if let Some(stop) = &capture.stopped {
+                    let _ = writeln!(
+                        messages,
+                        "tcpstate: error: {shown}: no frame can be read: the first record, \
+                         at byte offset {}, is malformed: {}",
+                        stop.offset, stop.message
+                    );
+                }
+                self.unreadable += 1;
+            }
+            Ok(mut capture) => {
+                if let Some(read) = done.interrupted {
+                    // Not where the file breaks, but where reading was
+                    // stopped (inside a record, or before the next one).
+                    let (offset, frame) = capture
+                        .stopped
+                        .as_ref()
+                        .map_or((read, capture.frames + 1), |s| (s.offset, s.frame));
+                    capture.truncated = false;
+                    capture.stopped = Some(ReadStop {
+                        offset,
+                        frame,
+                        truncated: false,
+                        message: "interrupted".to_string(),
+                    });
+                    let _ = writeln!(
+                        messages,
+                        "tcpstate: warning: {shown}: interrupted at byte offset {offset} \
+                         (frame {frame}); the {} complete frames before it were analyzed",
+                        frame - 1
+                    );
+                } else if let Some(stop) = &capture.stopped {
                     let _ = writeln!(
                         messages,
                         "tcpstate: warning: {shown}: reading stopped at byte offset {} \
@@ -538,8 +692,9 @@ impl Merged {
                     );
                 }
                 if let Some(spool) = done.spool {
-                    spool.copy_to(out, offset)?;
+                    self.release(spool, &done.starts, offset, output, out)?;
                 }
+                self.streamed.starts.then(done.starts);
                 let report = &mut self.report;
                 report.summary.merge(&capture.summary);
                 let position = report.captures.len();
@@ -550,6 +705,21 @@ impl Merged {
                         c.capture = position;
                         c
                     }));
+                // Shifted in place; the first capture's rows are taken whole.
+                let rows: Vec<render::html::Row> = done
+                    .html_rows
+                    .into_iter()
+                    .map(|mut r| {
+                        r.id += offset;
+                        r.capture = position;
+                        r
+                    })
+                    .collect();
+                if self.html_rows.is_empty() {
+                    self.html_rows = rows;
+                } else {
+                    self.html_rows.extend(rows);
+                }
                 self.next_offset += capture.connections;
                 report.captures.push(capture);
             }
@@ -559,6 +729,36 @@ impl Merged {
             }
         }
         Ok(())
+    }
+}
+
+impl Merged {
+    /// Writes out the records a capture held back, with ids shifted by
+    /// `offset`, or puts them with the records to be sorted.
+    fn release(
+        &mut self,
+        spool: Spool,
+        starts: &Starts,
+        offset: u64,
+        output: &Output<'_>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if output.sorts() {
+            let sorted = &mut self.streamed.sorted;
+            let mut bytes = Vec::new();
+            return spool.each(|reader, id, slot, len| {
+                bytes.clear();
+                reader.take(len).read_to_end(&mut bytes)?;
+                if bytes.len() as u64 != len {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                sorted.push(id.saturating_add(offset), slot as usize, &bytes)
+            });
+        }
+        if output.is_zeek() && self.streamed.starts.first.is_none() && !spool.is_empty() {
+            render::zeek::header(starts.first.as_deref(), out)?;
+        }
+        spool.copy_to(out, offset, output.put_id())
     }
 }
 
@@ -579,11 +779,14 @@ fn side_by_side(
             let done = done.clone();
             let next = &next;
             scope.spawn(move || loop {
+                if interrupted() {
+                    break;
+                }
                 let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(path) = files.get(index) else { break };
                 let lines = Lines::Spool(Spool::new(index));
                 if done
-                    .send((index, worker.capture(index, path, 1, lines)))
+                    .send((index, worker.capture(index, path, 1, lines, true)))
                     .is_err()
                 {
                     break;
@@ -597,7 +800,7 @@ fn side_by_side(
             waiting.insert(index, analyzed);
             while let Some(analyzed) = waiting.remove(&turn) {
                 let offset = merged.next_offset;
-                merged.add(analyzed, offset, out, messages)?;
+                merged.add(analyzed, offset, worker.output, out, messages)?;
                 turn += 1;
             }
         }

@@ -2,9 +2,15 @@
 //! wants, where each goes, and what is written once every capture is done.
 //! A new format is one more [`Output`].
 
+use super::rows::Rows;
+use super::sorted::Sorted;
+use super::spool::PutId;
 use super::Error;
+use crate::render::html::{self, HtmlOptions};
 use crate::render::{self, table::TableOptions, teaching::TeachOptions, Format};
-use crate::report::Report;
+use crate::report::{ConnectionReport, Report};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 /// Draws a teaching view of the whole report.
@@ -15,11 +21,12 @@ type Draw = fn(&Report, &TeachOptions, &mut dyn Write) -> io::Result<()>;
 pub(super) enum Output<'a> {
     /// The table: only its first rows per capture are kept.
     Table(TableOptions),
-    /// One JSON document.
+    /// One JSON document, its connections held back (in bounded memory)
+    /// until the captures before them in the document are known.
     Json,
     /// JSON Lines, written as each connection finishes.
     Jsonl,
-    /// A Zeek conn.log.
+    /// A Zeek conn.log, its rows written as each connection finishes.
     Zeek,
     /// A teaching view (timeline, ladder, Mermaid).
     Teaching {
@@ -28,6 +35,9 @@ pub(super) enum Output<'a> {
         conn: Option<u64>,
         teach: &'a TeachOptions,
     },
+    /// The HTML report: a row for every connection, the full reports of
+    /// the first `details` only ([`HtmlKept`]).
+    Html(HtmlOptions),
 }
 
 impl<'a> Output<'a> {
@@ -53,13 +63,62 @@ impl<'a> Output<'a> {
             Format::Timeline => teaching(render::timeline::render),
             Format::Ladder => teaching(render::ladder::render),
             Format::Mermaid => teaching(render::mermaid::render),
+            Format::Svg => teaching(render::svg::render),
+            Format::Html => Output::Html(HtmlOptions {
+                teach: options.teach,
+                details: options.html_details,
+                limit: options.limit,
+            }),
         }
     }
 
-    /// Whether each report is written out as soon as its connection is done
-    /// (else the reports are kept for [`Output::finish`]).
+    /// Whether each report is made a record (written out, or held back as
+    /// bytes) as soon as its connection is done, else the reports are kept
+    /// for [`Output::finish`].
     pub fn streams(&self) -> bool {
-        matches!(self, Output::Jsonl)
+        matches!(self, Output::Jsonl | Output::Zeek | Output::Json)
+    }
+
+    /// Whether the records are put in id order before they are written
+    /// (else they are written in the order connections finish).
+    pub fn sorts(&self) -> bool {
+        matches!(self, Output::Json)
+    }
+
+    /// Whether the records are Zeek rows, with the header written before
+    /// the first.
+    pub fn is_zeek(&self) -> bool {
+        matches!(self, Output::Zeek)
+    }
+
+    /// Builds the record of `c` for a streamed format: its bytes, in
+    /// `scratch`, but for the id, which [`Output::put_id`] writes after the
+    /// first `slot` of them.
+    pub fn record<'s>(
+        &self,
+        c: &ConnectionReport,
+        scratch: &'s mut Scratch,
+    ) -> io::Result<(usize, &'s [u8])> {
+        match self {
+            Output::Zeek => {
+                let slot = render::zeek::row(c, &mut scratch.text);
+                Ok((slot, scratch.text.as_bytes()))
+            }
+            Output::Json => Ok((
+                0,
+                render::json::connection_in_document(c, &mut scratch.bytes)?,
+            )),
+            _ => Ok((0, render::json::line_after_id(c, &mut scratch.bytes))),
+        }
+    }
+
+    /// Writes a record's id, as [`Output::record`] left it out.
+    pub fn put_id(&self) -> PutId {
+        match self {
+            Output::Zeek => render::zeek::uid,
+            Output::Json => render::json::put_document_id,
+            _ => render::json::put_line_id,
+        }
     }
 
     /// The reports kept per capture at most, those with the smallest ids;
@@ -77,6 +136,8 @@ impl<'a> Output<'a> {
         match self {
             // The teaching views are drawn from every packet.
             Output::Teaching { conn, .. } => Some(*conn),
+            // Any connection may be one of those shown in detail.
+            Output::Html(_) => Some(None),
             _ => None,
         }
     }
@@ -89,17 +150,48 @@ impl<'a> Output<'a> {
         !matches!(self, Output::Teaching { .. })
     }
 
-    /// Writes what comes once every capture is done.
+    /// What the HTML report keeps of each capture; `None` for the others.
+    pub fn html_kept(&self) -> Option<HtmlKept> {
+        match self {
+            Output::Html(opts) => Some(HtmlKept::new(opts)),
+            _ => None,
+        }
+    }
+
+    /// Writes what comes once every capture is done, with what the
+    /// streamed formats left; `rows` are the HTML report's table (empty for
+    /// the other formats).
     pub fn finish(
         &self,
         report: &Report,
+        streamed: Streamed,
+        rows: &[html::Row],
         out: &mut dyn Write,
         messages: &mut dyn Write,
     ) -> Result<(), Error> {
         match *self {
             Output::Table(table) => render::table::render(report, &table, out)?,
-            Output::Json => render::json::document(report, out)?,
-            Output::Zeek => render::zeek::render(report, out)?,
+            Output::Json => {
+                let sorted = streamed.sorted;
+                render::json::document_with(report, out, |out| {
+                    let any = sorted.len() > 0;
+                    sorted.write_to(
+                        out,
+                        render::json::put_document_id,
+                        render::json::element_separator,
+                    )?;
+                    Ok(any)
+                })?;
+            }
+            // The rows are out already, after the header.
+            Output::Zeek => {
+                let starts = streamed.starts;
+                if starts.first.is_none() {
+                    render::zeek::header(None, out)?;
+                }
+                render::zeek::close(starts.latest.or(starts.first).as_deref(), out)?;
+            }
+            Output::Html(opts) => html::render(report, rows, &opts, out)?,
             // The lines are out already; the verdict goes beside them.
             Output::Jsonl => {
                 let _ = writeln!(messages, "tcpstate: {}", report.summary.verdict.text);
@@ -107,5 +199,199 @@ impl<'a> Output<'a> {
             Output::Teaching { draw, teach, .. } => draw(report, teach, out)?,
         }
         Ok(())
+    }
+}
+
+/// Where a streamed record is built.
+#[derive(Default)]
+pub(super) struct Scratch {
+    bytes: Vec<u8>,
+    text: String,
+}
+
+/// What the streamed formats leave for [`Output::finish`].
+pub(super) struct Streamed {
+    /// The start times of the records written or held back.
+    pub starts: Starts,
+    /// The records put in id order (the JSON document's connections).
+    pub sorted: Sorted,
+}
+
+/// The earliest-written and the latest start time of the records of a run
+/// or a capture (RFC 3339 times): the `#open` and `#close` of a conn.log.
+#[derive(Debug, Default)]
+pub(super) struct Starts {
+    /// The start of the first record.
+    pub first: Option<String>,
+    pub latest: Option<String>,
+}
+
+impl Starts {
+    pub fn add(&mut self, start: &str) {
+        if self.first.is_none() {
+            self.first = Some(start.to_string());
+        }
+        if self.latest.as_deref().is_none_or(|latest| start > latest) {
+            self.latest = Some(start.to_string());
+        }
+    }
+
+    /// Adds the starts of records written after these.
+    pub fn then(&mut self, after: Starts) {
+        if self.first.is_none() {
+            self.first = after.first;
+        }
+        if let Some(start) = after.latest {
+            if self
+                .latest
+                .as_deref()
+                .is_none_or(|latest| start.as_str() > latest)
+            {
+                self.latest = Some(start);
+            }
+        }
+    }
+}
+
+/// What the HTML report keeps of one capture, bounded whatever its size:
+/// the table's rows (compact [`html::Row`]s) of the first `limit`
+/// connections with findings and the first `limit` without, by id (all of
+/// them with `--limit 0`), and the full reports (with their packets) of the
+/// first `details` with findings and the first `details` without: whichever
+/// way the table's order (findings first) falls, the rows and details shown
+/// are among them.
+pub(super) struct HtmlKept {
+    details: usize,
+    /// Every row (`--limit 0`), in chunks of [`HtmlKept::CHUNK`]: a
+    /// growing vector would at times hold twice the rows, chunks never
+    /// more than one chunk beyond them.
+    all_rows: Option<Vec<Vec<html::Row>>>,
+    /// Else the first rows with findings and without, by id.
+    first_rows: [FirstRows; 2],
+    with_findings: Rows,
+    without: Rows,
+}
+
+/// The `limit` rows with the smallest ids.
+struct FirstRows {
+    limit: usize,
+    heap: BinaryHeap<RowById>,
+}
+
+struct RowById(html::Row);
+
+impl PartialEq for RowById {
+    fn eq(&self, other: &RowById) -> bool {
+        self.0.id == other.0.id
+    }
+}
+impl Eq for RowById {}
+impl PartialOrd for RowById {
+    fn partial_cmp(&self, other: &RowById) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for RowById {
+    fn cmp(&self, other: &RowById) -> Ordering {
+        self.0.id.cmp(&other.0.id)
+    }
+}
+
+impl FirstRows {
+    fn would_keep(&self, id: u64) -> bool {
+        self.heap.len() < self.limit || self.heap.peek().is_some_and(|top| id < top.0.id)
+    }
+
+    fn keep(&mut self, row: html::Row) {
+        if self.would_keep(row.id) {
+            self.heap.push(RowById(row));
+            if self.heap.len() > self.limit {
+                self.heap.pop();
+            }
+        }
+    }
+}
+
+impl HtmlKept {
+    const CHUNK: usize = 4096;
+
+    fn new(opts: &HtmlOptions) -> HtmlKept {
+        // The details are drawn from the rows kept.
+        let limit = if opts.limit == 0 {
+            0
+        } else {
+            opts.limit.max(opts.details)
+        };
+        let first = || FirstRows {
+            limit,
+            heap: BinaryHeap::new(),
+        };
+        HtmlKept {
+            details: opts.details,
+            all_rows: (limit == 0).then(Vec::new),
+            first_rows: [first(), first()],
+            with_findings: Rows::new(opts.details),
+            without: Rows::new(opts.details),
+        }
+    }
+
+    /// Whether the report of connection `id` may be kept (so is worth
+    /// building): its findings are not known yet, so whether either side's
+    /// rows or details would keep it.
+    pub fn would_keep(&self, id: u64) -> bool {
+        self.all_rows.is_some()
+            || self.first_rows.iter().any(|r| r.would_keep(id))
+            || (self.details > 0
+                && (self.with_findings.would_keep(0, id) || self.without.would_keep(0, id)))
+    }
+
+    pub fn keep(&mut self, c: ConnectionReport) {
+        let row = html::Row::of(&c);
+        match &mut self.all_rows {
+            Some(chunks) => match chunks.last_mut() {
+                Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(row),
+                _ => {
+                    let mut chunk = Vec::with_capacity(Self::CHUNK);
+                    chunk.push(row);
+                    chunks.push(chunk);
+                }
+            },
+            None => self.first_rows[usize::from(!row.has_findings())].keep(row),
+        }
+        if self.details == 0 {
+            return;
+        }
+        let kept = if c.findings.is_empty() {
+            &mut self.without
+        } else {
+            &mut self.with_findings
+        };
+        if kept.would_keep(0, c.id) {
+            kept.keep(0, c);
+        }
+    }
+
+    /// The rows, and the full reports kept, by id.
+    pub fn into_parts(self) -> (Vec<html::Row>, Vec<ConnectionReport>) {
+        let mut full = self.with_findings.into_sorted();
+        full.extend(self.without.into_sorted());
+        full.sort_by_key(|c| c.id);
+        let rows = match self.all_rows {
+            // One vector of exactly the rows; each chunk is freed once moved.
+            Some(chunks) => {
+                let mut rows = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+                for chunk in chunks {
+                    rows.extend(chunk);
+                }
+                rows
+            }
+            None => {
+                let [a, b] = self.first_rows;
+                let mut rows: Vec<html::Row> = a.heap.into_iter().map(|r| r.0).collect();
+                rows.extend(b.heap.into_iter().map(|r| r.0));
+                rows
+            }
+        };
+        (rows, full)
     }
 }

@@ -1,19 +1,19 @@
-//! JSON Lines of one capture held back until the captures before it are
-//! written, then renumbered on the way out.
+//! The records of one capture (JSON Lines, Zeek rows) held back until the
+//! captures before it are written, then renumbered on the way out.
 //!
-//! Each line is kept as its connection's id (local to the capture) and the
-//! bytes that follow the id ([`render::json::line_after_id`]), so that
-//! renumbering writes a new id in front of bytes never looked into.
+//! Each record is kept as its connection's id (local to the capture) and
+//! its bytes without the id ([`render::json::line_after_id`],
+//! [`render::zeek::row`]), with the place the id goes (its slot), so that
+//! renumbering writes a new id into bytes never looked into.
 
-use crate::render;
 use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Read, Seek, Write};
 use std::path::PathBuf;
 
-/// The lines of one capture: in memory up to [`Spool::IN_MEMORY`] bytes,
-/// then in a temporary file, so that memory stays bounded. A line is a
-/// record: its id and the length of the rest (both 8 bytes, little
-/// endian), then the rest.
+/// The records of one capture: in memory up to [`Spool::IN_MEMORY`] bytes,
+/// then in a temporary file, so that memory stays bounded. A record is its
+/// id, its slot (the bytes before the id) and the length of its bytes (each
+/// 8 bytes, little endian), then its bytes.
 pub(super) struct Spool {
     /// The capture's position among the inputs, for the file's name.
     index: usize,
@@ -21,8 +21,30 @@ pub(super) struct Spool {
     file: Option<(BufWriter<File>, PathBuf)>,
 }
 
-/// The bytes of a record before the rest of its line.
-const HEADER: usize = 16;
+/// The bytes of a record before its bytes.
+pub(super) const HEADER: usize = 24;
+
+/// Writes a record's id, as its format spells it, into its slot.
+pub(super) type PutId = fn(u64, &mut dyn Write) -> io::Result<()>;
+
+/// A record's header: its id, its slot and the length of its bytes.
+pub(super) fn header(id: u64, slot: usize, len: usize) -> [u8; HEADER] {
+    let mut h = [0; HEADER];
+    h[..8].copy_from_slice(&id.to_le_bytes());
+    h[8..16].copy_from_slice(&(slot as u64).to_le_bytes());
+    h[16..].copy_from_slice(&(len as u64).to_le_bytes());
+    h
+}
+
+/// The id, slot and length of a record's header.
+pub(super) fn parse_header(h: &[u8; HEADER]) -> (u64, u64, u64) {
+    let word = |at: usize| {
+        let mut w = [0; 8];
+        w.copy_from_slice(&h[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    (word(0), word(8), word(16))
+}
 
 impl Spool {
     const IN_MEMORY: usize = 8 << 20;
@@ -35,58 +57,50 @@ impl Spool {
         }
     }
 
-    /// Adds the line of connection `id`, `rest` being what follows the id.
-    pub fn push(&mut self, id: u64, rest: &[u8]) -> io::Result<()> {
-        if self.file.is_none() && self.memory.len() + HEADER + rest.len() > Self::IN_MEMORY {
-            self.file = Some(self.create()?);
+    /// Adds the record of connection `id`: `bytes`, its id going after the
+    /// first `slot` of them.
+    pub fn push(&mut self, id: u64, slot: usize, bytes: &[u8]) -> io::Result<()> {
+        if self.file.is_none() && self.memory.len() + HEADER + bytes.len() > Self::IN_MEMORY {
+            self.file = Some(temp_file(&self.index.to_string())?);
         }
-        let len = u64::try_from(rest.len()).unwrap_or(u64::MAX);
+        let header = header(id, slot.min(bytes.len()), bytes.len());
         match &mut self.file {
             Some((file, _)) => {
                 if !self.memory.is_empty() {
                     file.write_all(&self.memory)?;
                     self.memory = Vec::new();
                 }
-                file.write_all(&id.to_le_bytes())?;
-                file.write_all(&len.to_le_bytes())?;
-                file.write_all(rest)
+                file.write_all(&header)?;
+                file.write_all(bytes)
             }
             None => {
-                self.memory.extend_from_slice(&id.to_le_bytes());
-                self.memory.extend_from_slice(&len.to_le_bytes());
-                self.memory.extend_from_slice(rest);
+                self.memory.extend_from_slice(&header);
+                self.memory.extend_from_slice(bytes);
                 Ok(())
             }
         }
     }
 
-    /// A new temporary file, never one that exists already (nor a link).
-    fn create(&self) -> io::Result<(BufWriter<File>, PathBuf)> {
-        let mut attempt = 0;
-        loop {
-            let path = std::env::temp_dir().join(format!(
-                "tcpstate-{}-{}-{attempt}.spool",
-                std::process::id(),
-                self.index
-            ));
-            match File::options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(file) => return Ok((BufWriter::with_capacity(1 << 20, file), path)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => {
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+    /// Whether no record was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.memory.is_empty() && self.file.is_none()
     }
 
-    /// Writes the lines to `out` in the order they came, each with its id
-    /// plus `offset`.
-    pub fn copy_to(mut self, out: &mut dyn Write, offset: u64) -> io::Result<()> {
+    /// Writes the records to `out` in the order they came, each with its id
+    /// plus `offset` written by `put_id`.
+    pub fn copy_to(self, out: &mut dyn Write, offset: u64, put_id: PutId) -> io::Result<()> {
+        self.each(|reader, id, slot, len| {
+            copy_record(reader, out, id.saturating_add(offset), slot, len, put_id)
+        })?;
+        out.flush()
+    }
+
+    /// Hands each record to `f` in the order they came, as its reader (at
+    /// the record's bytes), id, slot and length.
+    pub fn each(
+        mut self,
+        mut f: impl FnMut(&mut dyn BufRead, u64, u64, u64) -> io::Result<()>,
+    ) -> io::Result<()> {
         let mut reader: Box<dyn BufRead> = match self.file.take() {
             Some((file, path)) => {
                 let mut file = file.into_inner().map_err(|e| e.into_error())?;
@@ -101,29 +115,69 @@ impl Spool {
         let mut header = [0; HEADER];
         while !reader.fill_buf()?.is_empty() {
             reader.read_exact(&mut header)?;
-            let (id, len) = header.split_at(8);
-            let id = u64::from_le_bytes(id.try_into().unwrap_or_default());
-            let len = u64::from_le_bytes(len.try_into().unwrap_or_default());
-            render::json::line_with_id(id.saturating_add(offset), &[], out)?;
-            // Copied through from the reader's buffer, not read into memory
-            // first: a line with every packet of a long connection can be
-            // large.
-            let mut left = len;
-            while left > 0 {
-                let buf = reader.fill_buf()?;
-                if buf.is_empty() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the spooled JSON Lines were cut short",
-                    ));
-                }
-                let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                out.write_all(&buf[..n])?;
-                reader.consume(n);
-                left -= n as u64;
-            }
+            let (id, slot, len) = parse_header(&header);
+            f(&mut reader, id, slot, len)?;
         }
-        out.flush()
+        Ok(())
+    }
+}
+
+/// Copies one record's `len` bytes from `reader` to `out`, `id` written by
+/// `put_id` after the first `slot` of them. The bytes are copied through
+/// from the reader's buffer, not read into memory first: a JSON line with
+/// every packet of a long connection can be large.
+pub(super) fn copy_record(
+    reader: &mut dyn BufRead,
+    out: &mut dyn Write,
+    id: u64,
+    slot: u64,
+    len: u64,
+    put_id: PutId,
+) -> io::Result<()> {
+    let slot = slot.min(len);
+    copy_bytes(reader, out, slot)?;
+    put_id(id, out)?;
+    copy_bytes(reader, out, len - slot)
+}
+
+fn copy_bytes(reader: &mut dyn BufRead, out: &mut dyn Write, mut left: u64) -> io::Result<()> {
+    while left > 0 {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the spooled records were cut short",
+            ));
+        }
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        out.write_all(&buf[..n])?;
+        reader.consume(n);
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// A new temporary file, never one that exists already (nor a link), named
+/// after the process and `tag`.
+pub(super) fn temp_file(tag: &str) -> io::Result<(BufWriter<File>, PathBuf)> {
+    let mut attempt = 0;
+    loop {
+        let path = std::env::temp_dir().join(format!(
+            "tcpstate-{}-{tag}-{attempt}.spool",
+            std::process::id(),
+        ));
+        match File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => return Ok((BufWriter::with_capacity(1 << 20, file), path)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -139,17 +193,21 @@ impl Drop for Spool {
 mod tests {
     use super::*;
 
+    fn json_id(id: u64, out: &mut dyn Write) -> io::Result<()> {
+        crate::render::json::line_with_id(id, &[], out)
+    }
+
     fn lines(spool: Spool, offset: u64) -> String {
         let mut out = Vec::new();
-        spool.copy_to(&mut out, offset).unwrap();
+        spool.copy_to(&mut out, offset, json_id).unwrap();
         String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn renumbers_lines_in_order() {
         let mut spool = Spool::new(0);
-        spool.push(1, b",\"x\":\"{\\\"id\\\":7\"}\n").unwrap();
-        spool.push(2, b",\"x\":2}\n").unwrap();
+        spool.push(1, 0, b",\"x\":\"{\\\"id\\\":7\"}\n").unwrap();
+        spool.push(2, 0, b",\"x\":2}\n").unwrap();
         assert_eq!(
             lines(spool, 10),
             "{\"id\":11,\"x\":\"{\\\"id\\\":7\"}\n{\"id\":12,\"x\":2}\n"
@@ -158,17 +216,36 @@ mod tests {
     }
 
     #[test]
+    fn the_id_goes_into_its_slot() {
+        fn uid(id: u64, out: &mut dyn Write) -> io::Result<()> {
+            write!(out, "<{id}>")
+        }
+        let mut spool = Spool::new(0);
+        assert!(spool.is_empty());
+        spool.push(1, 3, b"ab\tcd\n").unwrap();
+        spool.push(2, 0, b"x\n").unwrap();
+        spool.push(3, 9, b"end").unwrap();
+        assert!(!spool.is_empty());
+        let mut out = Vec::new();
+        spool.copy_to(&mut out, 10, uid).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "ab\t<11>cd\n<12>x\nend<13>"
+        );
+    }
+
+    #[test]
     fn spills_to_a_file_and_back() {
         let mut spool = Spool::new(usize::MAX);
         let rest = vec![b'a'; 1 << 20];
         let count = 2 * Spool::IN_MEMORY / rest.len();
         for id in 1..=count as u64 {
-            spool.push(id, &rest).unwrap();
+            spool.push(id, 0, &rest).unwrap();
         }
         let path = spool.file.as_ref().map(|(_, p)| p.clone()).unwrap();
         assert!(path.exists());
         let mut out = Vec::new();
-        spool.copy_to(&mut out, 3).unwrap();
+        spool.copy_to(&mut out, 3, json_id).unwrap();
         assert!(!path.exists(), "the temporary file is removed");
         let expected: usize = (1..=count)
             .map(|id| "{\"id\":".len() + (id + 3).to_string().len() + rest.len())

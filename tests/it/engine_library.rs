@@ -39,7 +39,14 @@ fn ids_run_on_across_captures_and_each_report_names_its_capture() {
     assert!(each.iter().all(|&n| n > 0), "{each:?}");
     let total: u64 = each.iter().sum();
     for jobs in [1, 2, 4] {
-        let (outcome, out, messages) = run(&options(&files, Format::Json, jobs));
+        // The table with no row limit keeps every report; the JSON document
+        // keeps none (its connections are written as they come, in order).
+        let mut all = options(&files, Format::Table, jobs);
+        all.limit = 0;
+        let (outcome, _, messages) = run(&all);
+        let (streamed, out, _) = run(&options(&files, Format::Json, jobs));
+        assert!(streamed.report.connections.is_empty());
+        assert_eq!(streamed.report.summary.connections, total);
         assert_eq!(outcome.status(), Status::Passed);
         assert!(messages.is_empty(), "{messages}");
         let report = &outcome.report;
@@ -110,7 +117,8 @@ fn an_unreadable_input_is_left_out_and_the_run_goes_on() {
     let junk = dir.path().join("junk.pcap");
     std::fs::write(&junk, b"this is not a capture at all").unwrap();
     for jobs in [1, 2] {
-        let mut opts = options(&[FTP], Format::Json, jobs);
+        let mut opts = options(&[FTP], Format::Table, jobs);
+        opts.limit = 0;
         opts.files = vec![
             testdata(FTP),
             junk.clone(),

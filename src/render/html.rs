@@ -1,0 +1,920 @@
+//! The HTML report (`--format html`): one self-contained page that makes no
+//! request of any kind (the CSS, the script and the figures are inline; a
+//! Content-Security-Policy forbids everything else) and reads without
+//! JavaScript: an overview (captures, verdict, counts, findings by check,
+//! skipped frames), the connection table (findings first; sortable and
+//! filtered with the script), and per connection shown in detail its SVG
+//! ladder ([`super::svg`]), a time–sequence graph per direction with data,
+//! and the step-through (each segment with both sides' states and the
+//! narration of `--explain`, in the same words: [`Text`]).
+//!
+//! What is kept while the captures are read is decided in `run::output`: a
+//! compact [`Row`] per connection, and the full reports (with packets) of
+//! only those that may be shown in detail.
+
+use super::style::{endpoint, Style};
+use super::svg::{self, colour, escape, escape_into, finding_text};
+use super::teaching::TeachOptions;
+use crate::report::{
+    analysis_flags, direction_name, ConnectionReport, Counts, Named, PacketReport, Report, Verdict,
+};
+use crate::rules::Severity;
+use crate::state::{Side, State};
+use crate::teach::text::{Lang, Text};
+use crate::teach::{Item, Lesson, LessonOptions};
+use crate::verdict::{HandshakeStatus, Initiator, TeardownStatus};
+use crate::zeek::ConnState;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+/// The report's style sheet and script, inlined into every page.
+const CSS: &str = include_str!("html/report.css");
+const SCRIPT: &str = include_str!("html/report.js");
+
+mod sha256;
+
+/// The Content-Security-Policy: nothing may be loaded; of what is inline,
+/// only the report's own script and style sheets (named by their SHA-256)
+/// may run or apply; no form, no base.
+pub fn csp() -> String {
+    let hash = |text: &str| {
+        format!(
+            "'sha256-{}'",
+            sha256::base64(&sha256::sha256(text.as_bytes()))
+        )
+    };
+    format!(
+        "default-src 'none'; script-src {}; style-src {} {}; img-src data:; \
+         base-uri 'none'; form-action 'none'",
+        hash(SCRIPT),
+        hash(CSS),
+        hash(svg::STYLE)
+    )
+}
+
+/// Connections shown in detail when `--html-details` is not given.
+pub const DEFAULT_DETAILS: usize = 50;
+/// A connection's ladder with every segment (under the collapsed one) only
+/// up to this many packets.
+const FULL_LADDER_MAX: usize = 400;
+/// Points per series of a time–sequence graph at most: beyond, ordinary
+/// segments are sampled (the first this many marked ones are all drawn,
+/// then they too are sampled).
+const GRAPH_POINTS: usize = 4000;
+
+/// How the report is drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct HtmlOptions {
+    pub teach: TeachOptions,
+    /// Connections shown in detail, in the table's order.
+    pub details: usize,
+    /// Rows of the table at most, over all captures; 0 shows all.
+    pub limit: usize,
+}
+
+/// One row of the connection table: what it shows and nothing more, so
+/// that every connection of a big capture can have one.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: u64,
+    /// The capture's position among the inputs.
+    pub capture: usize,
+    client: (Option<IpAddr>, u16),
+    server: (Option<IpAddr>, u16),
+    handshake: HandshakeStatus,
+    teardown: TeardownStatus,
+    initiator: Option<Initiator>,
+    client_state: State,
+    server_state: State,
+    packets: u64,
+    bytes: u64,
+    duration: f64,
+    conn_state: ConnState,
+    history: Box<str>,
+    /// Finding codes with their severity.
+    findings: Box<[(&'static str, Severity)]>,
+}
+
+impl Row {
+    pub fn of(c: &ConnectionReport) -> Row {
+        Row {
+            id: c.id,
+            capture: c.capture,
+            client: (c.client.addr.parse().ok(), c.client.port),
+            server: (c.server.addr.parse().ok(), c.server.port),
+            handshake: c.handshake.status,
+            teardown: c.teardown.status,
+            initiator: c.teardown.initiator,
+            client_state: c.client.final_state,
+            server_state: c.server.final_state,
+            packets: c.client.packets + c.server.packets,
+            bytes: c.client.payload_bytes + c.server.payload_bytes,
+            duration: c.duration_s,
+            conn_state: c.conn_state,
+            history: c.history.as_str().into(),
+            findings: c
+                .findings
+                .iter()
+                .map(|f| (f.code.code(), f.severity))
+                .collect(),
+        }
+    }
+
+    pub fn has_findings(&self) -> bool {
+        !self.findings.is_empty()
+    }
+
+    /// The table's order: connections with findings first, then by id.
+    fn order(&self) -> (bool, u64) {
+        (!self.has_findings(), self.id)
+    }
+}
+
+fn shown_endpoint((addr, port): (Option<IpAddr>, u16)) -> String {
+    match addr {
+        Some(a) => endpoint(&a.to_string(), port),
+        None => format!("?:{port}"),
+    }
+}
+
+/// The page's own words (the teaching texts come from [`Text`]).
+struct Words {
+    lang: &'static str,
+    title: &'static str,
+    overview: &'static str,
+    captures: &'static str,
+    verdict: &'static str,
+    fail_on: &'static str,
+    handshake: &'static str,
+    teardown: &'static str,
+    findings_by_check: &'static str,
+    no_findings: &'static str,
+    skipped: &'static str,
+    none: &'static str,
+    connections: &'static str,
+    filter: &'static str,
+    columns: [&'static str; 12],
+    details: &'static str,
+    details_note: &'static str,
+    more_rows: &'static str,
+    every_segment: &'static str,
+    graph: &'static str,
+    graph_legend: &'static str,
+    steps: &'static str,
+    previous: &'static str,
+    next: &'static str,
+    findings: &'static str,
+    frames: &'static str,
+    segments: &'static str,
+    /// After a count: `3 connections` / `3 个连接`.
+    n_connections: &'static str,
+    colon: &'static str,
+}
+
+const EN: Words = Words {
+    lang: "en",
+    title: "tcpstate report",
+    overview: "Overview",
+    captures: "Captures",
+    verdict: "Verdict",
+    fail_on: "fails on",
+    handshake: "Handshake",
+    teardown: "Teardown",
+    findings_by_check: "Findings by check",
+    no_findings: "no findings",
+    skipped: "Skipped frames",
+    none: "none",
+    connections: "Connections",
+    filter: "Filter",
+    columns: [
+        "id",
+        "client",
+        "server",
+        "handshake",
+        "teardown",
+        "client state",
+        "server state",
+        "pkts",
+        "bytes",
+        "duration",
+        "zeek",
+        "findings",
+    ],
+    details: "Connections in detail",
+    details_note: "in detail: the first {n} connections of the table (--html-details); {rest} more without details",
+    more_rows: "… {n} more connections not in the table (--limit 0 shows all)",
+    every_segment: "every segment",
+    graph: "Time–sequence graph",
+    graph_legend: "relative sequence number against time: data segments (retransmission red, out-of-order orange), the peer's ACK line (green) and the window it advertises as carried in the header (blue, dashed; flattened at the top when it is far above the data), zero windows (×)",
+    steps: "Step through",
+    previous: "◀ previous",
+    next: "next ▶",
+    findings: "Findings",
+    frames: "frames",
+    segments: "TCP segments",
+    n_connections: "connections",
+    colon: ": ",
+};
+
+const ZH: Words = Words {
+    lang: "zh-CN",
+    title: "tcpstate 报告",
+    overview: "概览",
+    captures: "抓包文件",
+    verdict: "结论",
+    fail_on: "失败级别",
+    handshake: "三次握手",
+    teardown: "释放连接",
+    findings_by_check: "各检查项的发现",
+    no_findings: "没有发现",
+    skipped: "跳过的帧",
+    none: "无",
+    connections: "连接",
+    filter: "筛选",
+    columns: [
+        "编号",
+        "客户端",
+        "服务器",
+        "三次握手",
+        "释放连接",
+        "客户端状态",
+        "服务器状态",
+        "报文段",
+        "字节",
+        "时长",
+        "zeek",
+        "发现",
+    ],
+    details: "连接详情",
+    details_note: "详情：表中前 {n} 个连接（--html-details）；另有 {rest} 个连接没有详情",
+    more_rows: "… 另有 {n} 个连接不在表中（--limit 0 显示全部）",
+    every_segment: "全部报文段",
+    graph: "时间–序号图",
+    graph_legend: "相对序号随时间变化：数据报文段（重传为红色，乱序为橙色）、对方的确认号 ack（绿色）和首部中的通告窗口（蓝色虚线；远高于数据时在顶部截平），零窗口（×）",
+    steps: "逐步演示",
+    previous: "◀ 上一步",
+    next: "下一步 ▶",
+    findings: "发现",
+    frames: "帧",
+    segments: "个 TCP 报文段",
+    n_connections: "个连接",
+    colon: "：",
+};
+
+fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::En => &EN,
+        Lang::Zh => &ZH,
+    }
+}
+
+/// Writes the report: `report` holds the captures, the summary and the
+/// full reports of the connections that may be shown in detail; `rows` one
+/// row per connection.
+pub fn render(
+    report: &Report,
+    rows: &[Row],
+    opts: &HtmlOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let text = Text::new(opts.teach.lang);
+    let w = words(opts.teach.lang);
+    let mut order: Vec<&Row> = rows.iter().collect();
+    order.sort_by_key(|r| r.order());
+    // The details: the first N rows of the table whose report was kept.
+    let by_id: BTreeMap<u64, &ConnectionReport> =
+        report.connections.iter().map(|c| (c.id, c)).collect();
+    let detailed: Vec<&ConnectionReport> = order
+        .iter()
+        .take(opts.details)
+        .filter_map(|r| by_id.get(&r.id).copied())
+        .collect();
+    let is_detailed: std::collections::BTreeSet<u64> = detailed.iter().map(|c| c.id).collect();
+
+    let mut page = String::with_capacity(64 << 10);
+    head(&mut page, w);
+    overview(&mut page, report, w);
+    out.write_all(page.as_bytes())?;
+    page.clear();
+    let total = usize::try_from(report.summary.connections).unwrap_or(usize::MAX);
+    let shown = if opts.limit == 0 {
+        order.len()
+    } else {
+        opts.limit.min(order.len())
+    };
+    table(&mut page, &order[..shown], &is_detailed, report, w, out)?;
+    let hidden = total.max(rows.len()).saturating_sub(shown);
+    if hidden > 0 {
+        let more = w.more_rows.replace("{n}", &hidden.to_string());
+        let _ = writeln!(page, "<p class=\"note\" id=\"more\">{}</p>", escape(&more));
+    }
+    let _ = writeln!(page, "<section id=\"details\"><h2>{}</h2>", w.details);
+    let rest = total.max(rows.len()).saturating_sub(detailed.len());
+    if rest > 0 {
+        let note = w
+            .details_note
+            .replace("{n}", &detailed.len().to_string())
+            .replace("{rest}", &rest.to_string());
+        let _ = writeln!(page, "<p class=\"note\">{}</p>", escape(&note));
+    }
+    out.write_all(page.as_bytes())?;
+    for c in detailed {
+        page.clear();
+        detail(&mut page, c, report, opts.teach.lesson, &text, w);
+        out.write_all(page.as_bytes())?;
+    }
+    page.clear();
+    let _ = writeln!(
+        page,
+        "</section>\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>"
+    );
+    out.write_all(page.as_bytes())
+}
+
+fn head(page: &mut String, w: &Words) {
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n",
+        w.lang,
+        csp(),
+        w.title,
+        w.title
+    );
+}
+
+/// The verdict's result as the JSON names it.
+fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Empty => "empty",
+        Verdict::Error => "error",
+    }
+}
+
+/// The counts by name, in the order of the names.
+fn named<K: Named>(counts: &Counts<K>) -> BTreeMap<&'static str, u64> {
+    counts.iter().map(|(k, n)| (k.name(), n)).collect()
+}
+
+/// `k n, k n` of a count map, or `none`.
+fn counts_list(page: &mut String, map: &BTreeMap<&'static str, u64>, w: &Words) {
+    let shown: Vec<_> = map.iter().filter(|(_, n)| **n > 0).collect();
+    if shown.is_empty() {
+        let _ = write!(page, "<p class=\"none\">{}</p>", w.none);
+        return;
+    }
+    page.push_str("<table class=\"counts\"><tbody>");
+    for (k, n) in shown {
+        let _ = write!(page, "<tr><th>{}</th><td>{n}</td></tr>", escape(k));
+    }
+    page.push_str("</tbody></table>");
+}
+
+fn overview(page: &mut String, report: &Report, w: &Words) {
+    let s = &report.summary;
+    let v = &s.verdict;
+    let _ = writeln!(page, "<section id=\"overview\"><h2>{}</h2>", w.overview);
+    let _ = writeln!(
+        page,
+        "<p class=\"verdict {r}\" id=\"verdict\">{}{}<span class=\"badge\">{R}</span> \
+         <span class=\"failon\">{} {}</span> {}</p>",
+        w.verdict,
+        w.colon,
+        w.fail_on,
+        escape(v.fail_on.map_or("never", Severity::as_str)),
+        escape(&v.text),
+        r = verdict_name(v.result),
+        R = verdict_name(v.result).to_uppercase(),
+    );
+    let _ = write!(page, "<h3>{}</h3><ul class=\"captures\">", w.captures);
+    for c in &report.captures {
+        let format = match c.format {
+            crate::capture::CaptureFormat::Pcap => "pcap",
+            crate::capture::CaptureFormat::Pcapng => "pcapng",
+        };
+        let _ = write!(
+            page,
+            "<li><code>{}</code> ({format}, {}): {} {}, {} {}, {} {}",
+            escape(&super::printable(&c.file)),
+            escape(&c.link_types.join("+")),
+            c.frames,
+            w.frames,
+            c.tcp_segments,
+            w.segments,
+            c.connections,
+            w.n_connections
+        );
+        if let Some(stop) = &c.stopped {
+            let _ = write!(
+                page,
+                " <span class=\"warning\">⚠ {} {} ({}): {}</span>",
+                stop.offset,
+                stop.frame,
+                w.frames,
+                escape(&stop.message)
+            );
+        }
+        page.push_str("</li>");
+    }
+    page.push_str("</ul>\n<div class=\"cards\">");
+    let _ = write!(page, "<div class=\"card\"><h3>{}</h3>", w.handshake);
+    counts_list(page, &named(&s.by_handshake), w);
+    let _ = write!(page, "</div><div class=\"card\"><h3>{}</h3>", w.teardown);
+    counts_list(page, &named(&s.by_teardown), w);
+    let _ = write!(
+        page,
+        "</div><div class=\"card\"><h3>{}</h3>",
+        w.findings_by_check
+    );
+    findings_chart(page, &named(&s.findings.by_code), w);
+    let _ = write!(page, "</div><div class=\"card\"><h3>{}</h3>", w.skipped);
+    let mut skipped: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for c in &report.captures {
+        for (k, n) in c.skipped.iter() {
+            *skipped.entry(k.name()).or_default() += n;
+        }
+    }
+    counts_list(page, &skipped, w);
+    page.push_str("</div></div>\n</section>\n");
+}
+
+/// The findings by check as a bar chart (an SVG, so that it needs no style
+/// attribute), coloured by the check's severity.
+fn findings_chart(page: &mut String, by_code: &BTreeMap<&'static str, u64>, w: &Words) {
+    let bars: Vec<(&str, u64)> = by_code
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| (*k, *n))
+        .collect();
+    if bars.is_empty() {
+        let _ = write!(page, "<p class=\"none\">{}</p>", w.no_findings);
+        return;
+    }
+    let max = bars.iter().map(|b| b.1).max().unwrap_or(1).max(1) as f64;
+    let h = bars.len() * 20 + 4;
+    let _ = write!(
+        page,
+        "<svg class=\"bars\" width=\"320\" height=\"{h}\" viewBox=\"0 0 320 {h}\" role=\"img\" font-size=\"12\" font-family=\"monospace\">"
+    );
+    for (i, (code, n)) in bars.iter().enumerate() {
+        let y = i * 20 + 2;
+        let len = (*n as f64 / max * 200.0).max(2.0);
+        let severity = crate::rules::Check::from_code(code).map(|c| c.rule().severity);
+        let fill = match severity {
+            Some(Severity::Error) => colour(Style::Error, ""),
+            Some(Severity::Warning) => colour(Style::Warning, ""),
+            _ => colour(Style::Info, ""),
+        };
+        let _ = write!(
+            page,
+            "<g class=\"bar\" data-code=\"{c}\"><text x=\"0\" y=\"{ty}\">{c}</text>\
+             <rect x=\"60\" y=\"{y}\" width=\"{len:.1}\" height=\"15\" fill=\"{fill}\"/>\
+             <text x=\"{tx:.1}\" y=\"{ty}\">{n}</text></g>",
+            c = escape(code),
+            ty = y + 12,
+            tx = 66.0 + len,
+        );
+    }
+    page.push_str("</svg>");
+}
+
+/// The connection table, in the order given (findings first); written to
+/// `out` in pieces so that a big table is never held twice.
+fn table(
+    page: &mut String,
+    order: &[&Row],
+    detailed: &std::collections::BTreeSet<u64>,
+    report: &Report,
+    w: &Words,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let _ = write!(
+        page,
+        "<section id=\"connections\"><h2>{}</h2>\n\
+         <p class=\"js-only\"><label>{} <input type=\"search\" id=\"filter\" autocomplete=\"off\"></label> \
+         <span id=\"shown\"></span></p>\n<table id=\"conns\"><thead><tr>",
+        w.connections, w.filter
+    );
+    for (i, col) in w.columns.iter().enumerate() {
+        let numeric = matches!(i, 0 | 7 | 8 | 9);
+        let _ = write!(
+            page,
+            "<th data-col=\"{i}\"{}><button type=\"button\" class=\"sort\">{col}</button><span class=\"nojs\">{col}</span></th>",
+            if numeric { " data-numeric=\"1\"" } else { "" }
+        );
+    }
+    page.push_str("</tr></thead>\n<tbody>\n");
+    let files: Vec<String> = report
+        .captures
+        .iter()
+        .map(|c| escape(&super::printable(&c.file)))
+        .collect();
+    for (n, r) in order.iter().enumerate() {
+        row(page, r, detailed.contains(&r.id), &files);
+        if n % 512 == 511 {
+            out.write_all(page.as_bytes())?;
+            page.clear();
+        }
+    }
+    page.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+fn row(page: &mut String, r: &Row, detailed: bool, files: &[String]) {
+    let worst = r.findings.iter().map(|f| f.1).max();
+    let class = match worst {
+        Some(Severity::Error) => " class=\"error\"",
+        Some(Severity::Warning) => " class=\"warning\"",
+        Some(Severity::Info) => " class=\"info\"",
+        None => "",
+    };
+    // Rows are kept short: a big capture has hundreds of thousands. The
+    // file is named only when there are several.
+    let _ = write!(page, "<tr id=\"row-{}\"{class}", r.id);
+    if files.len() > 1 {
+        let file = files.get(r.capture).map_or("", |f| f.as_str());
+        let _ = write!(page, " title=\"{file}\"");
+    }
+    if detailed {
+        let _ = write!(page, "><td><a href=\"#c{id}\">{id}</a></td>", id = r.id);
+    } else {
+        let _ = write!(page, "><td>{}</td>", r.id);
+    }
+    let teardown = match r.initiator {
+        Some(i) => format!("{} ({})", r.teardown.as_str(), i.as_str()),
+        None => r.teardown.as_str().to_string(),
+    };
+    let cells = [
+        shown_endpoint(r.client),
+        shown_endpoint(r.server),
+        r.handshake.as_str().to_string(),
+        teardown,
+        r.client_state.as_str().to_string(),
+        r.server_state.as_str().to_string(),
+    ];
+    for cell in &cells {
+        page.push_str("<td>");
+        escape_into(page, cell);
+        page.push_str("</td>");
+    }
+    let _ = write!(
+        page,
+        "<td>{p}</td><td>{b}</td><td>{d:.3} s</td><td>{}",
+        r.conn_state.as_str(),
+        p = r.packets,
+        b = r.bytes,
+        d = r.duration,
+    );
+    page.push(' ');
+    escape_into(page, &r.history);
+    page.push_str("</td><td>");
+    for (i, (code, severity)) in r.findings.iter().enumerate() {
+        if i > 0 {
+            page.push(' ');
+        }
+        let _ = write!(
+            page,
+            "<span class=\"code {}\">{}</span>",
+            severity.as_str(),
+            escape(code)
+        );
+    }
+    page.push_str("</td></tr>\n");
+}
+
+/// One connection in detail: its ladder, the step-through, its
+/// time–sequence graphs, its findings and result.
+fn detail(
+    page: &mut String,
+    c: &ConnectionReport,
+    report: &Report,
+    lesson_opts: LessonOptions,
+    text: &Text,
+    w: &Words,
+) {
+    let lesson = Lesson::new(c, lesson_opts);
+    let id = c.id;
+    let packets: &[PacketReport] = c.packets.as_deref().unwrap_or(&[]);
+    let client = endpoint(&c.client.addr, c.client.port);
+    let server = endpoint(&c.server.addr, c.server.port);
+    let transitions: usize = packets.iter().map(|p| p.transitions.len()).sum();
+    let _ = write!(
+        page,
+        "<section class=\"conn\" id=\"c{id}\" data-id=\"{id}\" data-packets=\"{}\" data-transitions=\"{transitions}\" tabindex=\"-1\">\n<h3>{}</h3>\n",
+        packets.len(),
+        escape(&text.connection_title(id, &client, &server, "→"))
+    );
+    if let Some(capture) = report.captures.get(c.capture) {
+        let _ = write!(
+            page,
+            "<p class=\"file\"><code>{}</code></p>",
+            escape(&super::printable(&capture.file))
+        );
+    }
+    let _ = writeln!(page, "<p class=\"result\">{}</p>", escape(&text.result(c)));
+    let (stepper, list) = steps(&lesson, text, w);
+    page.push_str("<div class=\"pair\"><figure class=\"ladder-fig\">");
+    page.push_str(&svg::ladder(c, lesson_opts, text, &format!("c{id}")));
+    page.push_str("</figure>\n");
+    page.push_str(&stepper);
+    page.push_str("</div>\n");
+    let collapsed = lesson
+        .phases
+        .iter()
+        .flat_map(|ph| &ph.items)
+        .any(|i| matches!(i, Item::Collapsed(_)));
+    if collapsed && packets.len() <= FULL_LADDER_MAX {
+        let full = LessonOptions {
+            full: true,
+            ..lesson_opts
+        };
+        let _ = writeln!(
+            page,
+            "<details class=\"full\"><summary>{} ({})</summary>{}</details>",
+            w.every_segment,
+            packets.len(),
+            svg::ladder(c, full, text, &format!("c{id}-full"))
+        );
+    }
+    page.push_str(&list);
+    let graphs: Vec<String> = [Side::Client, Side::Server]
+        .into_iter()
+        .filter_map(|side| time_sequence(packets, side, text))
+        .collect();
+    if !graphs.is_empty() {
+        let _ = write!(
+            page,
+            "<h4>{}</h4><p class=\"legend\">{}</p><div class=\"tsg\">",
+            w.graph, w.graph_legend
+        );
+        for g in graphs {
+            page.push_str(&g);
+        }
+        page.push_str("</div>\n");
+    }
+    if !c.findings.is_empty() {
+        let _ = write!(page, "<h4>{}</h4><ul class=\"findings\">", w.findings);
+        for f in &c.findings {
+            let _ = write!(
+                page,
+                "<li class=\"{}\">{}</li>",
+                f.severity.as_str(),
+                escape(&finding_text(f, text))
+            );
+        }
+        page.push_str("</ul>\n");
+    }
+    page.push_str("</section>\n");
+}
+
+/// The step-through: one item per segment of the ladder, with both sides'
+/// states after it and its narration. Without the script it is the list
+/// (the second part); with it, the stepper (the first part, beside the
+/// ladder): buttons and the arrow keys move a cursor over the list and the
+/// ladder.
+fn steps(lesson: &Lesson<'_>, text: &Text, w: &Words) -> (String, String) {
+    let segs: Vec<_> = lesson.segments().collect();
+    if segs.is_empty() {
+        return (String::new(), String::new());
+    }
+    let mut stepper = String::new();
+    let _ = writeln!(
+        stepper,
+        "<div class=\"stepper js-only\" data-steps=\"{}\"><h4>{}</h4>\
+         <button type=\"button\" class=\"prev\">{}</button> \
+         <span class=\"pos\"></span> \
+         <button type=\"button\" class=\"next\">{}</button>\
+         <div class=\"now\"><span class=\"cs\"></span><span class=\"ss\"></span></div>\
+         <p class=\"narration\"></p></div>",
+        segs.len(),
+        w.steps,
+        w.previous,
+        w.next
+    );
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<h4 class=\"nojs-only\">{}</h4><ol class=\"steps\">",
+        w.steps
+    );
+    for (i, s) in segs.iter().enumerate() {
+        let (cs, ss) = (s.p.client_state.as_str(), s.p.server_state.as_str());
+        let _ = write!(
+            page,
+            "<li data-step=\"{i}\" data-frame=\"{}\" data-client=\"{cs}\" data-server=\"{ss}\">\
+             <span class=\"line\">{}</span> <b class=\"flags\">{}</b> ",
+            s.p.frame,
+            escape(&text.line(s.p.frame)),
+            escape(&s.flags)
+        );
+        let mut nums = format!("seq={}{}", s.seq, s.ack_text(text));
+        let _ = write!(nums, " len={}{}", s.p.len, s.analysis_text(text));
+        escape_into(&mut page, &nums);
+        if let Some(step) = s.step {
+            let _ = write!(page, " <i class=\"step\">{}</i>", escape(&text.step(step)));
+        }
+        let _ = write!(
+            page,
+            "<br><span class=\"states\">{} <b>{cs}</b> · {} <b>{ss}</b></span>",
+            escape(text.side(Side::Client)),
+            escape(text.side(Side::Server))
+        );
+        if let Some(n) = text.narration(s, &lesson.facts, lesson.conn) {
+            page.push_str("<br><span class=\"narr\">");
+            escape_into(&mut page, &n);
+            page.push_str("</span>");
+        }
+        for f in &s.findings {
+            let _ = write!(
+                page,
+                "<br><span class=\"code {}\">⚠ {}</span>",
+                f.severity.as_str(),
+                escape(&text.finding(f))
+            );
+        }
+        page.push_str("</li>");
+    }
+    page.push_str("</ol>\n");
+    (stepper, page)
+}
+
+/// The Stevens/tcptrace time–sequence graph of one direction: each data
+/// segment a vertical bar from its relative sequence number to the end of
+/// its data, the peer's acknowledgements as a step line, and the window the
+/// peer advertises above it; retransmissions, out-of-order segments and
+/// zero windows marked. `None` when the direction carries no data.
+fn time_sequence(packets: &[PacketReport], side: Side, text: &Text) -> Option<String> {
+    let dir = direction_name(side);
+    let data: Vec<&PacketReport> = packets
+        .iter()
+        .filter(|p| p.dir == side && p.len > 0)
+        .collect();
+    if data.is_empty() {
+        return None;
+    }
+    let acks: Vec<&PacketReport> = packets
+        .iter()
+        .filter(|p| p.dir != side && p.rel_ack.is_some())
+        .collect();
+    let t_max = packets.iter().map(|p| p.time).fold(0.0_f64, f64::max);
+    let t_max = if t_max > 0.0 { t_max } else { 1e-3 };
+    let mut y_min = f64::INFINITY;
+    let mut y_max = 0.0_f64;
+    for p in &data {
+        y_min = y_min.min(f64::from(p.rel_seq));
+        y_max = y_max.max(f64::from(p.rel_seq) + f64::from(p.len));
+    }
+    for p in &acks {
+        let a = f64::from(p.rel_ack.unwrap_or(0));
+        y_min = y_min.min(a);
+        y_max = y_max.max(a);
+    }
+    // The window often dwarfs the data: it is drawn as far as a quarter
+    // more than the data's span, and flattened at the top beyond that.
+    let span = (y_max - y_min).max(1.0);
+    let window_top = acks
+        .iter()
+        .map(|p| f64::from(p.rel_ack.unwrap_or(0)) + f64::from(p.window))
+        .fold(0.0_f64, f64::max);
+    y_max = y_max.max(window_top.min(y_max + span / 4.0));
+    let (w, h, left, bottom, top, right) = (680.0, 280.0, 84.0, 34.0, 24.0, 16.0);
+    let x = |t: f64| left + t / t_max * (w - left - right);
+    let y = |s: f64| h - bottom - (s - y_min) / (y_max - y_min) * (h - bottom - top);
+    let who = if dir == "c2s" {
+        Side::Client
+    } else {
+        Side::Server
+    };
+    let mut g = String::new();
+    let _ = write!(
+        g,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"tsg-graph\" data-dir=\"{dir}\" width=\"{w}\" height=\"{h}\" \
+         viewBox=\"0 0 {w} {h}\" role=\"img\" font-size=\"11\" font-family=\"monospace\">\
+         <title>{}</title>",
+        escape(&format!("{} → {}", text.side(who), text.side(who.peer())))
+    );
+    let _ = write!(
+        g,
+        "<text x=\"{left}\" y=\"14\" font-weight=\"bold\">{}</text>\
+         <line x1=\"{left}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#57606a\"/>\
+         <line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{b}\" stroke=\"#57606a\"/>\
+         <text x=\"{left}\" y=\"{tl}\" text-anchor=\"middle\">0 s</text>\
+         <text x=\"{r}\" y=\"{tl}\" text-anchor=\"end\">{t_max:.6} s</text>\
+         <text x=\"{yl}\" y=\"{b}\" text-anchor=\"end\">{}</text>\
+         <text x=\"{yl}\" y=\"{ty}\" text-anchor=\"end\">{}</text>",
+        escape(&format!("{} → {}", text.side(who), text.side(who.peer()))),
+        y_min as u64,
+        y_max as u64,
+        b = h - bottom,
+        r = w - right,
+        tl = h - bottom + 14.0,
+        yl = left - 4.0,
+        ty = top + 4.0,
+    );
+    // The peer's acknowledgements and window, as step lines.
+    let stride = |n: usize| n.div_ceil(GRAPH_POINTS).max(1);
+    let (mut ack_line, mut win_line) = (String::new(), String::new());
+    let step = stride(acks.len());
+    let mut last: Option<(f64, f64, f64)> = None;
+    for (i, p) in acks.iter().enumerate() {
+        let a = f64::from(p.rel_ack.unwrap_or(0));
+        let wn = (a + f64::from(p.window)).min(y_max);
+        if i % step != 0 && i + 1 != acks.len() {
+            continue;
+        }
+        let px = x(p.time);
+        if let Some((_, la, lw)) = last {
+            let _ = write!(ack_line, "{px:.1},{:.1} ", y(la));
+            let _ = write!(win_line, "{px:.1},{:.1} ", y(lw));
+        }
+        let _ = write!(ack_line, "{px:.1},{:.1} ", y(a));
+        let _ = write!(win_line, "{px:.1},{:.1} ", y(wn));
+        last = Some((px, a, wn));
+    }
+    if !ack_line.is_empty() {
+        let _ = write!(
+            g,
+            "<polyline class=\"ack\" fill=\"none\" stroke=\"#1a7f37\" stroke-width=\"1.2\" points=\"{}\"/>\
+             <polyline class=\"window\" fill=\"none\" stroke=\"#0550ae\" stroke-dasharray=\"4 3\" points=\"{}\"/>",
+            ack_line.trim_end(),
+            win_line.trim_end()
+        );
+    }
+    for p in acks.iter().filter(|p| p.window == 0).take(GRAPH_POINTS) {
+        let (px, py) = (x(p.time), y(f64::from(p.rel_ack.unwrap_or(0))));
+        let _ = write!(
+            g,
+            "<g class=\"zero-window\"><title>{} {}</title><path d=\"M{:.1},{:.1}l8,8m0,-8l-8,8\" stroke=\"#c0392b\" stroke-width=\"2\"/></g>",
+            escape(&text.line(p.frame)),
+            escape(&text.analysis("zero_window")),
+            px - 4.0,
+            py - 4.0
+        );
+    }
+    let step = stride(data.len());
+    let mut marks = 0;
+    for (i, p) in data.iter().enumerate() {
+        let marked = analysis_flags(p.analysis)
+            .map(|(_, name)| name)
+            .find(|a| a.contains("retransmission") || *a == "out_of_order");
+        // Marked segments are drawn first of all, up to the bound too.
+        let keep = match marked {
+            Some(_) => {
+                marks += 1;
+                marks <= GRAPH_POINTS || i % step == 0
+            }
+            None => i % step == 0,
+        };
+        if !keep {
+            continue;
+        }
+        let (stroke, class) = match marked {
+            Some(a) if a.contains("retransmission") => ("#c0392b", "seg retransmission"),
+            Some(_) => ("#d9730d", "seg out-of-order"),
+            None => ("#1f2328", "seg"),
+        };
+        let px = x(p.time);
+        let (y0, y1) = (
+            y(f64::from(p.rel_seq)),
+            y(f64::from(p.rel_seq) + f64::from(p.len)),
+        );
+        let _ = write!(
+            g,
+            "<path class=\"{class}\" d=\"M{:.1},{y0:.1}V{y1:.1}m-3,0h6m-6,{:.1}h6\" stroke=\"{stroke}\" stroke-width=\"1.3\" fill=\"none\"><title>{}</title></path>",
+            px,
+            y0 - y1,
+            escape(&format!(
+                "{} seq={} len={}{}",
+                text.line(p.frame),
+                p.rel_seq,
+                p.len,
+                marked.map(|a| format!(" [{}]", text.analysis(a))).unwrap_or_default()
+            ))
+        );
+    }
+    g.push_str("</svg>");
+    Some(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_stays_small() {
+        // A big capture keeps one row per connection: 200,000 rows in
+        // about 25 MB.
+        assert!(
+            std::mem::size_of::<Row>() <= 128,
+            "{}",
+            std::mem::size_of::<Row>()
+        );
+    }
+}

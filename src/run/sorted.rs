@@ -1,0 +1,323 @@
+//! Records put back in id order in bounded memory, whatever order they came
+//! in: the connections of the JSON document, which lists them by id while
+//! they finish in another order.
+//!
+//! An external merge sort: records gather in memory up to
+//! [`Sorted::IN_MEMORY`] bytes; past that, each such chunk is sorted and
+//! written to a temporary file as a run, and the runs are merged when the
+//! records are written out. Records are those of [`super::spool`].
+
+use super::spool::{self, copy_record, parse_header, PutId, HEADER};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufRead, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+pub(super) struct Sorted {
+    /// The records of the current chunk.
+    chunk: Vec<u8>,
+    /// Each record of the chunk: its id and where it starts.
+    index: Vec<(u64, usize)>,
+    /// The runs written so far, and where each is in the file.
+    file: Option<(BufWriter<File>, PathBuf)>,
+    runs: Vec<(u64, u64)>,
+    /// Bytes written to the file.
+    written: u64,
+    count: u64,
+}
+
+/// What is read of a run at a time while merging, at most and at least:
+/// the buffers of all runs together take about [`Sorted::IN_MEMORY`].
+const RUN_BUFFER: (usize, usize) = (64 << 10, 4 << 10);
+
+impl Sorted {
+    const IN_MEMORY: usize = 8 << 20;
+
+    pub fn new() -> Sorted {
+        Sorted {
+            chunk: Vec::new(),
+            index: Vec::new(),
+            file: None,
+            runs: Vec::new(),
+            written: 0,
+            count: 0,
+        }
+    }
+
+    /// The records pushed.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Adds the record of connection `id`: `bytes`, its id going after the
+    /// first `slot` of them.
+    pub fn push(&mut self, id: u64, slot: usize, bytes: &[u8]) -> io::Result<()> {
+        if !self.chunk.is_empty() && self.chunk.len() + HEADER + bytes.len() > Self::IN_MEMORY {
+            self.write_run()?;
+        }
+        if self.chunk.capacity() == 0 {
+            // At once, not by doubling past the bound.
+            self.chunk.reserve_exact(Self::IN_MEMORY);
+        }
+        self.index.push((id, self.chunk.len()));
+        self.chunk
+            .extend_from_slice(&spool::header(id, slot.min(bytes.len()), bytes.len()));
+        self.chunk.extend_from_slice(bytes);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// The record of the chunk that starts at `start`.
+    fn record(&self, start: usize) -> &[u8] {
+        let mut header = [0; HEADER];
+        header.copy_from_slice(&self.chunk[start..start + HEADER]);
+        let (_, _, len) = parse_header(&header);
+        let end = start + HEADER + usize::try_from(len).unwrap_or(usize::MAX);
+        &self.chunk[start..end]
+    }
+
+    /// Sorts the chunk and writes it to the file as a run.
+    fn write_run(&mut self) -> io::Result<()> {
+        if self.file.is_none() {
+            self.file = Some(spool::temp_file("document")?);
+        }
+        self.index.sort_unstable_by_key(|&(id, _)| id);
+        let start = self.written;
+        let index = std::mem::take(&mut self.index);
+        if let Some((file, _)) = &mut self.file {
+            for &(_, at) in &index {
+                let end = at + HEADER + {
+                    let mut header = [0; HEADER];
+                    header.copy_from_slice(&self.chunk[at..at + HEADER]);
+                    usize::try_from(parse_header(&header).2).unwrap_or(usize::MAX)
+                };
+                file.write_all(&self.chunk[at..end])?;
+                self.written += (end - at) as u64;
+            }
+        }
+        self.runs.push((start, self.written));
+        self.chunk.clear();
+        Ok(())
+    }
+
+    /// Writes every record to `out` in id order, each with its id plus
+    /// `offset` written by `put_id`, and `before(first, out)` before each.
+    pub fn write_to(
+        mut self,
+        out: &mut dyn Write,
+        put_id: PutId,
+        mut before: impl FnMut(bool, &mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut first = true;
+        if self.file.is_none() {
+            // All in memory: sorted in place.
+            self.index.sort_unstable_by_key(|&(id, _)| id);
+            for &(_, at) in &self.index {
+                let mut record = self.record(at);
+                before(first, out)?;
+                first = false;
+                copy_one(&mut record, out, put_id)?;
+            }
+            return Ok(());
+        }
+        if !self.chunk.is_empty() {
+            self.write_run()?;
+        }
+        let Some((file, path)) = self.file.take() else {
+            return Ok(());
+        };
+        let mut file = file.into_inner().map_err(|e| e.into_error())?;
+        // The file stays open for reading; its name can go now.
+        let _ = std::fs::remove_file(path);
+        // The chunk is in the file; its memory goes to the runs' buffers.
+        self.chunk = Vec::new();
+        let buffer = (Self::IN_MEMORY / self.runs.len().max(1)).clamp(RUN_BUFFER.1, RUN_BUFFER.0);
+        let mut runs: Vec<Run> = self
+            .runs
+            .iter()
+            .map(|&(start, end)| Run {
+                next: start,
+                end,
+                buf: Vec::new(),
+                at: 0,
+                size: buffer,
+            })
+            .collect();
+        // The next id of each run, smallest first.
+        let mut heads = BinaryHeap::new();
+        for (i, run) in runs.iter_mut().enumerate() {
+            if let Some(id) = run.peek_id(&mut file)? {
+                heads.push(Reverse((id, i)));
+            }
+        }
+        while let Some(Reverse((_, i))) = heads.pop() {
+            let run = &mut runs[i];
+            before(first, out)?;
+            first = false;
+            copy_one(
+                &mut RunReader {
+                    run,
+                    file: &mut file,
+                },
+                out,
+                put_id,
+            )?;
+            if let Some(id) = run.peek_id(&mut file)? {
+                heads.push(Reverse((id, i)));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Sorted {
+    fn drop(&mut self) {
+        if let Some((_, path)) = &self.file {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Copies the record `reader` is at to `out`, with its id.
+fn copy_one(reader: &mut dyn BufRead, out: &mut dyn Write, put_id: PutId) -> io::Result<()> {
+    let mut header = [0; HEADER];
+    reader.read_exact(&mut header)?;
+    let (id, slot, len) = parse_header(&header);
+    copy_record(reader, out, id, slot, len, put_id)
+}
+
+/// One run of the file, read a buffer at a time.
+struct Run {
+    /// Where the part of the run not yet buffered starts, and the run ends.
+    next: u64,
+    end: u64,
+    buf: Vec<u8>,
+    /// How much of `buf` is used up.
+    at: usize,
+    /// What is read at a time.
+    size: usize,
+}
+
+impl Run {
+    /// The id of the run's next record; `None` at its end.
+    fn peek_id(&mut self, file: &mut File) -> io::Result<Option<u64>> {
+        let mut id = [0; 8];
+        if self.buf.len() - self.at < id.len() {
+            if self.at == self.buf.len() && self.next == self.end {
+                return Ok(None);
+            }
+            // A header across two buffers, or none buffered: buffer afresh
+            // from where the run is.
+            self.next -= (self.buf.len() - self.at) as u64;
+            self.buf.clear();
+            self.at = 0;
+            RunReader { run: self, file }.fill_buf()?;
+            if self.buf.len() < id.len() {
+                return Err(cut_short());
+            }
+        }
+        id.copy_from_slice(&self.buf[self.at..self.at + 8]);
+        Ok(Some(u64::from_le_bytes(id)))
+    }
+}
+
+fn cut_short() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the sorted records were cut short",
+    )
+}
+
+/// A run read from the shared file.
+struct RunReader<'a> {
+    run: &'a mut Run,
+    file: &'a mut File,
+}
+
+impl Read for RunReader<'_> {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        let buf = self.fill_buf()?;
+        let n = buf.len().min(dst.len());
+        dst[..n].copy_from_slice(&buf[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for RunReader<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        let run = &mut *self.run;
+        if run.at == run.buf.len() && run.next < run.end {
+            let n = (run.end - run.next).min(run.size as u64) as usize;
+            run.buf.resize(n, 0);
+            self.file.seek(SeekFrom::Start(run.next))?;
+            self.file.read_exact(&mut run.buf)?;
+            run.next += n as u64;
+            run.at = 0;
+        }
+        Ok(&run.buf[run.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.run.at = (self.run.at + n).min(self.run.buf.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(id: u64, out: &mut dyn Write) -> io::Result<()> {
+        write!(out, "{id}:")
+    }
+
+    fn written(sorted: Sorted) -> String {
+        let mut out = Vec::new();
+        sorted
+            .write_to(&mut out, put, |first, out| {
+                out.write_all(if first { b"[" } else { b"," })
+            })
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn in_memory_records_come_out_by_id() {
+        let mut sorted = Sorted::new();
+        for id in [3, 1, 2, 5, 4] {
+            sorted.push(id, 1, format!("<x{id}>").as_bytes()).unwrap();
+        }
+        assert_eq!(sorted.len(), 5);
+        assert!(sorted.file.is_none());
+        assert_eq!(written(sorted), "[<1:x1>,<2:x2>,<3:x3>,<4:x4>,<5:x5>");
+        assert_eq!(written(Sorted::new()), "");
+    }
+
+    #[test]
+    fn runs_on_disk_are_merged_by_id() {
+        let mut sorted = Sorted::new();
+        // Records of odd sizes, in an order far from sorted, over several
+        // runs (and records longer than a run's read buffer).
+        let count = 1200u64;
+        let body = |id: u64| vec![b'a' + (id % 26) as u8; (id as usize * 7919) % 90_000];
+        let mut ids: Vec<u64> = (1..=count).collect();
+        fastrand::Rng::with_seed(7).shuffle(&mut ids);
+        for &id in &ids {
+            sorted.push(id, 0, &body(id)).unwrap();
+        }
+        assert!(sorted.runs.len() >= 2, "{} runs", sorted.runs.len());
+        let path = sorted.file.as_ref().map(|(_, p)| p.clone()).unwrap();
+        let mut out = Vec::new();
+        sorted
+            .write_to(&mut out, put, |_, out| out.write_all(b"\n"))
+            .unwrap();
+        assert!(!path.exists(), "the temporary file is removed");
+        let mut expected = Vec::new();
+        for id in 1..=count {
+            expected.extend_from_slice(format!("\n{id}:").as_bytes());
+            expected.extend_from_slice(&body(id));
+        }
+        assert!(out == expected, "records out of order or altered");
+    }
+}
