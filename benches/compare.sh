@@ -7,6 +7,9 @@
 #   RUNS=5 benches/compare.sh           RUNS rounds, each tool once a round; best run
 #                                       per tool (default 3)
 #   FOURX=1 benches/compare.sh          also peak RSS on a capture 4x as large
+#   VXLAN=1 benches/compare.sh          also the same traffic wrapped in VXLAN
+#                                       (benches/vxlan-wrap.py), for the per-packet cost
+#                                       of decapsulation
 #   BASELINE=PATH benches/compare.sh    also runs another tcpstate binary (an older
 #                                       build) on the same modes, interleaved in the
 #                                       same rounds, to show a change's cost side by side
@@ -80,6 +83,13 @@ if [ -n "${BASELINE:-}" ]; then
   add "baseline analyze --format json" "$BASELINE" analyze --format json "$cap"
   add "baseline analyze --jobs 1 (table, one thread)" "$BASELINE" analyze --jobs 1 "$cap"
 fi
+if [ -n "${VXLAN:-}" ]; then
+  vx="${cap%.pcap}-vxlan.pcap"
+  [ -f "$vx" ] || python3 benches/vxlan-wrap.py "$cap" "$vx"
+  bare_one=${#names[@]}
+  add "tcpstate analyze --jobs 1 (table), bare" target/release/tcpstate analyze --jobs 1 "$cap"
+  add "tcpstate analyze --jobs 1 (table), the same in VXLAN" target/release/tcpstate analyze --jobs 1 "$vx"
+fi
 two=""
 if [ "$(nproc)" -ge 2 ]; then
   two=${#names[@]}
@@ -118,6 +128,10 @@ for i in "${!cmds[@]}"; do
 done
 if [ -n "$two" ]; then
   awk -v a="${best[one]}" -v b="${best[one_thread]}" -v two="${best[two]}" 'BEGIN{printf "\ntwo files on two cores: %.2fx the throughput of one file (default), %.2fx that of one file on one thread (--jobs 1)\n", 2*a/two, 2*b/two}'
+fi
+
+if [ -n "${VXLAN:-}" ]; then
+  awk -v a="${best[bare_one]}" -v b="${best[bare_one+1]}" -v p="$packets" 'BEGIN{printf "\nVXLAN decapsulation: %.0f ns more per packet (one thread, best runs)\n", (b-a)/p*1e9}'
 fi
 
 if [ -n "${FOURX:-}" ]; then
