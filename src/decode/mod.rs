@@ -14,7 +14,7 @@ use crate::seq::SeqNum;
 use etherparse::{ip_number, LaxIpSlice, TcpOptionElement, TcpOptionsIterator};
 use serde::Serialize;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 pub mod defrag;
 mod fragment;
@@ -295,6 +295,9 @@ pub fn decode_carried(
     tunnels: &mut Encapsulation,
 ) -> Result<Segment, SkipReason> {
     tunnels.clear();
+    if let Some(decoded) = plain_ipv4_tcp(link_type, frame) {
+        return decoded;
+    }
     walk(link::payload(link_type, frame)?, complete, tunnels, None)
 }
 
@@ -310,8 +313,55 @@ pub fn decode_reassembling(
     defrag: &mut Reassembler,
 ) -> Result<Segment, SkipReason> {
     tunnels.clear();
+    if let Some(decoded) = plain_ipv4_tcp(link_type, frame) {
+        return decoded;
+    }
     let next = link::payload(link_type, frame)?;
     walk(next, complete, tunnels, Some((defrag, ts_ns)))
+}
+
+/// The common case read at once: Ethernet II (or a raw IP link type) →
+/// IPv4, not a fragment and whole as its total length says → TCP. `None`
+/// for anything else, left to [`walk`]; otherwise exactly what `walk` gives
+/// (no tunnel, no fragment, and the IP length within the frame, so that
+/// neither `complete` nor reassembly can matter).
+#[inline]
+fn plain_ipv4_tcp(link_type: u32, frame: &[u8]) -> Option<Result<Segment, SkipReason>> {
+    let packet = match link_type {
+        linktype::ETHERNET => match frame {
+            [_, _, _, _, _, _, _, _, _, _, _, _, 0x08, 0x00, rest @ ..] => rest,
+            _ => return None,
+        },
+        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => frame,
+        _ => return None,
+    };
+    let [vihl, _, t0, t1, _, _, f0, f1, _, protocol, _, _, s0, s1, s2, s3, d0, d1, d2, d3, ..] =
+        *packet
+    else {
+        return None;
+    };
+    let header_len = usize::from(vihl & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([t0, t1]));
+    // Version 4, TCP, neither more fragments nor an offset, and a total
+    // length that holds the header and fits in the frame (as etherparse's
+    // lax slicer then takes it: the payload ends where the length says).
+    if vihl >> 4 != 4
+        || protocol != ip_number::TCP.0
+        || u16::from_be_bytes([f0, f1]) & 0x3fff != 0
+        || header_len < 20
+        || total < header_len
+        || total > packet.len()
+    {
+        return None;
+    }
+    let src = IpAddr::V4(Ipv4Addr::new(s0, s1, s2, s3));
+    let dst = IpAddr::V4(Ipv4Addr::new(d0, d1, d2, d3));
+    Some(
+        decode_tcp(src, dst, &packet[header_len..total], total - header_len).map(|mut seg| {
+            seg.ip_len = u32::try_from(total).unwrap_or(u32::MAX);
+            seg
+        }),
+    )
 }
 
 /// Peels layers from `next` down to the TCP segment.
@@ -617,6 +667,40 @@ mod bare_tests {
         // Header-only copy: the extension headers and 20 TCP bytes are enough.
         let s2 = decode(linktype::IPV6, &frame[..40 + 16 + 20], false).unwrap();
         assert_eq!(s2, s);
+    }
+
+    /// The fast path gives what the layered walk gives, whenever it answers.
+    #[test]
+    fn the_plain_path_agrees_with_the_walk() {
+        let mut answered = 0;
+        for payload in [&[][..], &[7; 9][..]] {
+            let f = ethernet_syn(payload);
+            for at in 12..f.len().min(14 + 20 + 14) {
+                for value in [0u8, 1, 4, 5, 6, 0x20, 0x40, 0x45, 0x46, 0x4f, 0x80, 0xff] {
+                    let mut m = f.clone();
+                    m[at] = value;
+                    for cut in [m.len(), m.len() - 1, 14 + 20 + 20, 14 + 21, 20] {
+                        let frame = &m[..cut.min(m.len())];
+                        for (lt, frame) in [
+                            (linktype::ETHERNET, frame),
+                            (linktype::RAW, &frame[14.min(frame.len())..]),
+                        ] {
+                            let Some(fast) = plain_ipv4_tcp(lt, frame) else {
+                                continue;
+                            };
+                            answered += 1;
+                            for complete in [true, false] {
+                                let mut tunnels = Encapsulation::new();
+                                let slow = link::payload(lt, frame)
+                                    .and_then(|next| walk(next, complete, &mut tunnels, None));
+                                assert_eq!(fast, slow, "{lt} {frame:02x?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(answered > 100, "{answered}");
     }
 
     #[test]

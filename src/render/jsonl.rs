@@ -11,9 +11,10 @@
 //! `--packets`. It is faster than serde_json because it knows two things
 //! serde_json cannot assume:
 //!
-//! - struct field names are `&'static str` identifiers of the model, which
-//!   need no escaping: `"name":` is copied at once instead of being escaped
-//!   byte by byte (checked in debug builds and by the tests);
+//! - struct field and unit variant names are `&'static str` identifiers of
+//!   the model, which need no escaping: `"name":` is copied at once instead
+//!   of being scanned for bytes to escape (checked in debug builds and by
+//!   the tests);
 //! - it writes into a `Vec<u8>`, which cannot fail, and text that needs no
 //!   escaping (nearly all of it) is found with one scan and copied at once.
 //!
@@ -332,7 +333,12 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        string(self.out, variant);
+        // A variant name of the model, like a field name: copied at once.
+        debug_assert!(plain(variant), "variant name {variant:?} needs escaping");
+        self.out.reserve(variant.len() + 2);
+        self.out.push(b'"');
+        self.out.extend_from_slice(variant.as_bytes());
+        self.out.push(b'"');
         Ok(())
     }
 
