@@ -75,6 +75,36 @@ pub fn tcpstate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tcpstate"))
 }
 
+/// Generates a capture with the gen-capture example (built by `cargo test`
+/// beside the test binaries) into `dir`.
+pub fn generate(dir: &Path, connections: u32, concurrent: u32, seed: u32) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let gen = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("gen-capture");
+    let out = dir.join(format!("gen-{seed}.pcap"));
+    let status = Command::new(&gen)
+        .args([
+            "--connections",
+            &connections.to_string(),
+            "--concurrent",
+            &concurrent.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "-o",
+        ])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e}", gen.display()));
+    assert!(status.success());
+    out
+}
+
 /// Running a command to its end and checking how it exited.
 pub trait Run {
     /// Runs the command (standard input empty, output captured) and asserts
@@ -96,42 +126,34 @@ impl Run for Command {
     }
 
     fn exits_with_stdin(&mut self, stdin: &[u8], code: i32) -> Output {
-        let mut child = self
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{self:?} does not run: {e}"));
-        let mut input = child.stdin.take().expect("stdin is piped");
-        let stdin = stdin.to_vec();
-        // Written from a thread, so a child that writes before it has read
-        // everything cannot block on a full pipe.
-        let writer = std::thread::spawn(move || input.write_all(&stdin));
-        let out = child.wait_with_output().expect("the command ends");
-        writer
-            .join()
-            .expect("the writer does not panic")
-            .expect("standard input is written");
+        let (out, written) = with_stdin(self, stdin);
+        written.expect("standard input is written");
         check_exit(self, out, code)
     }
 
     fn output_with_stdin(&mut self, stdin: &[u8]) -> Output {
-        let mut child = self
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{self:?} does not run: {e}"));
-        let mut input = child.stdin.take().expect("stdin is piped");
-        let stdin = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            // A broken pipe only means the command stopped reading.
-            let _ = input.write_all(&stdin);
-        });
-        let out = child.wait_with_output().expect("the command ends");
-        writer.join().expect("the writer does not panic");
-        out
+        // A broken pipe only means the command stopped reading.
+        with_stdin(self, stdin).0
     }
+}
+
+/// Runs `cmd` with `stdin` as its standard input; also says whether all of
+/// it was written.
+fn with_stdin(cmd: &mut Command, stdin: &[u8]) -> (Output, std::io::Result<()>) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?} does not run: {e}"));
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_vec();
+    // Written from a thread, so a child that writes before it has read
+    // everything cannot block on a full pipe.
+    let writer = std::thread::spawn(move || input.write_all(&stdin));
+    let out = child.wait_with_output().expect("the command ends");
+    let written = writer.join().expect("the writer does not panic");
+    (out, written)
 }
 
 fn check_exit(cmd: &Command, out: Output, code: i32) -> Output {

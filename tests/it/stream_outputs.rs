@@ -8,40 +8,10 @@
 
 use crate::common;
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use tcpstate::render::{self, Format};
 use tcpstate::report::Report;
 use tcpstate::run::{self, Options};
-
-/// The gen-capture example, built by `cargo test` beside the test binaries.
-fn generate(dir: &Path, connections: u32, concurrent: u32, seed: u32) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let gen = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("gen-capture");
-    let out = dir.join(format!("gen-{seed}.pcap"));
-    let status = Command::new(&gen)
-        .args([
-            "--connections",
-            &connections.to_string(),
-            "--concurrent",
-            &concurrent.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "-o",
-        ])
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("{}: {e}", gen.display()));
-    assert!(status.success());
-    out
-}
 
 /// Runs `options` in `format`; returns the output.
 fn output(options: &Options, format: Format) -> Vec<u8> {
