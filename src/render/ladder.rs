@@ -17,11 +17,11 @@
 use super::style::{center, endpoint, spaces, width_of, wrap, Glyphs, Painter, Style};
 use super::teaching::TeachOptions;
 use super::timeline::chains;
-use crate::report::{analysis_flags, ConnectionReport, Report};
+use crate::report::{ConnectionReport, Report};
 use crate::rules::Severity;
 use crate::state::{Side, State};
 use crate::teach::text::Text;
-use crate::teach::{Item, Lesson, Phase, Seg, Step};
+use crate::teach::{Item, Lesson, Phase, Seg};
 use std::io::{self, Write};
 
 /// The widest state name (SYN-RECEIVED).
@@ -47,20 +47,7 @@ fn label(seg: &Seg<'_>) -> (String, String) {
 
 /// The row above an arrow: the step's name, analysis flags, finding codes.
 fn caption(seg: &Seg<'_>, text: &Text, g: &Glyphs) -> String {
-    let mut parts = Vec::new();
-    if let Some(step) = seg.step {
-        parts.push(text.step(step));
-    }
-    // A repeated SYN or FIN is named by its step already.
-    let repeat = matches!(
-        seg.step,
-        Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain)
-    );
-    for (flag, name) in analysis_flags(seg.p.analysis) {
-        if !(repeat && flag.is_retransmission()) {
-            parts.push(text.analysis(name));
-        }
-    }
+    let mut parts = seg.labels(text);
     for f in &seg.findings {
         parts.push(format!("{} {}", g.warn, f.code));
     }

@@ -14,11 +14,11 @@
 use super::style::{endpoint, width_of, wrap, Painter, Style};
 use super::teaching::TeachOptions;
 use super::timeline::chains;
-use crate::report::{analysis_flags, ConnectionReport, FindingReport, Report};
+use crate::report::{ConnectionReport, FindingReport, Report};
 use crate::rules::Severity;
 use crate::state::Side;
 use crate::teach::text::Text;
-use crate::teach::{Item, Lesson, LessonOptions, Phase, PhaseKind, Seg, Step};
+use crate::teach::{Item, Lesson, LessonOptions, Phase, PhaseKind, Seg};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -132,20 +132,7 @@ fn label(seg: &Seg<'_>) -> String {
 
 /// The line above an arrow: the step's name and the analysis flags.
 fn caption(seg: &Seg<'_>, text: &Text) -> String {
-    let mut parts = Vec::new();
-    if let Some(step) = seg.step {
-        parts.push(text.step(step));
-    }
-    let repeat = matches!(
-        seg.step,
-        Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain)
-    );
-    for (flag, name) in analysis_flags(seg.p.analysis) {
-        if !(repeat && flag.is_retransmission()) {
-            parts.push(text.analysis(name));
-        }
-    }
-    parts.join(" · ")
+    seg.labels(text).join(" · ")
 }
 
 /// The arithmetic under an arrow: `ack = 1791872319 (= client ISN 1791872318 + 1)`.

@@ -143,6 +143,26 @@ impl Seg<'_> {
         format!(" [{}]", names.join(", "))
     }
 
+    /// The words a ladder writes above this segment's arrow: its step's
+    /// name, then its analysis flags, except the retransmission flags of a
+    /// repeated SYN, SYN-ACK or FIN, which its step names already.
+    pub fn labels(&self, text: &text::Text) -> Vec<String> {
+        let mut parts = Vec::new();
+        if let Some(step) = self.step {
+            parts.push(text.step(step));
+        }
+        let repeat = matches!(
+            self.step,
+            Some(Step::SynAgain | Step::SynAckAgain | Step::FinAgain)
+        );
+        for (flag, name) in analysis_flags(self.p.analysis) {
+            if !(repeat && flag.is_retransmission()) {
+                parts.push(text.analysis(name));
+            }
+        }
+        parts
+    }
+
     /// Ordinary: nothing to teach on its own, so it may be collapsed.
     fn is_ordinary(&self) -> bool {
         let repeat = matches!(
