@@ -114,9 +114,7 @@ impl Compact<'_> {
         self.out.push(b':');
     }
 
-    /// `{"key":` or `,"key":` for a field name of the model: copied at once.
-    #[inline]
-    /// Inlined into each field of the derived `Serialize` code, where the
+    /// `{"key":` or `,"key":` for a field name of the model. Inlined into each field of the derived `Serialize` code, where the
     /// key is a constant: its bytes are then stored directly, not copied by
     /// a call.
     #[inline(always)]
