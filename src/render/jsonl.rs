@@ -114,9 +114,9 @@ impl Compact<'_> {
         self.out.push(b':');
     }
 
-    /// `{"key":` or `,"key":` for a field name of the model. Inlined into each field of the derived `Serialize` code, where the
-    /// key is a constant: its bytes are then stored directly, not copied by
-    /// a call.
+    /// `{"key":` or `,"key":` for a field name of the model. Inlined into
+    /// each field of the derived `Serialize` code, where the key is a
+    /// constant: its bytes are then stored directly, not copied by a call.
     #[inline(always)]
     fn key(&mut self, key: &'static str, first: bool) {
         debug_assert!(plain(key), "field name {key:?} needs escaping");
