@@ -2,7 +2,7 @@
 //! JSON contract `tcpstate/1`, documented field by field in
 //! `docs/json-schema.md`.
 
-use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
+use crate::capture::{CaptureFormat, ReadNotice, ReadStop, ReadSummary};
 use crate::checks::Finding;
 use crate::connection::{At, Connection, EndedBy};
 use crate::decode::{linktype, SkipReason, TcpFlags};
@@ -56,6 +56,10 @@ pub struct CaptureReport {
     pub truncated: bool,
     /// Where and why reading stopped early, or null.
     pub stopped: Option<ReadStop>,
+    /// What reading went on past (malformed pcapng blocks skipped,
+    /// impossible timestamps); absent when nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<ReadNotice>,
     pub connections: u64,
     /// Connections handed over early to bound memory, by reason
     /// (`idle_timeout`, `max_connections`); only reasons that occurred.
@@ -87,6 +91,7 @@ impl CaptureReport {
             skipped: skipped.iter().map(|(&r, &n)| (r, n)).collect(),
             truncated: read.stop.as_ref().is_some_and(|s| s.truncated),
             stopped: read.stop,
+            notices: read.notices,
             connections,
             evicted: Counts::default(),
             summary: Summary::new(),

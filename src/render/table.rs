@@ -100,6 +100,13 @@ fn render_capture(
         capture.tcp_segments
     )?;
     writeln!(out, "{}", totals_line(&capture.summary))?;
+    for notice in &capture.notices {
+        writeln!(
+            out,
+            "warning: at byte offset {} (frame {}): {}",
+            notice.offset, notice.frame, notice.message
+        )?;
+    }
     if let Some(stop) = &capture.stopped {
         writeln!(
             out,
