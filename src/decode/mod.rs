@@ -180,6 +180,10 @@ pub enum SkipReason {
     TruncatedIpHeader,
     /// An IP header with invalid contents.
     InvalidIpHeader,
+    /// An IPv4 header whose options are malformed: an option length below 2
+    /// or running past the header. The packet is malformed; where its TCP
+    /// header starts cannot be trusted.
+    MalformedIpOptions,
     /// The IP length claims more bytes than the frame had on the wire.
     IpLengthExceedsFrame,
     /// The packet ends inside the first 20 bytes of the TCP header (as
@@ -211,6 +215,7 @@ impl SkipReason {
             SkipReason::IpFragmentTimeout => "ip_fragment_timeout",
             SkipReason::TruncatedIpHeader => "truncated_ip_header",
             SkipReason::InvalidIpHeader => "invalid_ip_header",
+            SkipReason::MalformedIpOptions => "malformed_ip_options",
             SkipReason::IpLengthExceedsFrame => "ip_length_exceeds_frame",
             SkipReason::TruncatedTcpHeader => "truncated_tcp_header",
             SkipReason::InvalidTcpHeader => "invalid_tcp_header",
@@ -354,6 +359,9 @@ fn plain_ipv4_tcp(link_type: u32, frame: &[u8]) -> Option<Result<Segment, SkipRe
     {
         return None;
     }
+    if header_len > 20 && !ipv4_options_sound(&packet[20..header_len]) {
+        return Some(Err(SkipReason::MalformedIpOptions));
+    }
     let src = IpAddr::V4(Ipv4Addr::new(s0, s1, s2, s3));
     let dst = IpAddr::V4(Ipv4Addr::new(d0, d1, d2, d3));
     Some(
@@ -362,6 +370,26 @@ fn plain_ipv4_tcp(link_type: u32, frame: &[u8]) -> Option<Result<Segment, SkipRe
             seg
         }),
     )
+}
+
+/// Whether IPv4 options parse (RFC 791 3.1): end of list and no-operation
+/// are one byte; every other option has a length byte of at least 2 that
+/// stays inside the options.
+fn ipv4_options_sound(options: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(&kind) = options.get(at) {
+        match kind {
+            0 => return true,
+            1 => at += 1,
+            _ => match options.get(at + 1) {
+                Some(&len) if len >= 2 && at + usize::from(len) <= options.len() => {
+                    at += usize::from(len)
+                }
+                _ => return false,
+            },
+        }
+    }
+    true
 }
 
 /// Peels layers from `next` down to the TCP segment.
@@ -426,6 +454,11 @@ fn decode_ip(packet: &[u8], complete: bool) -> Result<Ip<'_>, SkipReason> {
         LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
         LaxHeaderSliceError::Content(_) => SkipReason::InvalidIpHeader,
     })?;
+    if let LaxIpSlice::Ipv4(v4) = &ip {
+        if !ipv4_options_sound(v4.header().options()) {
+            return Err(SkipReason::MalformedIpOptions);
+        }
+    }
     if ip.is_fragmenting_payload() {
         return Ok(Ip::Fragment);
     }
@@ -612,6 +645,58 @@ mod bare_tests {
             .write(&mut udp, &[1])
             .unwrap();
         assert_eq!(decode(linktype::RAW, &udp, true), Err(SkipReason::NotTcp));
+    }
+
+    #[test]
+    fn ipv4_options_are_checked() {
+        assert!(ipv4_options_sound(&[]));
+        assert!(ipv4_options_sound(&[1, 1, 0, 0]), "NOPs, end of list");
+        assert!(
+            ipv4_options_sound(&[0, 99, 99, 99]),
+            "after the end: padding"
+        );
+        assert!(
+            ipv4_options_sound(&[7, 7, 4, 0, 0, 0, 0, 1]),
+            "record route"
+        );
+        assert!(!ipv4_options_sound(&[7, 48, 4, 0]), "runs past the header");
+        assert!(!ipv4_options_sound(&[7, 1, 0, 0]), "length below 2");
+        assert!(!ipv4_options_sound(&[1, 1, 1, 68]), "no length byte");
+        assert!(!ipv4_options_sound(&[68, 0, 0, 0]), "length 0");
+    }
+
+    #[test]
+    fn malformed_ipv4_options_make_the_packet_malformed() {
+        use etherparse::{IpHeaders, IpNumber, Ipv4Extensions, Ipv4Header};
+        let mut v4 = Ipv4Header::new(0, 64, IpNumber::TCP, [10, 0, 0, 1], [10, 0, 0, 2]).unwrap();
+        v4.options = [1u8, 1, 1, 1].into();
+        let builder = PacketBuilder::ip(IpHeaders::Ipv4(v4, Ipv4Extensions::default()))
+            .tcp(1000, 80, 1, 1000);
+        let mut packet = Vec::new();
+        builder.write(&mut packet, &[]).unwrap();
+        // A record-route option claiming 48 bytes in a 4-byte option area.
+        packet[20..24].copy_from_slice(&[7, 48, 4, 0]);
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&[0x08, 0x00]);
+        frame.extend_from_slice(&packet);
+        for (link, bytes) in [
+            (linktype::ETHERNET, &frame[..]),
+            (linktype::RAW, &packet[..]),
+        ] {
+            assert_eq!(
+                decode(link, bytes, true).unwrap_err(),
+                SkipReason::MalformedIpOptions,
+                "link type {link}"
+            );
+        }
+        // Behind a VLAN tag (not the fast path), the same.
+        let mut tagged = vec![0u8; 12];
+        tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x0a, 0x08, 0x00]);
+        tagged.extend_from_slice(&packet);
+        assert_eq!(
+            decode(linktype::ETHERNET, &tagged, true).unwrap_err(),
+            SkipReason::MalformedIpOptions
+        );
     }
 
     #[test]

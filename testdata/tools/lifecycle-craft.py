@@ -111,3 +111,20 @@ write("one_direction_pause.pcap", [
     frame("c", "PA", X + 27, Y + 39, REQ),
     frame("c", "FA", X + 53, Y + 77),
 ], [0, 0.002, 0.003, 30.0, 30.001])
+# 8: the client's request carries an IPv4 option whose length (48) runs past
+# the header's 4 bytes of options: a malformed packet, which tcpstate skips
+# (malformed_ip_options) and tshark still dissects. Written byte for byte, as
+# scapy would mend the option when building it.
+from scapy.all import IPOption_NOP, RawPcapWriter
+
+pkts = connection(X, Y)
+bad = pkts[3].copy()
+bad[IP].options = [IPOption_NOP()] * 4
+raw = bytearray(bytes(bad))
+raw[14 + 20 : 14 + 24] = bytes([7, 48, 4, 0])
+with RawPcapWriter("testdata/crafted/ip_options_bad.pcap", linktype=1) as w:
+    w.write_header(None)
+    for i, p in enumerate(pkts):
+        t = START + i / 1000
+        data = bytes(raw) if i == 3 else bytes(p)
+        w.write_packet(data, sec=int(t), usec=round((t - int(t)) * 1e6))

@@ -150,3 +150,32 @@ fn the_attempt_timeout_ends_only_syns() {
         .iter()
         .all(|c| c.handshake.status == "unanswered"));
 }
+
+/// 8. An IPv4 header whose option length runs past the header makes the
+///    packet malformed: skipped under its own reason, not analyzed with
+///    phantom sequence space; the connection goes on without it, and the
+///    table names the reason.
+#[test]
+fn malformed_ipv4_options_skip_the_packet() {
+    let r = analyze_one("crafted/ip_options_bad.pcap");
+    let cap = &r.captures[0];
+    assert_eq!((cap.frames, cap.tcp_segments), (10, 9));
+    assert_eq!(cap.skipped.get("malformed_ip_options"), Some(&1));
+    let c = &r.connections[0];
+    assert_eq!(frames(c), [1, 2, 3, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(c.teardown.status, "graceful");
+    assert!(
+        c.finding("DT004").is_some(),
+        "the server ACKs the unseen request"
+    );
+    let table = tcpstate()
+        .args(["analyze", "--fail-on", "never"])
+        .arg(testdata("crafted/ip_options_bad.pcap"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("skipped frames: malformed_ip_options 1"),
+        "{text}"
+    );
+}

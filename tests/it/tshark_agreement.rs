@@ -71,6 +71,17 @@ const TSHARK_ARTIFACTS: &[(&str, u64, &str)] = &[
     ),
 ];
 
+/// Frames tcpstate does not analyze on purpose, though tshark does, with the
+/// reason; the frames after them may carry the flags their absence implies
+/// (a previous segment not captured, an ACK of unseen data), listed here too.
+const SKIPPED_ON_PURPOSE: &[(&str, &[u64], &[u64], &str)] = &[(
+    "ip_options_bad.pcap",
+    &[4],
+    &[5, 7, 9],
+    "an IPv4 option length runs past the header: a malformed packet \
+     (malformed_ip_options); tshark notes it and dissects the packet anyway",
+)];
+
 #[test]
 fn relative_numbers_and_streams_agree_with_tshark() {
     let dir = testdata("tshark");
@@ -87,7 +98,13 @@ fn relative_numbers_and_streams_agree_with_tshark() {
         let (sub, name) = stem.split_once('_').unwrap();
         let capture = testdata(&format!("{sub}/{name}"));
         assert!(capture.exists(), "{} has no capture", golden.display());
-        let (analysis_names, expected) = read_golden(&golden);
+        let (analysis_names, mut expected) = read_golden(&golden);
+        let on_purpose = SKIPPED_ON_PURPOSE
+            .iter()
+            .find(|(f, ..)| sub == "crafted" && *f == name);
+        if let Some((_, skipped, _, _)) = on_purpose {
+            expected.retain(|frame, _| !skipped.contains(frame));
+        }
         let report = analyze(&[&capture]);
 
         let mut by_frame = BTreeMap::new();
@@ -125,7 +142,8 @@ fn relative_numbers_and_streams_agree_with_tshark() {
             let artifact = sub == "crafted"
                 && TSHARK_ARTIFACTS
                     .iter()
-                    .any(|(f, n, _)| *f == name && n == frame);
+                    .any(|(f, n, _)| *f == name && n == frame)
+                || on_purpose.is_some_and(|(_, _, after, _)| after.contains(frame));
             if ours != row.analysis && !artifact {
                 mismatches.push(format!(
                     "{name} frame {frame}: tcpstate {ours:?}, tshark {:?}",
