@@ -175,6 +175,12 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub fail_on_empty: bool,
 
+    /// Read the files as one capture, their packets in timestamp order (as
+    /// mergecap does): the files of a tcpdump -C/-G rotation, or two taps
+    /// that each saw one direction. Without it each file is analyzed alone.
+    #[arg(long)]
+    pub merge: bool,
+
     /// Track at most N connections at once; beyond that the least recently
     /// active is reported early (ended_by: max_connections). Bounds memory.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -333,6 +339,7 @@ impl AnalyzeArgs {
             conn: self.conn,
             filter,
             fail_on_empty: self.fail_on_empty,
+            merge: self.merge,
             allow: self.allow,
             limits: Limits {
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),

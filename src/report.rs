@@ -26,6 +26,10 @@ pub struct Report {
     pub captures: Vec<CaptureReport>,
     pub connections: Vec<ConnectionReport>,
     pub summary: Summary,
+    /// The captures were read as one (`--merge`): the connections are
+    /// those of their merged records, held by one of `captures`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub merged: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -21,6 +21,9 @@ pub struct TableOptions {
 }
 
 pub fn render(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
+    if report.merged {
+        return render_merged(report, opts, out);
+    }
     for (i, capture) in report.captures.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -81,12 +84,40 @@ fn carried(client: String, c: &ConnectionReport) -> String {
     format!("{client}\nvia {}", short.join("/"))
 }
 
-fn render_capture(
-    capture: &CaptureReport,
-    conns: &[&ConnectionReport],
-    opts: &TableOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+/// Captures read as one (`--merge`): what was read of each file, then the
+/// connections of their merged records once.
+fn render_merged(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
+    for capture in &report.captures {
+        render_header(capture, out)?;
+        render_stop(capture, out)?;
+    }
+    // The merged analysis is held by one of the captures; the frames each
+    // file skipped are added up.
+    let holder = (0..report.captures.len())
+        .find(|&i| super::connections_of(report, i).next().is_some())
+        .or_else(|| report.captures.iter().position(|c| c.connections > 0))
+        .unwrap_or(0);
+    let Some(mut all) = report.captures.get(holder).cloned() else {
+        return Ok(());
+    };
+    all.skipped = report
+        .captures
+        .iter()
+        .flat_map(|c| c.skipped.iter())
+        .collect();
+    let conns: Vec<&ConnectionReport> = super::connections_of(report, holder).collect();
+    writeln!(
+        out,
+        "merged in timestamp order: {}",
+        totals_line(&all.summary)
+    )?;
+    render_body(&all, &conns, opts, out)?;
+    writeln!(out)?;
+    writeln!(out, "{}", report.summary.verdict.text)
+}
+
+/// The capture's name, format, link types and what was read of it.
+fn render_header(capture: &CaptureReport, out: &mut dyn Write) -> io::Result<()> {
     let format = match capture.format {
         crate::capture::CaptureFormat::Pcap => "pcap",
         crate::capture::CaptureFormat::Pcapng => "pcapng",
@@ -99,7 +130,11 @@ fn render_capture(
         capture.frames,
         capture.tcp_segments
     )?;
-    writeln!(out, "{}", totals_line(&capture.summary))?;
+    Ok(())
+}
+
+/// The warning of a capture whose reading stopped early.
+fn render_stop(capture: &CaptureReport, out: &mut dyn Write) -> io::Result<()> {
     if let Some(stop) = &capture.stopped {
         writeln!(
             out,
@@ -107,7 +142,28 @@ fn render_capture(
             stop.offset, stop.frame, stop.message
         )?;
     }
+    Ok(())
+}
 
+fn render_capture(
+    capture: &CaptureReport,
+    conns: &[&ConnectionReport],
+    opts: &TableOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    render_header(capture, out)?;
+    writeln!(out, "{}", totals_line(&capture.summary))?;
+    render_stop(capture, out)?;
+    render_body(capture, conns, opts, out)
+}
+
+/// The rows of `conns`, the skipped frames and the findings of `capture`.
+fn render_body(
+    capture: &CaptureReport,
+    conns: &[&ConnectionReport],
+    opts: &TableOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let shown = if opts.limit == 0 {
         conns.len()
     } else {

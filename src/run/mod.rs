@@ -62,6 +62,9 @@ pub struct Options {
     /// A run whose captures yield no TCP segment fails
     /// ([`Status::Findings`]) instead of passing with the verdict `NO TCP`.
     pub fail_on_empty: bool,
+    /// The files are read as one capture, their records merged in
+    /// timestamp order ([`crate::merge`]), rather than each alone.
+    pub merge: bool,
     /// Limits on the connection table of each capture.
     pub limits: Limits,
     /// Captures analyzed at once; with fewer captures than that, each runs
@@ -91,6 +94,7 @@ impl Options {
             filter: None,
             allow: Vec::new(),
             fail_on_empty: false,
+            merge: false,
             limits: Limits::default(),
             jobs: 1,
             fail_on: Some(Severity::Error),
@@ -171,8 +175,12 @@ pub fn run(
         limits: options.limits,
         // Captures are analyzed one per job; with a job to spare, each
         // runs as a pipeline (its reading and reporting stages are light
-        // enough to share a core).
-        pipeline: workers < jobs,
+        // enough to share a core). Merged captures are one analysis.
+        pipeline: if options.merge {
+            jobs > 1
+        } else {
+            workers < jobs
+        },
         segments: options
             .filter
             .as_ref()
@@ -197,6 +205,7 @@ pub fn run(
             captures: Vec::new(),
             connections: Vec::new(),
             summary: Summary::new(),
+            merged: false,
         },
         next_offset: 0,
         unreadable: 0,
@@ -208,7 +217,22 @@ pub fn run(
     };
     // Connections are picked by their ids over all captures, known only
     // once the captures before are done: then the captures are read in turn.
-    if files.len() > 1 && output.side_by_side() && select.allows_side_by_side() && workers > 1 {
+    if options.merge && files.len() > 1 {
+        let opened = merged.streamed.starts.first.is_some();
+        let lines = if output.sorts() {
+            Lines::Sorted(&mut merged.streamed.sorted)
+        } else {
+            Lines::Direct(&mut *out)
+        };
+        for done in worker.merged(files, lines, opened) {
+            merged.add(done, 0, &output, out, messages)?;
+        }
+        merged.report.merged = true;
+    } else if files.len() > 1
+        && output.side_by_side()
+        && select.allows_side_by_side()
+        && workers > 1
+    {
         side_by_side(&worker, files, workers, &mut merged, out, messages)?;
     } else {
         for (index, path) in files.iter().enumerate() {
@@ -581,6 +605,103 @@ impl Worker<'_> {
             write_error,
             interrupted,
         }
+    }
+}
+
+impl Worker<'_> {
+    /// Analyzes the captures as one, their records merged in timestamp
+    /// order; ids start at 1. One [`Analyzed`] per file, in order: each
+    /// says what was read of its file, the one that holds the merged
+    /// analysis (see [`pipeline::analyze_merged`]) also its connections.
+    fn merged(&self, paths: &[PathBuf], mut lines: Lines<'_>, opened: bool) -> Vec<Analyzed> {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let mut sink = CaptureSink {
+            output: self.output,
+            select: self.select,
+            rows: Rows::new(self.output.row_limit()),
+            html: self.output.html_kept(),
+            lines: &mut lines,
+            flush_lines: names.iter().any(|n| n == "-"),
+            opened,
+            starts: Starts::default(),
+            write_error: None,
+            scratch: Scratch::default(),
+            flagged: 0,
+            wanted_rank: None,
+        };
+        // Each opened as it would be alone; those that cannot be opened are
+        // left out of the merge.
+        let mut opened_inputs = Vec::new();
+        let mut failed: Vec<Option<io::Error>> = Vec::new();
+        for (path, name) in paths.iter().zip(&names) {
+            let regular = (name != "-")
+                .then(|| std::fs::metadata(path).ok().filter(|m| m.is_file()))
+                .flatten()
+                .is_some();
+            match open_input(path, regular) {
+                Ok((_, reader)) => {
+                    opened_inputs.push((name.clone(), Input::direct(reader)));
+                    failed.push(None);
+                }
+                Err(e) => failed.push(Some(e)),
+            }
+        }
+        let joined = names.join(" + ");
+        let (mut results, _) =
+            pipeline::analyze_merged(&joined, opened_inputs, 1, self.analysis, &mut sink, |_| {});
+        let CaptureSink {
+            rows,
+            html,
+            write_error,
+            flagged,
+            starts,
+            ..
+        } = sink;
+        let (html_rows, rows) = match html {
+            Some(html) => html.into_parts(),
+            None => (Vec::new(), rows.into_sorted()),
+        };
+        let mut held = Some((rows, html_rows, starts, write_error));
+        let mut results = results.drain(..);
+        let mut out = Vec::with_capacity(paths.len());
+        for (name, error) in names.iter().zip(failed) {
+            let shown = render::printable(name).into_owned();
+            // An interrupted merge ends every file where it was: as if
+            // each ended there (the run says it was interrupted).
+            let capture = match error {
+                Some(e) => Err(CaptureError::from(e)),
+                None => results.next().unwrap_or(Err(CaptureError::Empty)),
+            };
+            let holds = capture
+                .as_ref()
+                .is_ok_and(|c| c.connections > 0 || c.summary.connections > 0);
+            let (rows, html_rows, starts, write_error) = match (holds, held.take()) {
+                (true, Some(parts)) => parts,
+                (_, parts) => {
+                    held = parts;
+                    Default::default()
+                }
+            };
+            out.push(Analyzed {
+                shown,
+                capture: capture.map(|mut c| {
+                    if holds {
+                        c.flagged = flagged;
+                    }
+                    c
+                }),
+                rows,
+                html_rows,
+                spool: None,
+                starts,
+                write_error,
+                interrupted: None,
+            });
+        }
+        if let (Some((_, _, _, Some(e))), Some(first)) = (held, out.first_mut()) {
+            first.write_error = Some(e);
+        }
+        out
     }
 }
 

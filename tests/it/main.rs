@@ -14,6 +14,7 @@ mod captures;
 mod catalog_references;
 mod core_layers;
 mod corruption;
+mod daily2_merge;
 mod daily_cli;
 mod daily_compressed;
 mod daily_conn;
