@@ -25,7 +25,8 @@ use crate::input::{self, Compression};
 use crate::pipeline::{self, analyze_capture_with_progress, Consumer, Progress};
 use crate::render::{self, teaching::TeachOptions, Format};
 use crate::report::{
-    CaptureReport, ConnectionReport, Named, Report, Summary, Tool, Verdict, SCHEMA,
+    CaptureReport, ConnectionReport, InputError, Named, Report, Summary, Tool, Unreadable, Verdict,
+    SCHEMA,
 };
 use crate::rules::{Check, Severity};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -206,6 +207,7 @@ pub fn run(
             connections: Vec::new(),
             summary: Summary::new(),
             merged: false,
+            unreadable: Vec::new(),
         },
         next_offset: 0,
         unreadable: 0,
@@ -293,7 +295,14 @@ pub fn run(
         no_tcp(&mut report, options.fail_on_empty);
     }
     if unreadable > 0 {
-        report.summary.input_error(unreadable, files.len());
+        let why: Vec<String> = report
+            .unreadable
+            .iter()
+            .map(|u| format!("{}: {}", render::printable(&u.file), u.error.message))
+            .collect();
+        report
+            .summary
+            .input_error(unreadable, files.len(), &why.join("; "));
     }
     output.finish(&report, streamed, &html_rows, out, messages)?;
     out.flush()?;
@@ -361,7 +370,8 @@ enum Lines<'a> {
 
 /// What analyzing one capture produced.
 struct Analyzed {
-    /// The file name, safe to print.
+    /// The file name as given, and safe to print.
+    file: String,
     shown: String,
     capture: Result<CaptureReport, CaptureError>,
     /// The connection reports kept for the output, by id.
@@ -590,6 +600,7 @@ impl Worker<'_> {
             None => (Vec::new(), rows.into_sorted()),
         };
         Analyzed {
+            file: name,
             shown,
             capture: capture.map(|(mut capture, _)| {
                 capture.flagged = flagged;
@@ -683,6 +694,7 @@ impl Worker<'_> {
                 }
             };
             out.push(Analyzed {
+                file: name.clone(),
                 shown,
                 capture: capture.map(|mut c| {
                     if holds {
@@ -770,15 +782,16 @@ impl Merged {
                     && done.interrupted.is_none()
                     && capture.stopped.as_ref().is_some_and(|s| !s.truncated) =>
             {
-                if let Some(stop) = &capture.stopped {
-                    let _ = writeln!(
-                        messages,
-                        "tcpstate: error: {shown}: no frame can be read: the first record, \
-                         at byte offset {}, is malformed: {}",
+                let message = match &capture.stopped {
+                    Some(stop) => format!(
+                        "no frame can be read: the first record, at byte offset {}, is \
+                         malformed: {}",
                         stop.offset, stop.message
-                    );
-                }
-                self.unreadable += 1;
+                    ),
+                    None => "no frame can be read".to_string(),
+                };
+                let _ = writeln!(messages, "tcpstate: error: {shown}: {message}");
+                self.unreadable(capture.file, "no_frame", message);
             }
             Ok(mut capture) => {
                 if let Some(read) = done.interrupted {
@@ -846,10 +859,45 @@ impl Merged {
             }
             Err(e) => {
                 let _ = writeln!(messages, "tcpstate: error: {shown}: {e}");
-                self.unreadable += 1;
+                self.unreadable(done.file, error_kind(&e), e.to_string());
             }
         }
         Ok(())
+    }
+
+    /// Counts an input that could not be read, and keeps it for the JSON
+    /// `captures[]` and the verdict.
+    fn unreadable(&mut self, file: String, kind: &'static str, message: String) {
+        self.unreadable += 1;
+        self.report.unreadable.push(Unreadable {
+            before: self.report.captures.len(),
+            file,
+            error: InputError { kind, message },
+        });
+    }
+}
+
+/// The `kind` of an input's error in the JSON.
+fn error_kind(e: &CaptureError) -> &'static str {
+    match e {
+        CaptureError::Io(io) => {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<input::Unsupported>())
+            {
+                return "unsupported_compression";
+            }
+            match io.kind() {
+                io::ErrorKind::NotFound => "not_found",
+                io::ErrorKind::PermissionDenied => "permission_denied",
+                io::ErrorKind::IsADirectory => "is_a_directory",
+                _ => "io",
+            }
+        }
+        CaptureError::Empty => "empty",
+        CaptureError::NotACapture(_) => "not_a_capture",
+        CaptureError::ShortHeader(_) => "short_header",
+        CaptureError::BadHeader { .. } => "bad_header",
     }
 }
 
