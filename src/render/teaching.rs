@@ -18,6 +18,9 @@ pub struct TeachOptions {
     pub ascii: bool,
     /// ANSI colours.
     pub color: bool,
+    /// The terminal's width, if the view is for one: the timeline's lines
+    /// are wrapped at token boundaries within it. `None`: as wide as they are.
+    pub width: Option<usize>,
 }
 
 /// Draws one connection of a teaching view.

@@ -76,6 +76,9 @@ pub struct Options {
     pub fail_on: Option<Severity>,
     /// How the teaching views are drawn.
     pub teach: TeachOptions,
+    /// The terminal's width, for a table written to one (see
+    /// [`render::table::TableOptions::width`]); `None`: the full layout.
+    pub width: Option<usize>,
     /// Connections the HTML report shows in detail.
     pub html_details: usize,
     /// Progress bars on standard error.
@@ -100,6 +103,7 @@ impl Options {
             jobs: 1,
             fail_on: Some(Severity::Error),
             teach: TeachOptions::default(),
+            width: None,
             html_details: render::html::DEFAULT_DETAILS,
             progress: false,
         }

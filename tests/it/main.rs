@@ -15,6 +15,7 @@ mod catalog_references;
 mod core_layers;
 mod corruption;
 mod daily2_merge;
+mod daily2_table;
 mod daily2_unreadable;
 mod daily_cli;
 mod daily_compressed;
