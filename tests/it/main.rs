@@ -16,6 +16,7 @@ mod core_layers;
 mod corruption;
 mod daily2_merge;
 mod daily2_table;
+mod daily2_timeline;
 mod daily2_unreadable;
 mod daily_cli;
 mod daily_compressed;
