@@ -29,6 +29,11 @@ pub struct Options {
     /// Segments whose addresses and ports this filter rules out are not
     /// tracked (counted as skipped: `filtered`).
     pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
+    /// The input is live (standard input, a pipe): it runs as a pipeline
+    /// whatever [`Options::pipeline`] says, and a connection that finished
+    /// is reported about 2 s (wall clock) after its last segment even if
+    /// nothing follows it, not when the next packet comes.
+    pub live: bool,
 }
 
 /// How far the analysis of a capture has got, for progress displays.
@@ -221,7 +226,7 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         carriers: Default::default(),
     };
     let setup = setup(options, first_id, &sink);
-    let (read, next_id) = if options.pipeline {
+    let (read, next_id) = if options.pipeline || options.live {
         stages::pipeline(stages::One(input), &setup, &mut sink, &mut on_progress)
     } else {
         stages::inline(stages::One(input), &setup, &mut sink, on_progress)
@@ -299,6 +304,7 @@ fn setup<C: Consumer>(options: &Options, first_id: u64, sink: &ReportSink<'_, C>
         limits: options.limits,
         carriers: sink.carriers.clone(),
         segments: options.segments.clone(),
+        live: options.live,
     }
 }
 

@@ -14,6 +14,11 @@
 //!
 //! When the reader is about to wait for input (a live stream), every stage
 //! passes on what it holds: a connection that finished is reported at once.
+//! While a live input stays quiet, the tracking stage advances the capture
+//! clock with the wall clock (every [`LIVE_TICK`], after [`QUIET_AFTER`]), so that a connection
+//! whose linger ends is reported about 2 s after its last segment even if
+//! no further packet comes; a later segment is then handled as it would
+//! have been when it came (see [`ConnTable::advance`]).
 
 // Connections travel boxed: the table holds them boxed, and moving the box
 // does not copy the connection (about 1.4 KB).
@@ -47,7 +52,17 @@ pub(super) struct Setup {
     pub carriers: decode::Carriers,
     /// Segments this filter rules out are skipped (`filtered`).
     pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
+    /// The input is live (a pipe): while it is quiet, its capture clock is
+    /// taken to run with the wall clock ([`pipeline`] only).
+    pub live: bool,
 }
+
+/// How often the tracking stage of a quiet live input advances its clock…
+const LIVE_TICK: std::time::Duration = std::time::Duration::from_millis(250);
+/// …once it has been quiet this long: a pipe from a program that reads a
+/// file may pause briefly, and its capture clock does not run with the
+/// wall clock.
+const QUIET_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Receives what reading and decoding produce.
 pub(super) trait Segments {
@@ -262,6 +277,20 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
     fn keyed(&mut self, keyed: Keyed) {
         let (table, mut sink) = self.parts();
         table.push_keyed(keyed, &mut sink);
+    }
+
+    /// The input has been quiet for `idle` of wall-clock time since it
+    /// was last waited for: the capture clock is advanced by as much from
+    /// the last segment, and what that ends (a finished connection's
+    /// linger, an unanswered attempt) is handed over at once.
+    fn quiet(&mut self, idle: std::time::Duration) {
+        let Some(latest) = self.table.latest().filter(|_| idle >= QUIET_AFTER) else {
+            return;
+        };
+        let idle = i64::try_from(idle.as_nanos()).unwrap_or(i64::MAX);
+        let (table, mut sink) = self.parts();
+        table.advance(latest.saturating_add(idle), &mut sink);
+        self.sink.flush();
     }
 
     fn finish(mut self) -> u64 {
@@ -524,12 +553,34 @@ pub(super) fn pipeline<I: Reading>(
             let mut tracker = tracking_stage(setup, batches, |p| {
                 let _ = progress_tx.send(ToReport::Progress(p));
             });
-            for handed in rx {
+            // For a live input: since when the reader has waited for it.
+            let mut quiet_since: Option<std::time::Instant> = None;
+            loop {
+                let handed = match quiet_since {
+                    Some(since) => match rx.recv_timeout(LIVE_TICK) {
+                        Ok(handed) => handed,
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                            tracker.quiet(since.elapsed());
+                            continue;
+                        }
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    },
+                    None => match rx.recv() {
+                        Ok(handed) => handed,
+                        Err(_) => break,
+                    },
+                };
                 match handed {
                     ToTrack::Segments(batch) => {
+                        quiet_since = None;
                         unpack(batch, &back_tx, |keyed| tracker.keyed(keyed))
                     }
-                    ToTrack::Waiting => tracker.waiting(),
+                    ToTrack::Waiting => {
+                        tracker.waiting();
+                        if setup.live && quiet_since.is_none() {
+                            quiet_since = Some(std::time::Instant::now());
+                        }
+                    }
                     ToTrack::Progress { bytes, frames } => tracker.progress(bytes, frames),
                 }
             }

@@ -191,6 +191,8 @@ pub fn run(
             .as_ref()
             .filter(|f| f.has_addresses())
             .map(|f| std::sync::Arc::new(f.clone())),
+        // Set per input, for those that are not regular files.
+        live: false,
     };
     // Progress on standard error, only when asked for (a person watching).
     let bars = options
@@ -538,7 +540,8 @@ impl Worker<'_> {
             rows: Rows::new(self.output.row_limit()),
             html: self.output.html_kept(),
             lines: &mut lines,
-            flush_lines: name == "-",
+            // Set below for an input that is not a regular file.
+            flush_lines: false,
             opened,
             starts: Starts::default(),
             write_error: None,
@@ -548,10 +551,8 @@ impl Worker<'_> {
         };
         // A regular file is read here; a pipe or a terminal, which may
         // block, on a thread of its own, so that Ctrl-C stops it.
-        let regular = (name != "-")
-            .then(|| std::fs::metadata(path).ok().filter(|m| m.is_file()))
-            .flatten()
-            .map(|m| m.len());
+        let regular = regular_size(path);
+        sink.flush_lines = regular.is_none();
         let input = open_input(path, regular.is_some());
         // The bar counts the bytes read, known in advance for a file that is
         // not compressed.
@@ -574,6 +575,18 @@ impl Worker<'_> {
             ));
         };
         let mut interrupted = None;
+        // A pipe or a terminal is live: its finished connections are
+        // reported while it is quiet.
+        let live;
+        let analysis = if regular.is_some() {
+            self.analysis
+        } else {
+            live = pipeline::Options {
+                live: true,
+                ..self.analysis.clone()
+            };
+            &live
+        };
         let capture = input.map_err(CaptureError::from).and_then(|(_, reader)| {
             let mut input = Input::direct(reader);
             let capture = analyze_capture_with_progress(
@@ -581,7 +594,7 @@ impl Worker<'_> {
                 index,
                 &mut input,
                 first_id,
-                self.analysis,
+                analysis,
                 &mut sink,
                 on_progress,
             );
@@ -719,6 +732,23 @@ impl Worker<'_> {
         }
         out
     }
+}
+
+/// The size of the input at `path` if it is a regular file (standard input
+/// too, when it is redirected from one).
+fn regular_size(path: &Path) -> Option<u64> {
+    let path = if path == Path::new("-") {
+        if !cfg!(target_os = "linux") {
+            return None;
+        }
+        Path::new("/dev/stdin")
+    } else {
+        path
+    };
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
 }
 
 /// The input at `path` (`-`: standard input), decompressed if it is

@@ -14,6 +14,7 @@ mod captures;
 mod catalog_references;
 mod core_layers;
 mod corruption;
+mod daily2_live;
 mod daily2_merge;
 mod daily2_table;
 mod daily2_timeline;
