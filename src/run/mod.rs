@@ -649,7 +649,7 @@ impl Worker<'_> {
             rows: Rows::new(self.output.row_limit()),
             html: self.output.html_kept(),
             lines: &mut lines,
-            flush_lines: names.iter().any(|n| n == "-"),
+            flush_lines: paths.iter().any(|p| regular_size(p).is_none()),
             opened,
             starts: Starts::default(),
             write_error: None,
@@ -662,11 +662,7 @@ impl Worker<'_> {
         let mut opened_inputs = Vec::new();
         let mut failed: Vec<Option<io::Error>> = Vec::new();
         for (path, name) in paths.iter().zip(&names) {
-            let regular = (name != "-")
-                .then(|| std::fs::metadata(path).ok().filter(|m| m.is_file()))
-                .flatten()
-                .is_some();
-            match open_input(path, regular) {
+            match open_input(path, regular_size(path).is_some()) {
                 Ok((_, reader)) => {
                     opened_inputs.push((name.clone(), Input::direct(reader)));
                     failed.push(None);

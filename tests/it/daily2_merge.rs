@@ -55,6 +55,9 @@ fn a_rotation_merged_is_the_whole_recording() {
         .map(|c| c["connections"].as_u64().unwrap())
         .sum();
     assert_eq!(connections, 2);
+    // On one thread as on several.
+    let inline = json(&["--merge", "--jobs", "1"], &["rot0.pcap", "rot1.pcap"]);
+    assert_eq!(inline, merged);
 }
 
 #[test]
