@@ -83,6 +83,23 @@ pub struct ReadStop {
     pub message: String,
 }
 
+/// Something wrong in the file that reading went on past: a malformed
+/// pcapng block whose length is sound (skipped; reading resumes at the next
+/// block), or timestamps that cannot be real.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadNotice {
+    /// Byte offset in the file of the (first) record concerned.
+    pub offset: u64,
+    /// Number of the (first) frame concerned, or that the next frame has.
+    pub frame: u64,
+    /// What was wrong and what reading did about it, for people.
+    pub message: String,
+}
+
+/// Malformed blocks told apart in a summary's notices; the rest are counted
+/// in one last notice.
+const MAX_NOTICES: usize = 16;
+
 /// What reading a whole capture produced, besides the frames themselves.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReadSummary {
@@ -93,6 +110,8 @@ pub struct ReadSummary {
     pub frames: u64,
     /// Set when the file could not be read to its end.
     pub stop: Option<ReadStop>,
+    /// What reading went on past, in file order.
+    pub notices: Vec<ReadNotice>,
 }
 
 /// Errors that prevent reading a file as a capture at all.
@@ -171,10 +190,16 @@ fn units_per_sec(tsresol: u8) -> Option<u64> {
     }
 }
 
-fn to_ns(ts: u64, units_per_sec: u64, offset_s: i64) -> i64 {
-    let ns = u128::from(ts) * 1_000_000_000 / u128::from(units_per_sec.max(1));
-    let ns = i64::try_from(ns).unwrap_or(i64::MAX);
-    ns.saturating_add(offset_s.saturating_mul(1_000_000_000))
+/// Nanoseconds since 1970 of a pcapng timestamp; `Err` with the nearest
+/// value that can be (0 or `i64::MAX`, in 2262) when it falls outside.
+fn to_ns(ts: u64, units_per_sec: u64, offset_s: i64) -> Result<i64, i64> {
+    let ns = i128::try_from(u128::from(ts) * 1_000_000_000 / u128::from(units_per_sec.max(1)))
+        .unwrap_or(i128::MAX);
+    let ns = ns.saturating_add(i128::from(offset_s) * 1_000_000_000);
+    i64::try_from(ns)
+        .ok()
+        .filter(|&ns| ns >= 0)
+        .ok_or(if ns < 0 { 0 } else { i64::MAX })
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {
@@ -243,15 +268,32 @@ where
             records.summary.stop = Some(stop);
             break;
         }
-        let consumed = match reader.next() {
+        let failed = match reader.next() {
             Ok((len, block)) => {
                 stalls = 0;
                 if let Some(frame) = records.frame(block, offset) {
                     on_event(Event::Frame(&frame));
                 }
+                Ok(len)
+            }
+            Err(PcapError::Incomplete(_)) => Err(None),
+            Err(e) => Err(Some((
+                describe(&e),
+                stop_at(&e, offset, records.summary.frames),
+            ))),
+        };
+        let consumed = match failed {
+            Ok(len) => len,
+            // A pcapng block that is all there, with a sound length, but
+            // whose contents could not be parsed (a length inside it runs
+            // past it): skipped, and reading goes on with the next block.
+            Err(why) if records.whole_block(reader.data()).is_some() => {
+                let len = records.whole_block(reader.data()).unwrap_or(0);
+                let why = why.map_or_else(|| "its contents run past its end".into(), |w| w.0);
+                records.malformed_block(offset, len, &why);
                 len
             }
-            Err(PcapError::Incomplete(_)) => {
+            Err(None) => {
                 on_event(Event::Waiting);
                 match refill(reader.as_mut(), &mut stalls, offset, records.summary.frames) {
                     Some(stop) => {
@@ -261,8 +303,8 @@ where
                     None => continue,
                 }
             }
-            Err(e) => {
-                records.summary.stop = stop_at(&e, offset, records.summary.frames);
+            Err(Some((_, stop))) => {
+                records.summary.stop = stop;
                 break;
             }
         };
@@ -270,6 +312,7 @@ where
         // (a partial record at most), not each time half of it is consumed.
         reader.consume_noshift(consumed);
     }
+    records.finish_notices();
     Ok(records.summary)
 }
 
@@ -343,6 +386,13 @@ struct Records {
     legacy_record: Option<(bool, u32)>,
     /// pcapng: the interfaces of the current section.
     interfaces: Vec<Interface>,
+    /// pcapng: whether the current section is big-endian.
+    ng_big_endian: bool,
+    /// Malformed pcapng blocks skipped.
+    malformed_blocks: u64,
+    /// Frames whose timestamps cannot be real, and the notice of the first.
+    impossible_ts: u64,
+    first_impossible_ts: Option<ReadNotice>,
 }
 
 impl Records {
@@ -353,12 +403,100 @@ impl Records {
                 link_types: Vec::new(),
                 frames: 0,
                 stop: None,
+                notices: Vec::new(),
             },
             legacy_nanos: false,
             legacy_link: None,
             legacy_fcs: 0,
             legacy_record: None,
             interfaces: Vec::new(),
+            ng_big_endian: false,
+            malformed_blocks: 0,
+            impossible_ts: 0,
+            first_impossible_ts: None,
+        }
+    }
+
+    /// pcapng: the length of the block at the start of `data` if it is all
+    /// there and its length is sound: at least 12 bytes, a multiple of 4,
+    /// and repeated at its end.
+    fn whole_block(&self, data: &[u8]) -> Option<usize> {
+        if self.summary.format != CaptureFormat::Pcapng {
+            return None;
+        }
+        let word = |at: usize, big_endian: bool| -> Option<u32> {
+            let bytes: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+            Some(if big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            })
+        };
+        // A section header says its own byte order.
+        let big_endian = match data.get(..4)? {
+            [0x0a, 0x0d, 0x0d, 0x0a] => data.get(8..12)? == [0x1a, 0x2b, 0x3c, 0x4d],
+            _ => self.ng_big_endian,
+        };
+        let len = word(4, big_endian)? as usize;
+        let sound = len >= 12
+            && len % 4 == 0
+            && len <= data.len()
+            && word(len - 4, big_endian)? as usize == len;
+        sound.then_some(len)
+    }
+
+    fn malformed_block(&mut self, offset: u64, len: usize, why: &str) {
+        self.malformed_blocks += 1;
+        if self.summary.notices.len() < MAX_NOTICES {
+            self.summary.notices.push(ReadNotice {
+                offset,
+                frame: self.summary.frames + 1,
+                message: format!(
+                    "malformed pcapng block of {len} bytes ({why}); skipped, reading \
+                     resumed at the next block"
+                ),
+            });
+        }
+    }
+
+    /// A frame's timestamp that cannot be real: counted, the first noted.
+    fn impossible_ts(&mut self, offset: u64, what: impl FnOnce() -> String) {
+        self.impossible_ts += 1;
+        if self.first_impossible_ts.is_none() {
+            self.first_impossible_ts = Some(ReadNotice {
+                offset,
+                frame: self.summary.frames + 1,
+                message: what(),
+            });
+        }
+    }
+
+    /// The notices that count what reading went past, once it is done.
+    fn finish_notices(&mut self) {
+        let told = self.summary.notices.len() as u64;
+        if self.malformed_blocks > told {
+            let more = self.malformed_blocks - told;
+            let offset = self.summary.notices.last().map_or(0, |n| n.offset);
+            self.summary.notices.push(ReadNotice {
+                offset,
+                frame: self.summary.frames + 1,
+                message: format!("{more} more malformed pcapng blocks skipped after this offset"),
+            });
+        }
+        if let Some(mut first) = self.first_impossible_ts.take() {
+            if self.impossible_ts > 1 {
+                let more = self.impossible_ts - 1;
+                let frames = if more == 1 { "frame" } else { "frames" };
+                first.message = format!(
+                    "{} (and {more} more {frames} with impossible timestamps)",
+                    first.message
+                );
+            }
+            let at = self
+                .summary
+                .notices
+                .partition_point(|n| n.offset <= first.offset);
+            self.summary.notices.insert(at, first);
         }
     }
 
@@ -397,18 +535,30 @@ impl Records {
                 return None;
             }
             PcapBlockOwned::Legacy(b) => {
-                let frac = if self.legacy_nanos {
-                    u64::from(b.ts_usec)
+                let (frac, per_sec, unit) = if self.legacy_nanos {
+                    (u64::from(b.ts_usec), 1_000_000_000, "nanoseconds")
                 } else {
-                    u64::from(b.ts_usec) * 1000
+                    (u64::from(b.ts_usec) * 1000, 1_000_000, "microseconds")
                 };
+                if u64::from(b.ts_usec) >= per_sec {
+                    // Carried into the seconds: one value, which every field
+                    // of the report then shows alike.
+                    self.impossible_ts(offset, || {
+                        format!(
+                            "impossible timestamp: {unit} field {} is not below {per_sec}; \
+                             carried into the seconds",
+                            b.ts_usec
+                        )
+                    });
+                }
                 let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac as i64;
                 let complete = b.caplen == b.origlen;
                 let data = without_fcs(b.data, complete, self.legacy_fcs);
                 (ts_ns, self.legacy_link, data, complete)
             }
-            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+            PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                 self.interfaces.clear();
+                self.ng_big_endian = shb.big_endian();
                 return None;
             }
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -425,7 +575,24 @@ impl Records {
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                 let iface = self.interfaces.get(epb.if_id as usize).copied();
                 let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                let ts_ns = iface.map_or(0, |i| to_ns(ts, i.units_per_sec, i.offset_s));
+                let ts_ns = match iface.map(|i| to_ns(ts, i.units_per_sec, i.offset_s)) {
+                    Some(Ok(ns)) => ns,
+                    Some(Err(ns)) => {
+                        self.impossible_ts(offset, || {
+                            let nearest = if ns == 0 {
+                                "1970-01-01T00:00:00Z"
+                            } else {
+                                "2262-04-11T23:47:16.854775807Z"
+                            };
+                            format!(
+                                "impossible timestamp: with the interface's if_tsoffset it \
+                                 falls outside 1970-2262; taken as {nearest}"
+                            )
+                        });
+                        ns
+                    }
+                    None => 0,
+                };
                 // The block may pad the data; caplen says how much is real.
                 let len = (epb.caplen as usize).min(epb.data.len());
                 let complete = epb.caplen == epb.origlen;
@@ -679,6 +846,145 @@ mod tests {
         assert_eq!(if_fcslen(&[opt(16)]), 2);
         assert_eq!(if_fcslen(&[opt(7)]), 0);
         assert_eq!(if_fcslen(&[]), 0);
+    }
+
+    /// A pcapng block (little-endian): type, length, body, length.
+    fn ng_block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let len = (12 + body.len()) as u32;
+        let mut v = kind.to_le_bytes().to_vec();
+        v.extend_from_slice(&len.to_le_bytes());
+        v.extend_from_slice(body);
+        v.extend_from_slice(&len.to_le_bytes());
+        v
+    }
+
+    fn ng_header(tsoffset: Option<i64>) -> Vec<u8> {
+        let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut v = ng_block(0x0a0d_0d0a, &shb);
+        let mut idb = vec![1, 0, 0, 0];
+        idb.extend_from_slice(&65535u32.to_le_bytes());
+        if let Some(offset) = tsoffset {
+            idb.extend_from_slice(&[14, 0, 8, 0]);
+            idb.extend_from_slice(&offset.to_le_bytes());
+            idb.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        v.extend(ng_block(1, &idb));
+        v
+    }
+
+    /// An enhanced packet block whose caplen field says `caplen`.
+    fn epb(ts_us: u64, data: &[u8], caplen: u32) -> Vec<u8> {
+        let mut body = 0u32.to_le_bytes().to_vec();
+        body.extend_from_slice(&((ts_us >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ts_us as u32).to_le_bytes());
+        body.extend_from_slice(&caplen.to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        body.resize(body.len().next_multiple_of(4), 0);
+        ng_block(6, &body)
+    }
+
+    /// A block whose caplen runs past it, and a name-resolution record
+    /// longer than its block, in a file that goes on: each is a malformed
+    /// block at its offset, skipped, and the packets after it are read.
+    #[test]
+    fn a_malformed_pcapng_block_is_skipped_and_reading_resumes() {
+        let mut f = ng_header(None);
+        f.extend(epb(1_000_000, &[0; 40], 40));
+        let bad_epb = f.len() as u64;
+        f.extend(epb(2_000_000, &[0; 40], 400));
+        f.extend(epb(3_000_000, &[0; 40], 40));
+        let bad_nrb = f.len() as u64;
+        // An IPv4 record claiming 200 bytes, in a 24-byte block.
+        f.extend(ng_block(4, &[1, 0, 200, 0, 10, 0, 0, 1, b'a', 0, 0, 0]));
+        f.extend(epb(4_000_000, &[0; 40], 40));
+        let (r, seen) = read_all(f);
+        let s = r.unwrap();
+        assert_eq!(s.stop, None, "{:?}", s.stop);
+        let times: Vec<i64> = seen.iter().map(|&(_, ts, _)| ts / 1_000_000_000).collect();
+        assert_eq!(
+            times,
+            [1, 3, 4],
+            "the frames around the bad blocks are read"
+        );
+        let at: Vec<(u64, u64)> = s.notices.iter().map(|n| (n.offset, n.frame)).collect();
+        assert_eq!(at, [(bad_epb, 2), (bad_nrb, 3)]);
+        assert!(
+            s.notices[0]
+                .message
+                .starts_with("malformed pcapng block of 72 bytes")
+                && s.notices[0]
+                    .message
+                    .ends_with("reading resumed at the next block"),
+            "{}",
+            s.notices[0].message
+        );
+    }
+
+    /// A block whose length is not repeated at its end is not sound: reading
+    /// stops there, as it cannot know where the next block begins.
+    #[test]
+    fn a_block_of_unsound_length_stops_reading() {
+        let mut f = ng_header(None);
+        f.extend(epb(1_000_000, &[0; 40], 40));
+        let bad = f.len();
+        let mut broken = epb(2_000_000, &[0; 40], 400);
+        let n = broken.len();
+        broken[n - 4..].copy_from_slice(&7u32.to_le_bytes());
+        f.extend(broken);
+        f.extend(epb(3_000_000, &[0; 40], 40));
+        let (r, seen) = read_all(f);
+        let s = r.unwrap();
+        assert_eq!(seen.len(), 1);
+        assert!(s.notices.is_empty());
+        let stop = s.stop.unwrap();
+        assert_eq!((stop.offset, stop.frame), (bad as u64, 2));
+    }
+
+    /// pcap microseconds of a million or more: one notice for all of them,
+    /// and one value (carried into the seconds) for the frame.
+    #[test]
+    fn impossible_pcap_microseconds_are_noted_once() {
+        let mut f = pcap_header(0xa1b2c3d4, 1);
+        f.extend(record(10, 5, &[0; 4]));
+        f.extend(record(10, 1_500_000, &[0; 4]));
+        f.extend(record(11, 4_000_000_000, &[0; 4]));
+        let (r, seen) = read_all(f);
+        let s = r.unwrap();
+        assert_eq!(seen[1].1, 11_500_000_000);
+        assert_eq!(s.notices.len(), 1, "{:?}", s.notices);
+        let n = &s.notices[0];
+        assert_eq!((n.offset, n.frame), (24 + 20, 2));
+        assert!(
+            n.message
+                .contains("microseconds field 1500000 is not below 1000000")
+                && n.message
+                    .ends_with("(and 1 more frame with impossible timestamps)"),
+            "{}",
+            n.message
+        );
+    }
+
+    /// An if_tsoffset that takes timestamps out of what can be represented:
+    /// noted, and clamped, so no field of the report can disagree.
+    #[test]
+    fn pcapng_tsoffset_out_of_range_is_noted_and_clamped() {
+        for (offset, expect) in [(i64::MIN, 0), (i64::MAX, i64::MAX), (-5, 0)] {
+            let mut f = ng_header(Some(offset));
+            f.extend(epb(1_000_000, &[0; 40], 40));
+            let (r, seen) = read_all(f);
+            let s = r.unwrap();
+            assert_eq!(seen[0].1, expect, "offset {offset}");
+            assert_eq!(s.notices.len(), 1, "offset {offset}");
+            assert!(s.notices[0].message.starts_with("impossible timestamp"));
+        }
+        let mut f = ng_header(Some(100));
+        f.extend(epb(1_000_000, &[0; 40], 40));
+        let (r, seen) = read_all(f);
+        assert_eq!(seen[0].1, 101_000_000_000);
+        assert!(r.unwrap().notices.is_empty());
     }
 
     #[test]

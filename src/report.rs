@@ -2,7 +2,7 @@
 //! JSON contract `tcpstate/1`, documented field by field in
 //! `docs/json-schema.md`.
 
-use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
+use crate::capture::{CaptureFormat, ReadNotice, ReadStop, ReadSummary};
 use crate::checks::Finding;
 use crate::connection::{At, Connection, EndedBy};
 use crate::decode::{linktype, SkipReason, TcpFlags};
@@ -127,6 +127,10 @@ pub struct CaptureReport {
     pub truncated: bool,
     /// Where and why reading stopped early, or null.
     pub stopped: Option<ReadStop>,
+    /// What reading went on past (malformed pcapng blocks skipped,
+    /// impossible timestamps); absent when nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<ReadNotice>,
     pub connections: u64,
     /// Connections handed over early to bound memory, by reason
     /// (`idle_timeout`, `max_connections`); only reasons that occurred.
@@ -158,6 +162,7 @@ impl CaptureReport {
             skipped: skipped.iter().map(|(&r, &n)| (r, n)).collect(),
             truncated: read.stop.as_ref().is_some_and(|s| s.truncated),
             stopped: read.stop,
+            notices: read.notices,
             connections,
             evicted: Counts::default(),
             summary: Summary::new(),
@@ -805,6 +810,24 @@ pub fn rfc3339(ts_ns: i64) -> String {
     humantime::format_rfc3339_nanos(t).to_string()
 }
 
+/// An address as its `Display` writes it; IPv4 without the formatting
+/// machinery, as every report has two.
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut text = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    text.push('.');
+                }
+                text.push_str(itoa::Buffer::new().format(octet));
+            }
+            text
+        }
+        IpAddr::V6(_) => ip.to_string(),
+    }
+}
+
 impl ConnectionReport {
     /// Builds the report of a finished connection from its assessment.
     pub fn from_assessment(
@@ -817,7 +840,7 @@ impl ConnectionReport {
             let a = c.addr(side);
             let st = c.stats(side);
             EndpointReport {
-                addr: a.ip.to_string(),
+                addr: ip_text(a.ip),
                 port: a.port,
                 isn: e.isn.map(|s| s.raw()),
                 final_state: e.state(),
@@ -917,6 +940,22 @@ impl ConnectionReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_text_is_display() {
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "192.168.100.255",
+            "255.255.255.255",
+            "1.20.100.9",
+            "::1",
+            "fe80::1:2",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+    }
 
     /// The JSON of `counts` is the JSON of the same counts keyed by name.
     fn same_as_by_name<K: Named>(counts: &Counts<K>) {

@@ -131,6 +131,46 @@ struct Slot {
     conn: Option<Box<Connection>>,
 }
 
+/// Above this many tracked connections, a new connection that is only SYNs
+/// from its client, an attempt nothing has answered (a SYN flood, a scan), is
+/// kept packed: its segments rather than a connection, a tenth of the size,
+/// like a kernel's SYN-queue entry. It is unpacked (a new connection fed the
+/// same segments, so nothing differs) when any other segment of its 4-tuple
+/// arrives and when it is handed over. Below, nothing is packed, so ordinary
+/// traffic never pays for it.
+const PACK_ABOVE: usize = 16_384;
+/// An attempt of more SYNs than this stays a connection.
+const PACK_MOST: usize = 8;
+
+/// An attempt kept packed ([`PACK_ABOVE`]): its segments, in order.
+#[derive(Debug)]
+struct Packed {
+    first: (Segment, At),
+    more: Vec<(Segment, At)>,
+    /// The connection's `recently_active`, for the eviction clock.
+    recently_active: bool,
+}
+
+impl Packed {
+    fn segments(&self) -> impl Iterator<Item = &(Segment, At)> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+}
+
+/// The two ends of a segment: its source and its destination.
+fn ends(seg: &Segment) -> (Addr, Addr) {
+    (
+        Addr {
+            ip: seg.src,
+            port: seg.src_port,
+        },
+        Addr {
+            ip: seg.dst,
+            port: seg.dst_port,
+        },
+    )
+}
+
 /// A segment with the key of its connection and the key's hash, ready for
 /// the table. Made by [`Keyed::new`], which may run on another thread than
 /// the table (the hasher is fixed, so every thread hashes alike).
@@ -160,6 +200,13 @@ pub struct ConnTable {
     /// Slot numbers of the tracked connections, by key hash.
     index: index::Index,
     slots: Vec<Slot>,
+    /// The packed attempt in each slot whose connection is packed (its
+    /// `conn` is then `None`); beside the slots, which stay a cache line.
+    packed: Vec<Option<Box<Packed>>>,
+    /// Tracked connections above which new attempts are packed.
+    pack_above: usize,
+    /// The box of the last connection packed, reused for the next one.
+    spare: Option<Box<Connection>>,
     /// Slots with no connection, for reuse.
     free: Vec<u32>,
     /// Segments decoded but not yet fed (the prefetch pipeline), each with
@@ -191,6 +238,9 @@ impl ConnTable {
             next_id: first_id,
             index: index::Index::new(),
             slots: Vec::new(),
+            packed: Vec::new(),
+            pack_above: PACK_ABOVE,
+            spare: None,
             free: Vec::new(),
             queue: VecDeque::with_capacity(QUEUE + 1),
             lingering: VecDeque::new(),
@@ -267,17 +317,113 @@ impl ConnTable {
             .find(hash, |s| self.slots[s as usize].key == *key)
     }
 
-    /// The connection in `slot`, if it is still the one with this id.
+    /// The connection in `slot`, if it is still the one with this id (and
+    /// not packed).
     fn conn(&self, slot: u32, id: u64) -> Option<&Connection> {
         let entry = &self.slots[slot as usize];
         entry.conn.as_deref().filter(|_| entry.id == id)
+    }
+
+    /// Whether `slot` holds a connection, packed or not.
+    fn live(&self, slot: u32) -> bool {
+        self.slots
+            .get(slot as usize)
+            .is_some_and(|entry| entry.conn.is_some())
+            || self
+                .packed
+                .get(slot as usize)
+                .is_some_and(|packed| packed.is_some())
+    }
+
+    /// Whether connection `id` in `slot` is still an unanswered attempt.
+    fn is_attempt(&self, slot: u32, id: u64) -> bool {
+        match self.conn(slot, id) {
+            Some(conn) => conn.is_attempt(),
+            // Only attempts are packed.
+            None => self.slots[slot as usize].id == id && self.live(slot),
+        }
     }
 
     /// The time of the last segment of connection `id` in `slot`, if it is
     /// still there.
     fn last_ts(&self, slot: u32, id: u64) -> Option<i64> {
         let entry = &self.slots[slot as usize];
-        (entry.id == id && entry.conn.is_some()).then_some(entry.last_ts)
+        (entry.id == id && self.live(slot)).then_some(entry.last_ts)
+    }
+
+    /// A new connection for its first segment, in the spare box if there is
+    /// one.
+    fn new_connection(&mut self, id: u64, seg: &Segment, at: At) -> Box<Connection> {
+        let (src, dst) = ends(seg);
+        let keep = self
+            .keep_packets
+            .is_some_and(|only| only.is_none_or(|want| want == id));
+        let conn = new_connection(id, src, dst, seg, at, keep);
+        match self.spare.take() {
+            Some(mut spare) => {
+                *spare = conn;
+                spare
+            }
+            None => Box::new(conn),
+        }
+    }
+
+    /// Unpacks the attempt in `slot`, if it is packed: a new connection is
+    /// fed its segments again. Returns what was packed.
+    fn unpack(&mut self, slot: u32) -> Option<Box<Packed>> {
+        let packed = self.packed.get_mut(slot as usize)?.take()?;
+        let id = self.slots[slot as usize].id;
+        let (seg, at) = &packed.first;
+        let mut conn = self.new_connection(id, seg, *at);
+        for (seg, at) in packed.segments() {
+            feed(
+                &mut conn,
+                slot,
+                ends(seg).0,
+                seg,
+                *at,
+                &mut self.transitions,
+                &mut self.lingering,
+            );
+        }
+        conn.recently_active = packed.recently_active;
+        self.slots[slot as usize].conn = Some(conn);
+        Some(packed)
+    }
+
+    /// Packs the connection in `slot` if the table is large and it is an
+    /// attempt whose segments are known: `seg` and those `replayed` (from
+    /// unpacking it for `seg`), or `seg` alone if it `opened` it.
+    fn pack(
+        &mut self,
+        slot: u32,
+        seg: &Segment,
+        at: At,
+        opened: bool,
+        replayed: Option<Box<Packed>>,
+    ) {
+        if self.index.len() <= self.pack_above || !(opened || replayed.is_some()) {
+            return;
+        }
+        let entry = &mut self.slots[slot as usize];
+        if !entry.conn.as_deref().is_some_and(Connection::is_attempt) {
+            return;
+        }
+        let packed = match replayed {
+            Some(mut packed) if packed.more.len() + 1 < PACK_MOST => {
+                packed.more.push((*seg, at));
+                packed.recently_active = true;
+                packed
+            }
+            Some(_) => return,
+            None => Box::new(Packed {
+                first: (*seg, at),
+                more: Vec::new(),
+                recently_active: true,
+            }),
+        };
+        self.spare = entry.conn.take();
+        self.packed[slot as usize] = Some(packed);
     }
 
     /// Feeds one segment to its connection. `hint` is the slot the
@@ -288,24 +434,15 @@ impl ConnTable {
         self.latest = Some(self.latest.map_or(at.ts_ns, |l| l.max(at.ts_ns)));
         self.expire(at.ts_ns, sink);
         self.sweep_idle(at.ts_ns, sink);
-        let src = Addr {
-            ip: seg.src,
-            port: seg.src_port,
-        };
-        let dst = Addr {
-            ip: seg.dst,
-            port: seg.dst_port,
-        };
+        let (src, _) = ends(seg);
 
-        let hinted = self
-            .slots
-            .get(hint as usize)
-            .is_some_and(|s| s.conn.is_some() && s.key == p.key);
+        let hinted = self.live(hint) && self.slots[hint as usize].key == p.key;
         let found = if hinted {
             Some(hint)
         } else {
             self.find(&p.key, p.hash).map(|f| f.slot)
         };
+        let replayed = found.and_then(|slot| self.unpack(slot));
         let (slot, opened) = match found {
             Some(slot)
                 if self.slots[slot as usize]
@@ -319,7 +456,7 @@ impl ConnTable {
                 if let Some(slot) = found {
                     self.hand_over(slot, EndedBy::Reuse, sink);
                 }
-                (self.open(p, src, dst, sink), true)
+                (self.open(p, sink), true)
             }
         };
         let entry = &mut self.slots[slot as usize];
@@ -339,11 +476,14 @@ impl ConnTable {
         if opened && self.limits.attempt_timeout_ns.is_some() && conn.is_attempt() {
             self.attempts.push_back((at.ts_ns, slot, conn.id));
         }
+        // What was unpacked is this connection's only if it did not open a
+        // new one.
+        self.pack(slot, seg, at, opened, replayed.filter(|_| !opened));
     }
 
     /// Opens a connection for the segment (making room first if the table
     /// is full) and returns its slot.
-    fn open(&mut self, p: &Keyed, src: Addr, dst: Addr, sink: &mut impl ConnectionSink) -> u32 {
+    fn open(&mut self, p: &Keyed, sink: &mut impl ConnectionSink) -> u32 {
         let (seg, at) = (&p.seg, p.at);
         while self.index.len() >= self.limits.max_connections.clamp(1, u32::MAX as usize - 1) {
             if !self.evict_one(sink) {
@@ -352,15 +492,7 @@ impl ConnTable {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let conn = Box::new(new_connection(
-            id,
-            src,
-            dst,
-            seg,
-            at,
-            self.keep_packets
-                .is_some_and(|only| only.is_none_or(|want| want == id)),
-        ));
+        let conn = self.new_connection(id, seg, at);
         let entry = Slot {
             key: p.key,
             id,
@@ -374,6 +506,7 @@ impl ConnTable {
             }
             None => {
                 self.slots.push(entry);
+                self.packed.push(None);
                 // At most `max_connections` (clamped to u32) slots are in use.
                 (self.slots.len() - 1) as u32
             }
@@ -384,10 +517,10 @@ impl ConnTable {
         // passes them; drop them once they outnumber the live ones, so the
         // clock follows the open connections, not the capture's length.
         if self.clock.len() > 2 * self.index.len() + 1024 {
-            let slots = &self.slots;
+            let (slots, packed) = (&self.slots, &self.packed);
             self.clock.retain(|&(slot, id)| {
                 let entry = &slots[slot as usize];
-                entry.id == id && entry.conn.is_some()
+                entry.id == id && (entry.conn.is_some() || packed[slot as usize].is_some())
             });
         }
         slot
@@ -395,6 +528,7 @@ impl ConnTable {
 
     /// Hands the connection in `slot` to the sink and frees the slot.
     fn hand_over(&mut self, slot: u32, why: EndedBy, sink: &mut impl ConnectionSink) {
+        self.unpack(slot);
         let entry = &mut self.slots[slot as usize];
         let hash = entry.key.hash();
         if let Some(found) = self.index.find(hash, |s| s == slot) {
@@ -434,7 +568,7 @@ impl ConnTable {
             let Some(last) = self.last_ts(slot, id) else {
                 continue;
             };
-            if !self.conn(slot, id).is_some_and(Connection::is_attempt) {
+            if !self.is_attempt(slot, id) {
                 continue; // answered: the idle timeout applies
             }
             if now.saturating_sub(last) > timeout {
@@ -483,7 +617,20 @@ impl ConnTable {
                 return false;
             };
             let entry = &mut self.slots[slot as usize];
-            let Some(c) = entry.conn.as_deref_mut().filter(|_| entry.id == id) else {
+            if entry.id != id {
+                continue; // already handed over
+            }
+            if let Some(packed) = self.packed[slot as usize].as_deref_mut() {
+                if packed.recently_active {
+                    packed.recently_active = false;
+                    self.clock.push_back((slot, id));
+                } else {
+                    self.hand_over(slot, EndedBy::MaxConnections, sink);
+                    return true;
+                }
+                continue;
+            }
+            let Some(c) = entry.conn.as_deref_mut() else {
                 continue; // already handed over
             };
             // A finished connection is only lingering: hand it over as closed.
@@ -530,11 +677,9 @@ impl ConnTable {
     /// connection would have had.
     pub fn finish(mut self, sink: &mut impl ConnectionSink) -> u64 {
         self.drain(sink);
-        let mut order: Vec<(u64, u32)> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(s, slot)| slot.conn.as_ref().map(|c| (c.id, s as u32)))
+        let mut order: Vec<(u64, u32)> = (0..self.slots.len() as u32)
+            .filter(|&s| self.live(s))
+            .map(|s| (self.slots[s as usize].id, s))
             .collect();
         order.sort_unstable_by_key(|(id, _)| *id);
         for (_, slot) in order {
@@ -717,6 +862,77 @@ mod tests {
         };
         assert_eq!(on_port(7000), [(1, 1)]);
         assert_eq!(on_port(5000), [(1, 1), (1, 1)]);
+    }
+
+    /// Runs `segments` through a table that packs attempts above
+    /// `pack_above` tracked connections; returns what it handed over, each
+    /// connection as its debug text, in order.
+    fn handed_over(segments: &[(Segment, At)], limits: Limits, pack_above: usize) -> Vec<String> {
+        let mut table = ConnTable::new(1, Some(None), limits);
+        table.pack_above = pack_above;
+        let mut done: Vec<Connection> = Vec::new();
+        let mut most_packed = 0;
+        for (seg, at) in segments {
+            table.push(*seg, *at, &mut done);
+            most_packed = most_packed.max(table.packed.iter().flatten().count());
+        }
+        if pack_above == 0 {
+            assert!(most_packed > 10, "{most_packed} packed at most");
+        } else {
+            assert_eq!(most_packed, 0);
+        }
+        table.finish(&mut done);
+        done.iter().map(|c| format!("{c:?}")).collect()
+    }
+
+    /// Packed or not, every connection comes out the same, in the same
+    /// order: SYNs retried (past `PACK_MOST`), answered late, refused,
+    /// reset, evicted by `max_connections`, given up by the attempt timeout,
+    /// and still open at the end.
+    #[test]
+    fn packed_attempts_come_out_as_connections() {
+        let mut segments = Vec::new();
+        let mut rng = 7u64;
+        let mut next = |n: u64| {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) % n
+        };
+        let mut ms = 0;
+        for _ in 0..6_000 {
+            ms += next(3);
+            let port = 1024 + next(300) as u16;
+            let isn = 1000 * u32::from(port);
+            let seg = match next(10) {
+                0..=4 => seg(port, true, TcpFlags::SYN, isn + next(2) as u32, 0),
+                5 => seg(port, false, TcpFlags::SYN | TcpFlags::ACK, 77, isn + 1),
+                6 => seg(port, true, TcpFlags::ACK, isn + 1, 78),
+                7 => seg(port, false, TcpFlags::RST | TcpFlags::ACK, 0, isn + 1),
+                8 => seg(port, true, TcpFlags::RST, isn + 1, 0),
+                _ => seg(port, true, TcpFlags::FIN | TcpFlags::ACK, isn + 1, 78),
+            };
+            segments.push((seg, at(ms)));
+        }
+        for limits in [
+            Limits::default(),
+            Limits {
+                max_connections: 40,
+                ..Limits::default()
+            },
+            Limits {
+                attempt_timeout_ns: Some(50_000_000),
+                ..Limits::default()
+            },
+        ] {
+            let plain = handed_over(&segments, limits, usize::MAX);
+            let packed = handed_over(&segments, limits, 0);
+            assert!(plain.len() > 300, "{} connections", plain.len());
+            assert_eq!(plain.len(), packed.len());
+            for (a, b) in plain.iter().zip(&packed) {
+                assert_eq!(a, b);
+            }
+        }
     }
 
     /// Unanswered SYNs, one a millisecond: each is given up 5 s (the attempt

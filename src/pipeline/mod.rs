@@ -160,19 +160,21 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
             self.summary.add(&assessment);
             return;
         }
-        let mut counts = Summary::new();
-        let filters = self.consumer.filters();
-        if filters {
+        // Counted now, unless a filter may still drop it: then counted
+        // apart, and only if the filter selects it.
+        let apart = if self.consumer.filters() {
+            let mut counts = Summary::new();
             counts.add(&assessment);
+            Some(counts)
         } else {
             self.summary.add(&assessment);
-        }
+            None
+        };
         let mut report = ConnectionReport::from_assessment(&conn, &self.file, assessment);
         if conn.carried != 0 {
             report.encapsulation = self.carriers.names(conn.carried);
         }
-        if filters {
-            // Counted only if the filter selects the report.
+        if let Some(counts) = apart {
             if !self.consumer.selects(&report) {
                 return;
             }

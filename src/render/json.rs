@@ -7,12 +7,12 @@
 
 use crate::report::{ConnectionReport, Report};
 use serde::Serialize;
-use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter, Serializer};
+use serde_json::ser::{CompactFormatter, Formatter, Serializer};
 use std::io::{self, Write};
 
 /// Writes the whole report as one pretty-printed JSON document.
 pub fn document(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let mut json = Serializer::with_formatter(&mut *out, BidiEscaping(PrettyFormatter::new()));
+    let mut json = Serializer::with_formatter(&mut *out, BidiEscaping(Pretty::at_depth(0)));
     report.serialize(&mut json)?;
     out.write_all(b"\n")
 }
@@ -65,10 +65,9 @@ pub fn connection_in_document<'s>(
     scratch: &'s mut Vec<u8>,
 ) -> io::Result<&'s [u8]> {
     scratch.clear();
-    let mut indented = Indented(&mut *scratch);
     conn.serialize(&mut Serializer::with_formatter(
-        &mut indented,
-        BidiEscaping(PrettyFormatter::new()),
+        &mut *scratch,
+        BidiEscaping(Pretty::at_depth(CONNECTION_DEPTH)),
     ))?;
     let start = DOCUMENT_ID_KEY.len() + itoa::Buffer::new().format(conn.id).len();
     debug_assert!(scratch.starts_with(DOCUMENT_ID_KEY));
@@ -85,24 +84,81 @@ pub fn put_document_id(id: u64, out: &mut dyn Write) -> io::Result<()> {
 /// How a connection's object in the document begins.
 const DOCUMENT_ID_KEY: &[u8] = b"{\n      \"id\": ";
 
-/// Indents what is written through it by the depth of the document's
-/// connections (two levels): every raw newline of pretty JSON is followed
-/// by its indentation, and strings never hold one.
-struct Indented<'a>(&'a mut Vec<u8>);
+/// The depth of a connection in the document: an element of the top-level
+/// object's `connections` array.
+const CONNECTION_DEPTH: usize = 2;
 
-impl Write for Indented<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut lines = buf.split(|&b| b == b'\n');
-        if let Some(first) = lines.next() {
-            self.0.extend_from_slice(first);
+/// serde_json's pretty layout (its `PrettyFormatter`: two spaces an indent
+/// level) for a value that starts `depth` levels into the document, so that
+/// a connection built apart is already indented as the document has it.
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn at_depth(depth: usize) -> Pretty {
+        Pretty {
+            depth,
+            has_value: false,
         }
-        for line in lines {
-            self.0.extend_from_slice(b"\n    ");
-            self.0.extend_from_slice(line);
-        }
-        Ok(buf.len())
     }
-    fn flush(&mut self) -> io::Result<()> {
+
+    fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> io::Result<()> {
+        const SPACES: &[u8; 66] =
+            b",\n                                                                ";
+        let start = usize::from(!comma);
+        let width = 2 + 2 * self.depth;
+        match SPACES.get(start..width) {
+            Some(line) => w.write_all(line),
+            None => {
+                w.write_all(&SPACES[start..2])?;
+                (0..self.depth).try_for_each(|_| w.write_all(b"  "))
+            }
+        }
+    }
+}
+
+impl Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, !first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, !first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
         Ok(())
     }
 }
@@ -167,6 +223,11 @@ impl<F: Formatter> Formatter for BidiEscaping<F> {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Every bidirectional control is encoded starting with 0xE2: text
+        // without that byte (nearly all) is written as it is.
+        if !fragment.as_bytes().contains(&0xE2) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut rest = fragment;
         while let Some((at, c)) = rest
             .char_indices()
@@ -215,6 +276,7 @@ impl<F: Formatter> Formatter for BidiEscaping<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::ser::PrettyFormatter;
 
     fn escaped(s: &str) -> String {
         let mut out = Vec::new();
@@ -250,5 +312,32 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(pretty, serde_json::to_vec_pretty(&value).unwrap());
+        let mut ours = Vec::new();
+        value
+            .serialize(&mut Serializer::with_formatter(
+                &mut ours,
+                BidiEscaping(Pretty::at_depth(0)),
+            ))
+            .unwrap();
+        assert_eq!(ours, pretty);
+    }
+
+    /// A value built at a depth is the document's text at that depth: every
+    /// line after the first indented by two spaces a level, at any depth.
+    #[test]
+    fn pretty_at_depth_is_pretty_indented() {
+        let value = serde_json::json!({"a": [1, {"b": [[], {}], "c": "x\ny"}], "d": {"e": null}});
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        for depth in [0, 1, 2, 5, 40] {
+            let mut ours = Vec::new();
+            value
+                .serialize(&mut Serializer::with_formatter(
+                    &mut ours,
+                    BidiEscaping(Pretty::at_depth(depth)),
+                ))
+                .unwrap();
+            let indented = pretty.replace('\n', &format!("\n{}", "  ".repeat(depth)));
+            assert_eq!(String::from_utf8(ours).unwrap(), indented, "depth {depth}");
+        }
     }
 }

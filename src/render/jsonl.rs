@@ -114,15 +114,18 @@ impl Compact<'_> {
         self.out.push(b':');
     }
 
-    /// `{"key":` or `,"key":` for a field name of the model: copied at once.
-    #[inline]
+    /// `{"key":` or `,"key":` for a field name of the model. Inlined into
+    /// each field of the derived `Serialize` code, where the key is a
+    /// constant: its bytes are then stored directly, not copied by a call.
+    #[inline(always)]
     fn key(&mut self, key: &'static str, first: bool) {
         debug_assert!(plain(key), "field name {key:?} needs escaping");
-        self.out.reserve(key.len() + 4);
-        self.out
-            .extend_from_slice(if first { b"{\"" } else { b",\"" });
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        let out = &mut *self.out;
+        out.push(if first { b'{' } else { b',' });
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.push(b'"');
+        out.push(b':');
     }
 }
 
@@ -327,6 +330,7 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
         self.serialize_unit()
     }
 
+    #[inline(always)]
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -530,6 +534,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
 
+    #[inline(always)]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -681,6 +686,7 @@ impl ser::Serializer for MapKey<'_, '_> {
         Err(key_must_be_a_string())
     }
 
+    #[inline(always)]
     fn serialize_unit_variant(
         self,
         _name: &'static str,

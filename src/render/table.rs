@@ -205,8 +205,15 @@ fn render_header(capture: &CaptureReport, out: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-/// The warning of a capture whose reading stopped early.
+/// What reading went on past (notices) and where it stopped early, if it did.
 fn render_stop(capture: &CaptureReport, out: &mut dyn Write) -> io::Result<()> {
+    for notice in &capture.notices {
+        writeln!(
+            out,
+            "warning: at byte offset {} (frame {}): {}",
+            notice.offset, notice.frame, notice.message
+        )?;
+    }
     if let Some(stop) = &capture.stopped {
         writeln!(
             out,

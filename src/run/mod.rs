@@ -824,6 +824,13 @@ impl Merged {
                 self.unreadable(capture.file, "no_frame", message);
             }
             Ok(mut capture) => {
+                for notice in &capture.notices {
+                    let _ = writeln!(
+                        messages,
+                        "tcpstate: warning: {shown}: at byte offset {} (frame {}): {}",
+                        notice.offset, notice.frame, notice.message
+                    );
+                }
                 if let Some(read) = done.interrupted {
                     // Not where the file breaks, but where reading was
                     // stopped (inside a record, or before the next one).

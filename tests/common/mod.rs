@@ -199,8 +199,19 @@ pub struct Capture {
     pub skipped: BTreeMap<String, u64>,
     pub truncated: bool,
     pub stopped: Option<Stopped>,
+    #[serde(default)]
+    pub notices: Vec<Notice>,
     pub connections: u64,
     pub evicted: BTreeMap<String, u64>,
+}
+
+/// Something reading went on past (a malformed block, impossible timestamps).
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    pub offset: u64,
+    pub frame: u64,
+    pub message: String,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]

@@ -123,6 +123,47 @@ fn pcapng_block_length_corrupt() {
     assert_first_five_frames_analyzed(&r);
 }
 
+/// An EPB whose captured length runs past its block, in a file that goes
+/// on: a malformed block at its offset, named on stderr, in the table and
+/// in the JSON; the frames after it are analyzed (the connection is whole
+/// but for that one segment).
+#[test]
+fn pcapng_packet_longer_than_its_block_is_skipped() {
+    let (mut b, l) = original("variants/gcc.pcapng");
+    let sixth = l.packets()[5];
+    // The EPB's caplen, after type, length, interface and timestamp.
+    put_u32(&mut b, sixth.offset + 20, l.big_endian, 5000);
+    let (code, err, r) = run(&b, "long.pcapng");
+    assert_eq!(code, 0);
+    let cap = &r.captures[0];
+    assert_eq!(cap.stopped, None, "{err}");
+    assert_eq!(cap.frames, 10, "every other packet of the 11 is read");
+    assert_eq!(cap.notices.len(), 1, "{:?}", cap.notices);
+    let notice = &cap.notices[0];
+    assert_eq!((notice.offset, notice.frame), (sixth.offset as u64, 6));
+    let line = format!(
+        "long.pcapng: at byte offset {} (frame 6): malformed pcapng block",
+        sixth.offset
+    );
+    assert!(err.contains(&line), "{err}");
+    assert!(err.contains("reading resumed at the next block"), "{err}");
+    assert_eq!(r.connections.len(), 1);
+    assert_eq!(r.connections[0].teardown.status, "graceful");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.pcapng");
+    std::fs::write(&path, &b).unwrap();
+    let table = tcpstate().arg("analyze").arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains(&format!(
+            "warning: at byte offset {} (frame 6): malformed pcapng block",
+            sixth.offset
+        )),
+        "{text}"
+    );
+}
+
 #[test]
 fn zero_length_record() {
     let (mut b, l) = original(GCC);

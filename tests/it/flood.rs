@@ -60,7 +60,9 @@ fn a_million_syns_in_bounded_memory() {
     let peak = children_max_rss().max(before);
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(peak < 200 << 20, "peak RSS {} MB", peak >> 20);
+    // Attempts that are only SYNs are kept packed (conntable's
+    // `PACK_ABOVE`): about 190 MB before, at 1.1 KB a connection.
+    assert!(peak < 100 << 20, "peak RSS {} MB", peak >> 20);
     eprintln!("1,000,000 SYNs: peak RSS {} MB", peak >> 20);
 
     // A few lines say what happened.

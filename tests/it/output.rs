@@ -132,8 +132,9 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    // Fields only a tunneled connection has.
+    // Fields only a tunneled connection has, and only a damaged file.
     all.push(testdata("tunnels/vxlan.pcap"));
+    all.push(testdata("damaged/long_epb.pcapng"));
     let refs: Vec<&std::path::Path> = all.iter().map(|p| p.as_path()).collect();
     let out = tcpstate()
         .args([
