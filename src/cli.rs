@@ -4,7 +4,7 @@
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tcpstate::conntable::Limits;
 use tcpstate::render::{teaching::TeachOptions, Format};
 use tcpstate::rules::{Check, Severity};
@@ -175,6 +175,12 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub fail_on_empty: bool,
 
+    /// Read the files as one capture, their packets in timestamp order (as
+    /// mergecap does): the files of a tcpdump -C/-G rotation, or two taps
+    /// that each saw one direction. Without it each file is analyzed alone.
+    #[arg(long)]
+    pub merge: bool,
+
     /// Track at most N connections at once; beyond that the least recently
     /// active is reported early (ended_by: max_connections). Bounds memory.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -320,7 +326,9 @@ impl AnalyzeArgs {
                     .map_err(|e| format!("bad --filter expression: {e}\n{}", e.caret(text)))?,
             ),
         };
-        let teach = self.teach_options();
+        let width = self.width();
+        let mut teach = self.teach_options();
+        teach.width = width;
         let jobs = self.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
             |n| usize::try_from(n).unwrap_or(usize::MAX),
@@ -333,6 +341,7 @@ impl AnalyzeArgs {
             conn: self.conn,
             filter,
             fail_on_empty: self.fail_on_empty,
+            merge: self.merge,
             allow: self.allow,
             limits: Limits {
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
@@ -342,10 +351,28 @@ impl AnalyzeArgs {
             jobs,
             fail_on: self.fail_on.severity(),
             teach,
+            width,
             html_details: self.html_details,
             // Progress only for a person watching a terminal.
             progress: std::io::stderr().is_terminal(),
         })
+    }
+
+    /// The width the output is drawn to: `COLUMNS` if it is set (a number),
+    /// else the terminal's if the output is one; `None` for a pipe or a file.
+    fn width(&self) -> Option<usize> {
+        if let Some(columns) = std::env::var_os("COLUMNS") {
+            return columns
+                .to_str()
+                .and_then(|c| c.trim().parse::<usize>().ok())
+                .filter(|&c| c > 0);
+        }
+        let to_stdout = self.output.as_deref().is_none_or(|p| p == Path::new("-"));
+        if to_stdout && std::io::stdout().is_terminal() {
+            terminal_width()
+        } else {
+            None
+        }
     }
 
     /// The output format, with `--timeline`/`--explain` taken into account;
@@ -411,8 +438,23 @@ impl AnalyzeArgs {
             explain: self.explain,
             ascii: self.ascii || !utf8,
             color,
+            width: None,
         }
     }
+}
+
+/// The width of the terminal on standard output, if it says.
+#[cfg(unix)]
+fn terminal_width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ only writes a winsize into the struct given.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(not(unix))]
+fn terminal_width() -> Option<usize> {
+    None
 }
 
 #[cfg(test)]

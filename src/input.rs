@@ -50,6 +50,21 @@ const UNSUPPORTED: &[(&[u8], &str, &str)] = &[
     (&[0x1f, 0x9d], "compress (.Z)", "uncompress -c"),
 ];
 
+/// The error of an input compressed in a format that is recognized but not
+/// decoded (inside an `InvalidData` [`io::Error`]).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the input is compressed with {name}, which tcpstate does not decompress \
+     (it reads gzip, zstd and xz); decompress it first, e.g. `{command} FILE | \
+     tcpstate analyze -`"
+)]
+pub struct Unsupported {
+    /// The format's name.
+    pub name: &'static str,
+    /// The command that decompresses it.
+    pub command: &'static str,
+}
+
 /// What an input starts with.
 enum Kind {
     Known(Compression),
@@ -136,11 +151,7 @@ pub fn open<'a, R: Read + Send + 'a>(
         Kind::Unsupported(name, command) => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!(
-                    "the input is compressed with {name}, which tcpstate does not decompress \
-                     (it reads gzip, zstd and xz); decompress it first, e.g. `{command} FILE | \
-                     tcpstate analyze -`"
-                ),
+                Unsupported { name, command },
             ))
         }
     };

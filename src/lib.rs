@@ -22,6 +22,7 @@ pub mod conntable;
 pub mod decode;
 pub mod filter;
 pub mod input;
+pub mod merge;
 pub mod pipeline;
 pub mod render;
 pub mod report;

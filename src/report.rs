@@ -19,13 +19,84 @@ use std::time::{Duration, UNIX_EPOCH};
 /// The schema identifier. Change it only with a new schema version.
 pub const SCHEMA: &str = "tcpstate/1";
 
-#[derive(Debug, Clone, Serialize)]
+/// The whole report. In its JSON form, `captures` lists the inputs that
+/// could not be read too, each where it stood among the inputs.
+#[derive(Debug, Clone)]
 pub struct Report {
     pub schema: &'static str,
     pub tool: Tool,
+    /// The inputs that could be read, in argument order.
     pub captures: Vec<CaptureReport>,
     pub connections: Vec<ConnectionReport>,
     pub summary: Summary,
+    /// The captures were read as one (`--merge`): the connections are
+    /// those of their merged records, held by one of `captures`.
+    pub merged: bool,
+    /// The inputs that could not be read, in argument order.
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Report", 5 + usize::from(self.merged))?;
+        st.serialize_field("schema", self.schema)?;
+        st.serialize_field("tool", &self.tool)?;
+        st.serialize_field("captures", &Inputs(self))?;
+        st.serialize_field("connections", &self.connections)?;
+        st.serialize_field("summary", &self.summary)?;
+        if self.merged {
+            st.serialize_field("merged", &true)?;
+        }
+        st.end()
+    }
+}
+
+/// The readable captures and the unreadable inputs, in argument order.
+struct Inputs<'a>(&'a Report);
+
+impl Serialize for Inputs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let Report {
+            captures,
+            unreadable,
+            ..
+        } = self.0;
+        let mut seq = s.serialize_seq(Some(captures.len() + unreadable.len()))?;
+        let mut bad = unreadable.iter().peekable();
+        for (i, capture) in captures.iter().enumerate() {
+            while let Some(u) = bad.next_if(|u| u.before <= i) {
+                seq.serialize_element(u)?;
+            }
+            seq.serialize_element(capture)?;
+        }
+        for u in bad {
+            seq.serialize_element(u)?;
+        }
+        seq.end()
+    }
+}
+
+/// An input that could not be read as a capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    /// The readable captures before it among the inputs.
+    #[serde(skip)]
+    pub before: usize,
+    pub file: String,
+    pub error: InputError,
+}
+
+/// Why an input could not be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputError {
+    /// `not_found`, `permission_denied`, `io`, `empty`, `not_a_capture`,
+    /// `short_header`, `bad_header`, `unsupported_compression`,
+    /// `compressed_data` (a compressed input that does not decompress),
+    /// `no_frame` (not one record readable after the header).
+    pub kind: &'static str,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -693,12 +764,21 @@ impl Summary {
 
     /// Marks the verdict as an input error: `unreadable` of `inputs` files
     /// could not be read as captures (exit status 2).
-    pub fn input_error(&mut self, unreadable: usize, inputs: usize) {
+    /// Makes the verdict an error: `unreadable` of the `inputs` could not
+    /// be read, for the reasons in `why` (`file: reason; …`). With none
+    /// read it says that nothing was analyzed; otherwise it says what the
+    /// verdict on the others is.
+    pub fn input_error(&mut self, unreadable: usize, inputs: usize, why: &str) {
         self.verdict.result = Verdict::Error;
+        let read = inputs.saturating_sub(unreadable);
+        let rest = match read {
+            0 => "nothing was analyzed".to_string(),
+            1 => format!("the other input was read: {}", self.verdict.text),
+            n => format!("the {n} other inputs were read: {}", self.verdict.text),
+        };
         self.verdict.text = format!(
-            "ERROR: {unreadable} of {inputs} input{} could not be read; {}",
+            "ERROR: {unreadable} of {inputs} input{} could not be read ({why}); {rest}",
             plural(inputs as u64),
-            self.verdict.text
         );
     }
 }
@@ -963,7 +1043,11 @@ mod tests {
             .text
             .contains(&format!("{}×1", Check::SynFin.code())));
 
-        s.input_error(1, 2);
+        s.input_error(1, 2, "x.pcap: the file is empty");
+        assert!(s.verdict.text.starts_with(
+            "ERROR: 1 of 2 inputs could not be read (x.pcap: the file is empty); \
+             the other input was read: FAIL: "
+        ));
         assert!(!s.failed());
         assert_eq!(serde_json::to_value(&s.verdict).unwrap()["result"], "error");
     }

@@ -224,6 +224,8 @@ pub struct ConnTable {
     attempts: VecDeque<(i64, u32, u64)>,
     /// Capture time of the next idle sweep.
     next_sweep: i64,
+    /// The latest capture time of a segment fed.
+    latest: Option<i64>,
     transitions: Vec<Transition>,
 }
 
@@ -245,6 +247,7 @@ impl ConnTable {
             clock: VecDeque::new(),
             attempts: VecDeque::new(),
             next_sweep: i64::MIN,
+            latest: None,
             transitions: Vec::new(),
         }
     }
@@ -428,6 +431,7 @@ impl ConnTable {
     /// still holds a connection with this key, that is the one.
     fn segment(&mut self, p: &Keyed, hint: u32, sink: &mut impl ConnectionSink) {
         let (seg, at) = (&p.seg, p.at);
+        self.latest = Some(self.latest.map_or(at.ts_ns, |l| l.max(at.ts_ns)));
         self.expire(at.ts_ns, sink);
         self.sweep_idle(at.ts_ns, sink);
         let (src, _) = ends(seg);
@@ -650,6 +654,22 @@ impl ConnTable {
         while let Some((p, hint)) = self.queue.pop_front() {
             self.segment(&p, hint, sink);
         }
+    }
+
+    /// The latest capture time of a segment fed so far.
+    pub fn latest(&self) -> Option<i64> {
+        self.latest
+    }
+
+    /// The capture clock reached `now` with no segment (a live input that
+    /// is quiet): the queued segments are fed, then what a segment at `now`
+    /// would expire is handed over (finished connections that lingered
+    /// long enough, attempts unanswered for the attempt timeout). Results
+    /// are those of a later segment's arrival, as long as no segment
+    /// earlier than `now` comes after.
+    pub fn advance(&mut self, now: i64, sink: &mut impl ConnectionSink) {
+        self.drain(sink);
+        self.expire(now, sink);
     }
 
     /// Feeds the segments still queued, then hands every remaining

@@ -29,6 +29,11 @@ pub struct Options {
     /// Segments whose addresses and ports this filter rules out are not
     /// tracked (counted as skipped: `filtered`).
     pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
+    /// The input is live (standard input, a pipe): it runs as a pipeline
+    /// whatever [`Options::pipeline`] says, and a connection that finished
+    /// is reported about 2 s (wall clock) after its last segment even if
+    /// nothing follows it, not when the next packet comes.
+    pub live: bool,
 }
 
 /// How far the analysis of a capture has got, for progress displays.
@@ -222,26 +227,95 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         summary: Summary::new(),
         carriers: Default::default(),
     };
-    let setup = stages::Setup {
+    let setup = setup(options, first_id, &sink);
+    let (read, next_id) = if options.pipeline || options.live {
+        stages::pipeline(stages::One(input), &setup, &mut sink, &mut on_progress)
+    } else {
+        stages::inline(stages::One(input), &setup, &mut sink, on_progress)
+    };
+    let mut report = capture_report(file, read?, sink.count);
+    report.summary = sink.summary;
+    report.evicted = sink.evicted;
+    Ok((report, next_id))
+}
+
+/// Several captures analyzed as one, their records merged in timestamp
+/// order ([`crate::merge`]): a connection split over the files of a
+/// rotation, or whose two directions two taps captured, is one connection.
+///
+/// Returns a report per input, in input order (an input that cannot be
+/// read is an error there, the others are merged): each says what was
+/// read of its file (frames, TCP segments, skipped frames, where reading
+/// stopped); the merged analysis (`connections`, `evicted`, `summary`) is
+/// in the first that yielded a frame (else the first readable one), whose
+/// index is `capture` in the connection reports. Frame numbers are those
+/// of the merged order. `files` names each input; `file` of the
+/// connection reports is `name`.
+pub fn analyze_merged<R: Read + Send>(
+    name: &str,
+    files: Vec<(String, R)>,
+    first_id: u64,
+    options: &Options,
+    consumer: impl Consumer,
+    mut on_progress: impl FnMut(Progress),
+) -> (Vec<Result<CaptureReport, CaptureError>>, u64) {
+    let (names, inputs): (Vec<String>, Vec<R>) = files.into_iter().unzip();
+    // The connections are marked with the capture that holds them, known
+    // once reading is done: 0 here, set by the caller ([`crate::run`]).
+    let mut sink = ReportSink {
+        file: name.into(),
+        allow: &options.allow,
+        consumer: Stamped {
+            capture: 0,
+            consumer,
+        },
+        count: 0,
+        evicted: Counts::default(),
+        summary: Summary::new(),
+        carriers: Default::default(),
+    };
+    let setup = setup(options, first_id, &sink);
+    let inputs = stages::Merged(inputs);
+    let (read, next_id) = if options.pipeline {
+        stages::pipeline(inputs, &setup, &mut sink, &mut on_progress)
+    } else {
+        stages::inline(inputs, &setup, &mut sink, on_progress)
+    };
+    let mut reports: Vec<Result<CaptureReport, CaptureError>> = names
+        .iter()
+        .zip(read)
+        .map(|(file, read)| read.map(|read| capture_report(file, read, 0)))
+        .collect();
+    let holder = reports
+        .iter()
+        .position(|r| r.as_ref().is_ok_and(|r| r.frames > 0))
+        .or_else(|| reports.iter().position(|r| r.is_ok()));
+    if let Some(Ok(report)) = holder.map(|i| &mut reports[i]) {
+        report.connections = sink.count;
+        report.summary = sink.summary;
+        report.evicted = sink.evicted;
+    }
+    (reports, next_id)
+}
+
+/// How the stages of one analysis are set up.
+fn setup<C: Consumer>(options: &Options, first_id: u64, sink: &ReportSink<'_, C>) -> stages::Setup {
+    stages::Setup {
         first_id,
         keep_packets: options.packets.then_some(options.packets_for),
         limits: options.limits,
         carriers: sink.carriers.clone(),
         segments: options.segments.clone(),
-    };
-    let done = if options.pipeline {
-        stages::pipeline(input, &setup, &mut sink, &mut on_progress)
-    } else {
-        stages::inline(input, &setup, &mut sink, on_progress)
-    }?;
-    let mut report = CaptureReport::new(
+        live: options.live,
+    }
+}
+
+fn capture_report(file: &str, read: stages::Decoded, connections: u64) -> CaptureReport {
+    CaptureReport::new(
         file.to_string(),
-        done.read,
-        done.tcp_segments,
-        &done.skipped,
-        sink.count,
-    );
-    report.summary = sink.summary;
-    report.evicted = sink.evicted;
-    Ok((report, done.next_id))
+        read.read,
+        read.tcp_segments,
+        &read.skipped,
+        connections,
+    )
 }

@@ -1,6 +1,7 @@
 //! The stages of one capture's analysis, and the ways to run them:
 //!
-//! 1. read and decode: capture records → TCP segments ([`read_segments`]);
+//! 1. read and decode: capture records → TCP segments ([`Reading`]: one
+//!    capture, or several merged in timestamp order);
 //! 2. track: segments → the connection table, which hands each connection
 //!    over when it is done ([`TrackingStage`]);
 //! 3. report: finished connections → the report sink (in `analyze`).
@@ -13,6 +14,11 @@
 //!
 //! When the reader is about to wait for input (a live stream), every stage
 //! passes on what it holds: a connection that finished is reported at once.
+//! While a live input stays quiet, the tracking stage advances the capture
+//! clock with the wall clock (every [`LIVE_TICK`], after [`QUIET_AFTER`]), so that a connection
+//! whose linger ends is reported about 2 s after its last segment even if
+//! no further packet comes; a later segment is then handled as it would
+//! have been when it came (see [`ConnTable::advance`]).
 
 // Connections travel boxed: the table holds them boxed, and moving the box
 // does not copy the connection (about 1.4 KB).
@@ -46,18 +52,20 @@ pub(super) struct Setup {
     pub carriers: decode::Carriers,
     /// Segments this filter rules out are skipped (`filtered`).
     pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
+    /// The input is live (a pipe): while it is quiet, its capture clock is
+    /// taken to run with the wall clock ([`pipeline`] only).
+    pub live: bool,
 }
 
-/// What the stages produced besides the connections.
-pub(super) struct Done {
-    pub read: ReadSummary,
-    pub skipped: BTreeMap<SkipReason, u64>,
-    pub tcp_segments: u64,
-    pub next_id: u64,
-}
+/// How often the tracking stage of a quiet live input advances its clock…
+const LIVE_TICK: std::time::Duration = std::time::Duration::from_millis(250);
+/// …once it has been quiet this long: a pipe from a program that reads a
+/// file may pause briefly, and its capture clock does not run with the
+/// wall clock.
+const QUIET_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Receives what reading and decoding produce.
-trait Segments {
+pub(super) trait Segments {
     fn segment(&mut self, seg: Segment, at: At);
     /// The reader is about to wait for input.
     fn waiting(&mut self);
@@ -65,22 +73,11 @@ trait Segments {
     fn progress(&mut self, bytes: u64, frames: u64);
 }
 
-/// What reading and decoding counted.
-struct Decoded {
-    read: ReadSummary,
-    skipped: BTreeMap<SkipReason, u64>,
-    tcp_segments: u64,
-}
-
-impl Decoded {
-    fn done(self, next_id: u64) -> Done {
-        Done {
-            read: self.read,
-            skipped: self.skipped,
-            tcp_segments: self.tcp_segments,
-            next_id,
-        }
-    }
+/// What reading and decoding one input counted.
+pub(super) struct Decoded {
+    pub read: ReadSummary,
+    pub skipped: BTreeMap<SkipReason, u64>,
+    pub tcp_segments: u64,
 }
 
 /// Takes each item of a batch from the previous stage, then sends the
@@ -99,26 +96,36 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
-/// Stage 1: reads the capture and decodes its frames.
-fn read_segments<R: Read + Send>(
-    input: R,
-    carriers: &decode::Carriers,
-    out: &mut impl Segments,
-    filter: Option<&crate::filter::Filter>,
-) -> Result<Decoded, CaptureError> {
-    let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
-    let mut tcp_segments = 0u64;
-    let mut numbers = decode::CarrierNumbers::new(carriers.clone());
-    let mut tunnels = decode::Encapsulation::new();
-    let mut defrag = Reassembler::new(DefragLimits::default());
-    let read = capture::read_events(input, |event| {
-        let frame = match event {
-            Event::Frame(frame) => frame,
-            Event::Waiting => return out.waiting(),
-        };
+/// What reading and decoding keep from one frame to the next: the tunnel
+/// chains, the IP fragments waiting for the rest of their datagram.
+struct Decoder<'f> {
+    numbers: decode::CarrierNumbers,
+    tunnels: decode::Encapsulation,
+    defrag: Reassembler,
+    filter: Option<&'f crate::filter::Filter>,
+}
+
+impl<'f> Decoder<'f> {
+    fn new(carriers: &decode::Carriers, filter: Option<&'f crate::filter::Filter>) -> Self {
+        Decoder {
+            numbers: decode::CarrierNumbers::new(carriers.clone()),
+            tunnels: decode::Encapsulation::new(),
+            defrag: Reassembler::new(DefragLimits::default()),
+            filter,
+        }
+    }
+
+    /// Decodes one frame, counting it in `counts`, and passes its segment on.
+    fn frame(
+        &mut self,
+        frame: &capture::Frame<'_>,
+        counts: &mut Tally,
+        out: &mut (impl Segments + ?Sized),
+    ) {
         if frame.number % PROGRESS_EVERY == 0 {
             out.progress(frame.offset, frame.number);
         }
+        let skipped = &mut counts.skipped;
         let Some(link_type) = frame.link_type else {
             *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
             return;
@@ -128,11 +135,11 @@ fn read_segments<R: Read + Send>(
             frame.data,
             frame.complete,
             frame.ts_ns,
-            &mut tunnels,
-            &mut defrag,
+            &mut self.tunnels,
+            &mut self.defrag,
         );
         // Fragments counted when they came, whose datagram then timed out.
-        let timed_out = defrag.take_timed_out();
+        let timed_out = self.defrag.take_timed_out();
         if timed_out > 0 {
             if let Some(n) = skipped.get_mut(&SkipReason::IpFragment) {
                 *n = n.saturating_sub(timed_out);
@@ -144,16 +151,17 @@ fn read_segments<R: Read + Send>(
         }
         match decoded {
             Ok(seg)
-                if filter
+                if self
+                    .filter
                     .is_some_and(|f| !f.keeps(seg.src, seg.src_port, seg.dst, seg.dst_port)) =>
             {
                 *skipped.entry(SkipReason::Filtered).or_default() += 1;
             }
             Ok(mut seg) => {
-                if !tunnels.is_empty() {
-                    seg.carried = numbers.number(&tunnels);
+                if !self.tunnels.is_empty() {
+                    seg.carried = self.numbers.number(&self.tunnels);
                 }
-                tcp_segments += 1;
+                counts.tcp_segments += 1;
                 let at = At {
                     frame: frame.number,
                     ts_ns: frame.ts_ns,
@@ -162,12 +170,83 @@ fn read_segments<R: Read + Send>(
             }
             Err(reason) => *skipped.entry(reason).or_default() += 1,
         }
-    })?;
-    Ok(Decoded {
-        read,
-        skipped,
-        tcp_segments,
-    })
+    }
+}
+
+/// Frames skipped and TCP segments decoded, of one input.
+#[derive(Default)]
+struct Tally {
+    skipped: BTreeMap<SkipReason, u64>,
+    tcp_segments: u64,
+}
+
+impl Tally {
+    fn decoded(self, read: ReadSummary) -> Decoded {
+        Decoded {
+            read,
+            skipped: self.skipped,
+            tcp_segments: self.tcp_segments,
+        }
+    }
+}
+
+/// Stage 1: reads the input and decodes its frames, handing the segments
+/// to the next stage. `Output`: what was read.
+pub(super) trait Reading: Send {
+    type Output: Send;
+    fn read(
+        self,
+        carriers: &decode::Carriers,
+        out: &mut impl Segments,
+        filter: Option<&crate::filter::Filter>,
+    ) -> Self::Output;
+}
+
+/// One capture.
+pub(super) struct One<R>(pub R);
+
+impl<R: Read + Send> Reading for One<R> {
+    type Output = Result<Decoded, CaptureError>;
+
+    fn read(
+        self,
+        carriers: &decode::Carriers,
+        out: &mut impl Segments,
+        filter: Option<&crate::filter::Filter>,
+    ) -> Self::Output {
+        let mut decoder = Decoder::new(carriers, filter);
+        let mut counts = Tally::default();
+        let read = capture::read_events(self.0, |event| match event {
+            Event::Frame(frame) => decoder.frame(frame, &mut counts, out),
+            Event::Waiting => out.waiting(),
+        })?;
+        Ok(counts.decoded(read))
+    }
+}
+
+/// Several captures read as one, in timestamp order ([`crate::merge`]).
+pub(super) struct Merged<R>(pub Vec<R>);
+
+impl<R: Read + Send> Reading for Merged<R> {
+    /// What was read of each input, with its frames and segments.
+    type Output = Vec<Result<Decoded, CaptureError>>;
+
+    fn read(
+        self,
+        carriers: &decode::Carriers,
+        out: &mut impl Segments,
+        filter: Option<&crate::filter::Filter>,
+    ) -> Self::Output {
+        let mut decoder = Decoder::new(carriers, filter);
+        let mut counts: Vec<Tally> = self.0.iter().map(|_| Tally::default()).collect();
+        let read = crate::merge::read_merged(self.0, |file, frame| {
+            decoder.frame(frame, &mut counts[file], out)
+        });
+        read.into_iter()
+            .zip(counts)
+            .map(|(read, counts)| read.map(|read| counts.decoded(read)))
+            .collect()
+    }
 }
 
 /// A connection sink that may hold connections back.
@@ -198,6 +277,20 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
     fn keyed(&mut self, keyed: Keyed) {
         let (table, mut sink) = self.parts();
         table.push_keyed(keyed, &mut sink);
+    }
+
+    /// The input has been quiet for `idle` of wall-clock time since it
+    /// was last waited for: the capture clock is advanced by as much from
+    /// the last segment, and what that ends (a finished connection's
+    /// linger, an unanswered attempt) is handed over at once.
+    fn quiet(&mut self, idle: std::time::Duration) {
+        let Some(latest) = self.table.latest().filter(|_| idle >= QUIET_AFTER) else {
+            return;
+        };
+        let idle = i64::try_from(idle.as_nanos()).unwrap_or(i64::MAX);
+        let (table, mut sink) = self.parts();
+        table.advance(latest.saturating_add(idle), &mut sink);
+        self.sink.flush();
     }
 
     fn finish(mut self) -> u64 {
@@ -277,22 +370,18 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
     }
 }
 
-/// Every stage on the calling thread.
-pub(super) fn inline<R: Read + Send>(
-    input: R,
+/// Every stage on the calling thread. Returns what was read and the id
+/// the next new connection would have had.
+pub(super) fn inline<I: Reading>(
+    input: I,
     setup: &Setup,
     sink: &mut impl ConnectionSink,
     on_progress: impl FnMut(Progress),
-) -> Result<Done, CaptureError> {
+) -> (I::Output, u64) {
     let mut direct = Direct(sink);
     let mut tracker = tracking_stage(setup, &mut direct, on_progress);
-    let decoded = read_segments(
-        input,
-        &setup.carriers,
-        &mut tracker,
-        setup.segments.as_deref(),
-    )?;
-    Ok(decoded.done(tracker.finish()))
+    let read = input.read(&setup.carriers, &mut tracker, setup.segments.as_deref());
+    (read, tracker.finish())
 }
 
 /// What the tracking stage sends the reporting stage.
@@ -442,13 +531,13 @@ impl Segments for SegmentBatches {
 }
 
 /// Each stage on a thread of its own: reading, tracking, and reporting on
-/// the calling thread.
-pub(super) fn pipeline<R: Read + Send>(
-    input: R,
+/// the calling thread. Returns what [`inline`] does.
+pub(super) fn pipeline<I: Reading>(
+    input: I,
     setup: &Setup,
     sink: &mut impl ConnectionSink,
     on_progress: &mut impl FnMut(Progress),
-) -> Result<Done, CaptureError> {
+) -> (I::Output, u64) {
     with_report_thread(sink, on_progress, |batches| {
         std::thread::scope(|scope| {
             let (tx, rx) = sync_channel(IN_FLIGHT);
@@ -456,25 +545,47 @@ pub(super) fn pipeline<R: Read + Send>(
             let filter = setup.segments.as_deref();
             let reading = scope.spawn(move || {
                 let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
-                let decoded = read_segments(input, &setup.carriers, &mut out, filter);
+                let read = input.read(&setup.carriers, &mut out, filter);
                 out.send();
-                decoded
+                read
             });
             let progress_tx = batches.tx.clone();
             let mut tracker = tracking_stage(setup, batches, |p| {
                 let _ = progress_tx.send(ToReport::Progress(p));
             });
-            for handed in rx {
+            // For a live input: since when the reader has waited for it.
+            let mut quiet_since: Option<std::time::Instant> = None;
+            loop {
+                let handed = match quiet_since {
+                    Some(since) => match rx.recv_timeout(LIVE_TICK) {
+                        Ok(handed) => handed,
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                            tracker.quiet(since.elapsed());
+                            continue;
+                        }
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    },
+                    None => match rx.recv() {
+                        Ok(handed) => handed,
+                        Err(_) => break,
+                    },
+                };
                 match handed {
                     ToTrack::Segments(batch) => {
+                        quiet_since = None;
                         unpack(batch, &back_tx, |keyed| tracker.keyed(keyed))
                     }
-                    ToTrack::Waiting => tracker.waiting(),
+                    ToTrack::Waiting => {
+                        tracker.waiting();
+                        if setup.live && quiet_since.is_none() {
+                            quiet_since = Some(std::time::Instant::now());
+                        }
+                    }
                     ToTrack::Progress { bytes, frames } => tracker.progress(bytes, frames),
                 }
             }
-            let decoded = joined(reading)?;
-            Ok(decoded.done(tracker.finish()))
+            let read = joined(reading);
+            (read, tracker.finish())
         })
     })
 }

@@ -1,12 +1,15 @@
 //! The human summary: per capture, totals first, then one row per
 //! connection (up to a limit), then the skipped-frame counts.
 
-use super::style::endpoint;
-use crate::report::{CaptureReport, ConnectionReport, Counts, Named, Report, Summary};
+use super::style::{endpoint, width_of, wrap};
+use crate::report::{
+    CaptureReport, ConnectionReport, Counts, Named, PacketReport, Report, Summary,
+};
 use crate::rules::{Rule, Severity};
-use crate::state::Side;
-use comfy_table::{presets, CellAlignment, Table};
+use crate::state::{Side, State};
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 use std::io::{self, Write};
+use unicode_width::UnicodeWidthChar;
 
 /// Options of the table renderer.
 #[derive(Debug, Clone, Copy)]
@@ -18,9 +21,81 @@ pub struct TableOptions {
     /// The rows are a selection (`--conn`): the connections not selected are
     /// not "not shown".
     pub selected: bool,
+    /// The width of the terminal, if the table is for one: below
+    /// [`COMPACT_BELOW`] columns the compact layout, every line within it.
+    /// `None`: the full layout, whatever its width.
+    pub width: Option<usize>,
+}
+
+/// Terminals narrower than this get the compact layout.
+pub const COMPACT_BELOW: usize = 120;
+
+/// The narrowest width the compact layout is drawn to.
+const MIN_WIDTH: usize = 40;
+
+impl TableOptions {
+    /// The width of the compact layout, if it is the one drawn.
+    fn compact(&self) -> Option<usize> {
+        self.width
+            .filter(|&w| w < COMPACT_BELOW)
+            .map(|w| w.max(MIN_WIDTH))
+    }
 }
 
 pub fn render(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
+    let Some(width) = opts.compact() else {
+        return render_full(report, opts, out);
+    };
+    // Drawn whole, then every line longer than the width (a long file
+    // name, a finding's message, the verdict) wrapped at word boundaries.
+    let mut drawn = Vec::new();
+    render_full(report, opts, &mut drawn)?;
+    for line in String::from_utf8_lossy(&drawn).lines() {
+        for l in fit(line, width) {
+            writeln!(out, "{l}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `line` as lines of at most `width` columns: as it is if it fits, else
+/// wrapped at spaces, the continuation lines indented like the first (two
+/// more for a line that starts at the margin), a word longer than a line
+/// cut.
+fn fit(line: &str, width: usize) -> Vec<String> {
+    if width_of(line) <= width {
+        return vec![line.to_string()];
+    }
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let (first, rest) = (
+        " ".repeat(indent),
+        " ".repeat(if indent == 0 { 2 } else { indent }),
+    );
+    let mut out = Vec::new();
+    let body = line.trim_start_matches(' ');
+    for (i, piece) in wrap(body, width.saturating_sub(rest.len()).max(1))
+        .into_iter()
+        .enumerate()
+    {
+        let pad = if i == 0 { &first } else { &rest };
+        let room = width.saturating_sub(pad.len()).max(1);
+        let mut chunk = String::new();
+        for c in piece.chars() {
+            if width_of(&chunk) + c.width().unwrap_or(0) > room {
+                out.push(format!("{pad}{chunk}"));
+                chunk.clear();
+            }
+            chunk.push(c);
+        }
+        out.push(format!("{pad}{chunk}"));
+    }
+    out
+}
+
+fn render_full(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
+    if report.merged {
+        return render_merged(report, opts, out);
+    }
     for (i, capture) in report.captures.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -81,12 +156,40 @@ fn carried(client: String, c: &ConnectionReport) -> String {
     format!("{client}\nvia {}", short.join("/"))
 }
 
-fn render_capture(
-    capture: &CaptureReport,
-    conns: &[&ConnectionReport],
-    opts: &TableOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+/// Captures read as one (`--merge`): what was read of each file, then the
+/// connections of their merged records once.
+fn render_merged(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
+    for capture in &report.captures {
+        render_header(capture, out)?;
+        render_stop(capture, out)?;
+    }
+    // The merged analysis is held by one of the captures; the frames each
+    // file skipped are added up.
+    let holder = (0..report.captures.len())
+        .find(|&i| super::connections_of(report, i).next().is_some())
+        .or_else(|| report.captures.iter().position(|c| c.connections > 0))
+        .unwrap_or(0);
+    let Some(mut all) = report.captures.get(holder).cloned() else {
+        return Ok(());
+    };
+    all.skipped = report
+        .captures
+        .iter()
+        .flat_map(|c| c.skipped.iter())
+        .collect();
+    let conns: Vec<&ConnectionReport> = super::connections_of(report, holder).collect();
+    writeln!(
+        out,
+        "merged in timestamp order: {}",
+        totals_line(&all.summary)
+    )?;
+    render_body(&all, &conns, opts, out)?;
+    writeln!(out)?;
+    writeln!(out, "{}", report.summary.verdict.text)
+}
+
+/// The capture's name, format, link types and what was read of it.
+fn render_header(capture: &CaptureReport, out: &mut dyn Write) -> io::Result<()> {
     let format = match capture.format {
         crate::capture::CaptureFormat::Pcap => "pcap",
         crate::capture::CaptureFormat::Pcapng => "pcapng",
@@ -99,7 +202,11 @@ fn render_capture(
         capture.frames,
         capture.tcp_segments
     )?;
-    writeln!(out, "{}", totals_line(&capture.summary))?;
+    Ok(())
+}
+
+/// What reading went on past (notices) and where it stopped early, if it did.
+fn render_stop(capture: &CaptureReport, out: &mut dyn Write) -> io::Result<()> {
     for notice in &capture.notices {
         writeln!(
             out,
@@ -114,54 +221,38 @@ fn render_capture(
             stop.offset, stop.frame, stop.message
         )?;
     }
+    Ok(())
+}
 
+fn render_capture(
+    capture: &CaptureReport,
+    conns: &[&ConnectionReport],
+    opts: &TableOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    render_header(capture, out)?;
+    writeln!(out, "{}", totals_line(&capture.summary))?;
+    render_stop(capture, out)?;
+    render_body(capture, conns, opts, out)
+}
+
+/// The rows of `conns`, the skipped frames and the findings of `capture`.
+fn render_body(
+    capture: &CaptureReport,
+    conns: &[&ConnectionReport],
+    opts: &TableOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let shown = if opts.limit == 0 {
         conns.len()
     } else {
         opts.limit.min(conns.len())
     };
     if shown > 0 {
-        let mut table = Table::new();
-        table.load_style(presets::UTF8_FULL_CONDENSED.with_rounded_corners());
-        table.set_header(vec![
-            "id",
-            "client",
-            "server",
-            "handshake",
-            "teardown",
-            "client state",
-            "server state",
-            "pkts",
-            "bytes",
-            "duration",
-            "zeek",
-            "findings",
-        ]);
-        for c in &conns[..shown] {
-            let teardown = match c.teardown.initiator {
-                Some(i) => format!("{} ({})", c.teardown.status.as_str(), i.as_str()),
-                None => c.teardown.status.as_str().to_string(),
-            };
-            table.add_row(vec![
-                c.id.to_string(),
-                carried(endpoint(&c.client.addr, c.client.port), c),
-                endpoint(&c.server.addr, c.server.port),
-                c.handshake.status.as_str().to_string(),
-                teardown,
-                c.client.final_state.to_string(),
-                c.server.final_state.to_string(),
-                (c.client.packets + c.server.packets).to_string(),
-                (c.client.payload_bytes + c.server.payload_bytes).to_string(),
-                format!("{:.3} s", c.duration_s),
-                format!("{} {}", c.conn_state.as_str(), c.history),
-                finding_counts(c),
-            ]);
-        }
-        for col in [0usize, 7, 8, 9] {
-            if let Some(column) = table.column_mut(col) {
-                column.set_cell_alignment(CellAlignment::Right);
-            }
-        }
+        let table = match opts.compact() {
+            Some(width) => compact_table(&conns[..shown], width),
+            None => full_table(&conns[..shown]),
+        };
         writeln!(out, "{table}")?;
         let total = shown_of(capture, conns, opts);
         if shown < total {
@@ -197,10 +288,114 @@ fn render_capture(
 
     if opts.packets {
         for c in &conns[..shown] {
-            render_packets(c, out)?;
+            render_packets(c, opts.compact(), out)?;
         }
     }
     Ok(())
+}
+
+/// The full layout: a column for each endpoint, state and counter.
+fn full_table(conns: &[&ConnectionReport]) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED.with_rounded_corners());
+    table.set_header(vec![
+        "id",
+        "client",
+        "server",
+        "handshake",
+        "teardown",
+        "client state",
+        "server state",
+        "pkts",
+        "bytes",
+        "duration",
+        "zeek",
+        "findings",
+    ]);
+    for c in conns {
+        let teardown = match c.teardown.initiator {
+            Some(i) => format!("{} ({})", c.teardown.status.as_str(), i.as_str()),
+            None => c.teardown.status.as_str().to_string(),
+        };
+        table.add_row(vec![
+            c.id.to_string(),
+            carried(endpoint(&c.client.addr, c.client.port), c),
+            endpoint(&c.server.addr, c.server.port),
+            c.handshake.status.as_str().to_string(),
+            teardown,
+            c.client.final_state.to_string(),
+            c.server.final_state.to_string(),
+            (c.client.packets + c.server.packets).to_string(),
+            (c.client.payload_bytes + c.server.payload_bytes).to_string(),
+            format!("{:.3} s", c.duration_s),
+            format!("{} {}", c.conn_state.as_str(), c.history),
+            finding_counts(c),
+        ]);
+    }
+    for col in [0usize, 7, 8, 9] {
+        if let Some(column) = table.column_mut(col) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+/// The compact layout, for a terminal narrower than [`COMPACT_BELOW`]:
+/// each row two lines, the client's on the first and the server's on the
+/// second (the connection's two ends, and the state each ended in,
+/// abbreviated as `ss` does), the handshake above the teardown, the
+/// packets and the findings; wrapped to `width` if it must.
+fn compact_table(conns: &[&ConnectionReport], width: usize) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED.with_rounded_corners());
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    table.set_header(vec![
+        "id",
+        "connection",
+        "handshake\nteardown",
+        "states",
+        "pkts",
+        "findings",
+    ]);
+    for c in conns {
+        let teardown = match c.teardown.initiator {
+            Some(i) => format!("{} ({})", c.teardown.status.as_str(), i.as_str()),
+            None => c.teardown.status.as_str().to_string(),
+        };
+        let connection = format!(
+            "{}\n→ {}",
+            endpoint(&c.client.addr, c.client.port),
+            endpoint(&c.server.addr, c.server.port)
+        );
+        table.add_row(vec![
+            c.id.to_string(),
+            carried(connection, c),
+            format!("{}\n{teardown}", c.handshake.status.as_str()),
+            format!(
+                "{}\n{}",
+                short_state(c.client.final_state),
+                short_state(c.server.final_state)
+            ),
+            (c.client.packets + c.server.packets).to_string(),
+            finding_counts(c).replace(", ", "\n"),
+        ]);
+    }
+    for col in [0usize, 4] {
+        if let Some(column) = table.column_mut(col) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+/// A state as `ss` abbreviates it: `ESTAB`, `SYN-RECV`; the others whole.
+fn short_state(state: State) -> &'static str {
+    match state {
+        State::Established => "ESTAB",
+        State::SynReceived => "SYN-RECV",
+        other => other.as_str(),
+    }
 }
 
 /// The rows there are to show: every connection of the capture, or the
@@ -314,7 +509,12 @@ fn render_findings(conns: &[&ConnectionReport], out: &mut dyn Write) -> io::Resu
     Ok(())
 }
 
-fn render_packets(c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
+/// Every packet of `c`, wrapped to `width` if given (the compact layout).
+fn render_packets(
+    c: &ConnectionReport,
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let Some(packets) = &c.packets else {
         return Ok(());
     };
@@ -326,6 +526,14 @@ fn render_packets(c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
         endpoint(&c.client.addr, c.client.port),
         endpoint(&c.server.addr, c.server.port)
     )?;
+    let table = match width {
+        Some(width) => compact_packets(packets, width),
+        None => full_packets(packets),
+    };
+    writeln!(out, "{table}")
+}
+
+fn full_packets(packets: &[PacketReport]) -> Table {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED.with_rounded_corners());
     table.set_header(vec![
@@ -363,5 +571,39 @@ fn render_packets(c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    writeln!(out, "{table}")
+    table
+}
+
+/// The packets in the compact layout: the direction beside the flags, no
+/// window, the states abbreviated; wrapped to `width` if it must.
+fn compact_packets(packets: &[PacketReport], width: usize) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED.with_rounded_corners());
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    table.set_header(vec![
+        "frame", "time", "flags", "seq", "ack", "len", "client", "server",
+    ]);
+    for p in packets {
+        let dir = match p.dir {
+            Side::Client => "→",
+            Side::Server => "←",
+        };
+        table.add_row(vec![
+            p.frame.to_string(),
+            format!("{:.6}", p.time),
+            format!("{dir} {}", p.flags),
+            p.rel_seq.to_string(),
+            p.rel_ack.map(|a| a.to_string()).unwrap_or_default(),
+            p.len.to_string(),
+            short_state(p.client_state).to_string(),
+            short_state(p.server_state).to_string(),
+        ]);
+    }
+    for col in [0usize, 1, 3, 4, 5] {
+        if let Some(column) = table.column_mut(col) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
 }

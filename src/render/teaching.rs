@@ -18,6 +18,9 @@ pub struct TeachOptions {
     pub ascii: bool,
     /// ANSI colours.
     pub color: bool,
+    /// The terminal's width, if the view is for one: the timeline's lines
+    /// are wrapped at token boundaries within it. `None`: as wide as they are.
+    pub width: Option<usize>,
 }
 
 /// Draws one connection of a teaching view.
@@ -39,9 +42,43 @@ pub fn per_connection(
     out: &mut dyn Write,
     draw: DrawConnection,
 ) -> io::Result<()> {
+    frame(report, opts, out, draw, false)
+}
+
+/// [`per_connection`], each capture's header naming its link types as the
+/// table does (`x.pcap (pcap, ETHERNET): …`); captures read as one
+/// (`--merge`) are each named, then their connections drawn once.
+pub fn per_connection_named(
+    report: &Report,
+    opts: &TeachOptions,
+    out: &mut dyn Write,
+    draw: DrawConnection,
+) -> io::Result<()> {
+    frame(report, opts, out, draw, true)
+}
+
+fn frame(
+    report: &Report,
+    opts: &TeachOptions,
+    out: &mut dyn Write,
+    draw: DrawConnection,
+    named: bool,
+) -> io::Result<()> {
     let text = Text::new(opts.lang);
     let paint = Painter::new(opts.color);
     let g = Glyphs::new(opts.ascii);
+    if named && report.merged {
+        // Every file merged, then the connections of their records.
+        for c in &report.captures {
+            let header = g.text(&text.capture_header_linked(c, &super::printable(&c.file)));
+            heading(&header, opts.width, &paint, out)?;
+        }
+        for c in &report.connections {
+            writeln!(out)?;
+            draw(c, opts, &text, &paint, &g, out)?;
+        }
+        return Ok(());
+    }
     let mut first = true;
     for (index, capture) in report.captures.iter().enumerate() {
         let conns: Vec<&ConnectionReport> = super::connections_of(report, index).collect();
@@ -52,12 +89,42 @@ pub fn per_connection(
             writeln!(out)?;
         }
         first = false;
-        let header = g.text(&text.capture_header(capture, &super::printable(&capture.file)));
-        writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
+        let name = super::printable(&capture.file);
+        let header = if named {
+            g.text(&text.capture_header_linked(capture, &name))
+        } else {
+            g.text(&text.capture_header(capture, &name))
+        };
+        if named {
+            heading(&header, opts.width, &paint, out)?;
+        } else {
+            writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
+        }
         for c in conns {
             writeln!(out)?;
             draw(c, opts, &text, &paint, &g, out)?;
         }
+    }
+    Ok(())
+}
+
+/// A capture's header, wrapped at word boundaries within `width` (the
+/// terminal's, if any), its continuation lines indented.
+fn heading(
+    header: &str,
+    width: Option<usize>,
+    paint: &Painter,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let Some(width) = width.filter(|&w| super::style::width_of(header) > w) else {
+        return writeln!(out, "{}", paint.paint(Style::Heading, header));
+    };
+    for (i, line) in super::style::wrap(header, width.saturating_sub(2).max(20))
+        .iter()
+        .enumerate()
+    {
+        let indent = if i == 0 { "" } else { "  " };
+        writeln!(out, "{indent}{}", paint.paint(Style::Heading, line))?;
     }
     Ok(())
 }

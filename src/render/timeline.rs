@@ -15,11 +15,79 @@ use crate::teach::text::Text;
 use crate::teach::{Item, Lesson, Phase, Seg, Step};
 use std::io::{self, Write};
 
-/// Narration wraps to this many columns.
+/// Narration wraps to this many columns (fewer on a narrower terminal).
 const WIDTH: usize = 100;
 
+/// `limit` columns, or the terminal's `width` if it is narrower.
+fn within(limit: usize, width: Option<usize>) -> usize {
+    width.map_or(limit, |w| w.clamp(40, limit))
+}
+
 pub fn render(report: &Report, opts: &TeachOptions, out: &mut dyn Write) -> io::Result<()> {
-    super::teaching::per_connection(report, opts, out, connection)
+    super::teaching::per_connection_named(report, opts, out, connection)
+}
+
+/// Display width of `s` without its colour codes (`ESC [ … m`).
+fn visible_width(s: &str) -> usize {
+    let mut width = 0;
+    let mut rest = s;
+    while let Some(at) = rest.find('\x1b') {
+        width += width_of(&rest[..at]);
+        let after = &rest[at + 1..];
+        // The sequence ends at its first letter.
+        rest = match after.find(|c: char| c.is_ascii_alphabetic()) {
+            Some(end) => &after[end + 1..],
+            None => "",
+        };
+    }
+    width + width_of(rest)
+}
+
+/// Writes `first` then `body`, as one line, or with a `width` (the
+/// terminal's) as lines within it: broken at spaces (a token such as
+/// `SYN-RECEIVED` or `seq=1` is never cut), each continuation after `rest`.
+/// A token longer than a line stays whole.
+fn put(
+    out: &mut dyn Write,
+    width: Option<usize>,
+    first: &str,
+    body: &str,
+    rest: &str,
+) -> io::Result<()> {
+    let Some(width) = width.filter(|&w| visible_width(first) + visible_width(body) > w) else {
+        return writeln!(out, "{first}{body}");
+    };
+    // The body's own indent belongs to its first line.
+    let body_start = body.trim_start_matches(' ');
+    let first = format!("{first}{}", &body[..body.len() - body_start.len()]);
+    let body = body_start;
+    let mut line = first.clone();
+    let mut line_width = visible_width(&first);
+    // Nothing after the indent yet; the spaces owed before the next token.
+    let mut empty = true;
+    let mut gap = 0;
+    for token in body.split(' ') {
+        if token.is_empty() {
+            gap += 1;
+            continue;
+        }
+        let w = visible_width(token);
+        if !empty && line_width + gap + 1 + w > width {
+            writeln!(out, "{}", line.trim_end())?;
+            line = rest.to_string();
+            line_width = visible_width(rest);
+            empty = true;
+        }
+        if !empty {
+            line.push_str(&" ".repeat(gap + 1));
+            line_width += gap + 1;
+        }
+        line.push_str(token);
+        line_width += w;
+        empty = false;
+        gap = 0;
+    }
+    writeln!(out, "{}", line.trim_end())
 }
 
 /// Each side's state changes in one segment, a chain per side:
@@ -66,14 +134,12 @@ fn connection(
     let client = endpoint(&c.client.addr, c.client.port);
     let server = endpoint(&c.server.addr, c.server.port);
     let title = text.connection_title(c.id, &client, &server, g.arrow_right);
-    writeln!(out, "{}", paint.paint(Style::Heading, &title))?;
-    writeln!(
-        out,
-        "{}",
-        g.text(&text.isn_line(c, &lesson.facts, lesson.numbers))
-    )?;
+    let width = opts.width;
+    put(out, width, "", &paint.paint(Style::Heading, &title), "  ")?;
+    let isn = g.text(&text.isn_line(c, &lesson.facts, lesson.numbers));
+    put(out, width, "", &isn, "  ")?;
     if opts.explain {
-        for l in wrap(&g.text(text.states_caveat()), WIDTH) {
+        for l in wrap(&g.text(text.states_caveat()), within(WIDTH, width)) {
             writeln!(out, "{l}")?;
         }
     }
@@ -81,7 +147,14 @@ fn connection(
         return Ok(());
     }
 
-    let timeline = Timeline::measure(&lesson, opts.explain, [client, server], text, paint, g);
+    let timeline = Timeline::measure(
+        &lesson,
+        (opts.explain, width),
+        [client, server],
+        text,
+        paint,
+        g,
+    );
     let mut narrated = Vec::new();
     for phase in &lesson.phases {
         timeline.phase(phase, &lesson, &mut narrated, out)?;
@@ -89,15 +162,12 @@ fn connection(
     if !lesson.loose_findings.is_empty() {
         writeln!(out)?;
         for f in &lesson.loose_findings {
-            timeline.finding(f, "  ", WIDTH - 2, out)?;
+            timeline.finding(f, "  ", within(WIDTH, width) - 2, out)?;
         }
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "{}",
-        paint.paint(Style::Heading, &g.text(&text.result(c)))
-    )
+    let result = paint.paint(Style::Heading, &g.text(&text.result(c)));
+    put(out, width, "", &result, "  ")
 }
 
 /// One connection's timeline: its columns, and what draws its lines.
@@ -106,6 +176,8 @@ struct Timeline<'a> {
     paint: &'a Painter,
     g: &'a Glyphs,
     explain: bool,
+    /// The terminal's width, if lines are wrapped to one.
+    width: Option<usize>,
     /// The endpoints, `[client, server]`.
     ends: [String; 2],
     /// Column widths over every segment shown.
@@ -120,9 +192,10 @@ struct Timeline<'a> {
 }
 
 impl<'a> Timeline<'a> {
+    /// `view`: whether steps are narrated, and the terminal's width.
     fn measure(
         lesson: &Lesson<'_>,
-        explain: bool,
+        (explain, width): (bool, Option<usize>),
         ends: [String; 2],
         text: &'a Text,
         paint: &'a Painter,
@@ -151,6 +224,7 @@ impl<'a> Timeline<'a> {
             paint,
             g,
             explain,
+            width,
             ends,
             w_label,
             w_step,
@@ -158,7 +232,7 @@ impl<'a> Timeline<'a> {
             w_who: 0,
             w_flags,
             pad: " ".repeat(indent),
-            narrate_width: WIDTH.saturating_sub(indent).max(40),
+            narrate_width: within(WIDTH, width).saturating_sub(indent).max(40),
         };
         let w_who = segs.iter().map(|s| width_of(&timeline.who(s))).max();
         timeline.w_who = w_who.unwrap_or(0);
@@ -195,7 +269,7 @@ impl<'a> Timeline<'a> {
         writeln!(out, "{}", paint.paint(Style::Heading, &heading))?;
         if self.explain {
             if let Some(n) = text.phase_narration(phase.kind) {
-                for l in wrap(&g.text(n), WIDTH - 2) {
+                for l in wrap(&g.text(n), within(WIDTH, self.width) - 2) {
                     writeln!(out, "  {l}")?;
                 }
             }
@@ -204,7 +278,8 @@ impl<'a> Timeline<'a> {
             match item {
                 Item::Collapsed(col) => {
                     let summary = g.text(&text.collapsed(col));
-                    writeln!(out, "  {}", paint.paint(Style::Dim, &summary))?;
+                    let summary = paint.paint(Style::Dim, &summary);
+                    put(out, self.width, "  ", &summary, "    ")?;
                 }
                 Item::Seg(seg) => self.segment(seg, lesson, narrated, out)?,
             }
@@ -221,9 +296,16 @@ impl<'a> Timeline<'a> {
         narrated: &mut Vec<Step>,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        writeln!(out, "{}", self.segment_line(seg).trim_end())?;
+        let line = self.segment_line(seg);
+        put(out, self.width, "", line.trim_end(), &self.pad)?;
         if let Some(states) = self.states_line(seg) {
-            writeln!(out, "{}{states}", self.pad)?;
+            put(
+                out,
+                self.width,
+                &self.pad,
+                &states,
+                &format!("{}  ", self.pad),
+            )?;
         }
         if self.explain {
             self.narrate(seg, lesson, narrated, out)?;
@@ -322,7 +404,8 @@ impl<'a> Timeline<'a> {
         let (text, g) = (self.text, self.g);
         let line = format!("{} {}", g.warn, g.text(&text.finding(f)));
         let style = severity_style(f.severity);
-        writeln!(out, "{pad}{}", self.paint.paint(style, &line))?;
+        let line = self.paint.paint(style, &line);
+        put(out, self.width, pad, &line, &format!("{pad}  "))?;
         if self.explain {
             if let Some(why) = text.finding_why(f) {
                 for l in wrap(&g.text(&why), width.saturating_sub(2).max(30)) {

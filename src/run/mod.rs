@@ -25,7 +25,8 @@ use crate::input::{self, Compression};
 use crate::pipeline::{self, analyze_capture_with_progress, Consumer, Progress};
 use crate::render::{self, teaching::TeachOptions, Format};
 use crate::report::{
-    CaptureReport, ConnectionReport, Named, Report, Summary, Tool, Verdict, SCHEMA,
+    CaptureReport, ConnectionReport, InputError, Named, Report, Summary, Tool, Unreadable, Verdict,
+    SCHEMA,
 };
 use crate::rules::{Check, Severity};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -62,6 +63,9 @@ pub struct Options {
     /// A run whose captures yield no TCP segment fails
     /// ([`Status::Findings`]) instead of passing with the verdict `NO TCP`.
     pub fail_on_empty: bool,
+    /// The files are read as one capture, their records merged in
+    /// timestamp order ([`crate::merge`]), rather than each alone.
+    pub merge: bool,
     /// Limits on the connection table of each capture.
     pub limits: Limits,
     /// Captures analyzed at once; with fewer captures than that, each runs
@@ -72,6 +76,9 @@ pub struct Options {
     pub fail_on: Option<Severity>,
     /// How the teaching views are drawn.
     pub teach: TeachOptions,
+    /// The terminal's width, for a table written to one (see
+    /// [`render::table::TableOptions::width`]); `None`: the full layout.
+    pub width: Option<usize>,
     /// Connections the HTML report shows in detail.
     pub html_details: usize,
     /// Progress bars on standard error.
@@ -91,10 +98,12 @@ impl Options {
             filter: None,
             allow: Vec::new(),
             fail_on_empty: false,
+            merge: false,
             limits: Limits::default(),
             jobs: 1,
             fail_on: Some(Severity::Error),
             teach: TeachOptions::default(),
+            width: None,
             html_details: render::html::DEFAULT_DETAILS,
             progress: false,
         }
@@ -171,13 +180,19 @@ pub fn run(
         limits: options.limits,
         // Captures are analyzed one per job; with a job to spare, each
         // runs as a pipeline (its reading and reporting stages are light
-        // enough to share a core).
-        pipeline: workers < jobs,
+        // enough to share a core). Merged captures are one analysis.
+        pipeline: if options.merge {
+            jobs > 1
+        } else {
+            workers < jobs
+        },
         segments: options
             .filter
             .as_ref()
             .filter(|f| f.has_addresses())
             .map(|f| std::sync::Arc::new(f.clone())),
+        // Set per input, for those that are not regular files.
+        live: false,
     };
     // Progress on standard error, only when asked for (a person watching).
     let bars = options
@@ -197,6 +212,8 @@ pub fn run(
             captures: Vec::new(),
             connections: Vec::new(),
             summary: Summary::new(),
+            merged: false,
+            unreadable: Vec::new(),
         },
         next_offset: 0,
         unreadable: 0,
@@ -208,7 +225,22 @@ pub fn run(
     };
     // Connections are picked by their ids over all captures, known only
     // once the captures before are done: then the captures are read in turn.
-    if files.len() > 1 && output.side_by_side() && select.allows_side_by_side() && workers > 1 {
+    if options.merge && files.len() > 1 {
+        let opened = merged.streamed.starts.first.is_some();
+        let lines = if output.sorts() {
+            Lines::Sorted(&mut merged.streamed.sorted)
+        } else {
+            Lines::Direct(&mut *out)
+        };
+        for done in worker.merged(files, lines, opened) {
+            merged.add(done, 0, &output, out, messages)?;
+        }
+        merged.report.merged = true;
+    } else if files.len() > 1
+        && output.side_by_side()
+        && select.allows_side_by_side()
+        && workers > 1
+    {
         side_by_side(&worker, files, workers, &mut merged, out, messages)?;
     } else {
         for (index, path) in files.iter().enumerate() {
@@ -269,7 +301,14 @@ pub fn run(
         no_tcp(&mut report, options.fail_on_empty);
     }
     if unreadable > 0 {
-        report.summary.input_error(unreadable, files.len());
+        let why: Vec<String> = report
+            .unreadable
+            .iter()
+            .map(|u| format!("{}: {}", render::printable(&u.file), u.error.message))
+            .collect();
+        report
+            .summary
+            .input_error(unreadable, files.len(), &why.join("; "));
     }
     output.finish(&report, streamed, &html_rows, out, messages)?;
     out.flush()?;
@@ -337,7 +376,8 @@ enum Lines<'a> {
 
 /// What analyzing one capture produced.
 struct Analyzed {
-    /// The file name, safe to print.
+    /// The file name as given, and safe to print.
+    file: String,
     shown: String,
     capture: Result<CaptureReport, CaptureError>,
     /// The connection reports kept for the output, by id.
@@ -500,7 +540,8 @@ impl Worker<'_> {
             rows: Rows::new(self.output.row_limit()),
             html: self.output.html_kept(),
             lines: &mut lines,
-            flush_lines: name == "-",
+            // Set below for an input that is not a regular file.
+            flush_lines: false,
             opened,
             starts: Starts::default(),
             write_error: None,
@@ -510,10 +551,8 @@ impl Worker<'_> {
         };
         // A regular file is read here; a pipe or a terminal, which may
         // block, on a thread of its own, so that Ctrl-C stops it.
-        let regular = (name != "-")
-            .then(|| std::fs::metadata(path).ok().filter(|m| m.is_file()))
-            .flatten()
-            .map(|m| m.len());
+        let regular = regular_size(path);
+        sink.flush_lines = regular.is_none();
         let input = open_input(path, regular.is_some());
         // The bar counts the bytes read, known in advance for a file that is
         // not compressed.
@@ -536,6 +575,18 @@ impl Worker<'_> {
             ));
         };
         let mut interrupted = None;
+        // A pipe or a terminal is live: its finished connections are
+        // reported while it is quiet.
+        let live;
+        let analysis = if regular.is_some() {
+            self.analysis
+        } else {
+            live = pipeline::Options {
+                live: true,
+                ..self.analysis.clone()
+            };
+            &live
+        };
         let capture = input.map_err(CaptureError::from).and_then(|(_, reader)| {
             let mut input = Input::direct(reader);
             let capture = analyze_capture_with_progress(
@@ -543,7 +594,7 @@ impl Worker<'_> {
                 index,
                 &mut input,
                 first_id,
-                self.analysis,
+                analysis,
                 &mut sink,
                 on_progress,
             );
@@ -566,6 +617,7 @@ impl Worker<'_> {
             None => (Vec::new(), rows.into_sorted()),
         };
         Analyzed {
+            file: name,
             shown,
             capture: capture.map(|(mut capture, _)| {
                 capture.flagged = flagged;
@@ -582,6 +634,117 @@ impl Worker<'_> {
             interrupted,
         }
     }
+}
+
+impl Worker<'_> {
+    /// Analyzes the captures as one, their records merged in timestamp
+    /// order; ids start at 1. One [`Analyzed`] per file, in order: each
+    /// says what was read of its file, the one that holds the merged
+    /// analysis (see [`pipeline::analyze_merged`]) also its connections.
+    fn merged(&self, paths: &[PathBuf], mut lines: Lines<'_>, opened: bool) -> Vec<Analyzed> {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let mut sink = CaptureSink {
+            output: self.output,
+            select: self.select,
+            rows: Rows::new(self.output.row_limit()),
+            html: self.output.html_kept(),
+            lines: &mut lines,
+            flush_lines: paths.iter().any(|p| regular_size(p).is_none()),
+            opened,
+            starts: Starts::default(),
+            write_error: None,
+            scratch: Scratch::default(),
+            flagged: 0,
+            wanted_rank: None,
+        };
+        // Each opened as it would be alone; those that cannot be opened are
+        // left out of the merge.
+        let mut opened_inputs = Vec::new();
+        let mut failed: Vec<Option<io::Error>> = Vec::new();
+        for (path, name) in paths.iter().zip(&names) {
+            match open_input(path, regular_size(path).is_some()) {
+                Ok((_, reader)) => {
+                    opened_inputs.push((name.clone(), Input::direct(reader)));
+                    failed.push(None);
+                }
+                Err(e) => failed.push(Some(e)),
+            }
+        }
+        let joined = names.join(" + ");
+        let (mut results, _) =
+            pipeline::analyze_merged(&joined, opened_inputs, 1, self.analysis, &mut sink, |_| {});
+        let CaptureSink {
+            rows,
+            html,
+            write_error,
+            flagged,
+            starts,
+            ..
+        } = sink;
+        let (html_rows, rows) = match html {
+            Some(html) => html.into_parts(),
+            None => (Vec::new(), rows.into_sorted()),
+        };
+        let mut held = Some((rows, html_rows, starts, write_error));
+        let mut results = results.drain(..);
+        let mut out = Vec::with_capacity(paths.len());
+        for (name, error) in names.iter().zip(failed) {
+            let shown = render::printable(name).into_owned();
+            // An interrupted merge ends every file where it was: as if
+            // each ended there (the run says it was interrupted).
+            let capture = match error {
+                Some(e) => Err(CaptureError::from(e)),
+                None => results.next().unwrap_or(Err(CaptureError::Empty)),
+            };
+            let holds = capture
+                .as_ref()
+                .is_ok_and(|c| c.connections > 0 || c.summary.connections > 0);
+            let (rows, html_rows, starts, write_error) = match (holds, held.take()) {
+                (true, Some(parts)) => parts,
+                (_, parts) => {
+                    held = parts;
+                    Default::default()
+                }
+            };
+            out.push(Analyzed {
+                file: name.clone(),
+                shown,
+                capture: capture.map(|mut c| {
+                    if holds {
+                        c.flagged = flagged;
+                    }
+                    c
+                }),
+                rows,
+                html_rows,
+                spool: None,
+                starts,
+                write_error,
+                interrupted: None,
+            });
+        }
+        if let (Some((_, _, _, Some(e))), Some(first)) = (held, out.first_mut()) {
+            first.write_error = Some(e);
+        }
+        out
+    }
+}
+
+/// The size of the input at `path` if it is a regular file (standard input
+/// too, when it is redirected from one).
+fn regular_size(path: &Path) -> Option<u64> {
+    let path = if path == Path::new("-") {
+        if !cfg!(target_os = "linux") {
+            return None;
+        }
+        Path::new("/dev/stdin")
+    } else {
+        path
+    };
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
 }
 
 /// The input at `path` (`-`: standard input), decompressed if it is
@@ -649,15 +812,16 @@ impl Merged {
                     && done.interrupted.is_none()
                     && capture.stopped.as_ref().is_some_and(|s| !s.truncated) =>
             {
-                if let Some(stop) = &capture.stopped {
-                    let _ = writeln!(
-                        messages,
-                        "tcpstate: error: {shown}: no frame can be read: the first record, \
-                         at byte offset {}, is malformed: {}",
+                let message = match &capture.stopped {
+                    Some(stop) => format!(
+                        "no frame can be read: the first record, at byte offset {}, is \
+                         malformed: {}",
                         stop.offset, stop.message
-                    );
-                }
-                self.unreadable += 1;
+                    ),
+                    None => "no frame can be read".to_string(),
+                };
+                let _ = writeln!(messages, "tcpstate: error: {shown}: {message}");
+                self.unreadable(capture.file, "no_frame", message);
             }
             Ok(mut capture) => {
                 for notice in &capture.notices {
@@ -732,10 +896,45 @@ impl Merged {
             }
             Err(e) => {
                 let _ = writeln!(messages, "tcpstate: error: {shown}: {e}");
-                self.unreadable += 1;
+                self.unreadable(done.file, error_kind(&e), e.to_string());
             }
         }
         Ok(())
+    }
+
+    /// Counts an input that could not be read, and keeps it for the JSON
+    /// `captures[]` and the verdict.
+    fn unreadable(&mut self, file: String, kind: &'static str, message: String) {
+        self.unreadable += 1;
+        self.report.unreadable.push(Unreadable {
+            before: self.report.captures.len(),
+            file,
+            error: InputError { kind, message },
+        });
+    }
+}
+
+/// The `kind` of an input's error in the JSON.
+fn error_kind(e: &CaptureError) -> &'static str {
+    match e {
+        CaptureError::Io(io) => {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<input::Unsupported>())
+            {
+                return "unsupported_compression";
+            }
+            match io.kind() {
+                io::ErrorKind::NotFound => "not_found",
+                io::ErrorKind::PermissionDenied => "permission_denied",
+                io::ErrorKind::IsADirectory => "is_a_directory",
+                _ => "io",
+            }
+        }
+        CaptureError::Empty => "empty",
+        CaptureError::NotACapture(_) => "not_a_capture",
+        CaptureError::ShortHeader(_) => "short_header",
+        CaptureError::BadHeader { .. } => "bad_header",
     }
 }
 

@@ -56,6 +56,7 @@ impl<'a> Output<'a> {
                 limit: options.limit,
                 packets: options.packets,
                 selected: !options.conn.is_empty(),
+                width: options.width,
             }),
             Format::Json => Output::Json,
             Format::Jsonl => Output::Jsonl,

@@ -72,7 +72,11 @@ pub fn alone(test: &str) -> bool {
 
 /// The tcpstate binary cargo built for these tests.
 pub fn tcpstate() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tcpstate"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstate"));
+    // The table and the timeline fit a width given in COLUMNS: the tests
+    // that want one set it.
+    cmd.env_remove("COLUMNS");
+    cmd
 }
 
 /// Generates a capture with the gen-capture example (built by `cargo test`

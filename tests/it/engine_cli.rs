@@ -39,7 +39,11 @@ fn a_teaching_view_draws_a_connection_under_its_own_capture_only() {
     let out = analyze_output(&["--timeline", "--conn", "3"], &[&ftp, &ftp]);
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.matches("connection 3:").count(), 1, "{text}");
-    assert_eq!(text.matches("seed_ftp.pcap (pcap)").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("seed_ftp.pcap (pcap, ETHERNET)").count(),
+        1,
+        "{text}"
+    );
 }
 
 #[test]

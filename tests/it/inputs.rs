@@ -134,9 +134,16 @@ fn missing_and_empty_files_exit_2_but_other_files_are_still_analyzed() {
         stderr.contains("missing.pcap") && stderr.contains("empty.pcap: the file is empty"),
         "{stderr}"
     );
-    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r.captures.len(), 1);
-    assert_eq!(r.connections[0].handshake.status, "refused");
+    // The unreadable inputs are in `captures` with their error (issue 15).
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = r["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["error"]["kind"].as_str().unwrap_or("read"))
+        .collect();
+    assert_eq!(kinds, ["not_found", "empty", "read"]);
+    assert_eq!(r["connections"][0]["handshake"]["status"], "refused");
 }
 
 #[test]

@@ -150,6 +150,16 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     paths(&v, "", &mut seen);
+    // Fields only merged captures and unreadable inputs have.
+    let out = tcpstate()
+        .args(["analyze", "--format", "json", "--merge"])
+        .arg(testdata("merge/rot0.pcap"))
+        .arg(testdata("merge/rot1.pcap"))
+        .arg(testdata("merge/missing.pcap"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    paths(&v, "", &mut seen);
     // Map keys that are data, not names: skip counts by reason and summary counts.
     let seen: BTreeSet<String> = seen
         .into_iter()

@@ -25,10 +25,17 @@ fn garbage_after_a_valid_header_is_an_unreadable_input() {
         messages.contains("garbage.pcap: no frame can be read: the first record, at byte offset 24, is malformed: a record claims 4294967295 bytes"),
         "{messages}"
     );
-    // The other input is analyzed; the unreadable one is left out.
-    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report.captures.len(), 1);
-    assert!(report.captures[0].file.ends_with("refused.pcap"));
+    // The other input is analyzed; the unreadable one is only named, with
+    // its error (issue 15).
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let captures = report["captures"].as_array().unwrap();
+    assert_eq!(captures.len(), 2);
+    assert_eq!(captures[0]["error"]["kind"], "no_frame");
+    assert!(captures[1]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("refused.pcap"));
+    assert_eq!(captures[1]["frames"], 2);
 
     // Cut short inside its first record: a warning, as for any short file.
     let cut = dir.path().join("cut.pcap");
