@@ -28,6 +28,7 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod seq;
+pub mod shard;
 pub mod state;
 pub mod teach;
 pub mod verdict;

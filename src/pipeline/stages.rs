@@ -24,6 +24,7 @@ use crate::connection::{At, Connection, ConnectionSink, EndedBy};
 use crate::conntable::{ConnTable, Keyed, Limits};
 use crate::decode::defrag::{Limits as DefragLimits, Reassembler};
 use crate::decode::{self, Segment, SkipReason};
+use crate::shard::{Shard, Sharder};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -40,12 +41,16 @@ const IN_FLIGHT: usize = 4;
 /// What the connection table is set up with.
 pub(super) struct Setup {
     pub first_id: u64,
+    /// Between one connection's id and the next's (`--shard`'s N; 1).
+    pub id_step: u64,
     pub keep_packets: Option<Option<u64>>,
     pub limits: Limits,
     /// The tunnel chains of the capture, numbered while decoding.
     pub carriers: decode::Carriers,
     /// Segments this filter rules out are skipped (`filtered`).
     pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
+    /// Segments of connections outside this shard are skipped (`other_shard`).
+    pub shard: Option<Shard>,
 }
 
 /// What the stages produced besides the connections.
@@ -105,7 +110,9 @@ fn read_segments<R: Read + Send>(
     carriers: &decode::Carriers,
     out: &mut impl Segments,
     filter: Option<&crate::filter::Filter>,
+    shard: Option<Shard>,
 ) -> Result<Decoded, CaptureError> {
+    let mut sharder = shard.map(Sharder::new);
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
     let mut numbers = decode::CarrierNumbers::new(carriers.clone());
@@ -152,6 +159,12 @@ fn read_segments<R: Read + Send>(
             Ok(mut seg) => {
                 if !tunnels.is_empty() {
                     seg.carried = numbers.number(&tunnels);
+                }
+                // After numbering its tunnels, so that chains are numbered
+                // (and named) as in the whole run.
+                if sharder.as_mut().is_some_and(|s| !s.keeps(&seg, &tunnels)) {
+                    *skipped.entry(SkipReason::OtherShard).or_default() += 1;
+                    return;
                 }
                 tcp_segments += 1;
                 let at = At {
@@ -270,7 +283,8 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
     on_progress: P,
 ) -> TrackingStage<'s, S, P> {
     TrackingStage {
-        table: ConnTable::new(setup.first_id, setup.keep_packets, setup.limits),
+        table: ConnTable::new(setup.first_id, setup.keep_packets, setup.limits)
+            .with_id_step(setup.id_step),
         sink,
         done: 0,
         on_progress,
@@ -291,6 +305,7 @@ pub(super) fn inline<R: Read + Send>(
         &setup.carriers,
         &mut tracker,
         setup.segments.as_deref(),
+        setup.shard,
     )?;
     Ok(decoded.done(tracker.finish()))
 }
@@ -456,7 +471,7 @@ pub(super) fn pipeline<R: Read + Send>(
             let filter = setup.segments.as_deref();
             let reading = scope.spawn(move || {
                 let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
-                let decoded = read_segments(input, &setup.carriers, &mut out, filter);
+                let decoded = read_segments(input, &setup.carriers, &mut out, filter, setup.shard);
                 out.send();
                 decoded
             });
