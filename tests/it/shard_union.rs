@@ -351,63 +351,71 @@ fn conn_takes_the_ids_of_the_shard() {
 
 /// The README's recipe for a directory of captures: one process per file
 /// with `find … -print0 | xargs -0 -P`, each writing its own JSON Lines,
-/// then `cat`; and one shard per machine over the same files.
+/// then one file; and one shard per machine over the same files.
 #[test]
 fn the_readme_recipes_work() {
     let dir = tempfile::tempdir().unwrap();
     let caps = dir.path().join("captures");
     std::fs::create_dir(&caps).unwrap();
-    let files: Vec<PathBuf> = (0..3).map(|s| generate(&caps, 150, 20, 30 + s)).collect();
-    let bin = env!("CARGO_BIN_EXE_tcpstate");
+    let names: Vec<String> = (0..3)
+        .map(|s| {
+            let f = generate(&caps, 150, 20, 30 + s);
+            format!("./{}", f.file_name().unwrap().to_str().unwrap())
+        })
+        .collect();
+    // The README's lines, with `"$(nproc)"` as 2 and N = 3.
     let script = r#"
         set -eu
-        cd "$1"
-        mkdir out
-        find captures -name '*.pcap' -print0 |
+        cd "$1/captures"
+        find . -name '*.pcap' -print0 |
           xargs -0 -P 2 -I{} "$TCPSTATE" analyze --jobs 1 --fail-on never --format jsonl -o {}.jsonl {}
-        cat captures/*.jsonl > out/per-file.jsonl
-        for k in 0 1 2; do
-          "$TCPSTATE" analyze --shard "$k/3" --fail-on never --format jsonl captures/*.pcap > "out/shard-$k.jsonl"
+        find . -name '*.pcap.jsonl' -exec cat {} + > ../all.jsonl
+        for K in 0 1 2; do
+          "$TCPSTATE" analyze --shard "$K/3" --fail-on never --format jsonl ./*.pcap > "../shard-$K.jsonl"
         done
-        cat out/shard-*.jsonl > out/sharded.jsonl
+        cat ../shard-*.jsonl > ../sharded.jsonl
     "#;
-    let status = std::process::Command::new("sh")
+    let out = std::process::Command::new("sh")
         .args(["-c", script, "sh"])
         .arg(dir.path())
-        .env("TCPSTATE", bin)
-        .status()
+        .env("TCPSTATE", env!("CARGO_BIN_EXE_tcpstate"))
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let read = |name: &str| -> Vec<Value> {
-        std::fs::read_to_string(dir.path().join("out").join(name))
+        std::fs::read_to_string(dir.path().join(name))
             .unwrap()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     };
-    // Relative names, as the recipe gave them.
-    let relative: Vec<PathBuf> = files
-        .iter()
-        .map(|f| Path::new("captures").join(f.file_name().unwrap()))
-        .collect();
-    let per_file = read("per-file.jsonl");
-    let mut expected = Vec::new();
-    for f in &relative {
+    let sorted = |records: &[Value]| -> Vec<String> {
+        let mut v: Vec<String> = records.iter().map(Value::to_string).collect();
+        v.sort();
+        v
+    };
+    // Each file analyzed alone, as the README names them.
+    let mut alone = Vec::new();
+    for name in &names {
         let out = tcpstate()
-            .current_dir(dir.path())
-            .args(["analyze", "--format", "jsonl", "--fail-on", "never"])
-            .arg(f)
+            .current_dir(&caps)
+            .args(["analyze", "--format", "jsonl", "--fail-on", "never", name])
             .exits(0);
         for l in String::from_utf8(out.stdout).unwrap().lines() {
-            expected.push(serde_json::from_str::<Value>(l).unwrap());
+            alone.push(serde_json::from_str::<Value>(l).unwrap());
         }
     }
-    assert_eq!(per_file.len(), 450);
-    assert_eq!(per_file, expected);
+    let all = read("all.jsonl");
+    assert_eq!(all.len(), 450);
+    assert_eq!(sorted(&all), sorted(&alone));
     // (file, id) names a connection in the per-file outputs; the sharded
     // ones have ids unique over the whole set.
     let sharded = read("sharded.jsonl");
-    assert_eq!(multiset(&sharded), multiset(&per_file));
+    assert_eq!(multiset(&sharded), multiset(&all));
     let ids: BTreeSet<u64> = sharded.iter().map(id).collect();
     assert_eq!(ids.len(), sharded.len());
 }
