@@ -23,6 +23,9 @@ use std::net::IpAddr;
 pub struct Shard {
     index: u32,
     count: u32,
+    /// ⌊(2¹²⁸ − 1) / count⌋ + 1, for `hash mod count` without a division
+    /// ([`Shard::of_hash`]).
+    magic: u128,
 }
 
 /// Why a `K/N` is not a shard.
@@ -38,7 +41,11 @@ pub enum ShardError {
 
 impl Shard {
     /// The whole run: shard 0 of 1.
-    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+    pub const WHOLE: Shard = Shard {
+        index: 0,
+        count: 1,
+        magic: 0,
+    };
 
     pub fn new(index: u32, count: u32) -> Result<Shard, ShardError> {
         if count == 0 {
@@ -47,7 +54,12 @@ impl Shard {
         if index >= count {
             return Err(ShardError::IndexTooLarge(count));
         }
-        Ok(Shard { index, count })
+        Ok(Shard {
+            index,
+            count,
+            // 0 for count 1 (2¹²⁸ wraps), which gives 0 for every hash.
+            magic: (u128::MAX / u128::from(count)).wrapping_add(1),
+        })
     }
 
     /// `K/N`, both decimal.
@@ -72,9 +84,21 @@ impl Shard {
         self.count
     }
 
+    /// The shard of a connection whose key hashes to `hash`: `hash mod N`,
+    /// computed as in Lemire, Kaser and Kurz, "Faster remainder by direct
+    /// computation" (2019), exact for every 64-bit hash and 32-bit N: a
+    /// division per segment would cost more than the hash.
+    pub fn of_hash(self, hash: u64) -> u32 {
+        let low = self.magic.wrapping_mul(u128::from(hash));
+        let n = u128::from(self.count);
+        // The high 64 bits of the 192-bit product low × n.
+        let top = ((low >> 64) * n + (((low as u64) as u128 * n) >> 64)) >> 64;
+        top as u32
+    }
+
     /// Whether a connection whose key hashes to `hash` is in this shard.
     pub fn holds_hash(self, hash: u64) -> bool {
-        hash % u64::from(self.count) == u64::from(self.index)
+        self.of_hash(hash) == self.index
     }
 
     /// The distance between two consecutive ids of the shard: N.
@@ -210,11 +234,26 @@ fn chain_state(chain: Option<&[Tunnel]>) -> u64 {
     h
 }
 
+/// FNV-1a of an IPv4 endpoint: `04`, the address, the port.
+#[inline(always)]
+fn fnv1a_v4(h: u64, (addr, port): (u32, u16)) -> u64 {
+    let h = fnv1a(h, &[4]);
+    let h = fnv1a(h, &addr.to_be_bytes());
+    fnv1a(h, &port.to_be_bytes())
+}
+
 /// The endpoint part of the key, continued from the tunnel part's state:
 /// the lower endpoint, then the higher, each its address (family and
 /// bytes) and its port (two bytes, big-endian), endpoints compared by
 /// family, address bytes and port.
 fn endpoints_hash(state: u64, a: (IpAddr, u16), b: (IpAddr, u16)) -> u64 {
+    if let (IpAddr::V4(x), IpAddr::V4(y)) = (a.0, b.0) {
+        // The common case, without a buffer: an address as a number
+        // compares as its bytes do.
+        let (x, y) = ((u32::from(x), a.1), (u32::from(y), b.1));
+        let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+        return fmix64(fnv1a_v4(fnv1a_v4(state, lo), hi));
+    }
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     let mut buf = [0u8; 2 * 19];
     let mut n = put_addr(&mut buf, lo.0);
@@ -238,6 +277,8 @@ pub fn key_hash(a: (IpAddr, u16), b: (IpAddr, u16), chain: Option<&[Tunnel]>) ->
 #[derive(Debug)]
 pub struct Sharder {
     shard: Shard,
+    /// The FNV state after the tunnel part of a bare connection.
+    bare: u64,
     /// By `Segment::carried` − 1: the FNV state after the chain, once known.
     chains: Vec<Option<u64>>,
 }
@@ -246,6 +287,7 @@ impl Sharder {
     pub fn new(shard: Shard) -> Sharder {
         Sharder {
             shard,
+            bare: chain_state(Some(&[])),
             chains: Vec::new(),
         }
     }
@@ -258,7 +300,7 @@ impl Sharder {
             return true;
         }
         let state = match seg.carried {
-            0 => chain_state(Some(&[])),
+            0 => self.bare,
             Carriers::OVERFLOW => chain_state(None),
             n => {
                 let i = usize::from(n - 1);
@@ -396,6 +438,44 @@ mod tests {
             key_hash(a, b, Some(&[gre(6)]))
         );
         assert_ne!(key_hash(a, b, Some(&[gre(5)])), key_hash(a, b, Some(&[])));
+    }
+
+    #[test]
+    fn the_remainder_is_hash_mod_n() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for n in [1u32, 2, 3, 4, 7, 10, 1000, 65_537, u32::MAX - 1, u32::MAX] {
+            let shard = Shard::new(n - 1, n).unwrap();
+            for hash in [0, 1, u64::from(n) - 1, u64::from(n), u64::MAX, u64::MAX - 1] {
+                assert_eq!(
+                    u64::from(shard.of_hash(hash)),
+                    hash % u64::from(n),
+                    "{hash} mod {n}"
+                );
+            }
+            for _ in 0..10_000 {
+                rng = fmix64(rng.wrapping_add(1));
+                assert_eq!(
+                    u64::from(shard.of_hash(rng)),
+                    rng % u64::from(n),
+                    "{rng} mod {n}"
+                );
+            }
+        }
+        assert_eq!(Shard::WHOLE.of_hash(u64::MAX), 0);
+    }
+
+    #[test]
+    fn the_ipv4_path_is_the_general_one() {
+        // The key's bytes written out by hand, hashed as bytes.
+        let a = (v4([10, 0, 0, 1]), 40000);
+        let b = (v4([10, 0, 0, 2]), 80);
+        let key = [0u8, 4, 10, 0, 0, 1, 0x9c, 0x40, 4, 10, 0, 0, 2, 0, 0x50];
+        assert_eq!(key_hash(a, b, Some(&[])), fmix64(fnv1a(FNV_OFFSET, &key)));
+        // Ports decide when the addresses are equal, either way round.
+        let c = (v4([10, 0, 0, 1]), 80);
+        let key = [0u8, 4, 10, 0, 0, 1, 0, 0x50, 4, 10, 0, 0, 1, 0x9c, 0x40];
+        assert_eq!(key_hash(a, c, Some(&[])), fmix64(fnv1a(FNV_OFFSET, &key)));
+        assert_eq!(key_hash(c, a, Some(&[])), fmix64(fnv1a(FNV_OFFSET, &key)));
     }
 
     #[test]

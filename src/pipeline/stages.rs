@@ -113,6 +113,8 @@ fn read_segments<R: Read + Send>(
     shard: Option<Shard>,
 ) -> Result<Decoded, CaptureError> {
     let mut sharder = shard.map(Sharder::new);
+    // Counted apart from `skipped`: most segments of a sharded run are.
+    let mut other_shard = 0u64;
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
     let mut numbers = decode::CarrierNumbers::new(carriers.clone());
@@ -163,7 +165,7 @@ fn read_segments<R: Read + Send>(
                 // After numbering its tunnels, so that chains are numbered
                 // (and named) as in the whole run.
                 if sharder.as_mut().is_some_and(|s| !s.keeps(&seg, &tunnels)) {
-                    *skipped.entry(SkipReason::OtherShard).or_default() += 1;
+                    other_shard += 1;
                     return;
                 }
                 tcp_segments += 1;
@@ -176,6 +178,9 @@ fn read_segments<R: Read + Send>(
             Err(reason) => *skipped.entry(reason).or_default() += 1,
         }
     })?;
+    if other_shard > 0 {
+        skipped.insert(SkipReason::OtherShard, other_shard);
+    }
     Ok(Decoded {
         read,
         skipped,
