@@ -23,9 +23,6 @@ use std::net::IpAddr;
 pub struct Shard {
     index: u32,
     count: u32,
-    /// ⌊(2¹²⁸ − 1) / count⌋ + 1, for `hash mod count` without a division
-    /// ([`Shard::of_hash`]).
-    magic: u128,
 }
 
 /// Why a `K/N` is not a shard.
@@ -41,11 +38,7 @@ pub enum ShardError {
 
 impl Shard {
     /// The whole run: shard 0 of 1.
-    pub const WHOLE: Shard = Shard {
-        index: 0,
-        count: 1,
-        magic: 0,
-    };
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
     pub fn new(index: u32, count: u32) -> Result<Shard, ShardError> {
         if count == 0 {
@@ -54,12 +47,7 @@ impl Shard {
         if index >= count {
             return Err(ShardError::IndexTooLarge(count));
         }
-        Ok(Shard {
-            index,
-            count,
-            // 0 for count 1 (2¹²⁸ wraps), which gives 0 for every hash.
-            magic: (u128::MAX / u128::from(count)).wrapping_add(1),
-        })
+        Ok(Shard { index, count })
     }
 
     /// `K/N`, both decimal.
@@ -84,16 +72,9 @@ impl Shard {
         self.count
     }
 
-    /// The shard of a connection whose key hashes to `hash`: `hash mod N`,
-    /// computed as in Lemire, Kaser and Kurz, "Faster remainder by direct
-    /// computation" (2019), exact for every 64-bit hash and 32-bit N: a
-    /// division per segment would cost more than the hash.
+    /// The shard of a connection whose key hashes to `hash`: `hash mod N`.
     pub fn of_hash(self, hash: u64) -> u32 {
-        let low = self.magic.wrapping_mul(u128::from(hash));
-        let n = u128::from(self.count);
-        // The high 64 bits of the 192-bit product low × n.
-        let top = ((low >> 64) * n + (((low as u64) as u128 * n) >> 64)) >> 64;
-        top as u32
+        (hash % u64::from(self.count)) as u32
     }
 
     /// Whether a connection whose key hashes to `hash` is in this shard.
@@ -277,6 +258,9 @@ pub fn key_hash(a: (IpAddr, u16), b: (IpAddr, u16), chain: Option<&[Tunnel]>) ->
 #[derive(Debug)]
 pub struct Sharder {
     shard: Shard,
+    /// ⌊(2¹²⁸ − 1) / N⌋ + 1, for `hash mod N` without a division
+    /// ([`Sharder::of_hash`]).
+    magic: u128,
     /// The FNV state after the tunnel part of a bare connection.
     bare: u64,
     /// By `Segment::carried` − 1: the FNV state after the chain, once known.
@@ -287,6 +271,8 @@ impl Sharder {
     pub fn new(shard: Shard) -> Sharder {
         Sharder {
             shard,
+            // 0 for N = 1 (2¹²⁸ wraps), which gives 0 for every hash.
+            magic: (u128::MAX / u128::from(shard.count)).wrapping_add(1),
             bare: chain_state(Some(&[])),
             chains: Vec::new(),
         }
@@ -312,7 +298,18 @@ impl Sharder {
             }
         };
         let hash = endpoints_hash(state, (seg.src, seg.src_port), (seg.dst, seg.dst_port));
-        self.shard.holds_hash(hash)
+        self.of_hash(hash) == self.shard.index
+    }
+
+    /// [`Shard::of_hash`], computed as in Lemire, Kaser and Kurz, "Faster
+    /// remainder by direct computation" (2019), exact for every 64-bit hash
+    /// and 32-bit N: a division per segment would cost more than the hash.
+    fn of_hash(&self, hash: u64) -> u32 {
+        let low = self.magic.wrapping_mul(u128::from(hash));
+        let n = u128::from(self.shard.count);
+        // The high 64 bits of the 192-bit product low × n.
+        let top = ((low >> 64) * n + ((u128::from(low as u64) * n) >> 64)) >> 64;
+        top as u32
     }
 }
 
@@ -444,7 +441,7 @@ mod tests {
     fn the_remainder_is_hash_mod_n() {
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         for n in [1u32, 2, 3, 4, 7, 10, 1000, 65_537, u32::MAX - 1, u32::MAX] {
-            let shard = Shard::new(n - 1, n).unwrap();
+            let shard = Sharder::new(Shard::new(n - 1, n).unwrap());
             for hash in [0, 1, u64::from(n) - 1, u64::from(n), u64::MAX, u64::MAX - 1] {
                 assert_eq!(
                     u64::from(shard.of_hash(hash)),
@@ -461,7 +458,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(Shard::WHOLE.of_hash(u64::MAX), 0);
+        assert_eq!(Sharder::new(Shard::WHOLE).of_hash(u64::MAX), 0);
     }
 
     #[test]
