@@ -32,6 +32,8 @@ pub enum ShardError {
     Syntax,
     #[error("N must be at least 1")]
     NoShards,
+    #[error("K and N must be less than 2^32")]
+    TooLarge,
     #[error("K must be less than N (shards are numbered 0 to {})", .0 - 1)]
     IndexTooLarge(u32),
 }
@@ -57,7 +59,7 @@ impl Shard {
             if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(ShardError::Syntax);
             }
-            s.parse::<u32>().map_err(|_| ShardError::Syntax)
+            s.parse::<u32>().map_err(|_| ShardError::TooLarge)
         };
         Shard::new(number(k)?, number(n)?)
     }
@@ -332,20 +334,11 @@ mod tests {
         assert_eq!(Shard::parse("4/4"), Err(ShardError::IndexTooLarge(4)));
         assert_eq!(Shard::parse("0/0"), Err(ShardError::NoShards));
         for bad in [
-            "",
-            "1",
-            "1/",
-            "/4",
-            "-1/4",
-            "1/-4",
-            "+1/4",
-            "1/4/2",
-            " 1/4",
-            "a/b",
-            "1/99999999999",
+            "", "1", "1/", "/4", "-1/4", "1/-4", "+1/4", "1/4/2", " 1/4", "a/b",
         ] {
             assert_eq!(Shard::parse(bad), Err(ShardError::Syntax), "{bad}");
         }
+        assert_eq!(Shard::parse("1/99999999999"), Err(ShardError::TooLarge));
         assert_eq!(Shard::parse("3/7").unwrap().to_string(), "3/7");
     }
 

@@ -309,6 +309,7 @@ fn bad_shard_values_exit_2() {
         ("-1/4", "expected K/N"),
         ("a/b", "expected K/N"),
         ("1/2/3", "expected K/N"),
+        ("0/4294967296", "K and N must be less than 2^32"),
         ("", "expected K/N"),
     ] {
         let out = tcpstate()
