@@ -183,7 +183,8 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
 
 /// Analyzes one capture read from `input`. Each connection's report is
 /// passed to `consumer` as soon as the connection is done; ids start at
-/// `first_id` (and go up by one, or by N with [`Options::shard`]), and each is marked with `capture`
+/// `first_id` (and go up by one, or by N with [`Options::shard`]), and
+/// each is marked with `capture`
 /// ([`ConnectionReport::capture`]: the capture's index among those of the
 /// report it goes into; [`crate::run`], which merges captures analyzed side
 /// by side, sets the final ids and indexes as it merges). Returns the

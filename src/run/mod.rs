@@ -117,8 +117,7 @@ pub enum Error {
     NoConnection { id: u64, connections: u64 },
     /// A connection asked for (`--conn`) is not in the shard.
     #[error(
-        "no connection {id} in shard {shard}: its {connections} connection{} have the ids {}",
-        if *connections == 1 { "" } else { "s" },
+        "no connection {id} in shard {shard}: {}",
         shard_ids(*shard, *connections)
     )]
     NotInShard {
@@ -370,15 +369,16 @@ fn shard_note(report: &mut Report, shard: Shard) {
 
 /// The ids of the first `connections` connections of `shard`, shortened.
 fn shard_ids(shard: Shard, connections: u64) -> String {
+    let id = |i| shard.first_id(i);
     match connections {
-        0 => "none".to_string(),
-        1 => shard.first_id(0).to_string(),
-        2 => format!("{}, {}", shard.first_id(0), shard.first_id(1)),
+        0 => "it has no connection".to_string(),
+        1 => format!("its 1 connection has the id {}", id(0)),
+        2 => format!("its 2 connections have the ids {} and {}", id(0), id(1)),
         n => format!(
-            "{}, {}, … {}",
-            shard.first_id(0),
-            shard.first_id(1),
-            shard.first_id(n - 1)
+            "its {n} connections have the ids {}, {}, … {}",
+            id(0),
+            id(1),
+            id(n - 1)
         ),
     }
 }
