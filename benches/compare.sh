@@ -6,6 +6,7 @@
 #   benches/compare.sh [CAPTURE]        default: target/bench/big.pcap, generated if missing
 #   RUNS=5 benches/compare.sh           RUNS rounds, each tool once a round; best run
 #                                       per tool (default 3)
+#   (it also times one shard of four, --shard 0/4, against the whole run, as a ratio)
 #   FOURX=1 benches/compare.sh          also peak RSS on a capture 4x as large
 #   VXLAN=1 benches/compare.sh          also the same traffic wrapped in VXLAN
 #                                       (benches/vxlan-wrap.py), for the per-packet cost
@@ -59,7 +60,7 @@ best_of() {
   echo "$best $rss"
 }
 
-printf '%s: %s packets, %s MB\n' "$cap" "$packets" "$(( $(stat -c %s "$cap") / 1000000 ))"
+printf '%s: %s packets, %s MB\n' "$cap" "$packets" "$(( $(stat -L -c %s "$cap") / 1000000 ))"
 printf 'machine: %s, %s cores, %s\n' "$(uname -m)" "$(nproc)" "$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 
 names=()
@@ -74,6 +75,9 @@ one=${#names[@]}
 add "tcpstate analyze (table)" target/release/tcpstate analyze "$cap"
 add "tcpstate analyze --format jsonl" target/release/tcpstate analyze --format jsonl "$cap"
 add "tcpstate analyze --format json" target/release/tcpstate analyze --format json "$cap"
+shard=${#names[@]}
+add "tcpstate analyze --shard 0/4 (table)" target/release/tcpstate analyze --shard 0/4 "$cap"
+add "tcpstate analyze --shard 0/4 --format jsonl" target/release/tcpstate analyze --shard 0/4 --format jsonl "$cap"
 one_thread=${#names[@]}
 add "tcpstate analyze --jobs 1 (table, one thread)" target/release/tcpstate analyze --jobs 1 "$cap"
 add "tcpstate analyze --jobs 1 --format jsonl" target/release/tcpstate analyze --jobs 1 --format jsonl "$cap"
@@ -129,6 +133,9 @@ done
 if [ -n "$two" ]; then
   awk -v a="${best[one]}" -v b="${best[one_thread]}" -v two="${best[two]}" 'BEGIN{printf "\ntwo files on two cores: %.2fx the throughput of one file (default), %.2fx that of one file on one thread (--jobs 1)\n", 2*a/two, 2*b/two}'
 fi
+
+awk -v a="${best[one]}" -v b="${best[shard]}" -v c="${best[one+1]}" -v d="${best[shard+1]}" \
+  'BEGIN{printf "\none shard of 4 (--shard 0/4) against the whole run: %.2fx its time (table), %.2fx (jsonl); target <= 0.45x\n", b/a, d/c}'
 
 if [ -n "${VXLAN:-}" ]; then
   awk -v a="${best[bare_one]}" -v b="${best[bare_one+1]}" -v p="$packets" 'BEGIN{printf "\nVXLAN decapsulation: %.0f ns more per packet (one thread, best runs)\n", (b-a)/p*1e9}'

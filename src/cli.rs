@@ -9,6 +9,7 @@ use tcpstate::conntable::Limits;
 use tcpstate::render::{teaching::TeachOptions, Format};
 use tcpstate::rules::{Check, Severity};
 use tcpstate::run;
+use tcpstate::shard::Shard;
 use tcpstate::teach::text::{locale_is_utf8, Lang};
 use tcpstate::teach::{LessonOptions, Numbers};
 
@@ -53,6 +54,7 @@ pub enum Command {
   tcpstate analyze --format mermaid --conn 1 capture.pcap > connection1.mmd
   tcpstate analyze --format svg --conn 1 --relative capture.pcap > connection1.svg
   tcpstate analyze --format html --lang zh capture.pcap > report.html
+  tcpstate analyze --shard 2/8 --format jsonl big.pcap > part-2.jsonl
 
 Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist;
 2 usage error or an input that cannot be read as a capture.")]
@@ -124,6 +126,11 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
         _ => Err(format!("'{text}' is not a number of seconds")),
     }
+}
+
+/// Parses `--shard K/N`.
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    Shard::parse(text).map_err(|e| format!("'{text}' is not a shard: {e}"))
 }
 
 /// Parses a check code for `--allow`.
@@ -227,6 +234,14 @@ pub struct AnalyzeArgs {
     /// the matched connections only.
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,
+
+    /// Analyze only shard K of N (0 ≤ K < N): the connections whose
+    /// direction-independent key (both endpoints and their tunnels) hashes
+    /// to K, the other segments dropped after decoding. N runs over the
+    /// same files, K = 0…N−1, give disjoint results whose union is the
+    /// whole run; ids are K+1, K+1+N, K+1+2N, … (docs/sharding.md).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
 
     /// Show only these connections (their ids in the table), in every format
     /// (repeatable, or a comma list: 2,5); the summary still counts all.
@@ -355,6 +370,7 @@ impl AnalyzeArgs {
             html_details: self.html_details,
             // Progress only for a person watching a terminal.
             progress: std::io::stderr().is_terminal(),
+            shard: self.shard,
         })
     }
 

@@ -10,7 +10,8 @@
 //! whole connection) → [`report`] builds the report model → [`render`]
 //! prints it; [`teach`] turns a connection's report into the phases and
 //! named steps of the teaching views, with their English and Chinese text.
-//! [`pipeline`] runs these stages for one capture, on one thread or three;
+//! [`pipeline`] runs these stages for one capture, on one thread or three
+//! (with [`shard`], only one shard's connections);
 //! [`run`] analyzes several captures side by side, merges them into one
 //! report and writes it in the chosen format. `docs/architecture.md` says
 //! where each kind of change goes.
@@ -29,6 +30,7 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod seq;
+pub mod shard;
 pub mod state;
 pub mod teach;
 pub mod verdict;

@@ -197,6 +197,8 @@ pub struct ConnTable {
     keep_packets: Option<Option<u64>>,
     limits: Limits,
     next_id: u64,
+    /// Added to an id for the next: 1, or `--shard`'s N.
+    id_step: u64,
     /// Slot numbers of the tracked connections, by key hash.
     index: index::Index,
     slots: Vec<Slot>,
@@ -236,6 +238,7 @@ impl ConnTable {
             keep_packets,
             limits,
             next_id: first_id,
+            id_step: 1,
             index: index::Index::new(),
             slots: Vec::new(),
             packed: Vec::new(),
@@ -250,6 +253,13 @@ impl ConnTable {
             latest: None,
             transitions: Vec::new(),
         }
+    }
+
+    /// Ids that go up by `step` rather than by one (the ids of one shard of
+    /// `step`: [`crate::shard`]).
+    pub fn with_id_step(mut self, step: u64) -> ConnTable {
+        self.id_step = step.max(1);
+        self
     }
 
     /// Connections currently tracked.
@@ -491,7 +501,7 @@ impl ConnTable {
             }
         }
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.saturating_add(self.id_step);
         let conn = self.new_connection(id, seg, at);
         let entry = Slot {
             key: p.key,

@@ -194,6 +194,9 @@ pub enum SkipReason {
     /// A TCP segment whose addresses and ports `--filter` rules out: it is
     /// not tracked.
     Filtered,
+    /// A TCP segment of a connection in another shard than `--shard`'s: it
+    /// is not tracked.
+    OtherShard,
 }
 
 impl SkipReason {
@@ -220,6 +223,7 @@ impl SkipReason {
             SkipReason::TruncatedTcpHeader => "truncated_tcp_header",
             SkipReason::InvalidTcpHeader => "invalid_tcp_header",
             SkipReason::Filtered => "filtered",
+            SkipReason::OtherShard => "other_shard",
         }
     }
 

@@ -133,7 +133,7 @@ impl Tunnel {
     /// GTP-U's TEID and PPTP's call id are left out: each direction has its
     /// own, chosen by its receiver, so the two halves of one connection
     /// carry different ones.
-    fn identity(&self) -> Tunnel {
+    pub fn identity(&self) -> Tunnel {
         let (src, dst) = if self.src <= self.dst {
             (self.src, self.dst)
         } else {

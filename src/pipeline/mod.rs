@@ -34,6 +34,10 @@ pub struct Options {
     /// is reported about 2 s (wall clock) after its last segment even if
     /// nothing follows it, not when the next packet comes.
     pub live: bool,
+    /// Only the connections of this shard are tracked; the segments of the
+    /// others are counted as skipped (`other_shard`), and the ids go up by
+    /// N ([`crate::shard`]). `None`: the whole capture.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// How far the analysis of a capture has got, for progress displays.
@@ -186,7 +190,8 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
 
 /// Analyzes one capture read from `input`. Each connection's report is
 /// passed to `consumer` as soon as the connection is done; ids start at
-/// `first_id`, and each is marked with `capture`
+/// `first_id` (and go up by one, or by N with [`Options::shard`]), and
+/// each is marked with `capture`
 /// ([`ConnectionReport::capture`]: the capture's index among those of the
 /// report it goes into; [`crate::run`], which merges captures analyzed side
 /// by side, sets the final ids and indexes as it merges). Returns the
@@ -302,11 +307,13 @@ pub fn analyze_merged<R: Read + Send>(
 fn setup<C: Consumer>(options: &Options, first_id: u64, sink: &ReportSink<'_, C>) -> stages::Setup {
     stages::Setup {
         first_id,
+        id_step: options.shard.map_or(1, |s| s.step()),
         keep_packets: options.packets.then_some(options.packets_for),
         limits: options.limits,
         carriers: sink.carriers.clone(),
         segments: options.segments.clone(),
         live: options.live,
+        shard: options.shard.filter(|s| s.count() > 1),
     }
 }
 

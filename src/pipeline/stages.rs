@@ -30,6 +30,7 @@ use crate::connection::{At, Connection, ConnectionSink, EndedBy};
 use crate::conntable::{ConnTable, Keyed, Limits};
 use crate::decode::defrag::{Limits as DefragLimits, Reassembler};
 use crate::decode::{self, Segment, SkipReason};
+use crate::shard::{Shard, Sharder};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -46,6 +47,8 @@ const IN_FLIGHT: usize = 4;
 /// What the connection table is set up with.
 pub(super) struct Setup {
     pub first_id: u64,
+    /// Between one connection's id and the next's (`--shard`'s N; 1).
+    pub id_step: u64,
     pub keep_packets: Option<Option<u64>>,
     pub limits: Limits,
     /// The tunnel chains of the capture, numbered while decoding.
@@ -55,6 +58,8 @@ pub(super) struct Setup {
     /// The input is live (a pipe): while it is quiet, its capture clock is
     /// taken to run with the wall clock ([`pipeline`] only).
     pub live: bool,
+    /// Segments of connections outside this shard are skipped (`other_shard`).
+    pub shard: Option<Shard>,
 }
 
 /// How often the tracking stage of a quiet live input advances its clock…
@@ -103,15 +108,21 @@ struct Decoder<'f> {
     tunnels: decode::Encapsulation,
     defrag: Reassembler,
     filter: Option<&'f crate::filter::Filter>,
+    sharder: Option<Sharder>,
 }
 
 impl<'f> Decoder<'f> {
-    fn new(carriers: &decode::Carriers, filter: Option<&'f crate::filter::Filter>) -> Self {
+    fn new(
+        carriers: &decode::Carriers,
+        filter: Option<&'f crate::filter::Filter>,
+        shard: Option<Shard>,
+    ) -> Self {
         Decoder {
             numbers: decode::CarrierNumbers::new(carriers.clone()),
             tunnels: decode::Encapsulation::new(),
             defrag: Reassembler::new(DefragLimits::default()),
             filter,
+            sharder: shard.map(Sharder::new),
         }
     }
 
@@ -161,6 +172,18 @@ impl<'f> Decoder<'f> {
                 if !self.tunnels.is_empty() {
                     seg.carried = self.numbers.number(&self.tunnels);
                 }
+                // After numbering its tunnels, so that chains are numbered
+                // (and named) as in the whole run.
+                if self
+                    .sharder
+                    .as_mut()
+                    .is_some_and(|s| !s.keeps(&seg, &self.tunnels))
+                {
+                    // Counted apart from `skipped`: most segments of a
+                    // sharded run are.
+                    counts.other_shard += 1;
+                    return;
+                }
                 counts.tcp_segments += 1;
                 let at = At {
                     frame: frame.number,
@@ -178,10 +201,15 @@ impl<'f> Decoder<'f> {
 struct Tally {
     skipped: BTreeMap<SkipReason, u64>,
     tcp_segments: u64,
+    other_shard: u64,
 }
 
 impl Tally {
-    fn decoded(self, read: ReadSummary) -> Decoded {
+    fn decoded(mut self, read: ReadSummary) -> Decoded {
+        if self.other_shard > 0 {
+            self.skipped
+                .insert(SkipReason::OtherShard, self.other_shard);
+        }
         Decoded {
             read,
             skipped: self.skipped,
@@ -199,6 +227,7 @@ pub(super) trait Reading: Send {
         carriers: &decode::Carriers,
         out: &mut impl Segments,
         filter: Option<&crate::filter::Filter>,
+        shard: Option<Shard>,
     ) -> Self::Output;
 }
 
@@ -213,8 +242,9 @@ impl<R: Read + Send> Reading for One<R> {
         carriers: &decode::Carriers,
         out: &mut impl Segments,
         filter: Option<&crate::filter::Filter>,
+        shard: Option<Shard>,
     ) -> Self::Output {
-        let mut decoder = Decoder::new(carriers, filter);
+        let mut decoder = Decoder::new(carriers, filter, shard);
         let mut counts = Tally::default();
         let read = capture::read_events(self.0, |event| match event {
             Event::Frame(frame) => decoder.frame(frame, &mut counts, out),
@@ -236,8 +266,9 @@ impl<R: Read + Send> Reading for Merged<R> {
         carriers: &decode::Carriers,
         out: &mut impl Segments,
         filter: Option<&crate::filter::Filter>,
+        shard: Option<Shard>,
     ) -> Self::Output {
-        let mut decoder = Decoder::new(carriers, filter);
+        let mut decoder = Decoder::new(carriers, filter, shard);
         let mut counts: Vec<Tally> = self.0.iter().map(|_| Tally::default()).collect();
         let read = crate::merge::read_merged(self.0, |file, frame| {
             decoder.frame(frame, &mut counts[file], out)
@@ -363,7 +394,8 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
     on_progress: P,
 ) -> TrackingStage<'s, S, P> {
     TrackingStage {
-        table: ConnTable::new(setup.first_id, setup.keep_packets, setup.limits),
+        table: ConnTable::new(setup.first_id, setup.keep_packets, setup.limits)
+            .with_id_step(setup.id_step),
         sink,
         done: 0,
         on_progress,
@@ -380,7 +412,12 @@ pub(super) fn inline<I: Reading>(
 ) -> (I::Output, u64) {
     let mut direct = Direct(sink);
     let mut tracker = tracking_stage(setup, &mut direct, on_progress);
-    let read = input.read(&setup.carriers, &mut tracker, setup.segments.as_deref());
+    let read = input.read(
+        &setup.carriers,
+        &mut tracker,
+        setup.segments.as_deref(),
+        setup.shard,
+    );
     (read, tracker.finish())
 }
 
@@ -545,7 +582,7 @@ pub(super) fn pipeline<I: Reading>(
             let filter = setup.segments.as_deref();
             let reading = scope.spawn(move || {
                 let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
-                let read = input.read(&setup.carriers, &mut out, filter);
+                let read = input.read(&setup.carriers, &mut out, filter, setup.shard);
                 out.send();
                 read
             });

@@ -71,23 +71,48 @@ fn put(
             gap += 1;
             continue;
         }
-        let w = visible_width(token);
-        if !empty && line_width + gap + 1 + w > width {
-            writeln!(out, "{}", line.trim_end())?;
-            line = rest.to_string();
-            line_width = visible_width(rest);
-            empty = true;
+        // Chinese has no spaces: a token also breaks beside its wide
+        // characters, with nothing put in between.
+        for (i, piece) in pieces(token).into_iter().enumerate() {
+            let sep = if i == 0 { gap + 1 } else { 0 };
+            let w = visible_width(piece);
+            if !empty && line_width + sep + w > width {
+                writeln!(out, "{}", line.trim_end())?;
+                line = rest.to_string();
+                line_width = visible_width(rest);
+                empty = true;
+            }
+            if !empty {
+                line.push_str(&" ".repeat(sep));
+                line_width += sep;
+            }
+            line.push_str(piece);
+            line_width += w;
+            empty = false;
         }
-        if !empty {
-            line.push_str(&" ".repeat(gap + 1));
-            line_width += gap + 1;
-        }
-        line.push_str(token);
-        line_width += w;
-        empty = false;
         gap = 0;
     }
     writeln!(out, "{}", line.trim_end())
+}
+
+/// A token cut where a line may break inside it: beside a wide (CJK)
+/// character, but never after opening or before closing punctuation.
+fn pieces(token: &str) -> Vec<&str> {
+    use unicode_width::UnicodeWidthChar;
+    let wide = |c: char| c.width().unwrap_or(0) > 1;
+    let opening = |c: char| "（「『《“‘〔【".contains(c);
+    let closing = |c: char| "）」』》”’〕】，。、；：！？…·".contains(c);
+    let mut cuts = vec![0];
+    let mut chars = token.char_indices().peekable();
+    while let Some((_, a)) = chars.next() {
+        if let Some(&(at, b)) = chars.peek() {
+            if (wide(a) || wide(b)) && !opening(a) && !closing(b) {
+                cuts.push(at);
+            }
+        }
+    }
+    cuts.push(token.len());
+    cuts.windows(2).map(|w| &token[w[0]..w[1]]).collect()
 }
 
 /// Each side's state changes in one segment, a chain per side:
@@ -414,5 +439,20 @@ impl<'a> Timeline<'a> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::pieces;
+
+    #[test]
+    fn chinese_breaks_beside_wide_characters_not_at_punctuation() {
+        assert_eq!(pieces("SYN-RECEIVED"), ["SYN-RECEIVED"]);
+        assert_eq!(pieces("确认了"), ["确", "认", "了"]);
+        assert_eq!(
+            pieces("报文段（×2）（第5、9行）"),
+            ["报", "文", "段", "（×2）", "（第", "5、", "9", "行）"]
+        );
     }
 }

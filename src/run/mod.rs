@@ -29,6 +29,7 @@ use crate::report::{
     SCHEMA,
 };
 use crate::rules::{Check, Severity};
+use crate::shard::Shard;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use interrupt::Input;
 pub use interrupt::{interrupt, interrupted, stop_reading_on_ctrl_c};
@@ -83,6 +84,9 @@ pub struct Options {
     pub html_details: usize,
     /// Progress bars on standard error.
     pub progress: bool,
+    /// Only the connections of this shard (`--shard K/N`,
+    /// [`crate::shard`]), with ids `K + 1 + N·i`; `None`: all.
+    pub shard: Option<Shard>,
 }
 
 impl Options {
@@ -106,6 +110,7 @@ impl Options {
             width: None,
             html_details: render::html::DEFAULT_DETAILS,
             progress: false,
+            shard: None,
         }
     }
 }
@@ -119,6 +124,16 @@ pub enum Error {
         if *connections == 1 { "" } else { "s" }
     )]
     NoConnection { id: u64, connections: u64 },
+    /// A connection asked for (`--conn`) is not in the shard.
+    #[error(
+        "no connection {id} in shard {shard}: {}",
+        shard_ids(*shard, *connections)
+    )]
+    NotInShard {
+        id: u64,
+        shard: Shard,
+        connections: u64,
+    },
     /// Writing the output (or a spool) failed.
     #[error(transparent)]
     Io(#[from] io::Error),
@@ -169,6 +184,7 @@ pub fn run(
     messages: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let output = Output::new(options);
+    let shard = options.shard.unwrap_or(Shard::WHOLE);
     let files = &options.files;
     let jobs = options.jobs.max(1);
     let workers = jobs.min(files.len());
@@ -193,6 +209,7 @@ pub fn run(
             .map(|f| std::sync::Arc::new(f.clone())),
         // Set per input, for those that are not regular files.
         live: false,
+        shard: options.shard,
     };
     // Progress on standard error, only when asked for (a person watching).
     let bars = options
@@ -204,6 +221,7 @@ pub fn run(
         output: &output,
         select: &select,
         progress: bars.as_ref(),
+        shard,
     };
     let mut merged = Merged {
         report: Report {
@@ -247,7 +265,7 @@ pub fn run(
             if interrupted() {
                 break;
             }
-            let first_id = merged.next_offset + 1;
+            let first_id = shard.first_id(merged.next_offset);
             let opened = merged.streamed.starts.first.is_some();
             let lines = if output.sorts() {
                 Lines::Sorted(&mut merged.streamed.sorted)
@@ -281,12 +299,22 @@ pub fn run(
     }
     report.connections.sort_by_key(|c| c.id);
     let connections = report.captures.iter().map(|c| c.connections).sum();
-    if let Some(id) = select.missing(connections) {
-        return Err(Error::NoConnection { id, connections });
+    if let Some(id) = select.missing(connections, shard) {
+        return Err(match options.shard {
+            Some(shard) if shard != Shard::WHOLE => Error::NotInShard {
+                id,
+                shard,
+                connections,
+            },
+            _ => Error::NoConnection { id, connections },
+        });
     }
     report.summary.decide(options.fail_on, &options.allow);
     if let Some(filter) = &options.filter {
         filter_note(&mut report, filter, connections);
+    }
+    if let Some(shard) = options.shard {
+        shard_note(&mut report, shard);
     }
     let no_tcp_read =
         !report.captures.is_empty() && report.captures.iter().all(|c| c.tcp_segments == 0);
@@ -362,6 +390,36 @@ fn filter_note(report: &mut Report, filter: &Filter, tracked: u64) {
         ));
     }
     report.summary.verdict.text.push_str(&note);
+}
+
+/// Says in the verdict which shard was analyzed and how many segments of
+/// the other shards were not tracked.
+fn shard_note(report: &mut Report, shard: Shard) {
+    let other: u64 = report
+        .captures
+        .iter()
+        .map(|c| c.skipped.get(crate::decode::SkipReason::OtherShard))
+        .sum();
+    report.summary.verdict.text.push_str(&format!(
+        "; shard {shard}: {other} TCP segment{} of other shards not tracked",
+        if other == 1 { "" } else { "s" }
+    ));
+}
+
+/// The ids of the first `connections` connections of `shard`, shortened.
+fn shard_ids(shard: Shard, connections: u64) -> String {
+    let id = |i| shard.first_id(i);
+    match connections {
+        0 => "it has no connection".to_string(),
+        1 => format!("its 1 connection has the id {}", id(0)),
+        2 => format!("its 2 connections have the ids {} and {}", id(0), id(1)),
+        n => format!(
+            "its {n} connections have the ids {}, {}, … {}",
+            id(0),
+            id(1),
+            id(n - 1)
+        ),
+    }
 }
 
 /// Where the records of a streamed format go while a capture is analyzed.
@@ -518,6 +576,8 @@ struct Worker<'a> {
     select: &'a Select<'a>,
     /// Progress bars on standard error.
     progress: Option<&'a MultiProgress>,
+    /// The shard analyzed ([`Shard::WHOLE`]: all), which sets the ids.
+    shard: Shard,
 }
 
 impl Worker<'_> {
@@ -991,8 +1051,9 @@ fn side_by_side(
                 let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(path) = files.get(index) else { break };
                 let lines = Lines::Spool(Spool::new(index));
+                let first_id = worker.shard.first_id(0);
                 if done
-                    .send((index, worker.capture(index, path, 1, lines, true)))
+                    .send((index, worker.capture(index, path, first_id, lines, true)))
                     .is_err()
                 {
                     break;
@@ -1005,7 +1066,8 @@ fn side_by_side(
         for (index, analyzed) in results {
             waiting.insert(index, analyzed);
             while let Some(analyzed) = waiting.remove(&turn) {
-                let offset = merged.next_offset;
+                // The ids of one shard go up by N.
+                let offset = merged.next_offset.saturating_mul(worker.shard.step());
                 merged.add(analyzed, offset, worker.output, out, messages)?;
                 turn += 1;
             }

@@ -2,6 +2,7 @@
 
 use crate::filter::Filter;
 use crate::report::ConnectionReport;
+use crate::shard::Shard;
 
 /// The connections shown, by id over all captures, and the filter on their
 /// verdicts.
@@ -45,11 +46,11 @@ impl<'a> Select<'a> {
     }
 
     /// The first id asked for that is not among `connections` (ids 1 to
-    /// `connections`).
-    pub fn missing(&self, connections: u64) -> Option<u64> {
+    /// `connections`; those of the first `connections` of a shard).
+    pub fn missing(&self, connections: u64, shard: Shard) -> Option<u64> {
         self.ids
             .iter()
             .copied()
-            .find(|&id| id == 0 || id > connections)
+            .find(|&id| !shard.has_id(id, connections))
     }
 }

@@ -74,6 +74,8 @@ fn run(bytes: &[u8]) -> (Duration, usize) {
         pipeline: bytes.len() % 2 == 0,
         segments: None,
         live: false,
+        // Every third input also through the shard's drop (`--shard 1/2`).
+        shard: (bytes.len() % 3 == 0).then(|| tcpstate::shard::Shard::new(1, 2).unwrap()),
     };
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);

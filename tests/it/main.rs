@@ -41,6 +41,7 @@ mod lifecycle_scenarios;
 mod limits;
 mod mermaid;
 mod output;
+mod shard_union;
 mod stream_interrupt;
 mod stream_outputs;
 mod stream_stops;
