@@ -1,6 +1,9 @@
 //! The report model: what every renderer receives. Its serde form is the
 //! JSON contract `tcpstate/1`, documented field by field in
-//! `docs/json-schema.md`.
+//! `docs/json-schema.md`; its `JsonSchema` form is that contract as a JSON
+//! Schema (`crate::schema` generates it): the `#[schemars]` attributes and
+//! the `schema_*` functions below say what the `#[serde]` attributes and
+//! the hand-written `Serialize` impls write.
 
 use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
 use crate::checks::Finding;
@@ -11,7 +14,9 @@ use crate::state::{Side, State};
 use crate::verdict::{self, Assessment, HandshakeStatus, Initiator, TeardownStatus};
 use crate::wireshark::SegFlags;
 use crate::zeek::ConnState;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::{Duration, UNIX_EPOCH};
@@ -19,8 +24,11 @@ use std::time::{Duration, UNIX_EPOCH};
 /// The schema identifier. Change it only with a new schema version.
 pub const SCHEMA: &str = "tcpstate/1";
 
-#[derive(Debug, Clone, Serialize)]
+/// A `tcpstate/1` document: what `tcpstate analyze --format json` writes.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
+    /// Always `tcpstate/1`.
+    #[schemars(schema_with = "schema_id")]
     pub schema: &'static str,
     pub tool: Tool,
     pub captures: Vec<CaptureReport>,
@@ -28,8 +36,9 @@ pub struct Report {
     pub summary: Summary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Tool {
+    #[schemars(schema_with = "tool_name")]
     pub name: &'static str,
     pub version: &'static str,
 }
@@ -44,10 +53,13 @@ impl Tool {
 }
 
 /// One input file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CaptureReport {
     pub file: String,
     pub format: CaptureFormat,
+    /// The link types of its interfaces, by their registry names without
+    /// `LINKTYPE_` (`ETHERNET`), or `LINKTYPE_<n>` for unnamed values.
+    #[schemars(schema_with = "link_type_names")]
     pub link_types: Vec<String>,
     pub frames: u64,
     pub tcp_segments: u64,
@@ -147,8 +159,10 @@ impl Report {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EndpointReport {
+    /// An IPv4 or IPv6 address.
+    #[schemars(schema_with = "ip_address")]
     pub addr: String,
     pub port: u16,
     pub isn: Option<u32>,
@@ -158,7 +172,7 @@ pub struct EndpointReport {
     pub payload_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HandshakeFrames {
     pub syn: Option<u64>,
     pub syn_ack: Option<u64>,
@@ -166,7 +180,7 @@ pub struct HandshakeFrames {
 }
 
 /// Handshake round-trip times in seconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HandshakeRtt {
     /// First SYN to first SYN-ACK (the server side of the round trip, as seen here).
     pub syn_to_syn_ack: Option<f64>,
@@ -176,7 +190,7 @@ pub struct HandshakeRtt {
     pub total: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Handshake {
     pub status: HandshakeStatus,
     pub frames: HandshakeFrames,
@@ -185,7 +199,7 @@ pub struct Handshake {
     pub syn_ack_count: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Teardown {
     pub status: TeardownStatus,
     pub initiator: Option<Initiator>,
@@ -193,7 +207,7 @@ pub struct Teardown {
 }
 
 /// How the client was told from the server.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RolesBy {
     /// The sender of the first SYN (or the receiver of the first SYN-ACK).
@@ -211,16 +225,20 @@ impl RolesBy {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PacketReport {
     pub frame: u64,
     /// Seconds since the connection's first frame.
+    #[schemars(range(min = 0.0))]
     pub time: f64,
     /// The sender: `c2s` from the client, `s2c` from the server.
     #[serde(serialize_with = "direction")]
+    #[schemars(schema_with = "schema_direction")]
     pub dir: Side,
-    /// Comma-separated, as `SYN,ACK`.
+    /// Flag names joined by commas in Wireshark's order, as `SYN,ACK`;
+    /// `NONE` when no flag is set.
     #[serde(serialize_with = "display")]
+    #[schemars(schema_with = "schema_tcp_flags")]
     pub flags: TcpFlags,
     pub seq: u32,
     pub ack: Option<u32>,
@@ -233,23 +251,30 @@ pub struct PacketReport {
     /// Wireshark-style analysis flags, serialized as a list of their
     /// names (`tcp.analysis.*`; see [`analysis_flags`]).
     #[serde(serialize_with = "analysis_names")]
+    #[schemars(
+        schema_with = "schema_analysis",
+        description = "Wireshark-style analysis flags of this segment, named as tshark's `tcp.analysis.*` fields; empty for an ordinary segment."
+    )]
     pub analysis: SegFlags,
     /// The state changes this segment caused, in order.
     pub transitions: Vec<TransitionReport>,
 }
 
 /// One state change of one side.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TransitionReport {
     pub side: Side,
     pub from: State,
     pub to: State,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ConnectionReport {
+    /// 1, 2, 3… in first-seen order, one sequence over all input files.
+    #[schemars(range(min = 1))]
     pub id: u64,
     /// Shared by every connection of the capture.
+    #[schemars(description = "The capture it came from, as in `captures[].file`.")]
     pub file: std::sync::Arc<str>,
     /// Which capture of [`Report::captures`] the connection is from (file
     /// names need not differ). Not in the JSON: `file` says it there.
@@ -261,13 +286,18 @@ pub struct ConnectionReport {
     /// its identifier and outer endpoints (`vxlan vni=42 10.0.0.1→10.0.0.2`);
     /// left out for a connection captured bare.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub encapsulation: Vec<String>,
     pub roles_by: RolesBy,
     pub first_frame: u64,
     pub last_frame: u64,
+    /// The time of the first segment, RFC 3339 UTC with nanoseconds.
+    #[schemars(extend("format" = "date-time"))]
     pub start_time: String,
     /// The same instant in seconds since the Unix epoch.
     pub start_ts: f64,
+    /// Seconds from the first to the last segment.
+    #[schemars(range(min = 0.0))]
     pub duration_s: f64,
     pub handshake: Handshake,
     pub teardown: Teardown,
@@ -277,19 +307,23 @@ pub struct ConnectionReport {
     /// Zeek's conn_state, with the client as originator.
     pub conn_state: ConnState,
     /// Zeek's history string.
+    #[schemars(regex(pattern = r"^\^?[ACDFGHIQRSTWacdfghiqrstw]*$"))]
     pub history: String,
     /// Wireshark's tcp.completeness bitmask.
+    #[schemars(range(max = 63))]
     pub completeness: u8,
     /// The counters of a Zeek conn.log row.
     pub zeek: ZeekFields,
     /// What the checks found, ordered by first frame.
     pub findings: Vec<FindingReport>,
+    /// Only with `--packets`: every segment of the connection.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<PacketReport>")]
     pub packets: Option<Vec<PacketReport>>,
 }
 
 /// One finding, as reported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FindingReport {
     /// The check, by its code (`HS001`).
     #[serde(serialize_with = "code")]
@@ -298,6 +332,8 @@ pub struct FindingReport {
     pub title: &'static str,
     pub message: String,
     pub frames: Vec<u64>,
+    /// How many times the check fired on this connection.
+    #[schemars(range(min = 1))]
     pub count: u64,
 }
 
@@ -316,7 +352,7 @@ impl From<Finding> for FindingReport {
 }
 
 /// The counters of a Zeek conn.log row (originator = client).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ZeekFields {
     pub orig_bytes: u64,
     pub resp_bytes: u64,
@@ -327,11 +363,14 @@ pub struct ZeekFields {
     pub resp_ip_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, JsonSchema, Default)]
 pub struct Summary {
     pub connections: u64,
     /// Every status, with the ones that did not occur at 0.
+    #[schemars(schema_with = "schema_every_handshake")]
     pub by_handshake: Counts<HandshakeStatus>,
+    /// Every status, with the ones that did not occur at 0.
+    #[schemars(schema_with = "schema_every_teardown")]
     pub by_teardown: Counts<TeardownStatus>,
     /// The states that occurred.
     pub by_conn_state: Counts<ConnState>,
@@ -397,7 +436,7 @@ impl ServerCounts {
 
 /// Findings counted by severity and by code (each finding counts once,
 /// whatever its `count`).
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, JsonSchema, Default)]
 pub struct FindingCounts {
     pub error: u64,
     pub warning: u64,
@@ -417,7 +456,7 @@ impl FindingCounts {
 }
 
 /// The outcome of the `--fail-on` gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     #[default]
@@ -432,11 +471,13 @@ pub enum Verdict {
 }
 
 /// Whether the findings pass the `--fail-on` gate.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, JsonSchema, Default)]
 pub struct VerdictReport {
     pub result: Verdict,
     /// The level that fails: `error`, `warning`, `info`, or `never` (None).
+    #[schemars(description = "The level that fails: `error`, `warning`, `info`, or `never`.")]
     #[serde(serialize_with = "fail_on")]
+    #[schemars(schema_with = "schema_fail_on")]
     pub fail_on: Option<Severity>,
     /// Findings at or above that level.
     pub failing_findings: u64,
@@ -598,6 +639,216 @@ fn codes<S: Serializer>(checks: &[Check], s: S) -> Result<S::Ok, S::Error> {
 
 fn fail_on<S: Serializer>(level: &Option<Severity>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(level.map_or("never", Severity::as_str))
+}
+
+// The JSON Schema of what the hand-written `Serialize` impls and the
+// `serialize_with` functions above write, beside them so that the two are
+// read together. `crate::schema` puts the schema together.
+
+fn schema_id(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "const": SCHEMA })
+}
+
+fn tool_name(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "const": env!("CARGO_PKG_NAME") })
+}
+
+fn link_type_names(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "items": { "type": "string", "pattern": "^[A-Z][A-Z0-9_]*$" }
+    })
+}
+
+fn ip_address(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "anyOf": [{ "format": "ipv4" }, { "format": "ipv6" }]
+    })
+}
+
+/// [`direction`].
+fn schema_direction(_: &mut SchemaGenerator) -> Schema {
+    let names = [Side::Client, Side::Server].map(direction_name);
+    json_schema!({ "type": "string", "enum": names })
+}
+
+/// [`TcpFlags`]' `Display`: its flag names in order, or `NONE`.
+fn schema_tcp_flags(_: &mut SchemaGenerator) -> Schema {
+    // Each flag alone, by its name (a bit without one shows as NONE).
+    let names: Vec<String> = (0..16)
+        .map(|bit| TcpFlags(1 << bit).to_string())
+        .filter(|name| name != "NONE")
+        .collect();
+    let one = format!("(?:{})", names.join("|"));
+    json_schema!({
+        "type": "string",
+        "pattern": format!("^(?:NONE|{one}(?:,{one})*)$")
+    })
+}
+
+/// [`analysis_names`].
+fn schema_analysis(_: &mut SchemaGenerator) -> Schema {
+    let names: Vec<&str> = SegFlags::NAMES.iter().map(|&(_, name)| name).collect();
+    json_schema!({
+        "type": "array",
+        "items": { "type": "string", "enum": names },
+        "uniqueItems": true
+    })
+}
+
+/// [`fail_on`].
+fn schema_fail_on(_: &mut SchemaGenerator) -> Schema {
+    let levels = [
+        Some(Severity::Error),
+        Some(Severity::Warning),
+        Some(Severity::Info),
+        None,
+    ];
+    let names = levels.map(|l| l.map_or("never", Severity::as_str));
+    json_schema!({ "type": "string", "enum": names })
+}
+
+/// `by_handshake`: every status is present (with 0 where none).
+fn schema_every_handshake(g: &mut SchemaGenerator) -> Schema {
+    every_key(g, &HandshakeStatus::ALL)
+}
+
+/// `by_teardown`: every status is present.
+fn schema_every_teardown(g: &mut SchemaGenerator) -> Schema {
+    every_key(g, &TeardownStatus::ALL)
+}
+
+fn every_key<K: Named + JsonSchema>(g: &mut SchemaGenerator, all: &[K]) -> Schema {
+    let mut schema = Counts::<K>::json_schema(g);
+    let names: Vec<&str> = all.iter().map(|&k| k.name()).collect();
+    schema.insert("required".into(), names.into());
+    schema
+}
+
+/// A JSON object: each key one of `K`'s names, each value a count.
+impl<K: Named + JsonSchema> JsonSchema for Counts<K> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        format!("Counts_{}", K::schema_name()).into()
+    }
+
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "propertyNames": g.subschema_for::<K>(),
+            "additionalProperties": { "type": "integer", "minimum": 0 }
+        })
+    }
+}
+
+/// Serialized as its code (`code`, `codes`, and the keys of `by_code`).
+impl JsonSchema for Check {
+    fn schema_name() -> Cow<'static, str> {
+        "Check".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let codes: Vec<&str> = Check::ALL.iter().map(|c| c.code()).collect();
+        json_schema!({
+            "description": "A check's stable code (`tcpstate rules` lists them).",
+            "type": "string",
+            "enum": codes
+        })
+    }
+}
+
+/// Serialized by its `as_str`.
+impl JsonSchema for Initiator {
+    fn schema_name() -> Cow<'static, str> {
+        "Initiator".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // A variant added to `Initiator` must be added here: this match
+        // does not compile until it is.
+        let _every_variant_is_listed = |i: Initiator| match i {
+            Initiator::One(Side::Client | Side::Server) | Initiator::Both => (),
+        };
+        let all = [
+            Initiator::One(Side::Client),
+            Initiator::One(Side::Server),
+            Initiator::Both,
+        ];
+        json_schema!({
+            "description": "Who started the release: `client`, `server`, or `both` (simultaneous close).",
+            "type": "string",
+            "enum": all.map(Initiator::as_str)
+        })
+    }
+}
+
+/// Serialized by its `as_str`: a name, or for the two reasons that carry
+/// what was not supported, a prefix and that.
+impl JsonSchema for SkipReason {
+    fn schema_name() -> Cow<'static, str> {
+        "SkipReason".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        use SkipReason::*;
+        // A variant added to `SkipReason` must be added below: this match
+        // does not compile until it is.
+        let _every_variant_is_listed = |r: SkipReason| match r {
+            UnknownLinkType
+            | UnsupportedLinkType(_)
+            | UnknownInterface
+            | TruncatedLinkHeader
+            | TruncatedTunnelHeader
+            | UnsupportedEncapsulation(_)
+            | EncapsulationTooDeep
+            | Encrypted80211
+            | NotIp
+            | NotTcp
+            | IpFragment
+            | IpFragmentLimit
+            | IpFragmentInconsistent
+            | IpFragmentTimeout
+            | TruncatedIpHeader
+            | InvalidIpHeader
+            | IpLengthExceedsFrame
+            | TruncatedTcpHeader
+            | InvalidTcpHeader
+            | Filtered => (),
+        };
+        let named = [
+            UnknownLinkType,
+            UnknownInterface,
+            TruncatedLinkHeader,
+            TruncatedTunnelHeader,
+            EncapsulationTooDeep,
+            Encrypted80211,
+            NotIp,
+            NotTcp,
+            IpFragment,
+            IpFragmentLimit,
+            IpFragmentInconsistent,
+            IpFragmentTimeout,
+            TruncatedIpHeader,
+            InvalidIpHeader,
+            IpLengthExceedsFrame,
+            TruncatedTcpHeader,
+            InvalidTcpHeader,
+            Filtered,
+        ];
+        json_schema!({
+            "description": "Why frames were not analyzed.",
+            "type": "string",
+            "anyOf": [
+                { "enum": named.map(SkipReason::as_str) },
+                { "pattern": "^unsupported_link_type: LINKTYPE_[A-Z0-9_]+$" },
+                { "pattern": "^unsupported_encapsulation: [^\\n]+$" }
+            ]
+        })
+    }
 }
 
 impl Summary {

@@ -88,7 +88,7 @@ fn file_cut_short_warns_and_keeps_every_complete_frame() {
         stderr.contains("truncated.pcap") && stderr.contains("byte offset"),
         "{stderr}"
     );
-    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Report = document(&out.stdout).unwrap();
     let cap = &r.captures[0];
     assert!(cap.truncated);
     let stop = cap.stopped.as_ref().unwrap();
@@ -134,7 +134,7 @@ fn missing_and_empty_files_exit_2_but_other_files_are_still_analyzed() {
         stderr.contains("missing.pcap") && stderr.contains("empty.pcap: the file is empty"),
         "{stderr}"
     );
-    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Report = document(&out.stdout).unwrap();
     assert_eq!(r.captures.len(), 1);
     assert_eq!(r.connections[0].handshake.status, "refused");
 }
@@ -145,7 +145,7 @@ fn standard_input_is_read_with_a_dash() {
     let out = tcpstate()
         .args(["analyze", "--format", "json", "-"])
         .exits_with_stdin(&bytes, 0);
-    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Report = document(&out.stdout).unwrap();
     assert_eq!(r.captures[0].file, "-");
     assert_eq!(r.connections.len(), 1);
     assert_eq!(r.connections[0].teardown.status, "graceful");

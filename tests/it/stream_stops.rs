@@ -26,7 +26,7 @@ fn garbage_after_a_valid_header_is_an_unreadable_input() {
         "{messages}"
     );
     // The other input is analyzed; the unreadable one is left out.
-    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Report = document(&out.stdout).unwrap();
     assert_eq!(report.captures.len(), 1);
     assert!(report.captures[0].file.ends_with("refused.pcap"));
 
