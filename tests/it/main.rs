@@ -36,6 +36,7 @@ mod lifecycle_scenarios;
 mod limits;
 mod mermaid;
 mod output;
+mod schema_consumers;
 mod schema_outputs;
 mod stream_interrupt;
 mod stream_outputs;
