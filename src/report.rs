@@ -1148,6 +1148,154 @@ mod tests {
         assert_eq!(a.values().sum::<u64>(), 7);
     }
 
+    /// A validator of `schema` (a function of the model's `schema_*`).
+    fn validator(schema: fn(&mut SchemaGenerator) -> Schema) -> jsonschema::Validator {
+        let mut g = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+        let mut value = schema(&mut g).to_value();
+        // The definitions it refers to (enums of other types).
+        let defs: serde_json::Map<String, serde_json::Value> = g.take_definitions(true);
+        value["$defs"] = defs.into();
+        jsonschema::validator_for(&value).unwrap()
+    }
+
+    #[track_caller]
+    fn valid(v: &jsonschema::Validator, value: serde_json::Value) {
+        assert!(v.is_valid(&value), "{value} does not match {:?}", v);
+    }
+
+    /// Each hand-written serialization writes only what its schema allows,
+    /// for every value it can be given, and the schema refuses others.
+    #[test]
+    fn the_hand_written_schemas_match_what_is_written() {
+        #[derive(Serialize)]
+        struct Packet {
+            #[serde(serialize_with = "direction")]
+            dir: Side,
+            #[serde(serialize_with = "display")]
+            flags: TcpFlags,
+            #[serde(serialize_with = "analysis_names")]
+            analysis: SegFlags,
+        }
+        let (dir, flags, analysis) = (
+            validator(schema_direction),
+            validator(schema_tcp_flags),
+            validator(schema_analysis),
+        );
+        for bits in 0..0x200u16 {
+            let side = if bits % 2 == 0 {
+                Side::Client
+            } else {
+                Side::Server
+            };
+            let p = serde_json::to_value(Packet {
+                dir: side,
+                flags: TcpFlags(bits),
+                analysis: SegFlags(bits.rotate_left(bits as u32 % 16)),
+            })
+            .unwrap();
+            valid(&dir, p["dir"].clone());
+            valid(&flags, p["flags"].clone());
+            valid(&analysis, p["analysis"].clone());
+        }
+        for wrong in ["", "SYN|ACK", "syn", "NONE,SYN", "SYN,", "PUSH"] {
+            assert!(!flags.is_valid(&wrong.into()), "{wrong}");
+        }
+
+        #[derive(Serialize)]
+        struct Gate {
+            #[serde(serialize_with = "fail_on")]
+            fail_on: Option<Severity>,
+            #[serde(serialize_with = "codes")]
+            allowed: Vec<Check>,
+        }
+        let fail_on_schema = validator(schema_fail_on);
+        let check_schema = validator(Check::json_schema);
+        for level in [
+            None,
+            Some(Severity::Info),
+            Some(Severity::Warning),
+            Some(Severity::Error),
+        ] {
+            let g = serde_json::to_value(Gate {
+                fail_on: level,
+                allowed: Check::ALL.to_vec(),
+            })
+            .unwrap();
+            valid(&fail_on_schema, g["fail_on"].clone());
+            for code in g["allowed"].as_array().unwrap() {
+                valid(&check_schema, code.clone());
+            }
+        }
+        assert!(!check_schema.is_valid(&"HS000".into()));
+
+        let initiator = validator(Initiator::json_schema);
+        for i in [
+            Initiator::One(Side::Client),
+            Initiator::One(Side::Server),
+            Initiator::Both,
+        ] {
+            valid(&initiator, serde_json::to_value(i).unwrap());
+        }
+
+        // Every skip reason: the named ones, and every registered link type
+        // tcpstate does not decode.
+        let skipped = validator(Counts::<SkipReason>::json_schema);
+        let mut reasons: Counts<SkipReason> = [
+            SkipReason::UnknownLinkType,
+            SkipReason::UnknownInterface,
+            SkipReason::TruncatedLinkHeader,
+            SkipReason::TruncatedTunnelHeader,
+            SkipReason::UnsupportedEncapsulation("unsupported_encapsulation: GRE version"),
+            SkipReason::EncapsulationTooDeep,
+            SkipReason::Encrypted80211,
+            SkipReason::NotIp,
+            SkipReason::NotTcp,
+            SkipReason::IpFragment,
+            SkipReason::IpFragmentLimit,
+            SkipReason::IpFragmentInconsistent,
+            SkipReason::IpFragmentTimeout,
+            SkipReason::TruncatedIpHeader,
+            SkipReason::InvalidIpHeader,
+            SkipReason::IpLengthExceedsFrame,
+            SkipReason::TruncatedTcpHeader,
+            SkipReason::InvalidTcpHeader,
+            SkipReason::Filtered,
+        ]
+        .into_iter()
+        .map(|r| (r, 1))
+        .collect();
+        let mut unsupported = 0;
+        for lt in 0..=u16::MAX as u32 {
+            if let Some(key) = linktype::unsupported_key(lt) {
+                reasons.add(SkipReason::UnsupportedLinkType(key), 1);
+                unsupported += 1;
+            }
+        }
+        assert!(unsupported > 50, "{unsupported}");
+        valid(&skipped, serde_json::to_value(&reasons).unwrap());
+        assert!(!skipped.is_valid(&serde_json::json!({ "not_udp": 1 })));
+        assert!(!skipped.is_valid(&serde_json::json!({ "not_tcp": -1 })));
+
+        // Counts of every status name every status.
+        let mut every = validator(schema_every_handshake);
+        valid(
+            &every,
+            serde_json::to_value(Summary::new().by_handshake).unwrap(),
+        );
+        assert!(!every.is_valid(&serde_json::json!({ "complete": 1 })));
+        every = validator(schema_every_teardown);
+        valid(
+            &every,
+            serde_json::to_value(Summary::new().by_teardown).unwrap(),
+        );
+        let by_state = validator(Counts::<ConnState>::json_schema);
+        valid(
+            &by_state,
+            serde_json::to_value(all(ConnState::ALL)).unwrap(),
+        );
+        assert!(!by_state.is_valid(&serde_json::json!({ "S4": 1 })));
+    }
+
     #[test]
     fn the_verdict_serializes_as_its_names() {
         let mut s = Summary::new();
