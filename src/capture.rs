@@ -30,7 +30,7 @@ fn legacy_caplen(data: &[u8], big_endian: bool) -> Option<u32> {
 }
 
 /// The container format of a capture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CaptureFormat {
     Pcap,
@@ -71,7 +71,7 @@ pub struct Frame<'a> {
 }
 
 /// Why reading stopped before the end of the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ReadStop {
     /// Byte offset in the file of the record that could not be read.
     pub offset: u64,
@@ -86,7 +86,7 @@ pub struct ReadStop {
 /// Something wrong in the file that reading went on past: a malformed
 /// pcapng block whose length is sound (skipped; reading resumes at the next
 /// block), or timestamps that cannot be real.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ReadNotice {
     /// Byte offset in the file of the (first) record concerned.
     pub offset: u64,

@@ -77,6 +77,37 @@ Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist
     },
     /// Print the manual page in roff (e.g. `tcpstate man > tcpstate.1; man ./tcpstate.1`).
     Man,
+    /// Print the JSON Schema (draft 2020-12) of the JSON output: the document
+    /// of `--format json`, or one record (line) of `--format jsonl`.
+    #[command(after_long_help = "Examples:
+  tcpstate schema > tcpstate.schema.json
+  tcpstate schema record > tcpstate-record.schema.json
+
+The same files are in docs/ (docs/json-schema.md).")]
+    Schema {
+        /// Which schema.
+        #[arg(value_enum, default_value_t = SchemaArg::Document)]
+        which: SchemaArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaArg {
+    /// The document of `--format json` (with or without `--packets`).
+    #[value(alias = "json")]
+    Document,
+    /// One line of `--format jsonl`: one connection.
+    #[value(alias = "jsonl")]
+    Record,
+}
+
+impl SchemaArg {
+    pub fn which(self) -> tcpstate::schema::Which {
+        match self {
+            SchemaArg::Document => tcpstate::schema::Which::Document,
+            SchemaArg::Record => tcpstate::schema::Which::Record,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -173,6 +173,7 @@ impl ConnectionSink for Vec<Box<Connection>> {
 /// Why a connection was handed over: the JSON `ended_by` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(schemars::JsonSchema)]
 pub enum EndedBy {
     /// Both sides finished, and the connection lingered without further segments.
     Close,

@@ -13,7 +13,8 @@
 //! [`pipeline`] runs these stages for one capture, on one thread or three
 //! (with [`shard`], only one shard's connections);
 //! [`run`] analyzes several captures side by side, merges them into one
-//! report and writes it in the chosen format. `docs/architecture.md` says
+//! report and writes it in the chosen format. [`schema`] generates the JSON
+//! Schemas of the JSON outputs from the report model. `docs/architecture.md` says
 //! where each kind of change goes.
 
 pub mod capture;
@@ -29,6 +30,7 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod schema;
 pub mod seq;
 pub mod shard;
 pub mod state;

@@ -86,6 +86,10 @@ fn command(command: Command, out: &mut dyn Write) -> Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "tcpstate", out);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Schema { which } => {
+            tcpstate::schema::write(which.which(), out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Man => {
             clap_mangen::Man::new(Cli::command()).render(out)?;
             Ok(ExitCode::SUCCESS)

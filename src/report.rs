@@ -1,6 +1,9 @@
 //! The report model: what every renderer receives. Its serde form is the
 //! JSON contract `tcpstate/1`, documented field by field in
-//! `docs/json-schema.md`.
+//! `docs/json-schema.md`; its `JsonSchema` form is that contract as a JSON
+//! Schema (`crate::schema` generates it): the `#[schemars]` attributes and
+//! the `schema_*` functions below say what the `#[serde]` attributes and
+//! the hand-written `Serialize` impls write.
 
 use crate::capture::{CaptureFormat, ReadNotice, ReadStop, ReadSummary};
 use crate::checks::Finding;
@@ -11,7 +14,9 @@ use crate::state::{Side, State};
 use crate::verdict::{self, Assessment, HandshakeStatus, Initiator, TeardownStatus};
 use crate::wireshark::SegFlags;
 use crate::zeek::ConnState;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::{Duration, UNIX_EPOCH};
@@ -19,21 +24,64 @@ use std::time::{Duration, UNIX_EPOCH};
 /// The schema identifier. Change it only with a new schema version.
 pub const SCHEMA: &str = "tcpstate/1";
 
-/// The whole report. In its JSON form, `captures` lists the inputs that
-/// could not be read too, each where it stood among the inputs.
-#[derive(Debug, Clone)]
+/// A `tcpstate/1` document: what `tcpstate analyze --format json` writes.
+/// In its JSON form, `captures` lists the inputs that could not be read
+/// too, each where it stood among the inputs (a hand-written `Serialize`;
+/// the schema says the same with [`CaptureEntry`]).
+#[derive(Debug, Clone, JsonSchema)]
 pub struct Report {
+    /// Always `tcpstate/1`.
+    #[schemars(schema_with = "schema_id")]
     pub schema: &'static str,
     pub tool: Tool,
-    /// The inputs that could be read, in argument order.
+    /// The inputs that could be read, in argument order (in the JSON, with
+    /// the unreadable ones among them).
+    #[schemars(with = "Vec<CaptureEntry>")]
     pub captures: Vec<CaptureReport>,
     pub connections: Vec<ConnectionReport>,
     pub summary: Summary,
     /// The captures were read as one (`--merge`): the connections are
-    /// those of their merged records, held by one of `captures`.
+    /// those of their merged records, held by one of `captures`. In the
+    /// JSON only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(schema_with = "always_true")]
     pub merged: bool,
     /// The inputs that could not be read, in argument order.
+    #[serde(skip)]
     pub unreadable: Vec<Unreadable>,
+}
+
+/// An element of the document's `captures`, for its schema: a capture that
+/// was read, or an input that could not be read (its file and error).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum CaptureEntry {
+    Read(Box<CaptureReport>),
+    Unreadable(Unreadable),
+}
+
+fn always_true(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "boolean", "const": true })
+}
+
+/// The `kind`s of [`InputError`].
+pub const INPUT_ERROR_KINDS: &[&str] = &[
+    "not_found",
+    "permission_denied",
+    "is_a_directory",
+    "io",
+    "empty",
+    "not_a_capture",
+    "short_header",
+    "bad_header",
+    "unsupported_compression",
+    "compressed_data",
+    "no_frame",
+];
+
+fn input_error_kind(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": INPUT_ERROR_KINDS })
 }
 
 impl Serialize for Report {
@@ -79,7 +127,7 @@ impl Serialize for Inputs<'_> {
 }
 
 /// An input that could not be read as a capture.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Unreadable {
     /// The readable captures before it among the inputs.
     #[serde(skip)]
@@ -89,18 +137,20 @@ pub struct Unreadable {
 }
 
 /// Why an input could not be read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct InputError {
     /// `not_found`, `permission_denied`, `io`, `empty`, `not_a_capture`,
     /// `short_header`, `bad_header`, `unsupported_compression`,
     /// `compressed_data` (a compressed input that does not decompress),
     /// `no_frame` (not one record readable after the header).
+    #[schemars(schema_with = "input_error_kind")]
     pub kind: &'static str,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Tool {
+    #[schemars(schema_with = "tool_name")]
     pub name: &'static str,
     pub version: &'static str,
 }
@@ -115,10 +165,13 @@ impl Tool {
 }
 
 /// One input file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CaptureReport {
     pub file: String,
     pub format: CaptureFormat,
+    /// The link types of its interfaces, by their registry names without
+    /// `LINKTYPE_` (`ETHERNET`), or `LINKTYPE_<n>` for unnamed values.
+    #[schemars(schema_with = "link_type_names")]
     pub link_types: Vec<String>,
     pub frames: u64,
     pub tcp_segments: u64,
@@ -223,8 +276,10 @@ impl Report {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EndpointReport {
+    /// An IPv4 or IPv6 address.
+    #[schemars(schema_with = "ip_address")]
     pub addr: String,
     pub port: u16,
     pub isn: Option<u32>,
@@ -234,7 +289,7 @@ pub struct EndpointReport {
     pub payload_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HandshakeFrames {
     pub syn: Option<u64>,
     pub syn_ack: Option<u64>,
@@ -242,7 +297,7 @@ pub struct HandshakeFrames {
 }
 
 /// Handshake round-trip times in seconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HandshakeRtt {
     /// First SYN to first SYN-ACK (the server side of the round trip, as seen here).
     pub syn_to_syn_ack: Option<f64>,
@@ -252,7 +307,7 @@ pub struct HandshakeRtt {
     pub total: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Handshake {
     pub status: HandshakeStatus,
     pub frames: HandshakeFrames,
@@ -261,7 +316,7 @@ pub struct Handshake {
     pub syn_ack_count: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Teardown {
     pub status: TeardownStatus,
     pub initiator: Option<Initiator>,
@@ -269,7 +324,7 @@ pub struct Teardown {
 }
 
 /// How the client was told from the server.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RolesBy {
     /// The sender of the first SYN (or the receiver of the first SYN-ACK).
@@ -287,16 +342,20 @@ impl RolesBy {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PacketReport {
     pub frame: u64,
-    /// Seconds since the connection's first frame.
+    /// Seconds since the connection's first frame (negative when the
+    /// capture's timestamps go back).
     pub time: f64,
     /// The sender: `c2s` from the client, `s2c` from the server.
     #[serde(serialize_with = "direction")]
+    #[schemars(schema_with = "schema_direction")]
     pub dir: Side,
-    /// Comma-separated, as `SYN,ACK`.
+    /// Flag names joined by commas in Wireshark's order, as `SYN,ACK`;
+    /// `NONE` when no flag is set.
     #[serde(serialize_with = "display")]
+    #[schemars(schema_with = "schema_tcp_flags")]
     pub flags: TcpFlags,
     pub seq: u32,
     pub ack: Option<u32>,
@@ -309,23 +368,30 @@ pub struct PacketReport {
     /// Wireshark-style analysis flags, serialized as a list of their
     /// names (`tcp.analysis.*`; see [`analysis_flags`]).
     #[serde(serialize_with = "analysis_names")]
+    #[schemars(
+        schema_with = "schema_analysis",
+        description = "Wireshark-style analysis flags of this segment, named as tshark's `tcp.analysis.*` fields; empty for an ordinary segment."
+    )]
     pub analysis: SegFlags,
     /// The state changes this segment caused, in order.
     pub transitions: Vec<TransitionReport>,
 }
 
 /// One state change of one side.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TransitionReport {
     pub side: Side,
     pub from: State,
     pub to: State,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ConnectionReport {
+    /// 1, 2, 3… in first-seen order, one sequence over all input files.
+    #[schemars(range(min = 1))]
     pub id: u64,
     /// Shared by every connection of the capture.
+    #[schemars(description = "The capture it came from, as in `captures[].file`.")]
     pub file: std::sync::Arc<str>,
     /// Which capture of [`Report::captures`] the connection is from (file
     /// names need not differ). Not in the JSON: `file` says it there.
@@ -337,13 +403,18 @@ pub struct ConnectionReport {
     /// its identifier and outer endpoints (`vxlan vni=42 10.0.0.1→10.0.0.2`);
     /// left out for a connection captured bare.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub encapsulation: Vec<String>,
     pub roles_by: RolesBy,
     pub first_frame: u64,
     pub last_frame: u64,
+    /// The time of the first segment, RFC 3339 UTC with nanoseconds.
+    #[schemars(extend("format" = "date-time"))]
     pub start_time: String,
     /// The same instant in seconds since the Unix epoch.
     pub start_ts: f64,
+    /// Seconds from the first to the last segment.
+    #[schemars(range(min = 0.0))]
     pub duration_s: f64,
     pub handshake: Handshake,
     pub teardown: Teardown,
@@ -353,19 +424,23 @@ pub struct ConnectionReport {
     /// Zeek's conn_state, with the client as originator.
     pub conn_state: ConnState,
     /// Zeek's history string.
+    #[schemars(regex(pattern = r"^\^?[ACDFGHIQRSTWacdfghiqrstw]*$"))]
     pub history: String,
     /// Wireshark's tcp.completeness bitmask.
+    #[schemars(range(max = 63))]
     pub completeness: u8,
     /// The counters of a Zeek conn.log row.
     pub zeek: ZeekFields,
     /// What the checks found, ordered by first frame.
     pub findings: Vec<FindingReport>,
+    /// Only with `--packets`: every segment of the connection.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<PacketReport>")]
     pub packets: Option<Vec<PacketReport>>,
 }
 
 /// One finding, as reported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FindingReport {
     /// The check, by its code (`HS001`).
     #[serde(serialize_with = "code")]
@@ -374,6 +449,8 @@ pub struct FindingReport {
     pub title: &'static str,
     pub message: String,
     pub frames: Vec<u64>,
+    /// How many times the check fired on this connection.
+    #[schemars(range(min = 1))]
     pub count: u64,
 }
 
@@ -392,7 +469,7 @@ impl From<Finding> for FindingReport {
 }
 
 /// The counters of a Zeek conn.log row (originator = client).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ZeekFields {
     pub orig_bytes: u64,
     pub resp_bytes: u64,
@@ -403,11 +480,14 @@ pub struct ZeekFields {
     pub resp_ip_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, JsonSchema, Default)]
 pub struct Summary {
     pub connections: u64,
     /// Every status, with the ones that did not occur at 0.
+    #[schemars(schema_with = "schema_every_handshake")]
     pub by_handshake: Counts<HandshakeStatus>,
+    /// Every status, with the ones that did not occur at 0.
+    #[schemars(schema_with = "schema_every_teardown")]
     pub by_teardown: Counts<TeardownStatus>,
     /// The states that occurred.
     pub by_conn_state: Counts<ConnState>,
@@ -473,7 +553,7 @@ impl ServerCounts {
 
 /// Findings counted by severity and by code (each finding counts once,
 /// whatever its `count`).
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, JsonSchema, Default)]
 pub struct FindingCounts {
     pub error: u64,
     pub warning: u64,
@@ -493,7 +573,7 @@ impl FindingCounts {
 }
 
 /// The outcome of the `--fail-on` gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     #[default]
@@ -508,11 +588,13 @@ pub enum Verdict {
 }
 
 /// Whether the findings pass the `--fail-on` gate.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, JsonSchema, Default)]
 pub struct VerdictReport {
     pub result: Verdict,
     /// The level that fails: `error`, `warning`, `info`, or `never` (None).
+    #[schemars(description = "The level that fails: `error`, `warning`, `info`, or `never`.")]
     #[serde(serialize_with = "fail_on")]
+    #[schemars(schema_with = "schema_fail_on")]
     pub fail_on: Option<Severity>,
     /// Findings at or above that level.
     pub failing_findings: u64,
@@ -674,6 +756,220 @@ fn codes<S: Serializer>(checks: &[Check], s: S) -> Result<S::Ok, S::Error> {
 
 fn fail_on<S: Serializer>(level: &Option<Severity>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(level.map_or("never", Severity::as_str))
+}
+
+// The JSON Schema of what the hand-written `Serialize` impls and the
+// `serialize_with` functions above write, beside them so that the two are
+// read together. `crate::schema` puts the schema together.
+
+fn schema_id(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "const": SCHEMA })
+}
+
+fn tool_name(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "const": env!("CARGO_PKG_NAME") })
+}
+
+fn link_type_names(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "items": { "type": "string", "pattern": "^[A-Z][A-Z0-9_]*$" }
+    })
+}
+
+fn ip_address(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "anyOf": [{ "format": "ipv4" }, { "format": "ipv6" }]
+    })
+}
+
+/// [`direction`].
+fn schema_direction(_: &mut SchemaGenerator) -> Schema {
+    let names = [Side::Client, Side::Server].map(direction_name);
+    json_schema!({ "type": "string", "enum": names })
+}
+
+/// [`TcpFlags`]' `Display`: its flag names in order, or `NONE`.
+fn schema_tcp_flags(_: &mut SchemaGenerator) -> Schema {
+    // Each flag alone, by its name (a bit without one shows as NONE).
+    let names: Vec<String> = (0..16)
+        .map(|bit| TcpFlags(1 << bit).to_string())
+        .filter(|name| name != "NONE")
+        .collect();
+    let one = format!("(?:{})", names.join("|"));
+    json_schema!({
+        "type": "string",
+        "pattern": format!("^(?:NONE|{one}(?:,{one})*)$")
+    })
+}
+
+/// [`analysis_names`].
+fn schema_analysis(_: &mut SchemaGenerator) -> Schema {
+    let names: Vec<&str> = SegFlags::NAMES.iter().map(|&(_, name)| name).collect();
+    json_schema!({
+        "type": "array",
+        "items": { "type": "string", "enum": names },
+        "uniqueItems": true
+    })
+}
+
+/// [`fail_on`].
+fn schema_fail_on(_: &mut SchemaGenerator) -> Schema {
+    let levels = [
+        Some(Severity::Error),
+        Some(Severity::Warning),
+        Some(Severity::Info),
+        None,
+    ];
+    let names = levels.map(|l| l.map_or("never", Severity::as_str));
+    json_schema!({ "type": "string", "enum": names })
+}
+
+/// `by_handshake`: every status is present (with 0 where none).
+fn schema_every_handshake(g: &mut SchemaGenerator) -> Schema {
+    every_key(g, &HandshakeStatus::ALL)
+}
+
+/// `by_teardown`: every status is present.
+fn schema_every_teardown(g: &mut SchemaGenerator) -> Schema {
+    every_key(g, &TeardownStatus::ALL)
+}
+
+fn every_key<K: Named + JsonSchema>(g: &mut SchemaGenerator, all: &[K]) -> Schema {
+    let mut schema = Counts::<K>::json_schema(g);
+    let names: Vec<&str> = all.iter().map(|&k| k.name()).collect();
+    schema.insert("required".into(), names.into());
+    schema
+}
+
+/// A JSON object: each key one of `K`'s names, each value a count.
+impl<K: Named + JsonSchema> JsonSchema for Counts<K> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        format!("Counts_{}", K::schema_name()).into()
+    }
+
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "propertyNames": g.subschema_for::<K>(),
+            "additionalProperties": { "type": "integer", "minimum": 0 }
+        })
+    }
+}
+
+/// Serialized as its code (`code`, `codes`, and the keys of `by_code`).
+impl JsonSchema for Check {
+    fn schema_name() -> Cow<'static, str> {
+        "Check".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let codes: Vec<&str> = Check::ALL.iter().map(|c| c.code()).collect();
+        json_schema!({
+            "description": "A check's stable code (`tcpstate rules` lists them).",
+            "type": "string",
+            "enum": codes
+        })
+    }
+}
+
+/// Serialized by its `as_str`.
+impl JsonSchema for Initiator {
+    fn schema_name() -> Cow<'static, str> {
+        "Initiator".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // A variant added to `Initiator` must be added here: this match
+        // does not compile until it is.
+        let _every_variant_is_listed = |i: Initiator| match i {
+            Initiator::One(Side::Client | Side::Server) | Initiator::Both => (),
+        };
+        let all = [
+            Initiator::One(Side::Client),
+            Initiator::One(Side::Server),
+            Initiator::Both,
+        ];
+        json_schema!({
+            "description": "Who started the release: `client`, `server`, or `both` (simultaneous close).",
+            "type": "string",
+            "enum": all.map(Initiator::as_str)
+        })
+    }
+}
+
+/// Serialized by its `as_str`: a name, or for the two reasons that carry
+/// what was not supported, a prefix and that.
+impl JsonSchema for SkipReason {
+    fn schema_name() -> Cow<'static, str> {
+        "SkipReason".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        use SkipReason::*;
+        // A variant added to `SkipReason` must be added below: this match
+        // does not compile until it is.
+        let _every_variant_is_listed = |r: SkipReason| match r {
+            UnknownLinkType
+            | UnsupportedLinkType(_)
+            | UnknownInterface
+            | TruncatedLinkHeader
+            | TruncatedTunnelHeader
+            | UnsupportedEncapsulation(_)
+            | EncapsulationTooDeep
+            | Encrypted80211
+            | NotIp
+            | NotTcp
+            | IpFragment
+            | IpFragmentLimit
+            | IpFragmentInconsistent
+            | IpFragmentTimeout
+            | TruncatedIpHeader
+            | InvalidIpHeader
+            | MalformedIpOptions
+            | IpLengthExceedsFrame
+            | TruncatedTcpHeader
+            | InvalidTcpHeader
+            | Filtered
+            | OtherShard => (),
+        };
+        let named = [
+            UnknownLinkType,
+            UnknownInterface,
+            TruncatedLinkHeader,
+            TruncatedTunnelHeader,
+            EncapsulationTooDeep,
+            Encrypted80211,
+            NotIp,
+            NotTcp,
+            IpFragment,
+            IpFragmentLimit,
+            IpFragmentInconsistent,
+            IpFragmentTimeout,
+            TruncatedIpHeader,
+            InvalidIpHeader,
+            MalformedIpOptions,
+            IpLengthExceedsFrame,
+            TruncatedTcpHeader,
+            InvalidTcpHeader,
+            Filtered,
+            OtherShard,
+        ];
+        json_schema!({
+            "description": "Why frames were not analyzed.",
+            "type": "string",
+            "anyOf": [
+                { "enum": named.map(SkipReason::as_str) },
+                { "pattern": "^unsupported_link_type: LINKTYPE_[A-Z0-9_]+$" },
+                { "pattern": "^unsupported_encapsulation: [^\\n]+$" }
+            ]
+        })
+    }
 }
 
 impl Summary {
@@ -1014,6 +1310,154 @@ mod tests {
         assert_eq!(a.get(Check::SynFin), 0);
         assert_eq!(a.total(), 7);
         assert_eq!(a.values().sum::<u64>(), 7);
+    }
+
+    /// A validator of `schema` (a function of the model's `schema_*`).
+    fn validator(schema: fn(&mut SchemaGenerator) -> Schema) -> jsonschema::Validator {
+        let mut g = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+        let mut value = schema(&mut g).to_value();
+        // The definitions it refers to (enums of other types).
+        let defs: serde_json::Map<String, serde_json::Value> = g.take_definitions(true);
+        value["$defs"] = defs.into();
+        jsonschema::validator_for(&value).unwrap()
+    }
+
+    #[track_caller]
+    fn valid(v: &jsonschema::Validator, value: serde_json::Value) {
+        assert!(v.is_valid(&value), "{value} does not match {:?}", v);
+    }
+
+    /// Each hand-written serialization writes only what its schema allows,
+    /// for every value it can be given, and the schema refuses others.
+    #[test]
+    fn the_hand_written_schemas_match_what_is_written() {
+        #[derive(Serialize)]
+        struct Packet {
+            #[serde(serialize_with = "direction")]
+            dir: Side,
+            #[serde(serialize_with = "display")]
+            flags: TcpFlags,
+            #[serde(serialize_with = "analysis_names")]
+            analysis: SegFlags,
+        }
+        let (dir, flags, analysis) = (
+            validator(schema_direction),
+            validator(schema_tcp_flags),
+            validator(schema_analysis),
+        );
+        for bits in 0..0x200u16 {
+            let side = if bits % 2 == 0 {
+                Side::Client
+            } else {
+                Side::Server
+            };
+            let p = serde_json::to_value(Packet {
+                dir: side,
+                flags: TcpFlags(bits),
+                analysis: SegFlags(bits.rotate_left(bits as u32 % 16)),
+            })
+            .unwrap();
+            valid(&dir, p["dir"].clone());
+            valid(&flags, p["flags"].clone());
+            valid(&analysis, p["analysis"].clone());
+        }
+        for wrong in ["", "SYN|ACK", "syn", "NONE,SYN", "SYN,", "PUSH"] {
+            assert!(!flags.is_valid(&wrong.into()), "{wrong}");
+        }
+
+        #[derive(Serialize)]
+        struct Gate {
+            #[serde(serialize_with = "fail_on")]
+            fail_on: Option<Severity>,
+            #[serde(serialize_with = "codes")]
+            allowed: Vec<Check>,
+        }
+        let fail_on_schema = validator(schema_fail_on);
+        let check_schema = validator(Check::json_schema);
+        for level in [
+            None,
+            Some(Severity::Info),
+            Some(Severity::Warning),
+            Some(Severity::Error),
+        ] {
+            let g = serde_json::to_value(Gate {
+                fail_on: level,
+                allowed: Check::ALL.to_vec(),
+            })
+            .unwrap();
+            valid(&fail_on_schema, g["fail_on"].clone());
+            for code in g["allowed"].as_array().unwrap() {
+                valid(&check_schema, code.clone());
+            }
+        }
+        assert!(!check_schema.is_valid(&"HS000".into()));
+
+        let initiator = validator(Initiator::json_schema);
+        for i in [
+            Initiator::One(Side::Client),
+            Initiator::One(Side::Server),
+            Initiator::Both,
+        ] {
+            valid(&initiator, serde_json::to_value(i).unwrap());
+        }
+
+        // Every skip reason: the named ones, and every registered link type
+        // tcpstate does not decode.
+        let skipped = validator(Counts::<SkipReason>::json_schema);
+        let mut reasons: Counts<SkipReason> = [
+            SkipReason::UnknownLinkType,
+            SkipReason::UnknownInterface,
+            SkipReason::TruncatedLinkHeader,
+            SkipReason::TruncatedTunnelHeader,
+            SkipReason::UnsupportedEncapsulation("unsupported_encapsulation: GRE version"),
+            SkipReason::EncapsulationTooDeep,
+            SkipReason::Encrypted80211,
+            SkipReason::NotIp,
+            SkipReason::NotTcp,
+            SkipReason::IpFragment,
+            SkipReason::IpFragmentLimit,
+            SkipReason::IpFragmentInconsistent,
+            SkipReason::IpFragmentTimeout,
+            SkipReason::TruncatedIpHeader,
+            SkipReason::InvalidIpHeader,
+            SkipReason::IpLengthExceedsFrame,
+            SkipReason::TruncatedTcpHeader,
+            SkipReason::InvalidTcpHeader,
+            SkipReason::Filtered,
+        ]
+        .into_iter()
+        .map(|r| (r, 1))
+        .collect();
+        let mut unsupported = 0;
+        for lt in 0..=u16::MAX as u32 {
+            if let Some(key) = linktype::unsupported_key(lt) {
+                reasons.add(SkipReason::UnsupportedLinkType(key), 1);
+                unsupported += 1;
+            }
+        }
+        assert!(unsupported > 50, "{unsupported}");
+        valid(&skipped, serde_json::to_value(&reasons).unwrap());
+        assert!(!skipped.is_valid(&serde_json::json!({ "not_udp": 1 })));
+        assert!(!skipped.is_valid(&serde_json::json!({ "not_tcp": -1 })));
+
+        // Counts of every status name every status.
+        let mut every = validator(schema_every_handshake);
+        valid(
+            &every,
+            serde_json::to_value(Summary::new().by_handshake).unwrap(),
+        );
+        assert!(!every.is_valid(&serde_json::json!({ "complete": 1 })));
+        every = validator(schema_every_teardown);
+        valid(
+            &every,
+            serde_json::to_value(Summary::new().by_teardown).unwrap(),
+        );
+        let by_state = validator(Counts::<ConnState>::json_schema);
+        valid(
+            &by_state,
+            serde_json::to_value(all(ConnState::ALL)).unwrap(),
+        );
+        assert!(!by_state.is_valid(&serde_json::json!({ "S4": 1 })));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// The eleven RFC 9293 connection states, spelt as in the RFC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub enum State {
     #[serde(rename = "CLOSED")]
     Closed,
@@ -95,7 +95,7 @@ impl fmt::Display for State {
 }
 
 /// The two ends of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Client,

@@ -15,7 +15,9 @@ use serde::{Serialize, Serializer};
 use std::net::IpAddr;
 
 /// How the connection was opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum HandshakeStatus {
     /// SYN, SYN-ACK and the final ACK all seen.
@@ -54,7 +56,9 @@ impl HandshakeStatus {
 }
 
 /// How the connection was released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TeardownStatus {
     /// Both FINs sent and acknowledged.

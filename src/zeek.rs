@@ -32,7 +32,9 @@ impl EndpointState {
 }
 
 /// Zeek's connection states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 pub enum ConnState {
     S0,
     S1,

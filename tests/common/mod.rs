@@ -1,10 +1,13 @@
 //! Shared helpers for the integration tests: run the real binary and parse
 //! its JSON into typed structs (unknown fields are an error, so the types
-//! here double as a check of the `tcpstate/1` contract).
+//! here double as a check of the `tcpstate/1` contract), each document and
+//! line validated first against the shipped JSON Schemas ([`document`],
+//! [`record`]).
 #![allow(dead_code)]
 
 pub mod pcapmut;
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -387,6 +390,108 @@ pub struct Verdict {
     pub text: String,
 }
 
+/// The two JSON Schemas shipped in docs/ (`tcpstate schema`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// docs/tcpstate.schema.json: the document of `--format json`.
+    Document,
+    /// docs/tcpstate-record.schema.json: one line of `--format jsonl`.
+    Record,
+}
+
+impl Schema {
+    /// The shipped file's text.
+    pub fn text(self) -> &'static str {
+        match self {
+            Schema::Document => include_str!("../../docs/tcpstate.schema.json"),
+            Schema::Record => include_str!("../../docs/tcpstate-record.schema.json"),
+        }
+    }
+
+    /// Its validator, built once: draft 2020-12, formats (date-time, ipv4,
+    /// ipv6) checked too.
+    pub fn validator(self) -> &'static jsonschema::Validator {
+        static DOCUMENT: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+        static RECORD: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+        let cell = match self {
+            Schema::Document => &DOCUMENT,
+            Schema::Record => &RECORD,
+        };
+        cell.get_or_init(|| {
+            let schema: serde_json::Value =
+                serde_json::from_str(self.text()).expect("the shipped schema is JSON");
+            jsonschema::draft202012::options()
+                .should_validate_formats(true)
+                .build(&schema)
+                .unwrap_or_else(|e| panic!("{self:?}: the shipped schema does not compile: {e}"))
+        })
+    }
+
+    /// What is wrong with `value` by this schema, one line per error
+    /// (where in `value`, then what); empty when it is valid.
+    pub fn errors(self, value: &serde_json::Value) -> Vec<String> {
+        self.validator()
+            .iter_errors(value)
+            .map(|e| format!("at '{}': {e}", e.instance_path()))
+            .collect()
+    }
+
+    /// Panics, saying why and showing the start of `value`, unless it is
+    /// valid.
+    #[track_caller]
+    pub fn check(self, value: &serde_json::Value) {
+        let errors = self.errors(value);
+        if !errors.is_empty() {
+            let mut shown = value.to_string();
+            if shown.len() > 2000 {
+                let mut end = 2000;
+                while !shown.is_char_boundary(end) {
+                    end -= 1;
+                }
+                shown.truncate(end);
+                shown.push('…');
+            }
+            panic!(
+                "output does not match the {self:?} schema:\n  {}\nin: {shown}",
+                errors.join("\n  ")
+            );
+        }
+    }
+
+    /// Parses `json`, checks it against this schema (panicking if it does
+    /// not match), then reads it as a `T`: the JSON error if it is not JSON
+    /// or not a `T`.
+    #[track_caller]
+    pub fn parse<T: DeserializeOwned>(self, json: impl AsRef<[u8]>) -> serde_json::Result<T> {
+        let value: serde_json::Value = serde_json::from_slice(json.as_ref())?;
+        self.check(&value);
+        T::deserialize(value)
+    }
+}
+
+/// Reads a `tcpstate/1` document (`--format json`), validated against the
+/// document schema first.
+#[track_caller]
+pub fn document<T: DeserializeOwned>(json: impl AsRef<[u8]>) -> serde_json::Result<T> {
+    Schema::Document.parse(json)
+}
+
+/// Reads one JSON Lines record (`--format jsonl`), validated against the
+/// record schema first.
+#[track_caller]
+pub fn record<T: DeserializeOwned>(line: impl AsRef<[u8]>) -> serde_json::Result<T> {
+    Schema::Record.parse(line)
+}
+
+/// Reads every line of `--format jsonl` output, each validated.
+#[track_caller]
+pub fn records<T: DeserializeOwned>(lines: impl AsRef<[u8]>) -> Vec<T> {
+    let text = std::str::from_utf8(lines.as_ref()).expect("JSON Lines are UTF-8");
+    text.lines()
+        .map(|l| record(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
 /// Runs `tcpstate analyze --fail-on never ARGS… FILE…`, expecting success;
 /// returns what it printed.
 pub fn analyze_output<P: AsRef<std::ffi::OsStr>>(args: &[&str], files: &[P]) -> Vec<u8> {
@@ -407,7 +512,7 @@ pub fn analyze_output<P: AsRef<std::ffi::OsStr>>(args: &[&str], files: &[P]) -> 
 /// Runs `tcpstate analyze --format json --packets FILE…`, expecting success.
 pub fn analyze(files: &[&Path]) -> Report {
     let out = analyze_output(&["--format", "json", "--packets"], files);
-    serde_json::from_slice(&out).expect("output parses as tcpstate/1")
+    document(&out).expect("output parses as tcpstate/1")
 }
 
 pub fn analyze_one(rel: &str) -> Report {

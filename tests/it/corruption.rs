@@ -15,7 +15,7 @@ fn run(bytes: &[u8], name: &str) -> (i32, String, Report) {
         .arg(&path)
         .output()
         .unwrap();
-    let report = serde_json::from_slice(&out.stdout).expect("a report even for a damaged file");
+    let report = document(&out.stdout).expect("a report even for a damaged file");
     (
         out.status.code().unwrap(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

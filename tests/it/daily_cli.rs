@@ -6,7 +6,7 @@ use crate::common;
 use common::*;
 
 fn json_files(out: &[u8]) -> Vec<String> {
-    let report: Report = serde_json::from_slice(out).expect("tcpstate/1");
+    let report: Report = document(out).expect("tcpstate/1");
     report
         .captures
         .iter()
@@ -111,7 +111,7 @@ fn dash_o_into_a_missing_directory_is_an_error() {
 
 /// The codes found in a JSON report, over all connections.
 fn codes(out: &[u8]) -> Vec<String> {
-    let report: Report = serde_json::from_slice(out).unwrap();
+    let report: Report = document(out).unwrap();
     let mut codes: Vec<String> = report
         .connections
         .iter()

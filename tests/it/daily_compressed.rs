@@ -18,7 +18,7 @@ fn report_of(path: &str, stdin: Option<Vec<u8>>) -> (Option<i32>, Report, String
         Some(bytes) => cmd.output_with_stdin(&bytes),
         None => cmd.output().unwrap(),
     };
-    let mut report: Report = serde_json::from_slice(&out.stdout).expect("tcpstate/1");
+    let mut report: Report = document(&out.stdout).expect("tcpstate/1");
     for c in &mut report.captures {
         c.file = String::new();
     }

@@ -38,7 +38,7 @@ fn json_lists_only_the_connections_asked_for() {
     for jobs in ["1", "2"] {
         for sel in SELECTIONS {
             let args = [&["--format", "json", "--jobs", jobs][..], sel].concat();
-            let report: Report = serde_json::from_str(&stdout(&args)).unwrap();
+            let report: Report = document(stdout(&args)).unwrap();
             let ids: Vec<u64> = report.connections.iter().map(|c| c.id).collect();
             assert_eq!(ids, [1, 4], "{args:?}");
             assert_eq!(report.summary.connections, 4, "the summary counts all");
@@ -53,7 +53,7 @@ fn jsonl_writes_only_the_connections_asked_for() {
         let out = stdout(&["--format", "jsonl", "--jobs", jobs, "--conn", "4,1"]);
         let ids: Vec<u64> = out
             .lines()
-            .map(|l| serde_json::from_str::<Connection>(l).unwrap().id)
+            .map(|l| record::<Connection>(l).unwrap().id)
             .collect();
         assert_eq!(ids, [1, 4]);
     }

@@ -31,7 +31,7 @@ fn run(args: &[&str], files: &[&Path]) -> (Option<i32>, serde_json::Value) {
         .args(files)
         .output()
         .unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap();
+    let report = document(&out.stdout).unwrap();
     (out.status.code(), report)
 }
 

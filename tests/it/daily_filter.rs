@@ -33,7 +33,7 @@ fn analyze_with(extra: &[&str]) -> std::process::Output {
 /// The JSON report of the filtered run, with its exit status.
 fn json(filter: &str, extra: &[&str]) -> (Option<i32>, Value) {
     let out = analyze_with(&[&["--format", "json", "-f", filter][..], extra].concat());
-    let report = serde_json::from_slice(&out.stdout)
+    let report = document(&out.stdout)
         .unwrap_or_else(|e| panic!("{filter}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code(), report)
 }

@@ -60,7 +60,7 @@ fn rows_with_findings_are_kept_first() {
 fn other_formats_keep_every_connection() {
     let dir = tempfile::tempdir().unwrap();
     let cap = mixed(dir.path());
-    let report: Report = serde_json::from_slice(&analyze_output(
+    let report: Report = document(analyze_output(
         &["--format", "json", "--limit", "1"],
         &[&cap],
     ))

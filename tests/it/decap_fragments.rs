@@ -74,7 +74,7 @@ fn run_frames(frames: &[Vec<u8>]) -> (Report, String) {
         .unwrap();
     assert!(out.status.success());
     (
-        serde_json::from_slice(&out.stdout).unwrap(),
+        document(&out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
 }

@@ -51,7 +51,7 @@ fn an_unsupported_link_type_is_named_and_warned_about() {
     let bytes = pcap(227, &[vec![0; 16], vec![0; 16], vec![0; 16]]);
     let (code, json, stderr) = run(&bytes, "json");
     assert_eq!(code, 0);
-    let r: Report = serde_json::from_str(&json).unwrap();
+    let r: Report = document(&json).unwrap();
     let c = &r.captures[0];
     assert_eq!(c.link_types, ["CAN_SOCKETCAN"]);
     assert_eq!(
@@ -95,7 +95,7 @@ fn an_unreadable_encapsulation_is_named_and_warned_about() {
         .unwrap();
     let (code, json, stderr) = run(&pcap(1, &[outer, syn]), "json");
     assert_eq!(code, 0);
-    let r: Report = serde_json::from_str(&json).unwrap();
+    let r: Report = document(&json).unwrap();
     assert_eq!(
         r.captures[0]
             .skipped
@@ -122,7 +122,7 @@ fn ordinary_skips_do_not_warn() {
         "json",
     );
     assert_eq!(code, 0);
-    let r: Report = serde_json::from_str(&json).unwrap();
+    let r: Report = document(&json).unwrap();
     assert!(r.summary.verdict.text.starts_with("PASS"));
     assert!(!stderr.contains("warning"), "{stderr}");
 }

@@ -66,12 +66,12 @@ fn a_file_name_with_a_bidirectional_override_is_escaped_everywhere() {
         // Still JSON, and the same name once decoded.
         let first = out.lines().next().unwrap();
         let files: Vec<String> = if args[1] == "json" {
-            let report: Report = serde_json::from_str(&out).unwrap();
+            let report: Report = document(&out).unwrap();
             let mut files = vec![report.captures[0].file.clone()];
             files.extend(report.connections.iter().map(|c| c.file.clone()));
             files
         } else {
-            let c: serde_json::Value = serde_json::from_str(first).unwrap();
+            let c: serde_json::Value = record(first).unwrap();
             vec![c["file"].as_str().unwrap().to_string()]
         };
         assert!(files.iter().all(|f| *f == expected), "{args:?}: {files:?}");

@@ -71,7 +71,7 @@ fn ids_run_on_across_captures_and_each_report_names_its_capture() {
             first += n;
         }
         // The document written says the same.
-        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let json: serde_json::Value = common::document(&out).unwrap();
         let written: Vec<u64> = json["connections"]
             .as_array()
             .unwrap()
@@ -96,7 +96,7 @@ fn json_lines_side_by_side_are_the_lines_of_one_thread() {
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| {
-            serde_json::from_slice::<serde_json::Value>(l).unwrap()["id"]
+            common::record::<serde_json::Value>(l).unwrap()["id"]
                 .as_u64()
                 .unwrap()
         })

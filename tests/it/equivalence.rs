@@ -31,14 +31,14 @@ fn assert_same(got: &[serde_json::Value], want: &[serde_json::Value], what: &str
 }
 
 fn connections_of_document(bytes: &[u8]) -> Vec<serde_json::Value> {
-    let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    let doc: serde_json::Value = document(bytes).unwrap();
     doc["connections"].as_array().unwrap().clone()
 }
 
 fn connections_of_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
     let mut v: Vec<serde_json::Value> = String::from_utf8_lossy(bytes)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| record(l).unwrap())
         .collect();
     v.sort_by_key(|c| c["id"].as_u64());
     v

@@ -88,7 +88,7 @@ fn file_cut_short_warns_and_keeps_every_complete_frame() {
         stderr.contains("truncated.pcap") && stderr.contains("byte offset"),
         "{stderr}"
     );
-    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Report = document(&out.stdout).unwrap();
     let cap = &r.captures[0];
     assert!(cap.truncated);
     let stop = cap.stopped.as_ref().unwrap();
@@ -135,7 +135,7 @@ fn missing_and_empty_files_exit_2_but_other_files_are_still_analyzed() {
         "{stderr}"
     );
     // The unreadable inputs are in `captures` with their error (issue 15).
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: serde_json::Value = document(&out.stdout).unwrap();
     let kinds: Vec<&str> = r["captures"]
         .as_array()
         .unwrap()
@@ -152,7 +152,7 @@ fn standard_input_is_read_with_a_dash() {
     let out = tcpstate()
         .args(["analyze", "--format", "json", "-"])
         .exits_with_stdin(&bytes, 0);
-    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Report = document(&out.stdout).unwrap();
     assert_eq!(r.captures[0].file, "-");
     assert_eq!(r.connections.len(), 1);
     assert_eq!(r.connections[0].teardown.status, "graceful");

@@ -1,7 +1,8 @@
 //! The JSON Lines serializer (src/render/jsonl.rs) writes exactly what
 //! serde_json makes of the same reports: every connection of every capture
 //! in testdata/ and of generated captures, with and without per-packet
-//! detail, under a file name that needs escaping too.
+//! detail, under a file name that needs escaping too; and each line
+//! matches the JSON Lines record schema.
 
 use crate::common;
 use common::all_captures;
@@ -39,6 +40,7 @@ fn compare(path: &Path, bytes: &[u8]) -> usize {
                     path.display(),
                     c.id
                 );
+                let _: serde_json::Value = common::record(&ours).unwrap();
                 compared += 1;
             }
         }

@@ -143,7 +143,7 @@ fn the_attempt_timeout_ends_only_syns() {
         &["--format", "json", "--attempt-timeout", "1"],
         &[testdata("captures/syn_unanswered.pcap")],
     );
-    let r: Report = serde_json::from_slice(&out).unwrap();
+    let r: Report = document(&out).unwrap();
     assert!(r.connections.len() > 1, "{}", r.connections.len());
     assert!(r
         .connections

@@ -7,7 +7,7 @@ use common::*;
 
 fn analyze_with(args: &[&str], rel: &str) -> Report {
     let args: Vec<&str> = ["--format", "json"].iter().chain(args).copied().collect();
-    serde_json::from_slice(&analyze_output(&args, &[testdata(rel)])).unwrap()
+    document(analyze_output(&args, &[testdata(rel)])).unwrap()
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn max_connections_evicts_the_least_recently_active_open_one() {
         .arg(&path)
         .output()
         .unwrap();
-    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Report = document(&out.stdout).unwrap();
     let ended: Vec<&str> = r.connections.iter().map(|c| c.ended_by.as_str()).collect();
     assert_eq!(ended, ["max_connections", "capture_end", "capture_end"]);
     assert_eq!(r.captures[0].evicted.get("max_connections"), Some(&1));

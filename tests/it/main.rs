@@ -41,6 +41,8 @@ mod lifecycle_scenarios;
 mod limits;
 mod mermaid;
 mod output;
+mod schema_consumers;
+mod schema_outputs;
 mod shard_union;
 mod stream_interrupt;
 mod stream_outputs;

@@ -74,7 +74,7 @@ fn jsonl_is_one_connection_per_line() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<Connection> = text
         .lines()
-        .map(|l| serde_json::from_str(l).expect("a connection object"))
+        .map(|l| record(l).expect("a connection object"))
         .collect();
     assert_eq!(lines.iter().map(|c| c.id).collect::<Vec<_>>(), [1, 2, 3]);
     // The same connections as in the JSON document.
@@ -148,7 +148,7 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
         .args(&refs)
         .output()
         .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = document(&out.stdout).unwrap();
     paths(&v, "", &mut seen);
     // Fields only merged captures and unreadable inputs have.
     let out = tcpstate()

@@ -73,7 +73,7 @@ fn ctrl_c_writes_the_results_of_what_was_read() {
     // capture says where reading stopped.
     let (code, out, messages) = interrupted(&["--format", "json"], &capture);
     assert_eq!(code, Some(0), "{messages}");
-    let report: Report = serde_json::from_slice(&out).expect("a whole document");
+    let report: Report = document(&out).expect("a whole document");
     assert_eq!(report.connections.len(), 2);
     let capture_report = &report.captures[0];
     let stop = capture_report.stopped.as_ref().expect("a stop");
@@ -94,7 +94,7 @@ fn ctrl_c_writes_the_results_of_what_was_read() {
     let cut = &capture[..capture.len() - 5];
     let (code, out, messages) = interrupted(&["--format", "json"], cut);
     assert_eq!(code, Some(0), "{messages}");
-    let report: Report = serde_json::from_slice(&out).unwrap();
+    let report: Report = document(&out).unwrap();
     let capture_report = &report.captures[0];
     let stop = capture_report.stopped.as_ref().unwrap();
     assert_eq!(stop.message, "interrupted");

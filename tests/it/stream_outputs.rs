@@ -67,7 +67,7 @@ fn jsonl_uids(lines: &[u8]) -> Vec<String> {
     text(lines)
         .lines()
         .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let v: serde_json::Value = record(l).unwrap();
             format!("CT{:016x}", v["id"].as_u64().unwrap())
         })
         .collect()
@@ -215,7 +215,7 @@ fn the_binary_streams_zeek_rows_and_a_document_that_parses() {
     let ftp = testdata("crafted/seed_ftp.pcap");
     let refused = testdata("captures/refused.pcap");
     let out = analyze_output(&["--format", "json", "--jobs", "2"], &[&ftp, &refused]);
-    let report: common::Report = serde_json::from_slice(&out).unwrap();
+    let report: common::Report = document(&out).unwrap();
     let ids: Vec<u64> = report.connections.iter().map(|c| c.id).collect();
     assert_eq!(ids, [1, 2, 3]);
     let log = analyze_output(&["--format", "zeek"], &[&ftp, &refused]);
@@ -232,6 +232,6 @@ fn the_binary_streams_zeek_rows_and_a_document_that_parses() {
     assert_eq!(lines[5], "#open\t1970-01-01-00-00-00");
     assert_eq!(lines[8], "#close\t1970-01-01-00-00-00");
     let doc: serde_json::Value =
-        serde_json::from_slice(&analyze_output(&["--format", "json"], &[&empty])).unwrap();
+        document(analyze_output(&["--format", "json"], &[&empty])).unwrap();
     assert_eq!(doc["connections"], serde_json::json!([]));
 }

@@ -27,7 +27,7 @@ fn garbage_after_a_valid_header_is_an_unreadable_input() {
     );
     // The other input is analyzed; the unreadable one is only named, with
     // its error (issue 15).
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = document(&out.stdout).unwrap();
     let captures = report["captures"].as_array().unwrap();
     assert_eq!(captures.len(), 2);
     assert_eq!(captures[0]["error"]["kind"], "no_frame");

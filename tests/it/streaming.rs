@@ -45,7 +45,7 @@ fn jsonl_emits_a_finished_connection_before_the_input_ends() {
     let first = rx
         .recv_timeout(Duration::from_secs(20))
         .expect("a line before the input ends");
-    let c: Connection = serde_json::from_str(&first).unwrap();
+    let c: Connection = record(&first).unwrap();
     assert_eq!((c.id, c.teardown.status.as_str()), (1, "graceful"));
 
     stdin.write_all(&bytes[cut..]).unwrap();
@@ -53,7 +53,7 @@ fn jsonl_emits_a_finished_connection_before_the_input_ends() {
     let second = rx
         .recv_timeout(Duration::from_secs(20))
         .expect("the second connection at the end");
-    let c: Connection = serde_json::from_str(&second).unwrap();
+    let c: Connection = record(&second).unwrap();
     assert_eq!(c.id, 2);
     assert!(child.wait().unwrap().success());
 }

@@ -286,7 +286,7 @@ fn the_verdict_is_the_last_table_line_and_in_json() {
         .args(["analyze", "--format", "json", "--allow", "RL009"])
         .arg(testdata("captures/graceful_client_close.pcap"))
         .exits(0);
-    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Report = document(&out.stdout).unwrap();
     assert_eq!(r.summary.verdict.result, "pass");
     assert_eq!(r.summary.verdict.fail_on, "error");
     assert_eq!(r.summary.verdict.allowed, ["RL009"]);
