@@ -4,8 +4,8 @@
 
 use crate::capture::{CaptureFormat, ReadStop, ReadSummary};
 use crate::checks::Finding;
-use crate::connection::{At, Connection, EndedBy};
-use crate::decode::{linktype, SkipReason, TcpFlags};
+use crate::connection::{At, Connection, EndedBy, IcmpSeen};
+use crate::decode::{linktype, IcmpKind, SkipReason, TcpFlags};
 use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
 use crate::verdict::{self, Assessment, HandshakeStatus, Initiator, TeardownStatus};
@@ -284,8 +284,93 @@ pub struct ConnectionReport {
     pub zeek: ZeekFields,
     /// What the checks found, ordered by first frame.
     pub findings: Vec<FindingReport>,
+    /// The ICMP errors about the connection's segments, in the order they
+    /// came (the first 16; the IC findings count them all); left out when
+    /// there were none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub icmp: Vec<IcmpReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packets: Option<Vec<PacketReport>>,
+}
+
+/// One ICMP or ICMPv6 error about one of a connection's segments.
+#[derive(Debug, Clone, Serialize)]
+pub struct IcmpReport {
+    /// The ICMP packet's frame.
+    pub frame: u64,
+    /// Seconds since the connection's first frame.
+    pub time: f64,
+    /// Who reported it: the ICMP packet's source (a router, or the host).
+    pub reporter: String,
+    /// `icmp` or `icmpv6`.
+    pub protocol: &'static str,
+    #[serde(rename = "type")]
+    pub icmp_type: u8,
+    pub code: u8,
+    /// `unreachable`, `admin_prohibited`, `packet_too_big`,
+    /// `time_exceeded`, `redirect`, `parameter_problem`, `source_quench`.
+    #[serde(serialize_with = "icmp_kind")]
+    pub kind: IcmpKind,
+    /// The type and code in words.
+    pub description: &'static str,
+    /// The MTU a "fragmentation needed" or "packet too big" gives.
+    pub mtu: Option<u32>,
+    /// The gateway a redirect names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// The check it is reported under (`IC002`).
+    #[serde(serialize_with = "code")]
+    pub check: Check,
+    pub quoted: QuotedReport,
+}
+
+/// The segment an ICMP error quotes.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotedReport {
+    /// Its sender: `c2s` from the client, `s2c` from the server.
+    #[serde(serialize_with = "direction")]
+    pub dir: Side,
+    /// Its raw and relative sequence numbers, when quoted.
+    pub seq: Option<u32>,
+    pub rel_seq: Option<u32>,
+    /// Its frame, when the capture holds it.
+    pub frame: Option<u64>,
+    /// Its IP length (the size of the packet that was too big).
+    pub ip_len: u32,
+    /// The TTL or hop limit it reached the reporter with.
+    pub ttl: u8,
+}
+
+fn icmp_kind<S: Serializer>(kind: &IcmpKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.as_str())
+}
+
+impl IcmpReport {
+    fn of(c: &Connection, i: &IcmpSeen) -> IcmpReport {
+        let e = &i.error;
+        let q = &e.quoted;
+        IcmpReport {
+            frame: i.at.frame,
+            time: secs(i.at.ts_ns.saturating_sub(c.first.ts_ns)),
+            reporter: e.reporter.to_string(),
+            protocol: if e.v6 { "icmpv6" } else { "icmp" },
+            icmp_type: e.icmp_type,
+            code: e.code,
+            kind: e.kind,
+            description: e.description(),
+            mtu: e.mtu,
+            gateway: e.gateway.map(|g| g.to_string()),
+            check: verdict::icmp_check(e.kind),
+            quoted: QuotedReport {
+                dir: i.side,
+                seq: q.seq.map(|s| s.raw()),
+                rel_seq: q.seq.and_then(|s| c.base[i.side].map(|b| s - b)),
+                frame: i.quoted_frame,
+                ip_len: q.ip_len,
+                ttl: q.ttl,
+            },
+        }
+    }
 }
 
 /// One finding, as reported.
@@ -603,7 +688,7 @@ fn fail_on<S: Serializer>(level: &Option<Severity>, s: S) -> Result<S::Ok, S::Er
 impl Summary {
     pub fn new() -> Summary {
         Summary {
-            by_handshake: Counts::zeros(HandshakeStatus::ALL),
+            by_handshake: Counts::zeros(HandshakeStatus::LISTED),
             by_teardown: Counts::zeros(TeardownStatus::ALL),
             ..Summary::default()
         }
@@ -829,6 +914,11 @@ impl ConnectionReport {
                 }
             },
             findings: a.findings.into_iter().map(FindingReport::from).collect(),
+            icmp: c
+                .icmp_errors()
+                .iter()
+                .map(|i| IcmpReport::of(c, i))
+                .collect(),
             packets,
         }
     }
@@ -857,7 +947,7 @@ mod tests {
 
     #[test]
     fn counts_list_their_keys_in_name_order() {
-        let mut by_handshake = Counts::zeros(HandshakeStatus::ALL);
+        let mut by_handshake = Counts::zeros(HandshakeStatus::LISTED);
         by_handshake.add(HandshakeStatus::Refused, 2);
         assert_eq!(
             serde_json::to_string(&by_handshake).unwrap(),

@@ -18,7 +18,7 @@ mod index;
 use crate::connection::{
     is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy,
 };
-use crate::decode::Segment;
+use crate::decode::{IcmpError, Segment};
 use crate::state::Transition;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -101,8 +101,14 @@ impl FlowKey {
     }
 
     fn of(seg: &Segment) -> FlowKey {
-        let a = (ip_bits(seg.src), seg.src_port);
-        let b = (ip_bits(seg.dst), seg.dst_port);
+        FlowKey::of_ends(seg.src, seg.src_port, seg.dst, seg.dst_port, seg.carried)
+    }
+
+    /// The key of the connection between two ends, carried by `carried`.
+    #[inline]
+    fn of_ends(src: IpAddr, src_port: u16, dst: IpAddr, dst_port: u16, carried: u16) -> FlowKey {
+        let a = (ip_bits(src), src_port);
+        let b = (ip_bits(dst), dst_port);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         FlowKey {
             ips: [
@@ -112,8 +118,8 @@ impl FlowKey {
                 hi.0 as u64,
             ],
             ports: [lo.1, hi.1],
-            carried: seg.carried,
-            v6: seg.src.is_ipv6(),
+            carried,
+            v6: src.is_ipv6(),
         }
     }
 }
@@ -178,6 +184,50 @@ pub struct ConnTable {
     /// Capture time of the next idle sweep.
     next_sweep: i64,
     transitions: Vec<Transition>,
+    /// The last segments fed, to find the one an ICMP error quotes.
+    recent: Recent,
+}
+
+/// Segments fed to a connection last (at most [`Recent::LEN`]): their
+/// connection's key hash, source port, sequence number and frame. An ICMP
+/// error follows the segment it reports on by about a round trip to the
+/// reporting router, so the segment is normally among them; a table-wide
+/// ring costs every segment one small write and no connection any memory.
+struct Recent {
+    ring: Box<[(u64, u64, u32, u16)]>,
+    next: usize,
+}
+
+impl Recent {
+    const LEN: usize = 1024;
+
+    fn new() -> Recent {
+        Recent {
+            ring: Vec::new().into_boxed_slice(),
+            next: 0,
+        }
+    }
+
+    #[inline]
+    fn note(&mut self, hash: u64, seg: &Segment, frame: u64) {
+        if self.ring.is_empty() {
+            self.ring = vec![(0, 0, 0, 0); Recent::LEN].into_boxed_slice();
+        }
+        self.ring[self.next] = (hash, frame, seg.seq.raw(), seg.src_port);
+        self.next = (self.next + 1) % Recent::LEN;
+    }
+
+    /// The frame of the latest segment from `src_port` with sequence number
+    /// `seq` on the connection with key hash `hash`, if it is still here.
+    fn find(&self, hash: u64, src_port: u16, seq: u32) -> Option<u64> {
+        let (newer, older) = self.ring.split_at(self.next.min(self.ring.len()));
+        newer
+            .iter()
+            .rev()
+            .chain(older.iter().rev())
+            .find(|&&(h, frame, s, port)| frame != 0 && h == hash && s == seq && port == src_port)
+            .map(|&(_, frame, _, _)| frame)
+    }
 }
 
 impl ConnTable {
@@ -196,6 +246,7 @@ impl ConnTable {
             attempts: VecDeque::new(),
             next_sweep: i64::MIN,
             transitions: Vec::new(),
+            recent: Recent::new(),
         }
     }
 
@@ -323,6 +374,7 @@ impl ConnTable {
         let Some(conn) = entry.conn.as_deref_mut() else {
             return;
         };
+        self.recent.note(p.hash, seg, at.frame);
         feed(
             conn,
             slot,
@@ -496,6 +548,29 @@ impl ConnTable {
             }
         }
         false
+    }
+
+    /// Attaches an ICMP error to the connection of the segment it quotes
+    /// (same ends, same tunnels), after feeding the segments before it;
+    /// false when no tracked connection has the quoted ends.
+    pub fn icmp(&mut self, error: &IcmpError, at: At, sink: &mut impl ConnectionSink) -> bool {
+        self.drain(sink);
+        let q = &error.quoted;
+        let key = FlowKey::of_ends(q.src, q.src_port, q.dst, q.dst_port, error.carried);
+        let hash = key.hash();
+        let Some(found) = self.find(&key, hash) else {
+            return false;
+        };
+        let frame = q
+            .seq
+            .and_then(|seq| self.recent.find(hash, q.src_port, seq.raw()));
+        match self.slots[found.slot as usize].conn.as_deref_mut() {
+            Some(conn) => {
+                conn.attach_icmp(error, at, frame);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Feeds every segment still queued.

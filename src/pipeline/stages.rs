@@ -23,7 +23,7 @@ use crate::capture::{self, CaptureError, Event, ReadSummary};
 use crate::connection::{At, Connection, ConnectionSink, EndedBy};
 use crate::conntable::{ConnTable, Keyed, Limits};
 use crate::decode::defrag::{Limits as DefragLimits, Reassembler};
-use crate::decode::{self, Segment, SkipReason};
+use crate::decode::{self, IcmpError, Packet, Segment, SkipReason};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -59,6 +59,8 @@ pub(super) struct Done {
 /// Receives what reading and decoding produce.
 trait Segments {
     fn segment(&mut self, seg: Segment, at: At);
+    /// An ICMP error about a TCP segment, in its place among the segments.
+    fn icmp(&mut self, error: IcmpError, at: At);
     /// The reader is about to wait for input.
     fn waiting(&mut self);
     /// `bytes` of the file and `frames` records read so far.
@@ -73,7 +75,21 @@ struct Decoded {
 }
 
 impl Decoded {
-    fn done(self, next_id: u64) -> Done {
+    /// With what tracking found: the next id, and how many of the ICMP
+    /// errors (counted `icmp_attached` when read) matched no connection.
+    fn done(mut self, (next_id, icmp_unmatched): (u64, u64)) -> Done {
+        if icmp_unmatched > 0 {
+            if let Some(n) = self.skipped.get_mut(&SkipReason::IcmpAttached) {
+                *n = n.saturating_sub(icmp_unmatched);
+                if *n == 0 {
+                    self.skipped.remove(&SkipReason::IcmpAttached);
+                }
+            }
+            *self
+                .skipped
+                .entry(SkipReason::IcmpNoConnection)
+                .or_default() += icmp_unmatched;
+        }
         Done {
             read: self.read,
             skipped: self.skipped,
@@ -123,7 +139,7 @@ fn read_segments<R: Read + Send>(
             *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
             return;
         };
-        let decoded = decode::decode_reassembling(
+        let decoded = decode::decode_packet(
             link_type,
             frame.data,
             frame.complete,
@@ -142,22 +158,36 @@ fn read_segments<R: Read + Send>(
             }
             *skipped.entry(SkipReason::IpFragmentTimeout).or_default() += timed_out;
         }
+        let at = At {
+            frame: frame.number,
+            ts_ns: frame.ts_ns,
+        };
         match decoded {
-            Ok(seg)
+            Ok(Packet::Icmp(error)) => {
+                let q = &error.quoted;
+                if filter.is_some_and(|f| !f.keeps(q.src, q.src_port, q.dst, q.dst_port)) {
+                    *skipped.entry(SkipReason::Filtered).or_default() += 1;
+                    return;
+                }
+                let mut error = error;
+                if !tunnels.is_empty() {
+                    error.carried = numbers.number(&tunnels);
+                }
+                // Until tracking says it matched no connection.
+                *skipped.entry(SkipReason::IcmpAttached).or_default() += 1;
+                out.icmp(error, at);
+            }
+            Ok(Packet::Segment(seg))
                 if filter
                     .is_some_and(|f| !f.keeps(seg.src, seg.src_port, seg.dst, seg.dst_port)) =>
             {
                 *skipped.entry(SkipReason::Filtered).or_default() += 1;
             }
-            Ok(mut seg) => {
+            Ok(Packet::Segment(mut seg)) => {
                 if !tunnels.is_empty() {
                     seg.carried = numbers.number(&tunnels);
                 }
                 tcp_segments += 1;
-                let at = At {
-                    frame: frame.number,
-                    ts_ns: frame.ts_ns,
-                };
                 out.segment(seg, at);
             }
             Err(reason) => *skipped.entry(reason).or_default() += 1,
@@ -182,6 +212,8 @@ struct TrackingStage<'s, S, P> {
     sink: &'s mut S,
     /// Connections handed over so far.
     done: u64,
+    /// ICMP errors that matched no connection.
+    icmp_unmatched: u64,
     on_progress: P,
 }
 
@@ -200,12 +232,13 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
         table.push_keyed(keyed, &mut sink);
     }
 
-    fn finish(mut self) -> u64 {
+    /// The next free id, and the ICMP errors that matched no connection.
+    fn finish(mut self) -> (u64, u64) {
         let mut counted = Counted {
             sink: self.sink,
             done: &mut self.done,
         };
-        self.table.finish(&mut counted)
+        (self.table.finish(&mut counted), self.icmp_unmatched)
     }
 }
 
@@ -213,6 +246,13 @@ impl<S: Holding, P: FnMut(Progress)> Segments for TrackingStage<'_, S, P> {
     fn segment(&mut self, seg: Segment, at: At) {
         let (table, mut sink) = self.parts();
         table.push(seg, at, &mut sink);
+    }
+
+    fn icmp(&mut self, error: IcmpError, at: At) {
+        let (table, mut sink) = self.parts();
+        if !table.icmp(&error, at, &mut sink) {
+            self.icmp_unmatched += 1;
+        }
     }
 
     fn waiting(&mut self) {
@@ -273,6 +313,7 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
         table: ConnTable::new(setup.first_id, setup.keep_packets, setup.limits),
         sink,
         done: 0,
+        icmp_unmatched: 0,
         on_progress,
     }
 }
@@ -416,6 +457,7 @@ fn with_report_thread<T: Send>(
 /// What the reading stage sends the tracking stage.
 enum ToTrack {
     Segments(Vec<Keyed>),
+    Icmp(Box<(IcmpError, At)>),
     Waiting,
     Progress { bytes: u64, frames: u64 },
 }
@@ -427,6 +469,12 @@ impl Segments for SegmentBatches {
     fn segment(&mut self, seg: Segment, at: At) {
         // Keyed here, to take the hashing off the tracking thread.
         self.push(Keyed::new(seg, at));
+    }
+
+    fn icmp(&mut self, error: IcmpError, at: At) {
+        // After the segments before it.
+        self.send();
+        self.message(ToTrack::Icmp(Box::new((error, at))));
     }
 
     fn waiting(&mut self) {
@@ -469,6 +517,7 @@ pub(super) fn pipeline<R: Read + Send>(
                     ToTrack::Segments(batch) => {
                         unpack(batch, &back_tx, |keyed| tracker.keyed(keyed))
                     }
+                    ToTrack::Icmp(icmp) => tracker.icmp(icmp.0, icmp.1),
                     ToTrack::Waiting => tracker.waiting(),
                     ToTrack::Progress { bytes, frames } => tracker.progress(bytes, frames),
                 }
