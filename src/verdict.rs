@@ -663,9 +663,10 @@ fn icmp_message(c: &Connection, i: &IcmpSeen) -> String {
         i.at.frame,
         i.side.as_str(),
     );
-    match i.quoted_frame {
-        Some(frame) => text.push_str(&format!(" (frame {frame})")),
-        None => text.push_str(" (not among the segments captured)"),
+    match (i.quoted_frame, q.seq) {
+        (Some(frame), _) => text.push_str(&format!(" (frame {frame})")),
+        (None, Some(_)) => text.push_str(" (not among the segments captured)"),
+        (None, None) => {}
     }
     if let Some(mtu) = e.mtu {
         text.push_str(&format!("; MTU {mtu}, the packet was {} bytes", q.ip_len));

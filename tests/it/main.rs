@@ -30,6 +30,7 @@ mod flood;
 mod hostile;
 mod html_browser;
 mod html_snapshots;
+mod icmp_errors;
 mod inputs;
 mod jsonl_writer;
 mod lifecycle_scenarios;
