@@ -194,6 +194,13 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, default_value_t = 5.0)]
     pub attempt_timeout: f64,
 
+    /// Skip TCP segments whose IPv4 header or TCP checksum is wrong
+    /// (skipped: bad_checksum), as Zeek does. Off by default, as in tshark:
+    /// a capture taken on a sending host holds checksums its network card
+    /// was to fill in (checksum offload); they are counted instead.
+    #[arg(long)]
+    pub verify_checksums: bool,
+
     /// Files analyzed at once (default: one per core). With fewer files
     /// than that, each runs as a pipeline of three threads (reading,
     /// tracking, reporting); 1 analyzes everything on one thread.
@@ -345,6 +352,7 @@ impl AnalyzeArgs {
             html_details: self.html_details,
             // Progress only for a person watching a terminal.
             progress: std::io::stderr().is_terminal(),
+            verify_checksums: self.verify_checksums,
         })
     }
 

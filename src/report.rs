@@ -57,6 +57,11 @@ pub struct CaptureReport {
     /// Where and why reading stopped early, or null.
     pub stopped: Option<ReadStop>,
     pub connections: u64,
+    /// TCP segments analyzed although their IPv4 header or TCP checksum is
+    /// wrong (without `--verify-checksums`; usually checksum offload on the
+    /// capturing host); left out of the JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bad_checksums: u64,
     /// Connections handed over early to bound memory, by reason
     /// (`idle_timeout`, `max_connections`); only reasons that occurred.
     pub evicted: Counts<EndedBy>,
@@ -88,6 +93,7 @@ impl CaptureReport {
             truncated: read.stop.as_ref().is_some_and(|s| s.truncated),
             stopped: read.stop,
             connections,
+            bad_checksums: 0,
             evicted: Counts::default(),
             summary: Summary::new(),
             flagged: 0,
@@ -339,6 +345,10 @@ pub struct QuotedReport {
     pub ip_len: u32,
     /// The TTL or hop limit it reached the reporter with.
     pub ttl: u8,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn icmp_kind<S: Serializer>(kind: &IcmpKind, s: S) -> Result<S::Ok, S::Error> {

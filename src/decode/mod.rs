@@ -16,6 +16,7 @@ use serde::Serialize;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
+pub mod checksum;
 pub mod defrag;
 mod fragment;
 pub mod icmp;
@@ -192,6 +193,9 @@ pub enum SkipReason {
     /// A TCP segment whose addresses and ports `--filter` rules out: it is
     /// not tracked.
     Filtered,
+    /// A TCP segment whose IPv4 header or TCP checksum is wrong, skipped
+    /// with `--verify-checksums`.
+    BadChecksum,
     /// An ICMP error about a TCP segment, attached to that segment's
     /// connection (it shows in the connection's report).
     IcmpAttached,
@@ -225,6 +229,7 @@ impl SkipReason {
             SkipReason::TruncatedTcpHeader => "truncated_tcp_header",
             SkipReason::InvalidTcpHeader => "invalid_tcp_header",
             SkipReason::Filtered => "filtered",
+            SkipReason::BadChecksum => "bad_checksum",
             SkipReason::IcmpAttached => "icmp_attached",
             SkipReason::IcmpNoConnection => "icmp_no_connection",
             SkipReason::IcmpTruncatedQuote => "icmp_truncated_quote",
@@ -329,7 +334,8 @@ pub fn decode_carried(
     if let Some(decoded) = plain_ipv4_tcp(link_type, frame) {
         return decoded;
     }
-    walk(link::payload(link_type, frame)?, complete, tunnels, None).and_then(Packet::segment)
+    let next = link::payload(link_type, frame)?;
+    walk(next, complete, tunnels, None, &mut None).and_then(Packet::segment)
 }
 
 /// [`decode_carried`], with IP fragments reassembled by `defrag` (the frame
@@ -343,25 +349,34 @@ pub fn decode_reassembling(
     tunnels: &mut Encapsulation,
     defrag: &mut Reassembler,
 ) -> Result<Segment, SkipReason> {
-    decode_packet(link_type, frame, complete, ts_ns, tunnels, defrag).and_then(Packet::segment)
+    decode_packet(link_type, frame, complete, ts_ns, tunnels, defrag, &mut None)
+        .and_then(Packet::segment)
 }
 
 /// [`decode_reassembling`], also giving the ICMP errors about TCP segments
-/// (inside whatever encapsulation; `tunnels` says which, as for a segment).
-pub fn decode_packet(
+/// (inside whatever encapsulation; `tunnels` says which, as for a segment),
+/// and in `ip` the IP packet that carried a segment (for its checksums;
+/// `None` for a datagram reassembled from fragments).
+pub fn decode_packet<'a>(
     link_type: u32,
-    frame: &[u8],
+    frame: &'a [u8],
     complete: bool,
     ts_ns: i64,
     tunnels: &mut Encapsulation,
     defrag: &mut Reassembler,
+    ip: &mut Option<&'a [u8]>,
 ) -> Result<Packet, SkipReason> {
     tunnels.clear();
+    *ip = None;
     if let Some(decoded) = plain_ipv4_tcp(link_type, frame) {
+        *ip = match link_type {
+            linktype::ETHERNET => frame.get(14..),
+            _ => Some(frame),
+        };
         return decoded.map(Packet::Segment);
     }
     let next = link::payload(link_type, frame)?;
-    walk(next, complete, tunnels, Some((defrag, ts_ns)))
+    walk(next, complete, tunnels, Some((defrag, ts_ns)), ip)
 }
 
 /// The common case read at once: Ethernet II (or a raw IP link type) →
@@ -409,16 +424,20 @@ fn plain_ipv4_tcp(link_type: u32, frame: &[u8]) -> Option<Result<Segment, SkipRe
 }
 
 /// Peels layers from `next` down to the TCP segment.
-fn walk(
-    mut next: Next<'_>,
+fn walk<'a>(
+    mut next: Next<'a>,
     complete: bool,
     tunnels: &mut Encapsulation,
     mut defrag: Option<(&mut Reassembler, i64)>,
+    ip: &mut Option<&'a [u8]>,
 ) -> Result<Packet, SkipReason> {
     for _ in 0..MAX_LAYERS {
         next = match next {
             Next::Ip(packet) => match decode_ip(packet, complete)? {
-                Ip::Segment(seg) => return Ok(Packet::Segment(seg)),
+                Ip::Segment(seg) => {
+                    *ip = Some(packet);
+                    return Ok(Packet::Segment(seg));
+                }
                 Ip::Icmp(error) => return Ok(Packet::Icmp(error)),
                 Ip::Tunnel(tunnel, inner) => {
                     tunnels
@@ -439,7 +458,13 @@ fn walk(
                         // The whole datagram, decoded on (a fragment inside
                         // it is not reassembled again); a datagram without
                         // TCP leaves its fragments what they were.
-                        Outcome::Complete(whole) => walk(Next::Ip(&whole), true, tunnels, None)
+                        Outcome::Complete(whole) => walk(
+                            Next::Ip(&whole),
+                            true,
+                            tunnels,
+                            None,
+                            &mut None,
+                        )
                             .map_err(|e| match e {
                                 SkipReason::NotTcp | SkipReason::NotIp => SkipReason::IpFragment,
                                 e => e,
@@ -752,7 +777,7 @@ mod bare_tests {
                             for complete in [true, false] {
                                 let mut tunnels = Encapsulation::new();
                                 let slow = link::payload(lt, frame)
-                                    .and_then(|next| walk(next, complete, &mut tunnels, None))
+                                    .and_then(|next| walk(next, complete, &mut tunnels, None, &mut None))
                                     .and_then(Packet::segment);
                                 assert_eq!(fast, slow, "{lt} {frame:02x?}");
                             }

@@ -29,6 +29,10 @@ pub struct Options {
     /// Segments whose addresses and ports this filter rules out are not
     /// tracked (counted as skipped: `filtered`).
     pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
+    /// Skip segments with a bad IPv4 header or TCP checksum (`bad_checksum`),
+    /// as Zeek does; otherwise they are analyzed and counted
+    /// ([`CaptureReport::bad_checksums`]), as tshark does.
+    pub verify_checksums: bool,
 }
 
 /// How far the analysis of a capture has got, for progress displays.
@@ -226,6 +230,7 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         limits: options.limits,
         carriers: sink.carriers.clone(),
         segments: options.segments.clone(),
+        verify_checksums: options.verify_checksums,
     };
     let done = if options.pipeline {
         stages::pipeline(input, &setup, &mut sink, &mut on_progress)
@@ -241,5 +246,8 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
     );
     report.summary = sink.summary;
     report.evicted = sink.evicted;
+    if !options.verify_checksums {
+        report.bad_checksums = done.bad_checksums;
+    }
     Ok((report, done.next_id))
 }

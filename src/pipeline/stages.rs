@@ -46,6 +46,8 @@ pub(super) struct Setup {
     pub carriers: decode::Carriers,
     /// Segments this filter rules out are skipped (`filtered`).
     pub segments: Option<std::sync::Arc<crate::filter::Filter>>,
+    /// Segments with a bad checksum are skipped (`bad_checksum`), not counted.
+    pub verify_checksums: bool,
 }
 
 /// What the stages produced besides the connections.
@@ -53,6 +55,8 @@ pub(super) struct Done {
     pub read: ReadSummary,
     pub skipped: BTreeMap<SkipReason, u64>,
     pub tcp_segments: u64,
+    /// Segments analyzed although a checksum was bad.
+    pub bad_checksums: u64,
     pub next_id: u64,
 }
 
@@ -72,6 +76,7 @@ struct Decoded {
     read: ReadSummary,
     skipped: BTreeMap<SkipReason, u64>,
     tcp_segments: u64,
+    bad_checksums: u64,
 }
 
 impl Decoded {
@@ -94,6 +99,7 @@ impl Decoded {
             read: self.read,
             skipped: self.skipped,
             tcp_segments: self.tcp_segments,
+            bad_checksums: self.bad_checksums,
             next_id,
         }
     }
@@ -121,9 +127,11 @@ fn read_segments<R: Read + Send>(
     carriers: &decode::Carriers,
     out: &mut impl Segments,
     filter: Option<&crate::filter::Filter>,
+    verify_checksums: bool,
 ) -> Result<Decoded, CaptureError> {
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut tcp_segments = 0u64;
+    let mut bad_checksums = 0u64;
     let mut numbers = decode::CarrierNumbers::new(carriers.clone());
     let mut tunnels = decode::Encapsulation::new();
     let mut defrag = Reassembler::new(DefragLimits::default());
@@ -139,6 +147,7 @@ fn read_segments<R: Read + Send>(
             *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
             return;
         };
+        let mut ip = None;
         let decoded = decode::decode_packet(
             link_type,
             frame.data,
@@ -146,6 +155,7 @@ fn read_segments<R: Read + Send>(
             frame.ts_ns,
             &mut tunnels,
             &mut defrag,
+            &mut ip,
         );
         // Fragments counted when they came, whose datagram then timed out.
         let timed_out = defrag.take_timed_out();
@@ -184,6 +194,16 @@ fn read_segments<R: Read + Send>(
                 *skipped.entry(SkipReason::Filtered).or_default() += 1;
             }
             Ok(Packet::Segment(mut seg)) => {
+                // Checked only in frames captured whole.
+                let bad = frame.complete
+                    && ip.is_some_and(|ip| decode::checksum::tcp_packet_ok(ip) == Some(false));
+                if bad {
+                    if verify_checksums {
+                        *skipped.entry(SkipReason::BadChecksum).or_default() += 1;
+                        return;
+                    }
+                    bad_checksums += 1;
+                }
                 if !tunnels.is_empty() {
                     seg.carried = numbers.number(&tunnels);
                 }
@@ -197,6 +217,7 @@ fn read_segments<R: Read + Send>(
         read,
         skipped,
         tcp_segments,
+        bad_checksums,
     })
 }
 
@@ -332,6 +353,7 @@ pub(super) fn inline<R: Read + Send>(
         &setup.carriers,
         &mut tracker,
         setup.segments.as_deref(),
+        setup.verify_checksums,
     )?;
     Ok(decoded.done(tracker.finish()))
 }
@@ -504,7 +526,13 @@ pub(super) fn pipeline<R: Read + Send>(
             let filter = setup.segments.as_deref();
             let reading = scope.spawn(move || {
                 let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
-                let decoded = read_segments(input, &setup.carriers, &mut out, filter);
+                let decoded = read_segments(
+                    input,
+                    &setup.carriers,
+                    &mut out,
+                    filter,
+                    setup.verify_checksums,
+                );
                 out.send();
                 decoded
             });

@@ -76,6 +76,8 @@ pub struct Options {
     pub html_details: usize,
     /// Progress bars on standard error.
     pub progress: bool,
+    /// Skip TCP segments whose checksums are wrong (`bad_checksum`).
+    pub verify_checksums: bool,
 }
 
 impl Options {
@@ -97,6 +99,7 @@ impl Options {
             teach: TeachOptions::default(),
             html_details: render::html::DEFAULT_DETAILS,
             progress: false,
+            verify_checksums: false,
         }
     }
 }
@@ -178,6 +181,7 @@ pub fn run(
             .as_ref()
             .filter(|f| f.has_addresses())
             .map(|f| std::sync::Arc::new(f.clone())),
+        verify_checksums: options.verify_checksums,
     };
     // Progress on standard error, only when asked for (a person watching).
     let bars = options

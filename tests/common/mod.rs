@@ -196,6 +196,9 @@ pub struct Capture {
     pub truncated: bool,
     pub stopped: Option<Stopped>,
     pub connections: u64,
+    /// Left out of the JSON when 0.
+    #[serde(default)]
+    pub bad_checksums: u64,
     pub evicted: BTreeMap<String, u64>,
 }
 
