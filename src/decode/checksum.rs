@@ -8,18 +8,23 @@
 
 use etherparse::{ip_number, LaxIpSlice};
 
-/// The ones' complement sum of `data` (big-endian 16-bit words, an odd
-/// last byte padded with zero), not yet folded to 16 bits.
+/// The ones' complement sum of `data` as big-endian 16-bit words (an odd
+/// last byte padded with zero), folded to 16 bits. Summed 8 bytes at a time
+/// in the machine's byte order, then swapped: the sum does not depend on
+/// the byte order but for a swap of its two bytes (RFC 1071 §2(B)).
 fn sum(data: &[u8]) -> u64 {
     let mut acc: u64 = 0;
-    let mut words = data.chunks_exact(4);
+    let mut words = data.chunks_exact(8);
     for w in &mut words {
-        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+        let v = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        acc += (v & 0xffff_ffff) + (v >> 32);
     }
     let rest = words.remainder();
-    let mut tail = [0u8; 4];
+    let mut tail = [0u8; 8];
     tail[..rest.len()].copy_from_slice(rest);
-    acc + u64::from(u32::from_be_bytes(tail))
+    let v = u64::from_ne_bytes(tail);
+    acc += (v & 0xffff_ffff) + (v >> 32);
+    u64::from(u16::from_be(fold(acc)))
 }
 
 /// Folds a sum to 16 bits, carries added back.
@@ -98,13 +103,20 @@ mod tests {
 
     #[test]
     fn good_checksums_are_good_and_any_flipped_bit_is_bad() {
-        for p in [v4(&[]), v4(&[1, 2, 3]), v4(&[0xff; 1001]), v6(&[]), v6(&[9; 7])] {
+        for p in [
+            v4(&[]),
+            v4(&[1, 2, 3]),
+            v4(&[0xff; 1001]),
+            v6(&[]),
+            v6(&[9; 7]),
+        ] {
             assert_eq!(tcp_packet_ok(&p), Some(true), "{p:02x?}");
             let ip_header = if p[0] >> 4 == 4 { 20 } else { 40 };
             // Flip a bit in the TCP header and payload, and in the IPv4
-            // header's checksummed fields (not its lengths, which change
-            // what is read).
-            for at in (ip_header..p.len()).chain(if ip_header == 20 { 8..20 } else { 8..8 }) {
+            // header's TTL, checksum and addresses (not its lengths or
+            // protocol, which change what is read).
+            let v4_fields = if ip_header == 20 { 10..20 } else { 8..8 };
+            for at in (ip_header..p.len()).chain(v4_fields).chain([8]) {
                 let mut bad = p.clone();
                 bad[at] ^= 0x10;
                 assert_eq!(tcp_packet_ok(&bad), Some(false), "byte {at}");

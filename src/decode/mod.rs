@@ -349,8 +349,10 @@ pub fn decode_reassembling(
     tunnels: &mut Encapsulation,
     defrag: &mut Reassembler,
 ) -> Result<Segment, SkipReason> {
-    decode_packet(link_type, frame, complete, ts_ns, tunnels, defrag, &mut None)
-        .and_then(Packet::segment)
+    decode_packet(
+        link_type, frame, complete, ts_ns, tunnels, defrag, &mut None,
+    )
+    .and_then(Packet::segment)
 }
 
 /// [`decode_reassembling`], also giving the ICMP errors about TCP segments
@@ -458,17 +460,16 @@ fn walk<'a>(
                         // The whole datagram, decoded on (a fragment inside
                         // it is not reassembled again); a datagram without
                         // TCP leaves its fragments what they were.
-                        Outcome::Complete(whole) => walk(
-                            Next::Ip(&whole),
-                            true,
-                            tunnels,
-                            None,
-                            &mut None,
-                        )
-                            .map_err(|e| match e {
-                                SkipReason::NotTcp | SkipReason::NotIp => SkipReason::IpFragment,
-                                e => e,
-                            }),
+                        Outcome::Complete(whole) => {
+                            walk(Next::Ip(&whole), true, tunnels, None, &mut None).map_err(|e| {
+                                match e {
+                                    SkipReason::NotTcp | SkipReason::NotIp => {
+                                        SkipReason::IpFragment
+                                    }
+                                    e => e,
+                                }
+                            })
+                        }
                     };
                 }
             },
@@ -777,7 +778,9 @@ mod bare_tests {
                             for complete in [true, false] {
                                 let mut tunnels = Encapsulation::new();
                                 let slow = link::payload(lt, frame)
-                                    .and_then(|next| walk(next, complete, &mut tunnels, None, &mut None))
+                                    .and_then(|next| {
+                                        walk(next, complete, &mut tunnels, None, &mut None)
+                                    })
                                     .and_then(Packet::segment);
                                 assert_eq!(fast, slow, "{lt} {frame:02x?}");
                             }

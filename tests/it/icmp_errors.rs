@@ -356,3 +356,17 @@ fn explain_knows_the_icmp_checks() {
         assert!(text.contains("ICMP"), "{code}: {text}");
     }
 }
+
+/// One thread or a pipeline of three: the errors reach the same connections.
+#[test]
+fn both_ways_of_running_a_capture_attach_the_same_errors() {
+    for rel in [
+        "icmp/frag_needed.pcap",
+        "icmp/quotes.pcap",
+        "icmp/unmatched.pcap",
+    ] {
+        let one = analyze_output(&["--format", "json", "--jobs", "1"], &[testdata(rel)]);
+        let three = analyze_output(&["--format", "json", "--jobs", "3"], &[testdata(rel)]);
+        assert_eq!(one, three, "{rel}");
+    }
+}

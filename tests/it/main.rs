@@ -31,6 +31,7 @@ mod hostile;
 mod html_browser;
 mod html_snapshots;
 mod icmp_errors;
+mod icmp_verify_checksums;
 mod inputs;
 mod jsonl_writer;
 mod lifecycle_scenarios;
