@@ -6,7 +6,7 @@
 //! capture, good on the wire. So tcpstate, like tshark, does not verify
 //! checksums unless asked (`--verify-checksums`); it counts the bad ones.
 
-use etherparse::{ip_number, LaxIpSlice};
+use etherparse::ip_number;
 
 /// The ones' complement sum of `data` as big-endian 16-bit words (an odd
 /// last byte padded with zero), folded to 16 bits. Summed 8 bytes at a time
@@ -37,38 +37,47 @@ fn fold(mut acc: u64) -> u16 {
 
 /// Whether the IP packet `packet` (captured whole) carries a TCP segment
 /// whose checksums are right: the IPv4 header checksum and the TCP checksum.
-/// `None` when they cannot be checked: not TCP, a fragment, or fewer bytes
-/// captured than the IP length says.
+/// `None` when they cannot be checked: not TCP, a fragment, IPv6 extension
+/// headers (a routing header changes the destination the checksum uses),
+/// or fewer bytes captured than the IP length says. The headers are read
+/// by hand: this runs on every segment.
 pub fn tcp_packet_ok(packet: &[u8]) -> Option<bool> {
-    let (ip, _) = LaxIpSlice::from_slice(packet).ok()?;
-    if ip.is_fragmenting_payload() {
-        return None;
-    }
-    let payload = ip.payload();
-    if payload.ip_number != ip_number::TCP || payload.incomplete {
-        return None;
-    }
-    let tcp = payload.payload;
-    let len = u32::try_from(tcp.len()).ok()?;
-    let pseudo = match &ip {
-        LaxIpSlice::Ipv4(v4) => {
-            let header = v4.header().slice();
+    let (pseudo, tcp) = match packet.first()? >> 4 {
+        4 => {
+            let header_len = usize::from(packet[0] & 0x0f) * 4;
+            let total = usize::from(be16(packet, 2)?);
+            let fragment = be16(packet, 6)? & 0x3fff != 0;
+            if header_len < 20 || total < header_len || total > packet.len() || fragment {
+                return None;
+            }
+            if *packet.get(9)? != ip_number::TCP.0 {
+                return None;
+            }
+            let header = &packet[..header_len];
             if fold(sum(header)) != 0xffff {
                 return Some(false);
             }
-            // Source and destination (8 bytes), zero, protocol, TCP length.
-            sum(&header[12..20]) + u64::from(ip_number::TCP.0) + u64::from(len)
+            let tcp = &packet[header_len..total];
+            // Source and destination, zero, protocol, TCP length.
+            let pseudo = sum(&header[12..20]) + u64::from(ip_number::TCP.0) + tcp.len() as u64;
+            (pseudo, tcp)
         }
-        LaxIpSlice::Ipv6(v6) => {
-            // A routing header would change the destination the checksum
-            // uses; such segments are left unchecked.
-            if v6.extensions().first_header().is_some() {
+        6 => {
+            let payload_len = usize::from(be16(packet, 4)?);
+            if *packet.get(6)? != ip_number::TCP.0 || payload_len == 0 {
                 return None;
             }
-            sum(&v6.header().slice()[8..40]) + u64::from(ip_number::TCP.0) + u64::from(len)
+            let tcp = packet.get(40..40 + payload_len)?;
+            let pseudo = sum(&packet[8..40]) + u64::from(ip_number::TCP.0) + tcp.len() as u64;
+            (pseudo, tcp)
         }
+        _ => return None,
     };
     Some(fold(pseudo + sum(tcp)) == 0xffff)
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }
 
 #[cfg(test)]
