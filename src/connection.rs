@@ -109,7 +109,8 @@ pub struct IcmpErrors {
 }
 
 impl IcmpErrors {
-    pub const MAX: usize = 16;
+    /// Errors kept per connection at most (about 160 bytes each).
+    pub const MAX: usize = 8;
 
     pub fn total(&self) -> u64 {
         self.by_kind.iter().sum()

@@ -291,7 +291,7 @@ pub struct ConnectionReport {
     /// What the checks found, ordered by first frame.
     pub findings: Vec<FindingReport>,
     /// The ICMP errors about the connection's segments, in the order they
-    /// came (the first 16; the IC findings count them all); left out when
+    /// came (the first 8; the IC findings count them all); left out when
     /// there were none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub icmp: Vec<IcmpReport>,

@@ -656,6 +656,7 @@ fn prefetch_lines<T>(value: &T) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::IcmpErrors;
     use crate::decode::TcpFlags;
     use crate::seq::SeqNum;
     use std::net::Ipv4Addr;
@@ -772,6 +773,51 @@ mod tests {
         };
         assert_eq!(on_port(7000), [(1, 1)]);
         assert_eq!(on_port(5000), [(1, 1), (1, 1)]);
+    }
+
+    /// An ICMP error quoting segment `seq` of the client on `port`.
+    fn icmp_about(port: u16, seq: u32) -> IcmpError {
+        let m = [3u8, 13, 0, 0, 0, 0, 0, 0];
+        let mut quote = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 63)
+            .tcp(port, 80, seq, 1000)
+            .syn()
+            .write(&mut quote, &[])
+            .unwrap();
+        let msg = [&m[..], &quote[..28]].concat();
+        let router = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254));
+        crate::decode::icmp::parse(&msg, false, router, router).unwrap()
+    }
+
+    /// Errors reach the connection of the quoted ends, name the quoted
+    /// segment's frame, and a flood of them keeps a few.
+    #[test]
+    fn icmp_errors_find_their_connection_and_stay_bounded() {
+        assert!(std::mem::size_of::<crate::connection::IcmpSeen>() <= 160);
+        let mut table = ConnTable::new(1, None, Limits::default());
+        let mut done: Vec<Connection> = Vec::new();
+        table.push(seg(5000, true, TcpFlags::SYN, 77, 0), at(0), &mut done);
+        // Many other segments since: the SYN is still found (its ISN).
+        for port in 6000..6000 + 2 * Recent::LEN as u16 {
+            table.push(seg(port, true, TcpFlags::SYN, 1, 0), at(1), &mut done);
+        }
+        for i in 0..100 {
+            assert!(table.icmp(&icmp_about(5000, 77), at(2 + i), &mut done));
+        }
+        // A segment just sent is found in the ring.
+        table.push(seg(6000, true, TcpFlags::SYN, 1, 0), at(300), &mut done);
+        assert!(table.icmp(&icmp_about(6000, 1), at(301), &mut done));
+        // No connection on port 4999.
+        assert!(!table.icmp(&icmp_about(4999, 77), at(302), &mut done));
+        table.finish(&mut done);
+        let c = done.iter().find(|c| c.client.port == 5000).unwrap();
+        let all = c.icmp.as_deref().unwrap();
+        assert_eq!((all.kept.len(), all.total()), (IcmpErrors::MAX, 100));
+        assert!(all.kept.iter().all(|i| i.quoted_frame == Some(1)));
+        assert!(c.syn_rejected_by_icmp());
+        let c = done.iter().find(|c| c.client.port == 6000).unwrap();
+        let frames: Vec<_> = c.icmp_errors().iter().map(|i| i.quoted_frame).collect();
+        assert_eq!(frames, [Some(301)]);
     }
 
     /// Unanswered SYNs, one a millisecond: each is given up 5 s (the attempt

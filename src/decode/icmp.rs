@@ -437,6 +437,58 @@ mod tests {
         );
     }
 
+    /// An ICMP error packet from the router to the client about `quoted`.
+    fn icmp_packet(quoted: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        PacketBuilder::ipv4([10, 0, 1, 254], [10, 0, 1, 1], 64)
+            .icmpv4_raw(3, 13, [0; 4])
+            .write(&mut out, quoted)
+            .unwrap();
+        out
+    }
+
+    /// Through the decoder: bare, in an 802.1Q tag, in IP-in-IP (a tunnel
+    /// the connection table tells apart), and cut in two IP fragments (not
+    /// reassembled: ICMP is not a protocol that may carry TCP).
+    #[test]
+    fn the_decoder_finds_errors_inside_encapsulations() {
+        use super::super::{decode_packet, defrag, linktype, Encapsulation, Packet, SkipReason};
+        let packet = icmp_packet(&syn_v4()[..28]);
+        let decode = |lt, frame: &[u8]| {
+            let mut tunnels = Encapsulation::new();
+            let mut defrag = defrag::Reassembler::new(defrag::Limits::default());
+            let got = decode_packet(lt, frame, true, 0, &mut tunnels, &mut defrag, &mut None);
+            (got, tunnels.len())
+        };
+        let want = |got: Result<Packet, SkipReason>| match got {
+            Ok(Packet::Icmp(e)) => {
+                assert_eq!((e.kind, e.reporter), (IcmpKind::AdminProhibited, ROUTER));
+                assert_eq!(e.quoted.seq, Some(SeqNum(0xffff_fff0)));
+            }
+            other => panic!("{other:?}"),
+        };
+        let (got, tunnels) = decode(linktype::RAW, &packet);
+        want(got);
+        assert_eq!(tunnels, 0);
+        let mut tagged = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x81, 0, 0, 7, 0x08, 0];
+        tagged.extend_from_slice(&packet);
+        let (got, tunnels) = decode(linktype::ETHERNET, &tagged);
+        want(got);
+        assert_eq!(tunnels, 0);
+        let mut ipip = Vec::new();
+        PacketBuilder::ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+            .write(&mut ipip, etherparse::IpNumber::IPV4, &packet)
+            .unwrap();
+        let (got, tunnels) = decode(linktype::RAW, &ipip);
+        want(got);
+        assert_eq!(tunnels, 1);
+        // The first fragment of an ICMP error: held for nobody.
+        let mut first = packet.clone();
+        first[6] = 0x20; // more fragments
+        let (got, _) = decode(linktype::RAW, &first);
+        assert_eq!(got, Err(SkipReason::IpFragment));
+    }
+
     /// Every cut and every byte value at every position of a quote: no
     /// panic, and whatever is read lies inside the message.
     #[test]
