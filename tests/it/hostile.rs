@@ -50,7 +50,7 @@ const MEMORY_BOUND: usize = 64 << 20;
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata");
     let mut files = Vec::new();
-    for dir in ["captures", "variants", "crafted", "tunnels"] {
+    for dir in ["captures", "variants", "crafted", "tunnels", "icmp"] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = e.unwrap().path();
             files.push((
