@@ -58,7 +58,7 @@ pub enum Command {
 
 Exit status: 0 analyzed, no finding at or above --fail-on; 1 such findings exist;
 2 usage error or an input that cannot be read as a capture.")]
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
     /// List the catalog of checks (codes, severities, titles).
     Rules(RulesArgs),
     /// Explain one check: what it means, why it matters, where the rule comes from.
@@ -238,6 +238,13 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, default_value_t = 5.0)]
     pub attempt_timeout: f64,
 
+    /// Skip TCP segments whose IPv4 header or TCP checksum is wrong
+    /// (skipped: bad_checksum), as Zeek does. Off by default, as in tshark:
+    /// a capture taken on a sending host holds checksums its network card
+    /// was to fill in (checksum offload); they are counted instead.
+    #[arg(long)]
+    pub verify_checksums: bool,
+
     /// Files analyzed at once (default: one per core). With fewer files
     /// than that, each runs as a pipeline of three threads (reading,
     /// tracking, reporting); 1 analyzes everything on one thread.
@@ -402,6 +409,7 @@ impl AnalyzeArgs {
             // Progress only for a person watching a terminal.
             progress: std::io::stderr().is_terminal(),
             shard: self.shard,
+            verify_checksums: self.verify_checksums,
         })
     }
 

@@ -6,7 +6,7 @@
 //! done.
 
 use crate::checks::{Checker, SegmentContext};
-use crate::decode::{Segment, TcpFlags};
+use crate::decode::{IcmpError, IcmpKind, Segment, TcpFlags};
 use crate::seq::SeqNum;
 use crate::state::{Side, State, StepOutcome, Tracker, Transition};
 use crate::wireshark::{SegFlags, SeqAnalysis};
@@ -82,6 +82,43 @@ pub struct Connection {
     pub(crate) recently_active: bool,
     /// The tunnels that carried it (`Segment::carried`; 0: captured bare).
     pub carried: u16,
+    /// The ICMP errors about its segments; boxed, as few connections have any.
+    pub icmp: Option<Box<IcmpErrors>>,
+}
+
+/// An ICMP error about one of a connection's segments.
+#[derive(Debug, Clone, Copy)]
+pub struct IcmpSeen {
+    pub error: IcmpError,
+    /// The ICMP packet's frame and time.
+    pub at: At,
+    /// The side that sent the quoted segment.
+    pub side: Side,
+    /// The frame of the quoted segment, when the quoted sequence number
+    /// names one the side sent (among the table's recent segments, or its SYN).
+    pub quoted_frame: Option<u64>,
+}
+
+/// The ICMP errors of a connection: the first [`IcmpErrors::MAX`] kept,
+/// every one counted by kind.
+#[derive(Debug, Clone, Default)]
+pub struct IcmpErrors {
+    pub kept: Vec<IcmpSeen>,
+    /// Indexed by `IcmpKind as usize`.
+    pub by_kind: [u64; IcmpKind::ALL.len()],
+}
+
+impl IcmpErrors {
+    /// Errors kept per connection at most (about 160 bytes each).
+    pub const MAX: usize = 8;
+
+    pub fn total(&self) -> u64 {
+        self.by_kind.iter().sum()
+    }
+
+    pub fn count(&self, kind: IcmpKind) -> u64 {
+        self.by_kind[kind as usize]
+    }
 }
 
 /// Frames that matter for classifying the opening and the release.
@@ -262,6 +299,7 @@ pub(crate) fn new_connection(
         ended_by: EndedBy::default(),
         recently_active: true,
         carried: seg.carried,
+        icmp: None,
     }
 }
 
@@ -325,6 +363,52 @@ impl Before {
 }
 
 impl Connection {
+    /// Attaches an ICMP error about one of its segments, received at `at`;
+    /// `frame` is the quoted segment's, if the table found it.
+    pub(crate) fn attach_icmp(&mut self, error: &IcmpError, at: At, frame: Option<u64>) {
+        let q = &error.quoted;
+        let side = self.side_of(Addr {
+            ip: q.src,
+            port: q.src_port,
+        });
+        // Not among the recent segments: the side's SYN, if it is the one quoted.
+        let frame = frame.or_else(|| {
+            let isn = self.tracker.endpoint(side).isn;
+            let syn = match side {
+                Side::Client => self.obs.syn,
+                Side::Server => self.obs.syn_ack,
+            };
+            syn.filter(|_| isn.is_some() && q.seq == isn)
+                .map(|a| a.frame)
+        });
+        let all = self.icmp.get_or_insert_with(Box::default);
+        all.by_kind[error.kind as usize] += 1;
+        if all.kept.len() < IcmpErrors::MAX {
+            all.kept.push(IcmpSeen {
+                error: *error,
+                at,
+                side,
+                quoted_frame: frame,
+            });
+        }
+    }
+
+    /// The ICMP errors kept, in the order they came.
+    pub fn icmp_errors(&self) -> &[IcmpSeen] {
+        self.icmp.as_deref().map_or(&[], |i| &i.kept)
+    }
+
+    /// Whether an ICMP error answered the client's SYN, saying it was not
+    /// delivered (unreachable, prohibited, time exceeded…).
+    pub fn syn_rejected_by_icmp(&self) -> bool {
+        let isn = self.tracker.endpoint(Side::Client).isn;
+        self.icmp_errors().iter().any(|i| {
+            i.side == Side::Client
+                && i.error.kind.rejects()
+                && (i.error.quoted.seq.is_none() || i.error.quoted.seq == isn)
+        })
+    }
+
     /// Wireshark's relative numbering: base = ISN, or first seq seen - 1; an
     /// ACK from a direction seen first fixes the other direction's base at ack - 1.
     fn set_bases(&mut self, side: Side, seg: &Segment) {

@@ -24,7 +24,7 @@
 //! let f = Filter::parse("port 443 and (handshake unanswered or severity warning)").unwrap();
 //! assert!(f.has_verdicts() && f.has_addresses());
 //! let e = Filter::parse("port 443 and handshake maybe").unwrap_err();
-//! assert_eq!(e.to_string(), "unknown handshake status 'maybe' (complete, simultaneous, refused, unanswered, incomplete, missing)");
+//! assert_eq!(e.to_string(), "unknown handshake status 'maybe' (complete, simultaneous, refused, unanswered, unreachable, incomplete, missing)");
 //! assert_eq!(e.caret("port 443 and handshake maybe"), "  port 443 and handshake maybe\n                         ^^^^^");
 //! ```
 
@@ -120,11 +120,12 @@ impl Cmp {
     }
 }
 
-const HANDSHAKES: [&str; 6] = [
+const HANDSHAKES: [&str; 7] = [
     "complete",
     "simultaneous",
     "refused",
     "unanswered",
+    "unreachable",
     "incomplete",
     "missing",
 ];

@@ -7,8 +7,8 @@
 
 use crate::capture::{CaptureFormat, ReadNotice, ReadStop, ReadSummary};
 use crate::checks::Finding;
-use crate::connection::{At, Connection, EndedBy};
-use crate::decode::{linktype, SkipReason, TcpFlags};
+use crate::connection::{At, Connection, EndedBy, IcmpSeen};
+use crate::decode::{linktype, IcmpKind, SkipReason, TcpFlags};
 use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
 use crate::verdict::{self, Assessment, HandshakeStatus, Initiator, TeardownStatus};
@@ -185,6 +185,11 @@ pub struct CaptureReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<ReadNotice>,
     pub connections: u64,
+    /// TCP segments analyzed although their IPv4 header or TCP checksum is
+    /// wrong (without `--verify-checksums`; usually checksum offload on the
+    /// capturing host); left out of the JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bad_checksums: u64,
     /// Connections handed over early to bound memory, by reason
     /// (`idle_timeout`, `max_connections`); only reasons that occurred.
     pub evicted: Counts<EndedBy>,
@@ -217,6 +222,7 @@ impl CaptureReport {
             stopped: read.stop,
             notices: read.notices,
             connections,
+            bad_checksums: 0,
             evicted: Counts::default(),
             summary: Summary::new(),
             flagged: 0,
@@ -433,10 +439,112 @@ pub struct ConnectionReport {
     pub zeek: ZeekFields,
     /// What the checks found, ordered by first frame.
     pub findings: Vec<FindingReport>,
+    /// The ICMP errors about the connection's segments, in the order they
+    /// came (the first 8; the IC findings count them all); left out when
+    /// there were none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub icmp: Vec<IcmpReport>,
     /// Only with `--packets`: every segment of the connection.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<PacketReport>")]
     pub packets: Option<Vec<PacketReport>>,
+}
+
+/// One ICMP or ICMPv6 error about one of a connection's segments.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct IcmpReport {
+    /// The ICMP packet's frame.
+    pub frame: u64,
+    /// Seconds since the connection's first frame.
+    pub time: f64,
+    /// Who reported it: the ICMP packet's source (a router, or the host).
+    #[schemars(schema_with = "ip_address")]
+    pub reporter: String,
+    /// `icmp` or `icmpv6`.
+    #[schemars(schema_with = "schema_icmp_protocol")]
+    pub protocol: &'static str,
+    #[serde(rename = "type")]
+    pub icmp_type: u8,
+    pub code: u8,
+    /// `unreachable`, `admin_prohibited`, `packet_too_big`,
+    /// `time_exceeded`, `redirect`, `parameter_problem`, `source_quench`.
+    #[serde(serialize_with = "icmp_kind")]
+    #[schemars(schema_with = "schema_icmp_kind")]
+    pub kind: IcmpKind,
+    /// The type and code in words.
+    pub description: &'static str,
+    /// The MTU a "fragmentation needed" or "packet too big" gives.
+    pub mtu: Option<u32>,
+    /// The gateway a redirect names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "ip_address")]
+    pub gateway: Option<String>,
+    /// The check it is reported under (`IC002`).
+    #[serde(serialize_with = "code")]
+    pub check: Check,
+    pub quoted: QuotedReport,
+}
+
+/// The segment an ICMP error quotes.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct QuotedReport {
+    /// Its sender: `c2s` from the client, `s2c` from the server.
+    #[serde(serialize_with = "direction")]
+    #[schemars(schema_with = "schema_direction")]
+    pub dir: Side,
+    /// Its raw and relative sequence numbers, when quoted.
+    pub seq: Option<u32>,
+    pub rel_seq: Option<u32>,
+    /// Its frame, when the capture holds it.
+    pub frame: Option<u64>,
+    /// Its IP length (the size of the packet that was too big).
+    pub ip_len: u32,
+    /// The TTL or hop limit it reached the reporter with.
+    pub ttl: u8,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn icmp_kind<S: Serializer>(kind: &IcmpKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.as_str())
+}
+
+fn schema_icmp_kind(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": IcmpKind::ALL.map(IcmpKind::as_str) })
+}
+
+fn schema_icmp_protocol(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": ["icmp", "icmpv6"] })
+}
+
+impl IcmpReport {
+    fn of(c: &Connection, i: &IcmpSeen) -> IcmpReport {
+        let e = &i.error;
+        let q = &e.quoted;
+        IcmpReport {
+            frame: i.at.frame,
+            time: secs(i.at.ts_ns.saturating_sub(c.first.ts_ns)),
+            reporter: e.reporter.to_string(),
+            protocol: if e.v6 { "icmpv6" } else { "icmp" },
+            icmp_type: e.icmp_type,
+            code: e.code,
+            kind: e.kind,
+            description: e.description(),
+            mtu: e.mtu,
+            gateway: e.gateway.map(|g| g.to_string()),
+            check: verdict::icmp_check(e.kind),
+            quoted: QuotedReport {
+                dir: i.side,
+                seq: q.seq.map(|s| s.raw()),
+                rel_seq: q.seq.and_then(|s| c.base[i.side].map(|b| s - b)),
+                frame: i.quoted_frame,
+                ip_len: q.ip_len,
+                ttl: q.ttl,
+            },
+        }
+    }
 }
 
 /// One finding, as reported.
@@ -828,7 +936,8 @@ fn schema_fail_on(_: &mut SchemaGenerator) -> Schema {
 
 /// `by_handshake`: every status is present (with 0 where none).
 fn schema_every_handshake(g: &mut SchemaGenerator) -> Schema {
-    every_key(g, &HandshakeStatus::ALL)
+    // `unreachable` only when it occurred.
+    every_key(g, &HandshakeStatus::LISTED)
 }
 
 /// `by_teardown`: every status is present.
@@ -936,7 +1045,11 @@ impl JsonSchema for SkipReason {
             | TruncatedTcpHeader
             | InvalidTcpHeader
             | Filtered
-            | OtherShard => (),
+            | OtherShard
+            | BadChecksum
+            | IcmpAttached
+            | IcmpNoConnection
+            | IcmpTruncatedQuote => (),
         };
         let named = [
             UnknownLinkType,
@@ -959,6 +1072,10 @@ impl JsonSchema for SkipReason {
             InvalidTcpHeader,
             Filtered,
             OtherShard,
+            BadChecksum,
+            IcmpAttached,
+            IcmpNoConnection,
+            IcmpTruncatedQuote,
         ];
         json_schema!({
             "description": "Why frames were not analyzed.",
@@ -975,7 +1092,7 @@ impl JsonSchema for SkipReason {
 impl Summary {
     pub fn new() -> Summary {
         Summary {
-            by_handshake: Counts::zeros(HandshakeStatus::ALL),
+            by_handshake: Counts::zeros(HandshakeStatus::LISTED),
             by_teardown: Counts::zeros(TeardownStatus::ALL),
             ..Summary::default()
         }
@@ -1228,6 +1345,11 @@ impl ConnectionReport {
                 }
             },
             findings: a.findings.into_iter().map(FindingReport::from).collect(),
+            icmp: c
+                .icmp_errors()
+                .iter()
+                .map(|i| IcmpReport::of(c, i))
+                .collect(),
             packets,
         }
     }
@@ -1272,7 +1394,7 @@ mod tests {
 
     #[test]
     fn counts_list_their_keys_in_name_order() {
-        let mut by_handshake = Counts::zeros(HandshakeStatus::ALL);
+        let mut by_handshake = Counts::zeros(HandshakeStatus::LISTED);
         by_handshake.add(HandshakeStatus::Refused, 2);
         assert_eq!(
             serde_json::to_string(&by_handshake).unwrap(),

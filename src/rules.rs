@@ -438,6 +438,74 @@ catalog! {
         zh_title: "窗口已满",
         zh_why: "发送方已经发满了对方通告的窗口，必须等待确认。",
     }
+    IcmpUnreachable {
+        code: "IC001",
+        severity: Warning,
+        title: "ICMP destination unreachable",
+        explanation: "A router (or the destination host) answered one of the connection's \
+            segments with an ICMP destination unreachable (IPv4 type 3: net, host, protocol or \
+            port unreachable and the rarer codes; ICMPv6 type 1: no route, address or port \
+            unreachable…) that quotes the segment's IP header and ports: the segment was not \
+            delivered. The finding names the reporting address, the type and code and the quoted \
+            segment. A SYN answered so gets the handshake status `unreachable`. TCP treats net, \
+            host and source-route failures as soft errors that need not abort the connection, \
+            protocol and port unreachable as hard ones (RFC 1122 §4.2.3.9, RFC 5461); Linux \
+            aborts a connection still in SYN-SENT on any of them ('no route to host', \
+            'connection refused').",
+        zh_title: "ICMP 目的不可达",
+        zh_why: "路由器或目的主机用 ICMP 目的不可达回答了这个连接的报文：报文没有送达。",
+    }
+    IcmpAdminProhibited {
+        code: "IC002",
+        severity: Warning,
+        title: "ICMP administratively prohibited: rejected by a filter",
+        explanation: "A filter on the path rejected the segment and said so with ICMP \
+            destination unreachable, 'communication administratively prohibited' (IPv4 type 3 \
+            code 13, or codes 9 and 10; RFC 1812 §5.2.7.1) or ICMPv6 type 1 code 1 (and the \
+            policy codes 5 and 6, RFC 4443 §3.1): nftables' `reject with icmp type \
+            admin-prohibited`. Unlike a silent drop the client learns at once; unlike a RST it \
+            comes from the filtering router, whose address the finding names, not from the \
+            server.",
+        zh_title: "ICMP 管理性禁止：被过滤规则拒绝",
+        zh_why: "路径上的防火墙拒绝了这个报文，并用 ICMP “管理性禁止”告知发送方，报告者是那台路由器而不是服务器。",
+    }
+    IcmpPacketTooBig {
+        code: "IC003",
+        severity: Info,
+        title: "ICMP fragmentation needed / packet too big",
+        explanation: "A router could not forward a packet larger than its next hop's MTU: IPv4 \
+            'fragmentation needed and DF set' (type 3 code 4) with the next-hop MTU (RFC 1191), \
+            or ICMPv6 'packet too big' (type 2) with the MTU (RFC 8201). Path MTU discovery: the \
+            sender lowers its packet size and resends. The finding names the router, the MTU and \
+            the quoted segment with its size. When these messages are filtered on the way back, \
+            full-size segments vanish while the handshake works: the classic path-MTU black hole \
+            (RFC 2923).",
+        zh_title: "ICMP 需要分片 / 报文过大",
+        zh_why: "报文超过了下一跳的 MTU，路由器用 ICMP 告知 MTU，发送方应当减小报文长度（路径 MTU 发现）。",
+    }
+    IcmpTimeExceeded {
+        code: "IC004",
+        severity: Warning,
+        title: "ICMP time exceeded: TTL or hop limit expired in transit",
+        explanation: "A router dropped the segment because its TTL (IPv4) or hop limit (IPv6) \
+            reached zero (ICMP type 11 code 0, ICMPv6 type 3 code 0; RFC 792, RFC 4443 §3.3), \
+            or a fragmented datagram was not reassembled in time (code 1). A routing loop, or a \
+            sender whose TTL is too small for the path; the finding names the router and the \
+            TTL the quoted packet arrived with.",
+        zh_title: "ICMP 超时：TTL 或跳数限制在途中耗尽",
+        zh_why: "报文的 TTL（跳数限制）在途中降到零被路由器丢弃：可能是路由环路，或发送方的 TTL 太小。",
+    }
+    IcmpOther {
+        code: "IC005",
+        severity: Info,
+        title: "Other ICMP error about the connection",
+        explanation: "An ICMP redirect (IPv4 type 5: use another gateway, which the finding \
+            names), parameter problem (IPv4 type 12, ICMPv6 type 4: a header field the receiver \
+            could not process) or source quench (IPv4 type 4, deprecated by RFC 6633) quoting \
+            one of the connection's segments.",
+        zh_title: "关于该连接的其他 ICMP 差错",
+        zh_why: "ICMP 重定向、参数问题或源抑制报文引用了这个连接的报文。",
+    }
 }
 
 impl Check {

@@ -284,10 +284,27 @@ impl Sharder {
     /// carried it (`seg.carried` their number in the capture's
     /// [`Carriers`]).
     pub fn keeps(&mut self, seg: &Segment, tunnels: &[Tunnel]) -> bool {
+        self.keeps_ends(
+            (seg.src, seg.src_port),
+            (seg.dst, seg.dst_port),
+            seg.carried,
+            tunnels,
+        )
+    }
+
+    /// [`Sharder::keeps`] for the connection between `a` and `b` carried in
+    /// the chain numbered `carried` (an ICMP error's quoted ends).
+    pub fn keeps_ends(
+        &mut self,
+        a: (IpAddr, u16),
+        b: (IpAddr, u16),
+        carried: u16,
+        tunnels: &[Tunnel],
+    ) -> bool {
         if self.shard.count == 1 {
             return true;
         }
-        let state = match seg.carried {
+        let state = match carried {
             0 => self.bare,
             Carriers::OVERFLOW => chain_state(None),
             n => {
@@ -299,7 +316,7 @@ impl Sharder {
                 *self.chains[i].get_or_insert_with(|| chain_state(Some(tunnels)))
             }
         };
-        let hash = endpoints_hash(state, (seg.src, seg.src_port), (seg.dst, seg.dst_port));
+        let hash = endpoints_hash(state, a, b);
         self.of_hash(hash) == self.shard.index
     }
 

@@ -7,7 +7,8 @@
 //! tracked; their findings join the ones made here.
 
 use crate::checks::{Checker, Finding, Sends, MAX_FRAMES};
-use crate::connection::{At, Connection};
+use crate::connection::{At, Connection, IcmpSeen};
+use crate::decode::IcmpKind;
 use crate::rules::Check;
 use crate::state::{Side, State};
 use crate::zeek::ConnState;
@@ -28,6 +29,9 @@ pub enum HandshakeStatus {
     Refused,
     /// SYNs only: no answer.
     Unanswered,
+    /// An ICMP error (destination unreachable, administratively prohibited,
+    /// time exceeded…) answered the SYN instead of a SYN-ACK.
+    Unreachable,
     /// SYN-ACK seen, the final ACK never.
     Incomplete,
     /// The capture began after the handshake.
@@ -35,7 +39,19 @@ pub enum HandshakeStatus {
 }
 
 impl HandshakeStatus {
-    pub const ALL: [HandshakeStatus; 6] = [
+    pub const ALL: [HandshakeStatus; 7] = [
+        HandshakeStatus::Complete,
+        HandshakeStatus::Simultaneous,
+        HandshakeStatus::Refused,
+        HandshakeStatus::Unanswered,
+        HandshakeStatus::Unreachable,
+        HandshakeStatus::Incomplete,
+        HandshakeStatus::Missing,
+    ];
+    /// The statuses a summary lists even when none occurred: every one but
+    /// `unreachable`, which is listed only when it occurred (so that the
+    /// summaries of captures without ICMP errors stay what they were).
+    pub const LISTED: [HandshakeStatus; 6] = [
         HandshakeStatus::Complete,
         HandshakeStatus::Simultaneous,
         HandshakeStatus::Refused,
@@ -49,6 +65,7 @@ impl HandshakeStatus {
             HandshakeStatus::Simultaneous => "simultaneous",
             HandshakeStatus::Refused => "refused",
             HandshakeStatus::Unanswered => "unanswered",
+            HandshakeStatus::Unreachable => "unreachable",
             HandshakeStatus::Incomplete => "incomplete",
             HandshakeStatus::Missing => "missing",
         }
@@ -134,6 +151,8 @@ pub fn handshake(c: &Connection) -> HandshakeStatus {
         HandshakeStatus::Simultaneous
     } else if o.refused {
         HandshakeStatus::Refused
+    } else if o.syn.is_some() && o.syn_ack.is_none() && c.syn_rejected_by_icmp() {
+        HandshakeStatus::Unreachable
     } else if o.syn.is_none() && o.syn_ack.is_none() {
         HandshakeStatus::Missing
     } else if o.hs_ack.is_some() {
@@ -247,6 +266,7 @@ impl Assessment {
         let mut found = Found::new(&c.checker, detail);
         found.resent(c);
         found.opening(c, handshake);
+        found.icmp(c);
         found.unacked_fins(c);
         found.release(c, teardown);
         found.time_wait(c);
@@ -401,7 +421,64 @@ impl<'a> Found<'a> {
                         .into()
                 },
             ),
-            HandshakeStatus::Complete => {}
+            // The ICMP findings say it (`Found::icmp`).
+            HandshakeStatus::Complete | HandshakeStatus::Unreachable => {}
+        }
+    }
+
+    /// IC001–IC005: the ICMP errors about the connection's segments, one
+    /// finding per kind of check, counting every error of that kind.
+    fn icmp(&mut self, c: &Connection) {
+        let Some(all) = c.icmp.as_deref() else {
+            return;
+        };
+        for check in [
+            Check::IcmpUnreachable,
+            Check::IcmpAdminProhibited,
+            Check::IcmpPacketTooBig,
+            Check::IcmpTimeExceeded,
+            Check::IcmpOther,
+        ] {
+            let count: u64 = IcmpKind::ALL
+                .into_iter()
+                .filter(|&k| icmp_check(k) == check)
+                .map(|k| all.count(k))
+                .sum();
+            if count == 0 {
+                continue;
+            }
+            let of_check = || {
+                all.kept
+                    .iter()
+                    .filter(move |i| icmp_check(i.error.kind) == check)
+            };
+            let frames = || {
+                let mut frames: Vec<u64> = of_check()
+                    .flat_map(|i| [Some(i.at.frame), i.quoted_frame])
+                    .flatten()
+                    .collect();
+                frames.sort_unstable();
+                frames.dedup();
+                frames.truncate(MAX_FRAMES);
+                frames
+            };
+            self.add(check, count, frames, || {
+                let first = of_check().next();
+                let mut text = first.map_or_else(String::new, |i| icmp_message(c, i));
+                if count > 1 {
+                    let frames: Vec<String> =
+                        of_check().skip(1).map(|i| i.at.frame.to_string()).collect();
+                    text.push_str(&format!(
+                        "; {} more such error{}",
+                        count - 1,
+                        if count == 2 { "" } else { "s" }
+                    ));
+                    if !frames.is_empty() {
+                        text.push_str(&format!(" (frame {})", frames.join(", ")));
+                    }
+                }
+                text
+            });
         }
     }
 
@@ -539,6 +616,72 @@ impl<'a> Found<'a> {
             },
         );
     }
+}
+
+/// The check an ICMP error of `kind` is reported under.
+pub fn icmp_check(kind: IcmpKind) -> Check {
+    match kind {
+        IcmpKind::Unreachable => Check::IcmpUnreachable,
+        IcmpKind::AdminProhibited => Check::IcmpAdminProhibited,
+        IcmpKind::PacketTooBig => Check::IcmpPacketTooBig,
+        IcmpKind::TimeExceeded => Check::IcmpTimeExceeded,
+        IcmpKind::Redirect | IcmpKind::ParameterProblem | IcmpKind::SourceQuench => {
+            Check::IcmpOther
+        }
+    }
+}
+
+/// One ICMP error in words: who reported what, about which segment.
+/// "10.0.1.254 reported destination unreachable: communication
+/// administratively prohibited (ICMP type 3 code 13) in frame 2, about the
+/// client's SYN seq=… (frame 1)".
+fn icmp_message(c: &Connection, i: &IcmpSeen) -> String {
+    let e = &i.error;
+    let q = &e.quoted;
+    let proto = if e.v6 { "ICMPv6" } else { "ICMP" };
+    let isn = c.tracker.endpoint(i.side).isn;
+    let what = match q.seq {
+        Some(seq) if Some(seq) == isn => {
+            let syn = if i.side == Side::Client {
+                "SYN"
+            } else {
+                "SYN-ACK"
+            };
+            format!("{syn} seq={}", seq.raw())
+        }
+        Some(seq) => {
+            let rel = c.base[i.side].map(|b| seq - b);
+            match rel {
+                Some(rel) => format!("segment seq={} (relative {rel})", seq.raw()),
+                None => format!("segment seq={}", seq.raw()),
+            }
+        }
+        None => "segment (sequence number not quoted)".to_string(),
+    };
+    let mut text = format!(
+        "{} reported {} ({proto} type {} code {}) in frame {}, about the {}'s {what}",
+        e.reporter,
+        e.description(),
+        e.icmp_type,
+        e.code,
+        i.at.frame,
+        i.side.as_str(),
+    );
+    match (i.quoted_frame, q.seq) {
+        (Some(frame), _) => text.push_str(&format!(" (frame {frame})")),
+        (None, Some(_)) => text.push_str(" (not among the segments captured)"),
+        (None, None) => {}
+    }
+    if let Some(mtu) = e.mtu {
+        text.push_str(&format!("; MTU {mtu}, the packet was {} bytes", q.ip_len));
+    }
+    if let Some(gateway) = e.gateway {
+        text.push_str(&format!("; gateway {gateway}"));
+    }
+    if e.kind == IcmpKind::TimeExceeded {
+        text.push_str(&format!("; it arrived with TTL {}", q.ttl));
+    }
+    text
 }
 
 /// The frames of the sends, at most [`MAX_FRAMES`].

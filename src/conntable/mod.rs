@@ -18,7 +18,7 @@ mod index;
 use crate::connection::{
     is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy,
 };
-use crate::decode::Segment;
+use crate::decode::{IcmpError, Segment};
 use crate::state::Transition;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -101,8 +101,14 @@ impl FlowKey {
     }
 
     fn of(seg: &Segment) -> FlowKey {
-        let a = (ip_bits(seg.src), seg.src_port);
-        let b = (ip_bits(seg.dst), seg.dst_port);
+        FlowKey::of_ends(seg.src, seg.src_port, seg.dst, seg.dst_port, seg.carried)
+    }
+
+    /// The key of the connection between two ends, carried by `carried`.
+    #[inline]
+    fn of_ends(src: IpAddr, src_port: u16, dst: IpAddr, dst_port: u16, carried: u16) -> FlowKey {
+        let a = (ip_bits(src), src_port);
+        let b = (ip_bits(dst), dst_port);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         FlowKey {
             ips: [
@@ -112,8 +118,8 @@ impl FlowKey {
                 hi.0 as u64,
             ],
             ports: [lo.1, hi.1],
-            carried: seg.carried,
-            v6: seg.src.is_ipv6(),
+            carried,
+            v6: src.is_ipv6(),
         }
     }
 }
@@ -229,6 +235,50 @@ pub struct ConnTable {
     /// The latest capture time of a segment fed.
     latest: Option<i64>,
     transitions: Vec<Transition>,
+    /// The last segments fed, to find the one an ICMP error quotes.
+    recent: Recent,
+}
+
+/// Segments fed to a connection last (at most [`Recent::LEN`]): their
+/// connection's key hash, source port, sequence number and frame. An ICMP
+/// error follows the segment it reports on by about a round trip to the
+/// reporting router, so the segment is normally among them; a table-wide
+/// ring costs every segment one small write and no connection any memory.
+struct Recent {
+    ring: Box<[(u64, u64, u32, u16)]>,
+    next: usize,
+}
+
+impl Recent {
+    const LEN: usize = 1024;
+
+    fn new() -> Recent {
+        Recent {
+            ring: Vec::new().into_boxed_slice(),
+            next: 0,
+        }
+    }
+
+    #[inline]
+    fn note(&mut self, hash: u64, seg: &Segment, frame: u64) {
+        if self.ring.is_empty() {
+            self.ring = vec![(0, 0, 0, 0); Recent::LEN].into_boxed_slice();
+        }
+        self.ring[self.next] = (hash, frame, seg.seq.raw(), seg.src_port);
+        self.next = (self.next + 1) % Recent::LEN;
+    }
+
+    /// The frame of the latest segment from `src_port` with sequence number
+    /// `seq` on the connection with key hash `hash`, if it is still here.
+    fn find(&self, hash: u64, src_port: u16, seq: u32) -> Option<u64> {
+        let (newer, older) = self.ring.split_at(self.next.min(self.ring.len()));
+        newer
+            .iter()
+            .rev()
+            .chain(older.iter().rev())
+            .find(|&&(h, frame, s, port)| frame != 0 && h == hash && s == seq && port == src_port)
+            .map(|&(_, frame, _, _)| frame)
+    }
 }
 
 impl ConnTable {
@@ -252,6 +302,7 @@ impl ConnTable {
             next_sweep: i64::MIN,
             latest: None,
             transitions: Vec::new(),
+            recent: Recent::new(),
         }
     }
 
@@ -474,6 +525,7 @@ impl ConnTable {
         let Some(conn) = entry.conn.as_deref_mut() else {
             return;
         };
+        self.recent.note(p.hash, seg, at.frame);
         feed(
             conn,
             slot,
@@ -659,6 +711,31 @@ impl ConnTable {
         false
     }
 
+    /// Attaches an ICMP error to the connection of the segment it quotes
+    /// (same ends, same tunnels), after feeding the segments before it;
+    /// false when no tracked connection has the quoted ends.
+    pub fn icmp(&mut self, error: &IcmpError, at: At, sink: &mut impl ConnectionSink) -> bool {
+        self.drain(sink);
+        let q = &error.quoted;
+        let key = FlowKey::of_ends(q.src, q.src_port, q.dst, q.dst_port, error.carried);
+        let hash = key.hash();
+        let Some(found) = self.find(&key, hash) else {
+            return false;
+        };
+        let frame = q
+            .seq
+            .and_then(|seq| self.recent.find(hash, q.src_port, seq.raw()));
+        // An attempt kept packed is unpacked to take it (and stays so).
+        self.unpack(found.slot);
+        match self.slots[found.slot as usize].conn.as_deref_mut() {
+            Some(conn) => {
+                conn.attach_icmp(error, at, frame);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Feeds every segment still queued.
     pub fn drain(&mut self, sink: &mut impl ConnectionSink) {
         while let Some((p, hint)) = self.queue.pop_front() {
@@ -756,6 +833,7 @@ fn prefetch_lines<T>(value: &T) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::IcmpErrors;
     use crate::decode::TcpFlags;
     use crate::seq::SeqNum;
     use std::net::Ipv4Addr;
@@ -943,6 +1021,69 @@ mod tests {
                 assert_eq!(a, b);
             }
         }
+    }
+
+    /// An ICMP error quoting segment `seq` of the client on `port`.
+    fn icmp_about(port: u16, seq: u32) -> IcmpError {
+        let m = [3u8, 13, 0, 0, 0, 0, 0, 0];
+        let mut quote = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 63)
+            .tcp(port, 80, seq, 1000)
+            .syn()
+            .write(&mut quote, &[])
+            .unwrap();
+        let msg = [&m[..], &quote[..28]].concat();
+        let router = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254));
+        crate::decode::icmp::parse(&msg, false, router, router).unwrap()
+    }
+
+    /// An error about an attempt kept packed reaches it too.
+    #[test]
+    fn icmp_errors_reach_packed_attempts() {
+        let mut table = ConnTable::new(1, None, Limits::default());
+        table.pack_above = 0;
+        let mut done: Vec<Connection> = Vec::new();
+        for port in 5000..5000 + QUEUE as u16 + 2 {
+            table.push(seg(port, true, TcpFlags::SYN, 77, 0), at(0), &mut done);
+        }
+        table.drain(&mut done);
+        assert!(table.packed.iter().flatten().count() > QUEUE);
+        assert!(table.icmp(&icmp_about(5000, 77), at(1), &mut done));
+        table.finish(&mut done);
+        let c = done.iter().find(|c| c.client.port == 5000).unwrap();
+        assert!(c.syn_rejected_by_icmp());
+        assert_eq!(c.icmp_errors()[0].quoted_frame, Some(1));
+    }
+
+    /// Errors reach the connection of the quoted ends, name the quoted
+    /// segment's frame, and a flood of them keeps a few.
+    #[test]
+    fn icmp_errors_find_their_connection_and_stay_bounded() {
+        assert!(std::mem::size_of::<crate::connection::IcmpSeen>() <= 160);
+        let mut table = ConnTable::new(1, None, Limits::default());
+        let mut done: Vec<Connection> = Vec::new();
+        table.push(seg(5000, true, TcpFlags::SYN, 77, 0), at(0), &mut done);
+        // Many other segments since: the SYN is still found (its ISN).
+        for port in 6000..6000 + 2 * Recent::LEN as u16 {
+            table.push(seg(port, true, TcpFlags::SYN, 1, 0), at(1), &mut done);
+        }
+        for i in 0..100 {
+            assert!(table.icmp(&icmp_about(5000, 77), at(2 + i), &mut done));
+        }
+        // A segment just sent is found in the ring.
+        table.push(seg(6000, true, TcpFlags::SYN, 1, 0), at(300), &mut done);
+        assert!(table.icmp(&icmp_about(6000, 1), at(301), &mut done));
+        // No connection on port 4999.
+        assert!(!table.icmp(&icmp_about(4999, 77), at(302), &mut done));
+        table.finish(&mut done);
+        let c = done.iter().find(|c| c.client.port == 5000).unwrap();
+        let all = c.icmp.as_deref().unwrap();
+        assert_eq!((all.kept.len(), all.total()), (IcmpErrors::MAX, 100));
+        assert!(all.kept.iter().all(|i| i.quoted_frame == Some(1)));
+        assert!(c.syn_rejected_by_icmp());
+        let c = done.iter().find(|c| c.client.port == 6000).unwrap();
+        let frames: Vec<_> = c.icmp_errors().iter().map(|i| i.quoted_frame).collect();
+        assert_eq!(frames, [Some(301)]);
     }
 
     /// Unanswered SYNs, one a millisecond: each is given up 5 s (the attempt

@@ -16,13 +16,16 @@ use serde::Serialize;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
+pub mod checksum;
 pub mod defrag;
 mod fragment;
+pub mod icmp;
 pub mod link;
 pub mod tunnel;
 
 use defrag::{Outcome, Reassembler};
 
+pub use icmp::{IcmpError, IcmpKind};
 pub use link::linktype;
 pub use tunnel::{CarrierNumbers, Carriers, Encapsulation, Tunnel, TunnelKind};
 
@@ -197,6 +200,17 @@ pub enum SkipReason {
     /// A TCP segment of a connection in another shard than `--shard`'s: it
     /// is not tracked.
     OtherShard,
+    /// A TCP segment whose IPv4 header or TCP checksum is wrong, skipped
+    /// with `--verify-checksums`.
+    BadChecksum,
+    /// An ICMP error about a TCP segment, attached to that segment's
+    /// connection (it shows in the connection's report).
+    IcmpAttached,
+    /// An ICMP error about a TCP segment of no connection in the capture.
+    IcmpNoConnection,
+    /// An ICMP error whose quote of a TCP header is cut before the ports:
+    /// its connection cannot be told.
+    IcmpTruncatedQuote,
 }
 
 impl SkipReason {
@@ -224,6 +238,10 @@ impl SkipReason {
             SkipReason::InvalidTcpHeader => "invalid_tcp_header",
             SkipReason::Filtered => "filtered",
             SkipReason::OtherShard => "other_shard",
+            SkipReason::BadChecksum => "bad_checksum",
+            SkipReason::IcmpAttached => "icmp_attached",
+            SkipReason::IcmpNoConnection => "icmp_no_connection",
+            SkipReason::IcmpTruncatedQuote => "icmp_truncated_quote",
         }
     }
 
@@ -269,6 +287,24 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     ]))
 }
 
+/// What a frame holds that the analysis uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packet {
+    Segment(Segment),
+    /// An ICMP or ICMPv6 error about a TCP segment.
+    Icmp(IcmpError),
+}
+
+impl Packet {
+    /// The segment; an ICMP error is `not_tcp`, as to a decoder of TCP only.
+    fn segment(self) -> Result<Segment, SkipReason> {
+        match self {
+            Packet::Segment(seg) => Ok(seg),
+            Packet::Icmp(_) => Err(SkipReason::NotTcp),
+        }
+    }
+}
+
 /// Decodes a frame of the given link type into a TCP segment. `complete`
 /// says the capture kept the whole frame: then an IP length claiming more
 /// than the frame holds is a corrupt field, not a header-only capture.
@@ -307,7 +343,8 @@ pub fn decode_carried(
     if let Some(decoded) = plain_ipv4_tcp(link_type, frame) {
         return decoded;
     }
-    walk(link::payload(link_type, frame)?, complete, tunnels, None)
+    let next = link::payload(link_type, frame)?;
+    walk(next, complete, tunnels, None, &mut None).and_then(Packet::segment)
 }
 
 /// [`decode_carried`], with IP fragments reassembled by `defrag` (the frame
@@ -321,12 +358,36 @@ pub fn decode_reassembling(
     tunnels: &mut Encapsulation,
     defrag: &mut Reassembler,
 ) -> Result<Segment, SkipReason> {
+    decode_packet(
+        link_type, frame, complete, ts_ns, tunnels, defrag, &mut None,
+    )
+    .and_then(Packet::segment)
+}
+
+/// [`decode_reassembling`], also giving the ICMP errors about TCP segments
+/// (inside whatever encapsulation; `tunnels` says which, as for a segment),
+/// and in `ip` the IP packet that carried a segment (for its checksums;
+/// `None` for a datagram reassembled from fragments).
+pub fn decode_packet<'a>(
+    link_type: u32,
+    frame: &'a [u8],
+    complete: bool,
+    ts_ns: i64,
+    tunnels: &mut Encapsulation,
+    defrag: &mut Reassembler,
+    ip: &mut Option<&'a [u8]>,
+) -> Result<Packet, SkipReason> {
     tunnels.clear();
+    *ip = None;
     if let Some(decoded) = plain_ipv4_tcp(link_type, frame) {
-        return decoded;
+        *ip = match link_type {
+            linktype::ETHERNET => frame.get(14..),
+            _ => Some(frame),
+        };
+        return decoded.map(Packet::Segment);
     }
     let next = link::payload(link_type, frame)?;
-    walk(next, complete, tunnels, Some((defrag, ts_ns)))
+    walk(next, complete, tunnels, Some((defrag, ts_ns)), ip)
 }
 
 /// The common case read at once: Ethernet II (or a raw IP link type) →
@@ -397,16 +458,21 @@ fn ipv4_options_sound(options: &[u8]) -> bool {
 }
 
 /// Peels layers from `next` down to the TCP segment.
-fn walk(
-    mut next: Next<'_>,
+fn walk<'a>(
+    mut next: Next<'a>,
     complete: bool,
     tunnels: &mut Encapsulation,
     mut defrag: Option<(&mut Reassembler, i64)>,
-) -> Result<Segment, SkipReason> {
+    ip: &mut Option<&'a [u8]>,
+) -> Result<Packet, SkipReason> {
     for _ in 0..MAX_LAYERS {
         next = match next {
             Next::Ip(packet) => match decode_ip(packet, complete)? {
-                Ip::Segment(seg) => return Ok(seg),
+                Ip::Segment(seg) => {
+                    *ip = Some(packet);
+                    return Ok(Packet::Segment(seg));
+                }
+                Ip::Icmp(error) => return Ok(Packet::Icmp(error)),
                 Ip::Tunnel(tunnel, inner) => {
                     tunnels
                         .try_push(tunnel)
@@ -426,11 +492,16 @@ fn walk(
                         // The whole datagram, decoded on (a fragment inside
                         // it is not reassembled again); a datagram without
                         // TCP leaves its fragments what they were.
-                        Outcome::Complete(whole) => walk(Next::Ip(&whole), true, tunnels, None)
-                            .map_err(|e| match e {
-                                SkipReason::NotTcp | SkipReason::NotIp => SkipReason::IpFragment,
-                                e => e,
-                            }),
+                        Outcome::Complete(whole) => {
+                            walk(Next::Ip(&whole), true, tunnels, None, &mut None).map_err(|e| {
+                                match e {
+                                    SkipReason::NotTcp | SkipReason::NotIp => {
+                                        SkipReason::IpFragment
+                                    }
+                                    e => e,
+                                }
+                            })
+                        }
                     };
                 }
             },
@@ -447,6 +518,7 @@ fn walk(
 /// What an IP packet holds.
 enum Ip<'a> {
     Segment(Segment),
+    Icmp(IcmpError),
     Tunnel(Tunnel, Next<'a>),
     /// A fragment of a datagram.
     Fragment,
@@ -467,6 +539,20 @@ fn decode_ip(packet: &[u8], complete: bool) -> Result<Ip<'_>, SkipReason> {
         return Ok(Ip::Fragment);
     }
     let payload = ip.payload();
+    let v6 = matches!(ip, LaxIpSlice::Ipv6(_));
+    let icmp_number = if v6 {
+        icmp::PROTO_ICMPV6
+    } else {
+        icmp::PROTO_ICMP
+    };
+    if payload.ip_number.0 == icmp_number {
+        let (from, to) = (ip.source_addr(), ip.destination_addr());
+        return match icmp::parse(payload.payload, v6, from, to) {
+            Ok(error) => Ok(Ip::Icmp(error)),
+            Err(icmp::NotAbout::TruncatedQuote) => Err(SkipReason::IcmpTruncatedQuote),
+            Err(icmp::NotAbout::Other) => Err(SkipReason::NotTcp),
+        };
+    }
     if payload.ip_number != ip_number::TCP {
         let outer = tunnel::Outer {
             src: ip.source_addr(),
@@ -781,7 +867,10 @@ mod bare_tests {
                             for complete in [true, false] {
                                 let mut tunnels = Encapsulation::new();
                                 let slow = link::payload(lt, frame)
-                                    .and_then(|next| walk(next, complete, &mut tunnels, None));
+                                    .and_then(|next| {
+                                        walk(next, complete, &mut tunnels, None, &mut None)
+                                    })
+                                    .and_then(Packet::segment);
                                 assert_eq!(fast, slow, "{lt} {frame:02x?}");
                             }
                         }

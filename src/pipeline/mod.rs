@@ -38,6 +38,10 @@ pub struct Options {
     /// others are counted as skipped (`other_shard`), and the ids go up by
     /// N ([`crate::shard`]). `None`: the whole capture.
     pub shard: Option<crate::shard::Shard>,
+    /// Skip segments with a bad IPv4 header or TCP checksum (`bad_checksum`),
+    /// as Zeek does; otherwise they are analyzed and counted
+    /// ([`CaptureReport::bad_checksums`]), as tshark does.
+    pub verify_checksums: bool,
 }
 
 /// How far the analysis of a capture has got, for progress displays.
@@ -233,15 +237,17 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         carriers: Default::default(),
     };
     let setup = setup(options, first_id, &sink);
-    let (read, next_id) = if options.pipeline || options.live {
+    let (read, tracked) = if options.pipeline || options.live {
         stages::pipeline(stages::One(input), &setup, &mut sink, &mut on_progress)
     } else {
         stages::inline(stages::One(input), &setup, &mut sink, on_progress)
     };
-    let mut report = capture_report(file, read?, sink.count);
+    let mut read = read?;
+    read.icmp_unmatched(tracked.icmp_unmatched);
+    let mut report = capture_report(file, read, sink.count, options);
     report.summary = sink.summary;
     report.evicted = sink.evicted;
-    Ok((report, next_id))
+    Ok((report, tracked.next_id))
 }
 
 /// Several captures analyzed as one, their records merged in timestamp
@@ -281,15 +287,24 @@ pub fn analyze_merged<R: Read + Send>(
     };
     let setup = setup(options, first_id, &sink);
     let inputs = stages::Merged(inputs);
-    let (read, next_id) = if options.pipeline {
+    let (mut read, tracked) = if options.pipeline {
         stages::pipeline(inputs, &setup, &mut sink, &mut on_progress)
     } else {
         stages::inline(inputs, &setup, &mut sink, on_progress)
     };
+    let next_id = tracked.next_id;
+    // The ICMP errors that matched no connection, told apart from those
+    // that did in the first input that had any.
+    if let Some(first) = read.iter_mut().flatten().find(|r| {
+        r.skipped
+            .contains_key(&crate::decode::SkipReason::IcmpAttached)
+    }) {
+        first.icmp_unmatched(tracked.icmp_unmatched);
+    }
     let mut reports: Vec<Result<CaptureReport, CaptureError>> = names
         .iter()
         .zip(read)
-        .map(|(file, read)| read.map(|read| capture_report(file, read, 0)))
+        .map(|(file, read)| read.map(|read| capture_report(file, read, 0, options)))
         .collect();
     let holder = reports
         .iter()
@@ -314,15 +329,27 @@ fn setup<C: Consumer>(options: &Options, first_id: u64, sink: &ReportSink<'_, C>
         segments: options.segments.clone(),
         live: options.live,
         shard: options.shard.filter(|s| s.count() > 1),
+        verify_checksums: options.verify_checksums,
     }
 }
 
-fn capture_report(file: &str, read: stages::Decoded, connections: u64) -> CaptureReport {
-    CaptureReport::new(
+/// Segments with a bad checksum are counted only when they are analyzed
+/// (without `--verify-checksums`); with it they are skipped (`bad_checksum`).
+fn capture_report(
+    file: &str,
+    read: stages::Decoded,
+    connections: u64,
+    options: &Options,
+) -> CaptureReport {
+    let mut report = CaptureReport::new(
         file.to_string(),
         read.read,
         read.tcp_segments,
         &read.skipped,
         connections,
-    )
+    );
+    if !options.verify_checksums {
+        report.bad_checksums = read.bad_checksums;
+    }
+    report
 }

@@ -29,7 +29,7 @@ use crate::capture::{self, CaptureError, Event, ReadSummary};
 use crate::connection::{At, Connection, ConnectionSink, EndedBy};
 use crate::conntable::{ConnTable, Keyed, Limits};
 use crate::decode::defrag::{Limits as DefragLimits, Reassembler};
-use crate::decode::{self, Segment, SkipReason};
+use crate::decode::{self, IcmpError, Packet, Segment, SkipReason};
 use crate::shard::{Shard, Sharder};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -60,6 +60,8 @@ pub(super) struct Setup {
     pub live: bool,
     /// Segments of connections outside this shard are skipped (`other_shard`).
     pub shard: Option<Shard>,
+    /// Segments with a bad checksum are skipped (`bad_checksum`), not counted.
+    pub verify_checksums: bool,
 }
 
 /// How often the tracking stage of a quiet live input advances its clock…
@@ -72,6 +74,8 @@ const QUIET_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// Receives what reading and decoding produce.
 pub(super) trait Segments {
     fn segment(&mut self, seg: Segment, at: At);
+    /// An ICMP error about a TCP segment, in its place among the segments.
+    fn icmp(&mut self, error: IcmpError, at: At);
     /// The reader is about to wait for input.
     fn waiting(&mut self);
     /// `bytes` of the file and `frames` records read so far.
@@ -83,6 +87,36 @@ pub(super) struct Decoded {
     pub read: ReadSummary,
     pub skipped: BTreeMap<SkipReason, u64>,
     pub tcp_segments: u64,
+    /// Segments analyzed although a checksum was bad.
+    pub bad_checksums: u64,
+}
+
+impl Decoded {
+    /// Of the ICMP errors counted `icmp_attached` when read, `unmatched`
+    /// found no connection when tracked: they are `icmp_no_connection`.
+    pub fn icmp_unmatched(&mut self, unmatched: u64) {
+        if unmatched == 0 {
+            return;
+        }
+        if let Some(n) = self.skipped.get_mut(&SkipReason::IcmpAttached) {
+            *n = n.saturating_sub(unmatched);
+            if *n == 0 {
+                self.skipped.remove(&SkipReason::IcmpAttached);
+            }
+        }
+        *self
+            .skipped
+            .entry(SkipReason::IcmpNoConnection)
+            .or_default() += unmatched;
+    }
+}
+
+/// What tracking found besides the connections.
+pub(super) struct Tracked {
+    /// The id the next new connection would have had.
+    pub next_id: u64,
+    /// ICMP errors that matched no connection.
+    pub icmp_unmatched: u64,
 }
 
 /// Takes each item of a batch from the previous stage, then sends the
@@ -109,20 +143,18 @@ struct Decoder<'f> {
     defrag: Reassembler,
     filter: Option<&'f crate::filter::Filter>,
     sharder: Option<Sharder>,
+    verify_checksums: bool,
 }
 
 impl<'f> Decoder<'f> {
-    fn new(
-        carriers: &decode::Carriers,
-        filter: Option<&'f crate::filter::Filter>,
-        shard: Option<Shard>,
-    ) -> Self {
+    fn new(setup: &'f Setup) -> Self {
         Decoder {
-            numbers: decode::CarrierNumbers::new(carriers.clone()),
+            numbers: decode::CarrierNumbers::new(setup.carriers.clone()),
             tunnels: decode::Encapsulation::new(),
             defrag: Reassembler::new(DefragLimits::default()),
-            filter,
-            sharder: shard.map(Sharder::new),
+            filter: setup.segments.as_deref(),
+            sharder: setup.shard.map(Sharder::new),
+            verify_checksums: setup.verify_checksums,
         }
     }
 
@@ -141,13 +173,15 @@ impl<'f> Decoder<'f> {
             *skipped.entry(SkipReason::UnknownInterface).or_default() += 1;
             return;
         };
-        let decoded = decode::decode_reassembling(
+        let mut ip = None;
+        let decoded = decode::decode_packet(
             link_type,
             frame.data,
             frame.complete,
             frame.ts_ns,
             &mut self.tunnels,
             &mut self.defrag,
+            &mut ip,
         );
         // Fragments counted when they came, whose datagram then timed out.
         let timed_out = self.defrag.take_timed_out();
@@ -160,15 +194,51 @@ impl<'f> Decoder<'f> {
             }
             *skipped.entry(SkipReason::IpFragmentTimeout).or_default() += timed_out;
         }
+        let at = At {
+            frame: frame.number,
+            ts_ns: frame.ts_ns,
+        };
         match decoded {
-            Ok(seg)
+            Ok(Packet::Icmp(mut error)) => {
+                let q = &error.quoted;
+                let (a, b) = ((q.src, q.src_port), (q.dst, q.dst_port));
+                if self.filter.is_some_and(|f| !f.keeps(a.0, a.1, b.0, b.1)) {
+                    *skipped.entry(SkipReason::Filtered).or_default() += 1;
+                    return;
+                }
+                if !self.tunnels.is_empty() {
+                    error.carried = self.numbers.number(&self.tunnels);
+                }
+                if self
+                    .sharder
+                    .as_mut()
+                    .is_some_and(|s| !s.keeps_ends(a, b, error.carried, &self.tunnels))
+                {
+                    counts.other_shard += 1;
+                    return;
+                }
+                // Until tracking says it matched no connection.
+                *skipped.entry(SkipReason::IcmpAttached).or_default() += 1;
+                out.icmp(error, at);
+            }
+            Ok(Packet::Segment(seg))
                 if self
                     .filter
                     .is_some_and(|f| !f.keeps(seg.src, seg.src_port, seg.dst, seg.dst_port)) =>
             {
                 *skipped.entry(SkipReason::Filtered).or_default() += 1;
             }
-            Ok(mut seg) => {
+            Ok(Packet::Segment(mut seg)) => {
+                // Checked only in frames captured whole.
+                let bad = frame.complete
+                    && ip.is_some_and(|ip| decode::checksum::tcp_packet_ok(ip) == Some(false));
+                if bad {
+                    if self.verify_checksums {
+                        *skipped.entry(SkipReason::BadChecksum).or_default() += 1;
+                        return;
+                    }
+                    counts.bad_checksums += 1;
+                }
                 if !self.tunnels.is_empty() {
                     seg.carried = self.numbers.number(&self.tunnels);
                 }
@@ -185,10 +255,6 @@ impl<'f> Decoder<'f> {
                     return;
                 }
                 counts.tcp_segments += 1;
-                let at = At {
-                    frame: frame.number,
-                    ts_ns: frame.ts_ns,
-                };
                 out.segment(seg, at);
             }
             Err(reason) => *skipped.entry(reason).or_default() += 1,
@@ -202,6 +268,7 @@ struct Tally {
     skipped: BTreeMap<SkipReason, u64>,
     tcp_segments: u64,
     other_shard: u64,
+    bad_checksums: u64,
 }
 
 impl Tally {
@@ -214,6 +281,7 @@ impl Tally {
             read,
             skipped: self.skipped,
             tcp_segments: self.tcp_segments,
+            bad_checksums: self.bad_checksums,
         }
     }
 }
@@ -222,13 +290,7 @@ impl Tally {
 /// to the next stage. `Output`: what was read.
 pub(super) trait Reading: Send {
     type Output: Send;
-    fn read(
-        self,
-        carriers: &decode::Carriers,
-        out: &mut impl Segments,
-        filter: Option<&crate::filter::Filter>,
-        shard: Option<Shard>,
-    ) -> Self::Output;
+    fn read(self, setup: &Setup, out: &mut impl Segments) -> Self::Output;
 }
 
 /// One capture.
@@ -237,14 +299,8 @@ pub(super) struct One<R>(pub R);
 impl<R: Read + Send> Reading for One<R> {
     type Output = Result<Decoded, CaptureError>;
 
-    fn read(
-        self,
-        carriers: &decode::Carriers,
-        out: &mut impl Segments,
-        filter: Option<&crate::filter::Filter>,
-        shard: Option<Shard>,
-    ) -> Self::Output {
-        let mut decoder = Decoder::new(carriers, filter, shard);
+    fn read(self, setup: &Setup, out: &mut impl Segments) -> Self::Output {
+        let mut decoder = Decoder::new(setup);
         let mut counts = Tally::default();
         let read = capture::read_events(self.0, |event| match event {
             Event::Frame(frame) => decoder.frame(frame, &mut counts, out),
@@ -261,14 +317,8 @@ impl<R: Read + Send> Reading for Merged<R> {
     /// What was read of each input, with its frames and segments.
     type Output = Vec<Result<Decoded, CaptureError>>;
 
-    fn read(
-        self,
-        carriers: &decode::Carriers,
-        out: &mut impl Segments,
-        filter: Option<&crate::filter::Filter>,
-        shard: Option<Shard>,
-    ) -> Self::Output {
-        let mut decoder = Decoder::new(carriers, filter, shard);
+    fn read(self, setup: &Setup, out: &mut impl Segments) -> Self::Output {
+        let mut decoder = Decoder::new(setup);
         let mut counts: Vec<Tally> = self.0.iter().map(|_| Tally::default()).collect();
         let read = crate::merge::read_merged(self.0, |file, frame| {
             decoder.frame(frame, &mut counts[file], out)
@@ -292,6 +342,8 @@ struct TrackingStage<'s, S, P> {
     sink: &'s mut S,
     /// Connections handed over so far.
     done: u64,
+    /// ICMP errors that matched no connection.
+    icmp_unmatched: u64,
     on_progress: P,
 }
 
@@ -324,12 +376,15 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
         self.sink.flush();
     }
 
-    fn finish(mut self) -> u64 {
+    fn finish(mut self) -> Tracked {
         let mut counted = Counted {
             sink: self.sink,
             done: &mut self.done,
         };
-        self.table.finish(&mut counted)
+        Tracked {
+            next_id: self.table.finish(&mut counted),
+            icmp_unmatched: self.icmp_unmatched,
+        }
     }
 }
 
@@ -337,6 +392,13 @@ impl<S: Holding, P: FnMut(Progress)> Segments for TrackingStage<'_, S, P> {
     fn segment(&mut self, seg: Segment, at: At) {
         let (table, mut sink) = self.parts();
         table.push(seg, at, &mut sink);
+    }
+
+    fn icmp(&mut self, error: IcmpError, at: At) {
+        let (table, mut sink) = self.parts();
+        if !table.icmp(&error, at, &mut sink) {
+            self.icmp_unmatched += 1;
+        }
     }
 
     fn waiting(&mut self) {
@@ -398,6 +460,7 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
             .with_id_step(setup.id_step),
         sink,
         done: 0,
+        icmp_unmatched: 0,
         on_progress,
     }
 }
@@ -409,15 +472,10 @@ pub(super) fn inline<I: Reading>(
     setup: &Setup,
     sink: &mut impl ConnectionSink,
     on_progress: impl FnMut(Progress),
-) -> (I::Output, u64) {
+) -> (I::Output, Tracked) {
     let mut direct = Direct(sink);
     let mut tracker = tracking_stage(setup, &mut direct, on_progress);
-    let read = input.read(
-        &setup.carriers,
-        &mut tracker,
-        setup.segments.as_deref(),
-        setup.shard,
-    );
+    let read = input.read(setup, &mut tracker);
     (read, tracker.finish())
 }
 
@@ -542,6 +600,7 @@ fn with_report_thread<T: Send>(
 /// What the reading stage sends the tracking stage.
 enum ToTrack {
     Segments(Vec<Keyed>),
+    Icmp(Box<(IcmpError, At)>),
     Waiting,
     Progress { bytes: u64, frames: u64 },
 }
@@ -553,6 +612,12 @@ impl Segments for SegmentBatches {
     fn segment(&mut self, seg: Segment, at: At) {
         // Keyed here, to take the hashing off the tracking thread.
         self.push(Keyed::new(seg, at));
+    }
+
+    fn icmp(&mut self, error: IcmpError, at: At) {
+        // After the segments before it.
+        self.send();
+        self.message(ToTrack::Icmp(Box::new((error, at))));
     }
 
     fn waiting(&mut self) {
@@ -574,15 +639,14 @@ pub(super) fn pipeline<I: Reading>(
     setup: &Setup,
     sink: &mut impl ConnectionSink,
     on_progress: &mut impl FnMut(Progress),
-) -> (I::Output, u64) {
+) -> (I::Output, Tracked) {
     with_report_thread(sink, on_progress, |batches| {
         std::thread::scope(|scope| {
             let (tx, rx) = sync_channel(IN_FLIGHT);
             let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
-            let filter = setup.segments.as_deref();
             let reading = scope.spawn(move || {
                 let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
-                let read = input.read(&setup.carriers, &mut out, filter, setup.shard);
+                let read = input.read(setup, &mut out);
                 out.send();
                 read
             });
@@ -617,6 +681,10 @@ pub(super) fn pipeline<I: Reading>(
                         if setup.live && quiet_since.is_none() {
                             quiet_since = Some(std::time::Instant::now());
                         }
+                    }
+                    ToTrack::Icmp(icmp) => {
+                        quiet_since = None;
+                        tracker.icmp(icmp.0, icmp.1)
                     }
                     ToTrack::Progress { bytes, frames } => tracker.progress(bytes, frames),
                 }

@@ -270,6 +270,15 @@ fn render_body(
         }
     }
     writeln!(out, "skipped frames: {}", counts(&capture.skipped))?;
+    if capture.bad_checksums > 0 {
+        let n = capture.bad_checksums;
+        writeln!(
+            out,
+            "bad checksums: {n} TCP segment{} analyzed anyway (usually checksum offload on \
+             the capturing host; --verify-checksums skips them)",
+            if n == 1 { "" } else { "s" }
+        )?;
+    }
     if !capture.evicted.is_empty() {
         writeln!(
             out,

@@ -87,6 +87,8 @@ pub struct Options {
     /// Only the connections of this shard (`--shard K/N`,
     /// [`crate::shard`]), with ids `K + 1 + N·i`; `None`: all.
     pub shard: Option<Shard>,
+    /// Skip TCP segments whose checksums are wrong (`bad_checksum`).
+    pub verify_checksums: bool,
 }
 
 impl Options {
@@ -111,6 +113,7 @@ impl Options {
             html_details: render::html::DEFAULT_DETAILS,
             progress: false,
             shard: None,
+            verify_checksums: false,
         }
     }
 }
@@ -210,6 +213,7 @@ pub fn run(
         // Set per input, for those that are not regular files.
         live: false,
         shard: options.shard,
+        verify_checksums: options.verify_checksums,
     };
     // Progress on standard error, only when asked for (a person watching).
     let bars = options

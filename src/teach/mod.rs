@@ -594,7 +594,7 @@ fn place_findings<'a>(
 ///
 /// The opening runs to the last of: the handshake's frames, the last SYN, and
 /// the segment after which both sides are synchronized. When the opening
-/// failed (refused, unanswered) every segment belongs to it. The release
+/// failed (refused, unanswered, unreachable) every segment belongs to it. The release
 /// begins with the first FIN or RST after the opening.
 fn boundaries(conn: &ConnectionReport, segs: &[Seg<'_>]) -> (usize, usize) {
     use crate::state::State;
@@ -602,7 +602,7 @@ fn boundaries(conn: &ConnectionReport, segs: &[Seg<'_>]) -> (usize, usize) {
     let hs = &conn.handshake;
     let opening_end = match hs.status {
         HandshakeStatus::Missing => 0,
-        HandshakeStatus::Refused | HandshakeStatus::Unanswered => n,
+        HandshakeStatus::Refused | HandshakeStatus::Unanswered | HandshakeStatus::Unreachable => n,
         _ => {
             let synchronized = |s: State| {
                 !matches!(

@@ -205,6 +205,9 @@ pub struct Capture {
     #[serde(default)]
     pub notices: Vec<Notice>,
     pub connections: u64,
+    /// Left out of the JSON when 0.
+    #[serde(default)]
+    pub bad_checksums: u64,
     pub evicted: BTreeMap<String, u64>,
 }
 
@@ -323,7 +326,40 @@ pub struct Connection {
     pub completeness: u8,
     pub zeek: ZeekFields,
     pub findings: Vec<Finding>,
+    /// Left out of the JSON for a connection no ICMP error was about.
+    #[serde(default)]
+    pub icmp: Vec<Icmp>,
     pub packets: Option<Vec<Packet>>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Icmp {
+    pub frame: u64,
+    pub time: f64,
+    pub reporter: String,
+    pub protocol: String,
+    #[serde(rename = "type")]
+    pub icmp_type: u8,
+    pub code: u8,
+    pub kind: String,
+    pub description: String,
+    pub mtu: Option<u32>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+    pub check: String,
+    pub quoted: IcmpQuoted,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IcmpQuoted {
+    pub dir: String,
+    pub seq: Option<u32>,
+    pub rel_seq: Option<u32>,
+    pub frame: Option<u64>,
+    pub ip_len: u32,
+    pub ttl: u8,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]

@@ -35,6 +35,8 @@ mod flood;
 mod hostile;
 mod html_browser;
 mod html_snapshots;
+mod icmp_errors;
+mod icmp_verify_checksums;
 mod inputs;
 mod jsonl_writer;
 mod lifecycle_scenarios;

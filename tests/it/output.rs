@@ -135,6 +135,9 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
     // Fields only a tunneled connection has, and only a damaged file.
     all.push(testdata("tunnels/vxlan.pcap"));
     all.push(testdata("damaged/long_epb.pcapng"));
+    // Fields only a connection with ICMP errors has (a redirect's gateway).
+    all.push(testdata("icmp/frag_needed.pcap"));
+    all.push(testdata("icmp/redirect.pcap"));
     let refs: Vec<&std::path::Path> = all.iter().map(|p| p.as_path()).collect();
     let out = tcpstate()
         .args([

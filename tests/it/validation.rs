@@ -46,6 +46,14 @@ const FIRES: &[(&str, &str)] = &[
     ("DT007", "crafted/zero_window_probe.pcap"),
     ("DT008", "captures/keepalive.pcap"),
     ("DT009", "captures/zero_window.pcap"),
+    ("IC001", "icmp/port_unreachable.pcap"),
+    ("IC001", "icmp/host_unreachable.pcap"),
+    ("IC002", "icmp/admin_prohibited.pcap"),
+    ("IC002", "icmp/admin_prohibited_v6.pcap"),
+    ("IC003", "icmp/frag_needed.pcap"),
+    ("IC003", "icmp/packet_too_big_v6.pcap"),
+    ("IC004", "icmp/ttl_exceeded.pcap"),
+    ("IC005", "icmp/redirect.pcap"),
 ];
 
 /// Clean traffic: only the informational TIME-WAIT note is expected.

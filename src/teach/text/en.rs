@@ -420,6 +420,9 @@ fn opening(status: HandshakeStatus) -> &'static str {
         HandshakeStatus::Simultaneous => "simultaneous open",
         HandshakeStatus::Refused => "opening refused: the SYN is answered by RST",
         HandshakeStatus::Unanswered => "opening: the SYN is never answered",
+        HandshakeStatus::Unreachable => {
+            "opening unreachable: an ICMP error answers the SYN, no SYN-ACK comes"
+        }
         HandshakeStatus::Incomplete => "three-way handshake, never completed",
         _ => "three-way handshake",
     }

@@ -221,6 +221,7 @@ impl Messages for Zh {
             HandshakeStatus::Simultaneous => "同时打开",
             HandshakeStatus::Refused => "连接被拒绝",
             HandshakeStatus::Unanswered => "SYN 没有应答",
+            HandshakeStatus::Unreachable => "SYN 被 ICMP 差错拒绝（不可达）",
             HandshakeStatus::Incomplete => "三次握手没有完成",
             HandshakeStatus::Missing => "没有捕获到三次握手",
         }
@@ -418,6 +419,7 @@ fn opening(status: HandshakeStatus) -> &'static str {
         HandshakeStatus::Simultaneous => "同时打开",
         HandshakeStatus::Refused => "连接被拒绝：SYN 被 RST 回答",
         HandshakeStatus::Unanswered => "建立连接：SYN 始终没有应答",
+        HandshakeStatus::Unreachable => "建立连接：SYN 被 ICMP 差错回答（不可达），没有 SYN+ACK",
         HandshakeStatus::Incomplete => "三次握手（没有完成）",
         _ => "三次握手",
     }
