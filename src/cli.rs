@@ -411,8 +411,40 @@ impl AnalyzeArgs {
             explain: self.explain,
             ascii: self.ascii || !utf8,
             color,
+            width: if self.output.is_none() {
+                terminal_width(env("COLUMNS").as_deref())
+            } else {
+                None
+            },
         }
     }
+}
+
+/// The width the teaching views wrap within: `COLUMNS` if it is a number,
+/// else the terminal's, if standard output is one; `None` for a pipe or a
+/// file.
+fn terminal_width(columns: Option<&str>) -> Option<usize> {
+    if let Some(n) = columns.and_then(|c| c.trim().parse::<usize>().ok()) {
+        return (n > 0).then_some(n);
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        let mut size = libc::winsize {
+            ws_row: 0,
+            ws_col: 0,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCGWINSZ writes one `winsize` into the struct given.
+        let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+        if ok && size.ws_col > 0 {
+            return Some(usize::from(size.ws_col));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! chosen connections.
 
 use super::style::{Glyphs, Painter, Style};
-use crate::report::{ConnectionReport, Report};
+use crate::report::{CaptureReport, ConnectionReport, Report};
 use crate::teach::text::Text;
 use std::io::{self, Write};
 
@@ -18,6 +18,9 @@ pub struct TeachOptions {
     pub ascii: bool,
     /// ANSI colours.
     pub color: bool,
+    /// The terminal's width, when the output goes to one (or `COLUMNS` is
+    /// set): the ladder wraps within it. `None`: as wide as it needs.
+    pub width: Option<usize>,
 }
 
 /// Draws one connection of a teaching view.
@@ -30,6 +33,9 @@ pub type DrawConnection = fn(
     &mut dyn Write,
 ) -> io::Result<()>;
 
+/// A capture's header line: the file, what was read of it.
+pub type CaptureHeader = fn(&Text, &CaptureReport, &str) -> String;
+
 /// The frame the teaching views share: per capture a header, then each of
 /// its connections drawn by `draw`. A capture whose connections were not
 /// chosen (`--conn` picked one of another capture) is left out.
@@ -37,6 +43,18 @@ pub fn per_connection(
     report: &Report,
     opts: &TeachOptions,
     out: &mut dyn Write,
+    draw: DrawConnection,
+) -> io::Result<()> {
+    per_connection_with(report, opts, out, Text::capture_header, draw)
+}
+
+/// [`per_connection`] with the header line `header` writes, wrapped to
+/// [`TeachOptions::width`] if there is one.
+pub fn per_connection_with(
+    report: &Report,
+    opts: &TeachOptions,
+    out: &mut dyn Write,
+    header: CaptureHeader,
     draw: DrawConnection,
 ) -> io::Result<()> {
     let text = Text::new(opts.lang);
@@ -52,8 +70,14 @@ pub fn per_connection(
             writeln!(out)?;
         }
         first = false;
-        let header = g.text(&text.capture_header(capture, &super::printable(&capture.file)));
-        writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
+        let header = g.text(&header(&text, capture, &super::printable(&capture.file)));
+        let lines = match opts.width {
+            Some(width) => super::style::wrap(&header, width),
+            None => vec![header],
+        };
+        for l in lines {
+            writeln!(out, "{}", paint.paint(Style::Heading, &l))?;
+        }
         for c in conns {
             writeln!(out)?;
             draw(c, opts, &text, &paint, &g, out)?;

@@ -203,6 +203,20 @@ impl Text {
         self.m().capture_header(c, file, format)
     }
 
+    /// [`Text::capture_header`] naming the capture's link types too, as the
+    /// table does: `x.pcap (pcap, ethernet): …`.
+    pub fn capture_header_linked(&self, c: &CaptureReport, file: &str) -> String {
+        let format = match c.format {
+            CaptureFormat::Pcap => "pcap",
+            CaptureFormat::Pcapng => "pcapng",
+        };
+        if c.link_types.is_empty() {
+            return self.m().capture_header(c, file, format);
+        }
+        let format = format!("{format}, {}", c.link_types.join("+"));
+        self.m().capture_header(c, file, &format)
+    }
+
     /// `connection 2: client A → server B`.
     pub fn connection_title(&self, id: u64, client: &str, server: &str, arrow: &str) -> String {
         self.m().connection_title(id, client, server, arrow)
