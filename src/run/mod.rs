@@ -11,6 +11,7 @@
 //! connections are put in id order on the way ([`sorted`]), in bounded
 //! memory. The result is the report model and a [`Status`].
 
+mod html;
 mod interrupt;
 mod output;
 mod rows;
@@ -204,7 +205,7 @@ pub fn run(
             starts: Starts::default(),
             sorted: Sorted::new(),
         },
-        html_rows: Vec::new(),
+        html_table: html::HtmlTable::new(),
     };
     // Connections are picked by their ids over all captures, known only
     // once the captures before are done: then the captures are read in turn.
@@ -230,7 +231,7 @@ pub fn run(
         mut report,
         unreadable,
         streamed,
-        html_rows,
+        mut html_table,
         ..
     } = merged;
     if interrupted() {
@@ -271,7 +272,7 @@ pub fn run(
     if unreadable > 0 {
         report.summary.input_error(unreadable, files.len());
     }
-    output.finish(&report, streamed, &html_rows, out, messages)?;
+    output.finish(&report, streamed, &mut html_table, out, messages)?;
     out.flush()?;
     Ok(Outcome { report, unreadable })
 }
@@ -342,8 +343,8 @@ struct Analyzed {
     capture: Result<CaptureReport, CaptureError>,
     /// The connection reports kept for the output, by id.
     rows: Vec<ConnectionReport>,
-    /// The HTML report's table rows.
-    html_rows: Vec<render::html::Row>,
+    /// The HTML report's table rows (with findings, without).
+    html_rows: Option<html::CaptureRows>,
     /// Records held back, if any.
     spool: Option<Spool>,
     /// The start times of the records.
@@ -361,7 +362,7 @@ struct CaptureSink<'a, 'o> {
     select: &'a Select<'a>,
     rows: Rows,
     /// What the HTML report keeps instead of `rows`.
-    html: Option<output::HtmlKept>,
+    html: Option<html::HtmlKept>,
     lines: &'a mut Lines<'o>,
     /// Flush after every record written: the input is a live stream
     /// (standard input), so each finished connection should be seen at once.
@@ -401,8 +402,9 @@ impl Consumer for &mut CaptureSink<'_, '_> {
             // Judged by the filter before it is counted.
             return true;
         }
-        if let Some(html) = &self.html {
-            self.select.id(id) && html.would_keep(id)
+        if self.html.is_some() {
+            // A row for every connection.
+            self.select.id(id)
         } else if self.output.streams() {
             self.write_error.is_none() && self.select.id(id)
         } else {
@@ -429,7 +431,9 @@ impl Consumer for &mut CaptureSink<'_, '_> {
                 self.flagged += 1;
             }
             if let Some(html) = &mut self.html {
-                html.keep(c);
+                if self.write_error.is_none() {
+                    self.write_error = html.keep(c).err();
+                }
             } else if self.rows.would_keep(rank, c.id) {
                 self.rows.keep(rank, c);
             }
@@ -498,7 +502,7 @@ impl Worker<'_> {
             output: self.output,
             select: self.select,
             rows: Rows::new(self.output.row_limit()),
-            html: self.output.html_kept(),
+            html: self.output.html_kept(index),
             lines: &mut lines,
             flush_lines: name == "-",
             opened,
@@ -562,8 +566,11 @@ impl Worker<'_> {
             ..
         } = sink;
         let (html_rows, rows) = match html {
-            Some(html) => html.into_parts(),
-            None => (Vec::new(), rows.into_sorted()),
+            Some(html) => {
+                let (html_rows, full) = html.into_parts();
+                (Some(html_rows), full)
+            }
+            None => (None, rows.into_sorted()),
         };
         Analyzed {
             shown,
@@ -622,7 +629,7 @@ struct Merged {
     unreadable: usize,
     streamed: Streamed,
     /// The HTML report's table rows, ids shifted like the reports'.
-    html_rows: Vec<render::html::Row>,
+    html_table: html::HtmlTable,
 }
 
 impl Merged {
@@ -705,20 +712,11 @@ impl Merged {
                         c.capture = position;
                         c
                     }));
-                // Shifted in place; the first capture's rows are taken whole.
-                let rows: Vec<render::html::Row> = done
-                    .html_rows
-                    .into_iter()
-                    .map(|mut r| {
-                        r.id += offset;
-                        r.capture = position;
-                        r
-                    })
-                    .collect();
-                if self.html_rows.is_empty() {
-                    self.html_rows = rows;
-                } else {
-                    self.html_rows.extend(rows);
+                if let Some(rows) = done.html_rows {
+                    self.html_table.add(rows, offset)?;
+                }
+                if let Some(details) = output.html_details() {
+                    html::keep_details(&mut report.connections, details);
                 }
                 self.next_offset += capture.connections;
                 report.captures.push(capture);
