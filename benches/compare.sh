@@ -74,6 +74,8 @@ one=${#names[@]}
 add "tcpstate analyze (table)" target/release/tcpstate analyze "$cap"
 add "tcpstate analyze --format jsonl" target/release/tcpstate analyze --format jsonl "$cap"
 add "tcpstate analyze --format json" target/release/tcpstate analyze --format json "$cap"
+html_out="$(dirname "$cap")/compare-report.html"
+add "tcpstate analyze --format html -o FILE" target/release/tcpstate analyze --format html -o "$html_out" "$cap"
 one_thread=${#names[@]}
 add "tcpstate analyze --jobs 1 (table, one thread)" target/release/tcpstate analyze --jobs 1 "$cap"
 add "tcpstate analyze --jobs 1 --format jsonl" target/release/tcpstate analyze --jobs 1 --format jsonl "$cap"
@@ -128,6 +130,15 @@ for i in "${!cmds[@]}"; do
 done
 if [ -n "$two" ]; then
   awk -v a="${best[one]}" -v b="${best[one_thread]}" -v two="${best[two]}" 'BEGIN{printf "\ntwo files on two cores: %.2fx the throughput of one file (default), %.2fx that of one file on one thread (--jobs 1)\n", 2*a/two, 2*b/two}'
+fi
+
+# The report just written, opened in headless Chromium (benches/html-load.mjs):
+# navigation start to first paint and to the load event, best of 3.
+if command -v node >/dev/null && [ -f .ci/node/node_modules/puppeteer-core/package.json ] && [ -f "$html_out" ]; then
+  node benches/html-load.mjs "$html_out" 3 | awk -v s="$(stat -c %s "$html_out")" '{
+    match($0, /"firstPaint":[0-9.]+/); fp = substr($0, RSTART + 13, RLENGTH - 13)
+    match($0, /"load":[0-9.]+/); ld = substr($0, RSTART + 7, RLENGTH - 7)
+    printf "\nHTML report (%.1f MB) in Chromium: first paint %.2f s, load event %.2f s\n", s / 1e6, fp / 1000, ld / 1000 }'
 fi
 
 if [ -n "${VXLAN:-}" ]; then

@@ -41,6 +41,8 @@ const IN_FLIGHT: usize = 4;
 pub(super) struct Setup {
     pub first_id: u64,
     pub keep_packets: Option<Option<u64>>,
+    /// See [`super::Options::packets_until`].
+    pub packets_until: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     pub limits: Limits,
     /// The tunnel chains of the capture, numbered while decoding.
     pub carriers: decode::Carriers,
@@ -269,8 +271,12 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
     sink: &'s mut S,
     on_progress: P,
 ) -> TrackingStage<'s, S, P> {
+    let mut table = ConnTable::new(setup.first_id, setup.keep_packets, setup.limits);
+    if let Some(bound) = &setup.packets_until {
+        table.keep_packets_until(bound.clone());
+    }
     TrackingStage {
-        table: ConnTable::new(setup.first_id, setup.keep_packets, setup.limits),
+        table,
         sink,
         done: 0,
         on_progress,

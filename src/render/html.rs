@@ -135,6 +135,8 @@ struct Words {
     every_segment: &'static str,
     graph: &'static str,
     graph_legend: &'static str,
+    /// A detail without the connection's packets.
+    no_packets: &'static str,
     steps: &'static str,
     previous: &'static str,
     next: &'static str,
@@ -183,6 +185,7 @@ const EN: Words = Words {
     every_segment: "every segment",
     graph: "Time–sequence graph",
     graph_legend: "relative sequence number against time: data segments (retransmission red, out-of-order orange), the peer's ACK line (green) and the window it advertises as carried in the header (blue, dashed; flattened at the top when it is far above the data), zero windows (×)",
+    no_packets: "Its segments were not kept: the report keeps the segments only of the connections that begin among the first 1,024 of a capture (or 16 per detail asked for, if more) until it has its details, and this one began later.",
     steps: "Step through",
     previous: "◀ previous",
     next: "next ▶",
@@ -229,6 +232,7 @@ const ZH: Words = Words {
     every_segment: "全部报文段",
     graph: "时间–序号图",
     graph_legend: "相对序号 seq 随时间变化：数据报文段（重传为红色，乱序为橙色）、对方的确认号 ack（绿色）和对方首部中的窗口（接收方允许发送的数据量，蓝色虚线；远高于数据时在顶部截平），零窗口（×）",
+    no_packets: "没有保留它的报文段：在详情凑齐之前，报告只保留每个抓包文件中最先开始的 1024 个连接（要求的详情较多时为每个详情 16 个）的报文段，这个连接开始得更晚。",
     steps: "逐步演示",
     previous: "◀ 上一步",
     next: "下一步 ▶",
@@ -268,7 +272,7 @@ pub fn render(
 
     let mut page = String::with_capacity(64 << 10);
     head(&mut page, w);
-    overview(&mut page, report, w);
+    overview(&mut page, report, &text, w);
     // The column widths: of every row, the detailed ones' too.
     let mut widths = rows.widths();
     let mut records: Vec<String> = Vec::with_capacity(detailed.len());
@@ -351,8 +355,8 @@ fn named<K: Named>(counts: &Counts<K>) -> BTreeMap<&'static str, u64> {
     counts.iter().map(|(k, n)| (k.name(), n)).collect()
 }
 
-/// `k n, k n` of a count map, or `none`.
-fn counts_list(page: &mut String, map: &BTreeMap<&'static str, u64>, w: &Words) {
+/// `k n, k n` of a count map (its keys HTML already), or `none`.
+fn counts_list<K: AsRef<str>>(page: &mut String, map: &BTreeMap<K, u64>, w: &Words) {
     let shown: Vec<_> = map.iter().filter(|(_, n)| **n > 0).collect();
     if shown.is_empty() {
         let _ = write!(page, "<p class=\"none\">{}</p>", w.none);
@@ -360,12 +364,12 @@ fn counts_list(page: &mut String, map: &BTreeMap<&'static str, u64>, w: &Words) 
     }
     page.push_str("<table class=\"counts\"><tbody>");
     for (k, n) in shown {
-        let _ = write!(page, "<tr><th>{}</th><td>{n}</td></tr>", escape(k));
+        let _ = write!(page, "<tr><th>{}</th><td>{n}</td></tr>", k.as_ref());
     }
     page.push_str("</tbody></table>");
 }
 
-fn overview(page: &mut String, report: &Report, w: &Words) {
+fn overview(page: &mut String, report: &Report, text: &Text, w: &Words) {
     let s = &report.summary;
     let v = &s.verdict;
     let _ = writeln!(page, "<section id=\"overview\"><h2>{}</h2>", w.overview);
@@ -413,9 +417,28 @@ fn overview(page: &mut String, report: &Report, w: &Words) {
     }
     page.push_str("</ul>\n<div class=\"cards\">");
     let _ = write!(page, "<div class=\"card\"><h3>{}</h3>", w.handshake);
-    counts_list(page, &named(&s.by_handshake), w);
+    // The statuses in the course's words, with the names the table and the
+    // JSON use.
+    let worded = |word: &str, name: &str| {
+        if word == name {
+            escape(name)
+        } else {
+            format!("{} <code>{}</code>", escape(word), escape(name))
+        }
+    };
+    let handshakes: BTreeMap<String, u64> = s
+        .by_handshake
+        .iter()
+        .map(|(k, n)| (worded(text.handshake_status(k), k.name()), n))
+        .collect();
+    counts_list(page, &handshakes, w);
     let _ = write!(page, "</div><div class=\"card\"><h3>{}</h3>", w.teardown);
-    counts_list(page, &named(&s.by_teardown), w);
+    let teardowns: BTreeMap<String, u64> = s
+        .by_teardown
+        .iter()
+        .map(|(k, n)| (worded(text.teardown_status(k), k.name()), n))
+        .collect();
+    counts_list(page, &teardowns, w);
     let _ = write!(
         page,
         "</div><div class=\"card\"><h3>{}</h3>",
@@ -429,6 +452,7 @@ fn overview(page: &mut String, report: &Report, w: &Words) {
             *skipped.entry(k.name()).or_default() += n;
         }
     }
+    let skipped: BTreeMap<String, u64> = skipped.into_iter().map(|(k, n)| (escape(k), n)).collect();
     counts_list(page, &skipped, w);
     page.push_str("</div></div>\n</section>\n");
 }
@@ -653,6 +677,9 @@ fn detail(
         );
     }
     let _ = writeln!(page, "<p class=\"result\">{}</p>", escape(&text.result(c)));
+    if c.packets.is_none() {
+        let _ = writeln!(page, "<p class=\"note no-packets\">{}</p>", w.no_packets);
+    }
     let (stepper, list) = steps(&lesson, text, w);
     page.push_str("<div class=\"pair\"><figure class=\"ladder-fig\">");
     page.push_str(&svg::ladder(c, lesson_opts, text, &format!("c{id}")));

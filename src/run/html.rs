@@ -5,26 +5,34 @@
 //! to a bound, then runs in a temporary file), one for the connections with
 //! findings and one for those without; and the full reports (with their
 //! packets) of only the first `--html-details` of each, by id, in a bounded
-//! heap ([`Rows`]). Whichever way the table's order (findings first, then by
-//! id) falls, the connections shown in detail are among those kept. The
-//! document is assembled at the end ([`html::render`]).
+//! heap. Whichever way the table's order (findings first, then by id)
+//! falls, the connections shown in detail are among those kept. Once both
+//! heaps are full, a connection that begins later (a greater id) can never
+//! be kept: the connection table stops keeping packets for those
+//! ([`HtmlKept::packets_until`]). The document is assembled at the end
+//! ([`html::render`]).
 
-use super::rows::Rows;
 use super::sorted::Sorted;
 use super::spool::Spool;
 use crate::render::html::{self, TableRows, Widths};
 use crate::report::ConnectionReport;
 use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
+use std::sync::atomic::{self, AtomicU64};
+use std::sync::Arc;
 
 /// What the HTML report keeps of one capture.
 pub(super) struct HtmlKept {
-    details: usize,
     /// The rows of the connections with findings (0) and without (1), in
     /// the order they finish.
     rows: [Spool; 2],
     /// The full reports of the first `details` with findings and without.
-    full: [Rows; 2],
+    full: [First; 2],
+    /// The greatest id a connection may have when it begins to be kept
+    /// with its packets.
+    packets_until: Arc<AtomicU64>,
     /// The widest cells of the rows.
     widths: Widths,
     /// The largest id.
@@ -32,14 +40,19 @@ pub(super) struct HtmlKept {
 }
 
 impl HtmlKept {
-    /// `index`: the capture's position among the inputs.
-    pub fn new(details: usize, index: usize) -> HtmlKept {
+    /// `index`: the capture's position among the inputs; its connections'
+    /// ids start at `first_id`.
+    pub fn new(details: usize, index: usize, first_id: u64) -> HtmlKept {
         // The spools' temporary files are told apart by their tag.
         let tag = index.saturating_mul(2);
         HtmlKept {
-            details,
             rows: [Spool::new(tag), Spool::new(tag.saturating_add(1))],
-            full: [Rows::new(details.max(1)), Rows::new(details.max(1))],
+            full: [First::new(details), First::new(details)],
+            packets_until: Arc::new(AtomicU64::new(if details == 0 {
+                0
+            } else {
+                first_id.saturating_add(packets_at_first(details)) - 1
+            })),
             widths: Widths::default(),
             last: 0,
         }
@@ -51,18 +64,26 @@ impl HtmlKept {
         self.last = self.last.max(c.id);
         let group = usize::from(c.findings.is_empty());
         self.rows[group].push(c.id, 0, record.as_bytes())?;
-        let full = &mut self.full[group];
-        if self.details > 0 && full.would_keep(0, c.id) {
-            full.keep(0, c);
+        self.full[group].keep(c);
+        // Both full: no later connection can be kept.
+        if let [Some(a), Some(b)] = self.full.each_ref().map(First::bound) {
+            self.packets_until
+                .fetch_min(a.max(b), atomic::Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// The bound on the ids of the connections whose packets are kept
+    /// ([`crate::pipeline::Options::packets_until`]).
+    pub fn packets_until(&self) -> Arc<AtomicU64> {
+        self.packets_until.clone()
     }
 
     /// The rows, and the full reports kept, by id.
     pub fn into_parts(self) -> (CaptureRows, Vec<ConnectionReport>) {
         let [with, without] = self.full;
-        let mut full = with.into_sorted();
-        full.extend(without.into_sorted());
+        let mut full: Vec<ConnectionReport> = with.heap.into_iter().map(|c| c.0).collect();
+        full.extend(without.heap.into_iter().map(|c| c.0));
         full.sort_by_key(|c| c.id);
         let rows = CaptureRows {
             spools: self.rows,
@@ -70,6 +91,71 @@ impl HtmlKept {
             last: self.last,
         };
         (rows, full)
+    }
+}
+
+/// The connections of a capture that are kept with their packets until
+/// both heaps are full, at the most: the first this many. A big capture
+/// has thousands open at once, each with its packets; these are enough
+/// for the details as long as one connection in 16 has a finding (else
+/// a connection shown in detail may have begun later, and its detail says
+/// that its packets were not kept).
+fn packets_at_first(details: usize) -> u64 {
+    (details as u64).saturating_mul(16).max(1024)
+}
+
+/// The `limit` reports with the smallest ids.
+struct First {
+    limit: usize,
+    heap: BinaryHeap<ById>,
+}
+
+struct ById(ConnectionReport);
+
+impl PartialEq for ById {
+    fn eq(&self, other: &ById) -> bool {
+        self.0.id == other.0.id
+    }
+}
+impl Eq for ById {}
+impl PartialOrd for ById {
+    fn partial_cmp(&self, other: &ById) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ById {
+    fn cmp(&self, other: &ById) -> Ordering {
+        self.0.id.cmp(&other.0.id)
+    }
+}
+
+impl First {
+    fn new(limit: usize) -> First {
+        First {
+            limit,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    fn keep(&mut self, c: ConnectionReport) {
+        if self.limit == 0 {
+            return;
+        }
+        if self.heap.len() < self.limit {
+            self.heap.push(ById(c));
+        } else if self.heap.peek().is_some_and(|top| c.id < top.0.id) {
+            self.heap.pop();
+            self.heap.push(ById(c));
+        }
+    }
+
+    /// Once full, the greatest id kept: a report with a greater one would
+    /// not be kept.
+    fn bound(&self) -> Option<u64> {
+        if self.heap.len() < self.limit {
+            return None;
+        }
+        Some(self.heap.peek().map_or(0, |top| top.0.id))
     }
 }
 

@@ -168,6 +168,7 @@ pub fn run(
     let analysis = pipeline::Options {
         packets: options.packets || needs_packets.is_some(),
         packets_for: needs_packets.flatten(),
+        packets_until: None,
         allow: options.allow.clone(),
         limits: options.limits,
         // Captures are analyzed one per job; with a job to spare, each
@@ -502,7 +503,7 @@ impl Worker<'_> {
             output: self.output,
             select: self.select,
             rows: Rows::new(self.output.row_limit()),
-            html: self.output.html_kept(index),
+            html: self.output.html_kept(index, first_id),
             lines: &mut lines,
             flush_lines: name == "-",
             opened,
@@ -539,6 +540,15 @@ impl Worker<'_> {
                 p.done_connections
             ));
         };
+        // The HTML report needs the packets only of connections that may
+        // still be shown in detail.
+        let analysis = match &sink.html {
+            Some(html) => pipeline::Options {
+                packets_until: Some(html.packets_until()),
+                ..self.analysis.clone()
+            },
+            None => self.analysis.clone(),
+        };
         let mut interrupted = None;
         let capture = input.map_err(CaptureError::from).and_then(|(_, reader)| {
             let mut input = Input::direct(reader);
@@ -547,7 +557,7 @@ impl Worker<'_> {
                 index,
                 &mut input,
                 first_id,
-                self.analysis,
+                &analysis,
                 &mut sink,
                 on_progress,
             );

@@ -147,11 +147,11 @@ impl<'a> Output<'a> {
         !matches!(self, Output::Teaching { .. })
     }
 
-    /// What the HTML report keeps of the capture at `index`; `None` for
-    /// the other formats.
-    pub fn html_kept(&self, index: usize) -> Option<HtmlKept> {
+    /// What the HTML report keeps of the capture at `index`, whose ids
+    /// start at `first_id`; `None` for the other formats.
+    pub fn html_kept(&self, index: usize, first_id: u64) -> Option<HtmlKept> {
         match self {
-            Output::Html(opts) => Some(HtmlKept::new(opts.details, index)),
+            Output::Html(opts) => Some(HtmlKept::new(opts.details, index, first_id)),
             _ => None,
         }
     }

@@ -315,3 +315,39 @@ fn only_the_details_shown_are_kept_whatever_the_number_of_connections() {
     let page = String::from_utf8(out).unwrap();
     assert_eq!(table_ids(&page), ((1..=301).collect(), vec![]));
 }
+
+#[test]
+fn the_details_keep_their_packets_when_later_ones_do_not() {
+    // 3,000 connections, 300 open at a time: past the first 1,024 (and
+    // once the details are known) the connection table keeps no packets;
+    // the connections shown in detail have theirs, and their ladders.
+    let dir = tempfile::tempdir().unwrap();
+    let capture = generate(dir.path(), 3000, 300, 5);
+    let mut options = tcpstate::run::Options::new(vec![capture]);
+    options.format = tcpstate::render::Format::Html;
+    options.html_details = 4;
+    options.fail_on = None;
+    let (mut out, mut messages) = (Vec::new(), Vec::new());
+    let outcome = tcpstate::run::run(&options, &mut out, &mut messages).unwrap();
+    let kept = &outcome.report.connections;
+    assert!(!kept.is_empty() && kept.len() <= 8, "{} kept", kept.len());
+    for c in kept {
+        let packets = c.packets.as_ref().expect("a detail's packets");
+        assert_eq!(
+            packets.len() as u64,
+            c.client.packets + c.server.packets,
+            "#{}",
+            c.id
+        );
+    }
+    let page = String::from_utf8(out).unwrap();
+    let (ids, linked) = table_ids(&page);
+    assert_eq!(ids.len(), 3000);
+    assert_eq!(linked.len(), 4);
+    assert_eq!(
+        page.matches("class=\"ladder\" id=\"c").count(),
+        4,
+        "a ladder per detail"
+    );
+    assert!(!page.contains("no-packets"));
+}
