@@ -535,6 +535,29 @@ fn table_head(page: &mut String, total: u64, widths: &mut Widths, w: &Words) {
     page.push_str("</pre>\n");
 }
 
+/// Appends a cell escaped; most are plain ASCII with nothing to escape.
+fn push_cell(page: &mut String, cell: &str) {
+    let plain = cell
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''));
+    if plain {
+        page.push_str(cell);
+    } else {
+        escape_into(page, cell);
+    }
+}
+
+/// Appends `n` spaces.
+fn push_spaces(page: &mut String, n: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        page.push_str(&SPACES[..k]);
+        left -= k;
+    }
+}
+
 /// Writes the table's lines, a block at a time.
 struct Lines<'a> {
     out: &'a mut dyn Write,
@@ -562,9 +585,9 @@ impl Lines<'_> {
             if i > 0 {
                 page.push_str("  ");
             }
-            let pad = spaces(self.widths.0[i].saturating_sub(cell.len()));
+            let pad = self.widths.0[i].saturating_sub(cell.len());
             if NUMERIC[i] {
-                page.push_str(&pad);
+                push_spaces(page, pad);
             }
             if i == 0 && link {
                 let _ = write!(page, "<a href=\"#c{cell}\">{cell}</a>");
@@ -582,10 +605,10 @@ impl Lines<'_> {
                     page.push_str("</b>");
                 }
             } else {
-                escape_into(page, cell);
+                push_cell(page, cell);
             }
             if !NUMERIC[i] && i < COLUMNS - 1 {
-                page.push_str(&pad);
+                push_spaces(page, pad);
             }
         }
         if page.len() >= 64 << 10 {
@@ -609,29 +632,69 @@ impl Lines<'_> {
 /// `CODE:severity` words. Widens `widths` to its cells.
 pub fn row_record(c: &ConnectionReport, widths: &mut Widths) -> String {
     let mut page = String::with_capacity(160);
-    let teardown = match c.teardown.initiator {
-        Some(i) => format!("{} ({})", c.teardown.status.as_str(), i.as_str()),
-        None => c.teardown.status.as_str().to_string(),
-    };
-    let cells = [
-        endpoint(&c.client.addr, c.client.port),
-        endpoint(&c.server.addr, c.server.port),
-        c.handshake.status.as_str().to_string(),
-        teardown,
-        c.client.final_state.as_str().to_string(),
-        c.server.final_state.as_str().to_string(),
-        (c.client.packets + c.server.packets).to_string(),
-        (c.client.payload_bytes + c.server.payload_bytes).to_string(),
-        format!("{:.3} s", c.duration_s),
-        format!("{} {}", c.conn_state.as_str(), c.history.as_str()),
-    ];
-    for (i, cell) in cells.iter().enumerate() {
-        // Tabs and line ends would break the record; no cell holds them.
-        let cell = cell.replace(['\t', '\n', '\r'], " ");
-        widths.0[i + 1] = widths.0[i + 1].max(cell.len());
+    // Each cell after a tab, its width noted; tabs and line ends would
+    // break the record (no cell holds them).
+    let mut cell = |page: &mut String, i: usize, args: std::fmt::Arguments<'_>| {
         page.push('\t');
-        page.push_str(&cell);
+        let start = page.len();
+        let _ = page.write_fmt(args);
+        if page[start..].contains(['\t', '\n', '\r']) {
+            let clean = page[start..].replace(['\t', '\n', '\r'], " ");
+            page.truncate(start);
+            page.push_str(&clean);
+        }
+        widths.0[i] = widths.0[i].max(page.len() - start);
+    };
+    let (client, server) = (&c.client, &c.server);
+    cell(
+        &mut page,
+        1,
+        format_args!("{}", endpoint(&client.addr, client.port)),
+    );
+    cell(
+        &mut page,
+        2,
+        format_args!("{}", endpoint(&server.addr, server.port)),
+    );
+    cell(
+        &mut page,
+        3,
+        format_args!("{}", c.handshake.status.as_str()),
+    );
+    match c.teardown.initiator {
+        Some(i) => cell(
+            &mut page,
+            4,
+            format_args!("{} ({})", c.teardown.status.as_str(), i.as_str()),
+        ),
+        None => cell(&mut page, 4, format_args!("{}", c.teardown.status.as_str())),
     }
+    cell(
+        &mut page,
+        5,
+        format_args!("{}", client.final_state.as_str()),
+    );
+    cell(
+        &mut page,
+        6,
+        format_args!("{}", server.final_state.as_str()),
+    );
+    cell(
+        &mut page,
+        7,
+        format_args!("{}", client.packets + server.packets),
+    );
+    cell(
+        &mut page,
+        8,
+        format_args!("{}", client.payload_bytes + server.payload_bytes),
+    );
+    cell(&mut page, 9, format_args!("{:.3} s", c.duration_s));
+    cell(
+        &mut page,
+        10,
+        format_args!("{} {}", c.conn_state.as_str(), c.history.as_str()),
+    );
     page.push('\t');
     for (i, f) in c.findings.iter().enumerate() {
         if i > 0 {
