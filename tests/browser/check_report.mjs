@@ -144,6 +144,9 @@ for (const file of config.reports) {
     await page.keyboard.press("ArrowLeft");
     moves.push(await state());
   }
+  // A full-page screenshot leaves out the table's blocks that
+  // content-visibility skips (those out of the viewport): draw them all.
+  await page.evaluate(() => document.querySelectorAll("#conns pre.rows").forEach((p) => { p.style.contentVisibility = "visible"; }));
   const shot = await screenshot(page, name, 20000);
   // The ladder alone, for a figure.
   const ladder = await page.$("figure.ladder-fig svg.ladder");
