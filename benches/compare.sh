@@ -78,6 +78,8 @@ add "tcpstate analyze --format json" target/release/tcpstate analyze --format js
 shard=${#names[@]}
 add "tcpstate analyze --shard 0/4 (table)" target/release/tcpstate analyze --shard 0/4 "$cap"
 add "tcpstate analyze --shard 0/4 --format jsonl" target/release/tcpstate analyze --shard 0/4 --format jsonl "$cap"
+html_out="$(dirname "$cap")/compare-report.html"
+add "tcpstate analyze --format html -o FILE" target/release/tcpstate analyze --format html -o "$html_out" "$cap"
 one_thread=${#names[@]}
 add "tcpstate analyze --jobs 1 (table, one thread)" target/release/tcpstate analyze --jobs 1 "$cap"
 add "tcpstate analyze --jobs 1 --format jsonl" target/release/tcpstate analyze --jobs 1 --format jsonl "$cap"
@@ -136,6 +138,14 @@ fi
 
 awk -v a="${best[one]}" -v b="${best[shard]}" -v c="${best[one+1]}" -v d="${best[shard+1]}" \
   'BEGIN{printf "\none shard of 4 (--shard 0/4) against the whole run: %.2fx its time (table), %.2fx (jsonl); target <= 0.45x\n", b/a, d/c}'
+# The report just written, opened in headless Chromium (benches/html-load.mjs):
+# navigation start to first paint and to the load event, best of 3.
+if command -v node >/dev/null && [ -f .ci/node/node_modules/puppeteer-core/package.json ] && [ -f "$html_out" ]; then
+  node benches/html-load.mjs "$html_out" 3 | awk -v s="$(stat -c %s "$html_out")" '{
+    match($0, /"firstPaint":[0-9.]+/); fp = substr($0, RSTART + 13, RLENGTH - 13)
+    match($0, /"load":[0-9.]+/); ld = substr($0, RSTART + 7, RLENGTH - 7)
+    printf "\nHTML report (%.1f MB) in Chromium: first paint %.2f s, load event %.2f s\n", s / 1e6, fp / 1000, ld / 1000 }'
+fi
 
 if [ -n "${VXLAN:-}" ]; then
   awk -v a="${best[bare_one]}" -v b="${best[bare_one+1]}" -v p="$packets" 'BEGIN{printf "\nVXLAN decapsulation: %.0f ns more per packet (one thread, best runs)\n", (b-a)/p*1e9}'

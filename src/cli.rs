@@ -194,12 +194,12 @@ pub struct AnalyzeArgs {
     pub packets: bool,
 
     /// Show at most this many connections per capture in the table (0 = all):
-    /// those with the most severe findings first; in the HTML report's
-    /// table, at most this many over all captures.
+    /// those with the most severe findings first. (The HTML report's table
+    /// lists every connection.)
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
 
-    /// Connections the HTML report shows in detail (ladder, time–sequence graph, step-through), in the table's order: findings first.
+    /// Connections the HTML report shows in detail (ladder, time–sequence graph, step-through): the first N of its table's order (findings first, then by id); the others are in the table only. The report stays small and quick to open whatever the capture's size.
     #[arg(long, default_value_t = tcpstate::render::html::DEFAULT_DETAILS, value_name = "N")]
     pub html_details: usize,
 

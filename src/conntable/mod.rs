@@ -201,6 +201,9 @@ pub struct ConnTable {
     /// Keep per-packet records: `Some(None)` for every connection,
     /// `Some(Some(id))` for that one only.
     keep_packets: Option<Option<u64>>,
+    /// With `keep_packets`: only for the connections whose id is at most
+    /// this when they begin ([`ConnTable::keep_packets_until`]).
+    packets_until: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     limits: Limits,
     next_id: u64,
     /// Added to an id for the next: 1, or `--shard`'s N.
@@ -282,10 +285,18 @@ impl Recent {
 }
 
 impl ConnTable {
+    /// Keeps per-packet records only for connections whose id is at most
+    /// `bound` when they begin; whoever holds `bound` may lower it as the
+    /// capture is read.
+    pub fn keep_packets_until(&mut self, bound: std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        self.packets_until = Some(bound);
+    }
+
     /// `first_id` lets several captures share one id sequence.
     pub fn new(first_id: u64, keep_packets: Option<Option<u64>>, limits: Limits) -> ConnTable {
         ConnTable {
             keep_packets,
+            packets_until: None,
             limits,
             next_id: first_id,
             id_step: 1,
@@ -418,7 +429,11 @@ impl ConnTable {
         let (src, dst) = ends(seg);
         let keep = self
             .keep_packets
-            .is_some_and(|only| only.is_none_or(|want| want == id));
+            .is_some_and(|only| only.is_none_or(|want| want == id))
+            && self
+                .packets_until
+                .as_ref()
+                .is_none_or(|bound| id <= bound.load(std::sync::atomic::Ordering::Relaxed));
         let conn = new_connection(id, src, dst, seg, at, keep);
         match self.spare.take() {
             Some(mut spare) => {

@@ -18,6 +18,11 @@ pub struct Options {
     pub packets: bool,
     /// With `packets`: keep it for this connection only.
     pub packets_for: Option<u64>,
+    /// With `packets`: keep it only for connections whose id, when they
+    /// begin, is at most this bound, which the consumer may lower while the
+    /// capture is read (the HTML report: once no later connection can be
+    /// shown in detail).
+    pub packets_until: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// Checks whose findings are left out of the reports.
     pub allow: Vec<Check>,
     /// Limits on the connection table.
@@ -324,6 +329,7 @@ fn setup<C: Consumer>(options: &Options, first_id: u64, sink: &ReportSink<'_, C>
         first_id,
         id_step: options.shard.map_or(1, |s| s.step()),
         keep_packets: options.packets.then_some(options.packets_for),
+        packets_until: options.packets_until.clone(),
         limits: options.limits,
         carriers: sink.carriers.clone(),
         segments: options.segments.clone(),

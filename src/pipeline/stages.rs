@@ -50,6 +50,8 @@ pub(super) struct Setup {
     /// Between one connection's id and the next's (`--shard`'s N; 1).
     pub id_step: u64,
     pub keep_packets: Option<Option<u64>>,
+    /// See [`super::Options::packets_until`].
+    pub packets_until: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     pub limits: Limits,
     /// The tunnel chains of the capture, numbered while decoding.
     pub carriers: decode::Carriers,
@@ -455,9 +457,13 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
     sink: &'s mut S,
     on_progress: P,
 ) -> TrackingStage<'s, S, P> {
+    let mut table = ConnTable::new(setup.first_id, setup.keep_packets, setup.limits)
+        .with_id_step(setup.id_step);
+    if let Some(bound) = &setup.packets_until {
+        table.keep_packets_until(bound.clone());
+    }
     TrackingStage {
-        table: ConnTable::new(setup.first_id, setup.keep_packets, setup.limits)
-            .with_id_step(setup.id_step),
+        table,
         sink,
         done: 0,
         icmp_unmatched: 0,

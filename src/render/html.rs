@@ -12,22 +12,19 @@
 //! compact [`Row`] per connection, and the full reports (with packets) of
 //! only those that may be shown in detail.
 
-use super::style::{endpoint, Style};
+use super::style::{endpoint, spaces, width_of, Style};
 use super::svg::{self, colour, escape, escape_into, finding_text};
 use super::teaching::TeachOptions;
 use crate::report::{
     analysis_flags, direction_name, ConnectionReport, Counts, Named, PacketReport, Report, Verdict,
 };
 use crate::rules::Severity;
-use crate::state::{Side, State};
+use crate::state::Side;
 use crate::teach::text::{Lang, Text};
 use crate::teach::{Item, Lesson, LessonOptions};
-use crate::verdict::{HandshakeStatus, Initiator, TeardownStatus};
-use crate::zeek::ConnState;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::net::IpAddr;
 
 /// The report's style sheet and script, inlined into every page.
 const CSS: &str = include_str!("html/report.css");
@@ -70,72 +67,47 @@ pub struct HtmlOptions {
     pub teach: TeachOptions,
     /// Connections shown in detail, in the table's order.
     pub details: usize,
-    /// Rows of the table at most, over all captures; 0 shows all.
-    pub limit: usize,
 }
 
-/// One row of the connection table: what it shows and nothing more, so
-/// that every connection of a big capture can have one.
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub id: u64,
-    /// The capture's position among the inputs.
-    pub capture: usize,
-    client: (Option<IpAddr>, u16),
-    server: (Option<IpAddr>, u16),
-    handshake: HandshakeStatus,
-    teardown: TeardownStatus,
-    initiator: Option<Initiator>,
-    client_state: State,
-    server_state: State,
-    packets: u64,
-    bytes: u64,
-    duration: f64,
-    conn_state: ConnState,
-    history: Box<str>,
-    /// Finding codes with their severity.
-    findings: Box<[(&'static str, Severity)]>,
+/// The connection table's rows, every connection's, kept while the
+/// captures were read (in `run::html`, outside memory); those of the
+/// connections shown in detail are the first of the table, drawn here from
+/// their full reports.
+pub trait TableRows {
+    /// The rows in all.
+    fn count(&self) -> u64;
+    /// The widest of each column's cells, of the rows (the id's: its
+    /// largest).
+    fn widths(&self) -> Widths;
+    /// Hands each row to `line` as its [`row_record`] with its id put in by
+    /// [`put_row_id`], in the table's order (findings first, then by id),
+    /// but for the first `skip`.
+    fn each_after(
+        &mut self,
+        skip: u64,
+        line: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()>;
 }
 
-impl Row {
-    pub fn of(c: &ConnectionReport) -> Row {
-        Row {
-            id: c.id,
-            capture: c.capture,
-            client: (c.client.addr.parse().ok(), c.client.port),
-            server: (c.server.addr.parse().ok(), c.server.port),
-            handshake: c.handshake.status,
-            teardown: c.teardown.status,
-            initiator: c.teardown.initiator,
-            client_state: c.client.final_state,
-            server_state: c.server.final_state,
-            packets: c.client.packets + c.server.packets,
-            bytes: c.client.payload_bytes + c.server.payload_bytes,
-            duration: c.duration_s,
-            conn_state: c.conn_state,
-            history: c.history.as_str().into(),
-            findings: c
-                .findings
-                .iter()
-                .map(|f| (f.code.code(), f.severity))
-                .collect(),
+/// The table's columns.
+pub const COLUMNS: usize = 12;
+/// The columns whose cells are right-aligned.
+const NUMERIC: [bool; COLUMNS] = [
+    true, false, false, false, false, false, false, true, true, true, false, false,
+];
+/// Rows in a block of the table: the page lays out only the blocks in view.
+const BLOCK: u64 = 1000;
+
+/// The widest cell of each column, in characters (the cells are ASCII).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Widths(pub [usize; COLUMNS]);
+
+impl Widths {
+    /// Makes each column as wide as `other`'s, if wider.
+    pub fn merge(&mut self, other: &Widths) {
+        for (w, o) in self.0.iter_mut().zip(other.0) {
+            *w = (*w).max(o);
         }
-    }
-
-    pub fn has_findings(&self) -> bool {
-        !self.findings.is_empty()
-    }
-
-    /// The table's order: connections with findings first, then by id.
-    fn order(&self) -> (bool, u64) {
-        (!self.has_findings(), self.id)
-    }
-}
-
-fn shown_endpoint((addr, port): (Option<IpAddr>, u16)) -> String {
-    match addr {
-        Some(a) => endpoint(&a.to_string(), port),
-        None => format!("?:{port}"),
     }
 }
 
@@ -158,16 +130,21 @@ struct Words {
     columns: [&'static str; 12],
     details: &'static str,
     details_note: &'static str,
-    more_rows: &'static str,
+    /// Under the table's heading: its order, which rows have details.
+    table_note: &'static str,
     every_segment: &'static str,
     graph: &'static str,
     graph_legend: &'static str,
+    /// A detail without the connection's packets.
+    no_packets: &'static str,
     steps: &'static str,
     previous: &'static str,
     next: &'static str,
     findings: &'static str,
     frames: &'static str,
     segments: &'static str,
+    /// Brackets around a count: ` (3)` / `（3）`.
+    count: (&'static str, &'static str),
     /// After a count: `3 connections` / `3 个连接`.
     n_connections: &'static str,
     colon: &'static str,
@@ -204,16 +181,18 @@ const EN: Words = Words {
     ],
     details: "Connections in detail",
     details_note: "in detail: the first {n} connections of the table (--html-details); {rest} more without details",
-    more_rows: "… {n} more connections not in the table (--limit 0 shows all)",
+    table_note: "Every connection: those with findings first, then by id. An id that is a link has its detail below (the first --html-details connections); the others are in the table only.",
     every_segment: "every segment",
     graph: "Time–sequence graph",
     graph_legend: "relative sequence number against time: data segments (retransmission red, out-of-order orange), the peer's ACK line (green) and the window it advertises as carried in the header (blue, dashed; flattened at the top when it is far above the data), zero windows (×)",
+    no_packets: "Its segments were not kept: the report keeps the segments only of the connections that begin among the first 1,024 of a capture (or 16 per detail asked for, if more) until it has its details, and this one began later.",
     steps: "Step through",
     previous: "◀ previous",
     next: "next ▶",
     findings: "Findings",
     frames: "frames",
     segments: "TCP segments",
+    count: (" (", ")"),
     n_connections: "connections",
     colon: ": ",
 };
@@ -249,16 +228,18 @@ const ZH: Words = Words {
     ],
     details: "连接详情",
     details_note: "详情：表中前 {n} 个连接（--html-details）；另有 {rest} 个连接没有详情",
-    more_rows: "… 另有 {n} 个连接不在表中（--limit 0 显示全部）",
+    table_note: "全部连接：有发现的连接在前，其余按编号排列。编号带链接的连接在下方有详情（前 --html-details 个连接），其余只在表中列出。",
     every_segment: "全部报文段",
     graph: "时间–序号图",
-    graph_legend: "相对序号随时间变化：数据报文段（重传为红色，乱序为橙色）、对方的确认号 ack（绿色）和首部中的通告窗口（蓝色虚线；远高于数据时在顶部截平），零窗口（×）",
+    graph_legend: "相对序号 seq 随时间变化：数据报文段（重传为红色，乱序为橙色）、对方的确认号 ack（绿色）和对方首部中的窗口（接收方允许发送的数据量，蓝色虚线；远高于数据时在顶部截平），零窗口（×）",
+    no_packets: "没有保留它的报文段：在详情凑齐之前，报告只保留每个抓包文件中最先开始的 1024 个连接（要求的详情较多时为每个详情 16 个）的报文段，这个连接开始得更晚。",
     steps: "逐步演示",
     previous: "◀ 上一步",
     next: "下一步 ▶",
     findings: "发现",
     frames: "帧",
     segments: "个 TCP 报文段",
+    count: ("（", "）"),
     n_connections: "个连接",
     colon: "：",
 };
@@ -271,53 +252,64 @@ fn words(lang: Lang) -> &'static Words {
 }
 
 /// Writes the report: `report` holds the captures, the summary and the
-/// full reports of the connections that may be shown in detail; `rows` one
-/// row per connection.
+/// full reports of the connections that may be shown in detail (the first
+/// of the table's order with findings and without); `rows` every
+/// connection's row.
 pub fn render(
     report: &Report,
-    rows: &[Row],
+    rows: &mut dyn TableRows,
     opts: &HtmlOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let text = Text::new(opts.teach.lang);
     let w = words(opts.teach.lang);
-    let mut order: Vec<&Row> = rows.iter().collect();
-    order.sort_by_key(|r| r.order());
-    // The details: the first N rows of the table whose report was kept.
-    let by_id: BTreeMap<u64, &ConnectionReport> =
-        report.connections.iter().map(|c| (c.id, c)).collect();
-    let detailed: Vec<&ConnectionReport> = order
-        .iter()
-        .take(opts.details)
-        .filter_map(|r| by_id.get(&r.id).copied())
-        .collect();
-    let is_detailed: std::collections::BTreeSet<u64> = detailed.iter().map(|c| c.id).collect();
+    // The details: the first N of the table's order, which are the first N
+    // rows of the table.
+    let mut detailed: Vec<&ConnectionReport> = report.connections.iter().collect();
+    detailed.sort_by_key(|c| (c.findings.is_empty(), c.id));
+    detailed.truncate(opts.details);
+    let total = rows.count().max(detailed.len() as u64);
 
     let mut page = String::with_capacity(64 << 10);
     head(&mut page, w);
-    overview(&mut page, report, w);
+    overview(&mut page, report, &text, w);
+    // The column widths: of every row, the detailed ones' too.
+    let mut widths = rows.widths();
+    let mut records: Vec<String> = Vec::with_capacity(detailed.len());
+    for c in &detailed {
+        let id = c.id.to_string();
+        widths.0[0] = widths.0[0].max(id.len());
+        records.push(id + &row_record(c, &mut widths));
+    }
+    table_head(&mut page, total, &mut widths, w);
     out.write_all(page.as_bytes())?;
     page.clear();
-    let total = usize::try_from(report.summary.connections).unwrap_or(usize::MAX);
-    let shown = if opts.limit == 0 {
-        order.len()
-    } else {
-        opts.limit.min(order.len())
+    let mut lines = Lines {
+        out,
+        widths: &widths,
+        page: String::new(),
+        count: 0,
     };
-    table(&mut page, &order[..shown], &is_detailed, report, w, out)?;
-    let hidden = total.max(rows.len()).saturating_sub(shown);
-    if hidden > 0 {
-        let more = w.more_rows.replace("{n}", &hidden.to_string());
-        let _ = writeln!(page, "<p class=\"note\" id=\"more\">{}</p>", escape(&more));
+    for r in &records {
+        lines.line(r.as_bytes(), true)?;
     }
+    rows.each_after(detailed.len() as u64, &mut |record| {
+        lines.line(record, false)
+    })?;
+    lines.end()?;
+    page.push_str("</div>\n</section>\n");
     let _ = writeln!(page, "<section id=\"details\"><h2>{}</h2>", w.details);
-    let rest = total.max(rows.len()).saturating_sub(detailed.len());
+    let rest = total.saturating_sub(detailed.len() as u64);
     if rest > 0 {
         let note = w
             .details_note
             .replace("{n}", &detailed.len().to_string())
             .replace("{rest}", &rest.to_string());
-        let _ = writeln!(page, "<p class=\"note\">{}</p>", escape(&note));
+        let _ = writeln!(
+            page,
+            "<p class=\"note\" id=\"not-detailed\">{}</p>",
+            escape(&note)
+        );
     }
     out.write_all(page.as_bytes())?;
     for c in detailed {
@@ -363,8 +355,8 @@ fn named<K: Named>(counts: &Counts<K>) -> BTreeMap<&'static str, u64> {
     counts.iter().map(|(k, n)| (k.name(), n)).collect()
 }
 
-/// `k n, k n` of a count map, or `none`.
-fn counts_list(page: &mut String, map: &BTreeMap<&'static str, u64>, w: &Words) {
+/// `k n, k n` of a count map (its keys HTML already), or `none`.
+fn counts_list<K: AsRef<str>>(page: &mut String, map: &BTreeMap<K, u64>, w: &Words) {
     let shown: Vec<_> = map.iter().filter(|(_, n)| **n > 0).collect();
     if shown.is_empty() {
         let _ = write!(page, "<p class=\"none\">{}</p>", w.none);
@@ -372,12 +364,12 @@ fn counts_list(page: &mut String, map: &BTreeMap<&'static str, u64>, w: &Words) 
     }
     page.push_str("<table class=\"counts\"><tbody>");
     for (k, n) in shown {
-        let _ = write!(page, "<tr><th>{}</th><td>{n}</td></tr>", escape(k));
+        let _ = write!(page, "<tr><th>{}</th><td>{n}</td></tr>", k.as_ref());
     }
     page.push_str("</tbody></table>");
 }
 
-fn overview(page: &mut String, report: &Report, w: &Words) {
+fn overview(page: &mut String, report: &Report, text: &Text, w: &Words) {
     let s = &report.summary;
     let v = &s.verdict;
     let _ = writeln!(page, "<section id=\"overview\"><h2>{}</h2>", w.overview);
@@ -425,9 +417,28 @@ fn overview(page: &mut String, report: &Report, w: &Words) {
     }
     page.push_str("</ul>\n<div class=\"cards\">");
     let _ = write!(page, "<div class=\"card\"><h3>{}</h3>", w.handshake);
-    counts_list(page, &named(&s.by_handshake), w);
+    // The statuses in the course's words, with the names the table and the
+    // JSON use.
+    let worded = |word: &str, name: &str| {
+        if word == name {
+            escape(name)
+        } else {
+            format!("{} <code>{}</code>", escape(word), escape(name))
+        }
+    };
+    let handshakes: BTreeMap<String, u64> = s
+        .by_handshake
+        .iter()
+        .map(|(k, n)| (worded(text.handshake_status(k), k.name()), n))
+        .collect();
+    counts_list(page, &handshakes, w);
     let _ = write!(page, "</div><div class=\"card\"><h3>{}</h3>", w.teardown);
-    counts_list(page, &named(&s.by_teardown), w);
+    let teardowns: BTreeMap<String, u64> = s
+        .by_teardown
+        .iter()
+        .map(|(k, n)| (worded(text.teardown_status(k), k.name()), n))
+        .collect();
+    counts_list(page, &teardowns, w);
     let _ = write!(
         page,
         "</div><div class=\"card\"><h3>{}</h3>",
@@ -441,6 +452,7 @@ fn overview(page: &mut String, report: &Report, w: &Words) {
             *skipped.entry(k.name()).or_default() += n;
         }
     }
+    let skipped: BTreeMap<String, u64> = skipped.into_iter().map(|(k, n)| (escape(k), n)).collect();
     counts_list(page, &skipped, w);
     page.push_str("</div></div>\n</section>\n");
 }
@@ -485,108 +497,217 @@ fn findings_chart(page: &mut String, by_code: &BTreeMap<&'static str, u64>, w: &
     page.push_str("</svg>");
 }
 
-/// The connection table, in the order given (findings first); written to
-/// `out` in pieces so that a big table is never held twice.
-fn table(
-    page: &mut String,
-    order: &[&Row],
-    detailed: &std::collections::BTreeSet<u64>,
-    report: &Report,
-    w: &Words,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+/// The connection table's heading, filter box and head line, up to its
+/// first block. The table is lines of text in columns (a `<pre>` per
+/// [`BLOCK`] rows), not a `<table>`: a browser lays out hundreds of
+/// thousands of lines at once, it does not so many table rows. Its head
+/// line names the columns (their buttons sort with the script) and says
+/// where each starts (`data-at`), for the script to read the cells.
+fn table_head(page: &mut String, total: u64, widths: &mut Widths, w: &Words) {
     let _ = write!(
         page,
-        "<section id=\"connections\"><h2>{}</h2>\n\
+        "<section id=\"connections\"><h2>{}{}{total}{}</h2>\n\
          <p class=\"js-only\"><label>{} <input type=\"search\" id=\"filter\" autocomplete=\"off\"></label> \
-         <span id=\"shown\"></span></p>\n<table id=\"conns\"><thead><tr>",
-        w.connections, w.filter
+         <span id=\"shown\"></span></p>\n<p class=\"note\">{}</p>\n<div id=\"conns\" data-rows=\"{total}\">\n<pre class=\"head\">",
+        w.connections, w.count.0, w.count.1, w.filter, w.table_note
     );
     for (i, col) in w.columns.iter().enumerate() {
-        let numeric = matches!(i, 0 | 7 | 8 | 9);
+        widths.0[i] = widths.0[i].max(width_of(col));
+    }
+    let mut at = 0;
+    for (i, col) in w.columns.iter().enumerate() {
+        let pad = spaces(widths.0[i].saturating_sub(width_of(col)));
+        let (before, after) = if NUMERIC[i] {
+            (pad, String::new())
+        } else {
+            (String::new(), pad)
+        };
+        if i > 0 {
+            page.push_str("  ");
+        }
         let _ = write!(
             page,
-            "<th data-col=\"{i}\"{}><button type=\"button\" class=\"sort\">{col}</button><span class=\"nojs\">{col}</span></th>",
-            if numeric { " data-numeric=\"1\"" } else { "" }
+            "<button type=\"button\" class=\"sort\" data-col=\"{i}\" data-at=\"{at}\"{}>{before}{col}{after}</button>",
+            if NUMERIC[i] { " data-numeric=\"1\"" } else { "" }
         );
+        at += widths.0[i] + 2;
     }
-    page.push_str("</tr></thead>\n<tbody>\n");
-    let files: Vec<String> = report
-        .captures
-        .iter()
-        .map(|c| escape(&super::printable(&c.file)))
-        .collect();
-    for (n, r) in order.iter().enumerate() {
-        row(page, r, detailed.contains(&r.id), &files);
-        if n % 512 == 511 {
-            out.write_all(page.as_bytes())?;
-            page.clear();
-        }
-    }
-    page.push_str("</tbody></table>\n</section>\n");
-    Ok(())
+    page.push_str("</pre>\n");
 }
 
-fn row(page: &mut String, r: &Row, detailed: bool, files: &[String]) {
-    let worst = r.findings.iter().map(|f| f.1).max();
-    let class = match worst {
-        Some(Severity::Error) => " class=\"error\"",
-        Some(Severity::Warning) => " class=\"warning\"",
-        Some(Severity::Info) => " class=\"info\"",
-        None => "",
-    };
-    // Rows are kept short: a big capture has hundreds of thousands. The
-    // file is named only when there are several.
-    let _ = write!(page, "<tr id=\"row-{}\"{class}", r.id);
-    if files.len() > 1 {
-        let file = files.get(r.capture).map_or("", |f| f.as_str());
-        let _ = write!(page, " title=\"{file}\"");
-    }
-    if detailed {
-        let _ = write!(page, "><td><a href=\"#c{id}\">{id}</a></td>", id = r.id);
+/// Appends a cell escaped; most are plain ASCII with nothing to escape.
+fn push_cell(page: &mut String, cell: &str) {
+    let plain = cell
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''));
+    if plain {
+        page.push_str(cell);
     } else {
-        let _ = write!(page, "><td>{}</td>", r.id);
-    }
-    let teardown = match r.initiator {
-        Some(i) => format!("{} ({})", r.teardown.as_str(), i.as_str()),
-        None => r.teardown.as_str().to_string(),
-    };
-    let cells = [
-        shown_endpoint(r.client),
-        shown_endpoint(r.server),
-        r.handshake.as_str().to_string(),
-        teardown,
-        r.client_state.as_str().to_string(),
-        r.server_state.as_str().to_string(),
-    ];
-    for cell in &cells {
-        page.push_str("<td>");
         escape_into(page, cell);
-        page.push_str("</td>");
     }
-    let _ = write!(
-        page,
-        "<td>{p}</td><td>{b}</td><td>{d:.3} s</td><td>{}",
-        r.conn_state.as_str(),
-        p = r.packets,
-        b = r.bytes,
-        d = r.duration,
+}
+
+/// Appends `n` spaces.
+fn push_spaces(page: &mut String, n: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        page.push_str(&SPACES[..k]);
+        left -= k;
+    }
+}
+
+/// Writes the table's lines, a block at a time.
+struct Lines<'a> {
+    out: &'a mut dyn Write,
+    widths: &'a Widths,
+    page: String,
+    count: u64,
+}
+
+impl Lines<'_> {
+    /// One row's line from its record (its id, then its cells after tabs);
+    /// `link`: its id links to its detail.
+    fn line(&mut self, record: &[u8], link: bool) -> io::Result<()> {
+        let page = &mut self.page;
+        if self.count % BLOCK == 0 {
+            if self.count > 0 {
+                page.push_str("</pre>\n");
+            }
+            page.push_str("<pre class=\"rows\">");
+        } else {
+            page.push('\n');
+        }
+        self.count += 1;
+        let record = String::from_utf8_lossy(record);
+        for (i, cell) in record.split('\t').take(COLUMNS).enumerate() {
+            if i > 0 {
+                page.push_str("  ");
+            }
+            let pad = self.widths.0[i].saturating_sub(cell.len());
+            if NUMERIC[i] {
+                push_spaces(page, pad);
+            }
+            if i == 0 && link {
+                let _ = write!(page, "<a href=\"#c{cell}\">{cell}</a>");
+            } else if i == COLUMNS - 1 {
+                // The findings: `CODE:severity …`, each coloured.
+                for (n, f) in cell.split(' ').filter(|f| !f.is_empty()).enumerate() {
+                    let (code, severity) = f.split_once(':').unwrap_or((f, ""));
+                    if n > 0 {
+                        page.push(' ');
+                    }
+                    page.push_str("<b class=\"");
+                    escape_into(page, severity);
+                    page.push_str("\">");
+                    escape_into(page, code);
+                    page.push_str("</b>");
+                }
+            } else {
+                push_cell(page, cell);
+            }
+            if !NUMERIC[i] && i < COLUMNS - 1 {
+                push_spaces(page, pad);
+            }
+        }
+        if page.len() >= 64 << 10 {
+            self.out.write_all(page.as_bytes())?;
+            page.clear();
+        }
+        Ok(())
+    }
+
+    fn end(mut self) -> io::Result<()> {
+        if self.count > 0 {
+            self.page.push_str("</pre>\n");
+        }
+        self.out.write_all(self.page.as_bytes())
+    }
+}
+
+/// The row of connection `c` as a record of the table, less its id (ids
+/// shift when captures are merged; [`put_row_id`] writes it at the
+/// start): its cells, each after a tab, the findings last as
+/// `CODE:severity` words. Widens `widths` to its cells.
+pub fn row_record(c: &ConnectionReport, widths: &mut Widths) -> String {
+    let mut page = String::with_capacity(160);
+    // Each cell after a tab, its width noted; tabs and line ends would
+    // break the record (no cell holds them).
+    let mut cell = |page: &mut String, i: usize, args: std::fmt::Arguments<'_>| {
+        page.push('\t');
+        let start = page.len();
+        let _ = page.write_fmt(args);
+        if page[start..].contains(['\t', '\n', '\r']) {
+            let clean = page[start..].replace(['\t', '\n', '\r'], " ");
+            page.truncate(start);
+            page.push_str(&clean);
+        }
+        widths.0[i] = widths.0[i].max(page.len() - start);
+    };
+    let (client, server) = (&c.client, &c.server);
+    cell(
+        &mut page,
+        1,
+        format_args!("{}", endpoint(&client.addr, client.port)),
     );
-    page.push(' ');
-    escape_into(page, &r.history);
-    page.push_str("</td><td>");
-    for (i, (code, severity)) in r.findings.iter().enumerate() {
+    cell(
+        &mut page,
+        2,
+        format_args!("{}", endpoint(&server.addr, server.port)),
+    );
+    cell(
+        &mut page,
+        3,
+        format_args!("{}", c.handshake.status.as_str()),
+    );
+    match c.teardown.initiator {
+        Some(i) => cell(
+            &mut page,
+            4,
+            format_args!("{} ({})", c.teardown.status.as_str(), i.as_str()),
+        ),
+        None => cell(&mut page, 4, format_args!("{}", c.teardown.status.as_str())),
+    }
+    cell(
+        &mut page,
+        5,
+        format_args!("{}", client.final_state.as_str()),
+    );
+    cell(
+        &mut page,
+        6,
+        format_args!("{}", server.final_state.as_str()),
+    );
+    cell(
+        &mut page,
+        7,
+        format_args!("{}", client.packets + server.packets),
+    );
+    cell(
+        &mut page,
+        8,
+        format_args!("{}", client.payload_bytes + server.payload_bytes),
+    );
+    cell(&mut page, 9, format_args!("{:.3} s", c.duration_s));
+    cell(
+        &mut page,
+        10,
+        format_args!("{} {}", c.conn_state.as_str(), c.history.as_str()),
+    );
+    page.push('\t');
+    for (i, f) in c.findings.iter().enumerate() {
         if i > 0 {
             page.push(' ');
         }
-        let _ = write!(
-            page,
-            "<span class=\"code {}\">{}</span>",
-            severity.as_str(),
-            escape(code)
-        );
+        let _ = write!(page, "{}:{}", f.code.code(), f.severity.as_str());
     }
-    page.push_str("</td></tr>\n");
+    page
+}
+
+/// Writes a [`row_record`]'s id, at its start.
+pub fn put_row_id(id: u64, out: &mut dyn Write) -> io::Result<()> {
+    write!(out, "{id}")
 }
 
 /// One connection in detail: its ladder, the step-through, its
@@ -619,6 +740,9 @@ fn detail(
         );
     }
     let _ = writeln!(page, "<p class=\"result\">{}</p>", escape(&text.result(c)));
+    if c.packets.is_none() {
+        let _ = writeln!(page, "<p class=\"note no-packets\">{}</p>", w.no_packets);
+    }
     let (stepper, list) = steps(&lesson, text, w);
     page.push_str("<div class=\"pair\"><figure class=\"ladder-fig\">");
     page.push_str(&svg::ladder(c, lesson_opts, text, &format!("c{id}")));
@@ -901,20 +1025,4 @@ fn time_sequence(packets: &[PacketReport], side: Side, text: &Text) -> Option<St
     }
     g.push_str("</svg>");
     Some(g)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_row_stays_small() {
-        // A big capture keeps one row per connection: 200,000 rows in
-        // about 25 MB.
-        assert!(
-            std::mem::size_of::<Row>() <= 128,
-            "{}",
-            std::mem::size_of::<Row>()
-        );
-    }
 }

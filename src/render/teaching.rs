@@ -18,8 +18,9 @@ pub struct TeachOptions {
     pub ascii: bool,
     /// ANSI colours.
     pub color: bool,
-    /// The terminal's width, if the view is for one: the timeline's lines
-    /// are wrapped at token boundaries within it. `None`: as wide as they are.
+    /// The terminal's width, if the view is for one (or `COLUMNS` is set):
+    /// the timeline's lines and the ladder wrap at token boundaries within
+    /// it. `None`: as wide as they need.
     pub width: Option<usize>,
 }
 

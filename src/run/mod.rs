@@ -11,6 +11,7 @@
 //! connections are put in id order on the way ([`sorted`]), in bounded
 //! memory. The result is the report model and a [`Status`].
 
+mod html;
 mod interrupt;
 mod output;
 mod rows;
@@ -195,6 +196,7 @@ pub fn run(
     let analysis = pipeline::Options {
         packets: options.packets || needs_packets.is_some(),
         packets_for: needs_packets.flatten(),
+        packets_until: None,
         allow: options.allow.clone(),
         limits: options.limits,
         // Captures are analyzed one per job; with a job to spare, each
@@ -243,7 +245,7 @@ pub fn run(
             starts: Starts::default(),
             sorted: Sorted::new(),
         },
-        html_rows: Vec::new(),
+        html_table: html::HtmlTable::new(),
     };
     // Connections are picked by their ids over all captures, known only
     // once the captures before are done: then the captures are read in turn.
@@ -284,7 +286,7 @@ pub fn run(
         mut report,
         unreadable,
         streamed,
-        html_rows,
+        mut html_table,
         ..
     } = merged;
     if interrupted() {
@@ -342,7 +344,7 @@ pub fn run(
             .summary
             .input_error(unreadable, files.len(), &why.join("; "));
     }
-    output.finish(&report, streamed, &html_rows, out, messages)?;
+    output.finish(&report, streamed, &mut html_table, out, messages)?;
     out.flush()?;
     Ok(Outcome { report, unreadable })
 }
@@ -444,8 +446,8 @@ struct Analyzed {
     capture: Result<CaptureReport, CaptureError>,
     /// The connection reports kept for the output, by id.
     rows: Vec<ConnectionReport>,
-    /// The HTML report's table rows.
-    html_rows: Vec<render::html::Row>,
+    /// The HTML report's table rows (with findings, without).
+    html_rows: Option<html::CaptureRows>,
     /// Records held back, if any.
     spool: Option<Spool>,
     /// The start times of the records.
@@ -463,7 +465,7 @@ struct CaptureSink<'a, 'o> {
     select: &'a Select<'a>,
     rows: Rows,
     /// What the HTML report keeps instead of `rows`.
-    html: Option<output::HtmlKept>,
+    html: Option<html::HtmlKept>,
     lines: &'a mut Lines<'o>,
     /// Flush after every record written: the input is a live stream
     /// (standard input), so each finished connection should be seen at once.
@@ -503,8 +505,9 @@ impl Consumer for &mut CaptureSink<'_, '_> {
             // Judged by the filter before it is counted.
             return true;
         }
-        if let Some(html) = &self.html {
-            self.select.id(id) && html.would_keep(id)
+        if self.html.is_some() {
+            // A row for every connection.
+            self.select.id(id)
         } else if self.output.streams() {
             self.write_error.is_none() && self.select.id(id)
         } else {
@@ -531,7 +534,9 @@ impl Consumer for &mut CaptureSink<'_, '_> {
                 self.flagged += 1;
             }
             if let Some(html) = &mut self.html {
-                html.keep(c);
+                if self.write_error.is_none() {
+                    self.write_error = html.keep(c).err();
+                }
             } else if self.rows.would_keep(rank, c.id) {
                 self.rows.keep(rank, c);
             }
@@ -602,7 +607,7 @@ impl Worker<'_> {
             output: self.output,
             select: self.select,
             rows: Rows::new(self.output.row_limit()),
-            html: self.output.html_kept(),
+            html: self.output.html_kept(index, first_id),
             lines: &mut lines,
             // Set below for an input that is not a regular file.
             flush_lines: false,
@@ -638,18 +643,21 @@ impl Worker<'_> {
                 p.done_connections
             ));
         };
+        // The HTML report needs the packets only of connections that may
+        // still be shown in detail.
+        let analysis = match &sink.html {
+            Some(html) => pipeline::Options {
+                packets_until: Some(html.packets_until()),
+                ..self.analysis.clone()
+            },
+            None => self.analysis.clone(),
+        };
         let mut interrupted = None;
         // A pipe or a terminal is live: its finished connections are
         // reported while it is quiet.
-        let live;
-        let analysis = if regular.is_some() {
-            self.analysis
-        } else {
-            live = pipeline::Options {
-                live: true,
-                ..self.analysis.clone()
-            };
-            &live
+        let analysis = pipeline::Options {
+            live: regular.is_none(),
+            ..analysis
         };
         let capture = input.map_err(CaptureError::from).and_then(|(_, reader)| {
             let mut input = Input::direct(reader);
@@ -658,7 +666,7 @@ impl Worker<'_> {
                 index,
                 &mut input,
                 first_id,
-                analysis,
+                &analysis,
                 &mut sink,
                 on_progress,
             );
@@ -677,8 +685,11 @@ impl Worker<'_> {
             ..
         } = sink;
         let (html_rows, rows) = match html {
-            Some(html) => html.into_parts(),
-            None => (Vec::new(), rows.into_sorted()),
+            Some(html) => {
+                let (html_rows, full) = html.into_parts();
+                (Some(html_rows), full)
+            }
+            None => (None, rows.into_sorted()),
         };
         Analyzed {
             file: name,
@@ -711,7 +722,7 @@ impl Worker<'_> {
             output: self.output,
             select: self.select,
             rows: Rows::new(self.output.row_limit()),
-            html: self.output.html_kept(),
+            html: self.output.html_kept(0, 1),
             lines: &mut lines,
             flush_lines: paths.iter().any(|p| regular_size(p).is_none()),
             opened,
@@ -735,8 +746,17 @@ impl Worker<'_> {
             }
         }
         let joined = names.join(" + ");
+        // The HTML report needs the packets only of connections that may
+        // still be shown in detail.
+        let analysis = match &sink.html {
+            Some(html) => pipeline::Options {
+                packets_until: Some(html.packets_until()),
+                ..self.analysis.clone()
+            },
+            None => self.analysis.clone(),
+        };
         let (mut results, _) =
-            pipeline::analyze_merged(&joined, opened_inputs, 1, self.analysis, &mut sink, |_| {});
+            pipeline::analyze_merged(&joined, opened_inputs, 1, &analysis, &mut sink, |_| {});
         let CaptureSink {
             rows,
             html,
@@ -746,8 +766,11 @@ impl Worker<'_> {
             ..
         } = sink;
         let (html_rows, rows) = match html {
-            Some(html) => html.into_parts(),
-            None => (Vec::new(), rows.into_sorted()),
+            Some(html) => {
+                let (html_rows, full) = html.into_parts();
+                (Some(html_rows), full)
+            }
+            None => (None, rows.into_sorted()),
         };
         let mut held = Some((rows, html_rows, starts, write_error));
         let mut results = results.drain(..);
@@ -849,7 +872,7 @@ struct Merged {
     unreadable: usize,
     streamed: Streamed,
     /// The HTML report's table rows, ids shifted like the reports'.
-    html_rows: Vec<render::html::Row>,
+    html_table: html::HtmlTable,
 }
 
 impl Merged {
@@ -940,20 +963,11 @@ impl Merged {
                         c.capture = position;
                         c
                     }));
-                // Shifted in place; the first capture's rows are taken whole.
-                let rows: Vec<render::html::Row> = done
-                    .html_rows
-                    .into_iter()
-                    .map(|mut r| {
-                        r.id += offset;
-                        r.capture = position;
-                        r
-                    })
-                    .collect();
-                if self.html_rows.is_empty() {
-                    self.html_rows = rows;
-                } else {
-                    self.html_rows.extend(rows);
+                if let Some(rows) = done.html_rows {
+                    self.html_table.add(rows, offset)?;
+                }
+                if let Some(details) = output.html_details() {
+                    html::keep_details(&mut report.connections, details);
                 }
                 self.next_offset += capture.connections;
                 report.captures.push(capture);

@@ -2,15 +2,13 @@
 //! wants, where each goes, and what is written once every capture is done.
 //! A new format is one more [`Output`].
 
-use super::rows::Rows;
+use super::html::{HtmlKept, HtmlTable};
 use super::sorted::Sorted;
 use super::spool::PutId;
 use super::Error;
 use crate::render::html::{self, HtmlOptions};
 use crate::render::{self, table::TableOptions, teaching::TeachOptions, Format};
 use crate::report::{ConnectionReport, Report};
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 /// Draws a teaching view of the whole report.
@@ -36,7 +34,7 @@ pub(super) enum Output<'a> {
         teach: &'a TeachOptions,
     },
     /// The HTML report: a row for every connection, the full reports of
-    /// the first `details` only ([`HtmlKept`]).
+    /// the first `details` only ([`super::html`]).
     Html(HtmlOptions),
 }
 
@@ -68,7 +66,6 @@ impl<'a> Output<'a> {
             Format::Html => Output::Html(HtmlOptions {
                 teach: options.teach,
                 details: options.html_details,
-                limit: options.limit,
             }),
         }
     }
@@ -151,22 +148,32 @@ impl<'a> Output<'a> {
         !matches!(self, Output::Teaching { .. })
     }
 
-    /// What the HTML report keeps of each capture; `None` for the others.
-    pub fn html_kept(&self) -> Option<HtmlKept> {
+    /// What the HTML report keeps of the capture at `index`, whose ids
+    /// start at `first_id`; `None` for the other formats.
+    pub fn html_kept(&self, index: usize, first_id: u64) -> Option<HtmlKept> {
         match self {
-            Output::Html(opts) => Some(HtmlKept::new(opts)),
+            Output::Html(opts) => Some(HtmlKept::new(opts.details, index, first_id)),
+            _ => None,
+        }
+    }
+
+    /// The connections shown in detail by the HTML report at most, of those
+    /// with findings and of those without (`None` for the other formats).
+    pub fn html_details(&self) -> Option<usize> {
+        match self {
+            Output::Html(opts) => Some(opts.details),
             _ => None,
         }
     }
 
     /// Writes what comes once every capture is done, with what the
-    /// streamed formats left; `rows` are the HTML report's table (empty for
-    /// the other formats).
+    /// streamed formats left; `table` holds the HTML report's rows (none
+    /// for the other formats).
     pub fn finish(
         &self,
         report: &Report,
         streamed: Streamed,
-        rows: &[html::Row],
+        table: &mut HtmlTable,
         out: &mut dyn Write,
         messages: &mut dyn Write,
     ) -> Result<(), Error> {
@@ -192,7 +199,7 @@ impl<'a> Output<'a> {
                 }
                 render::zeek::close(starts.latest.or(starts.first).as_deref(), out)?;
             }
-            Output::Html(opts) => html::render(report, rows, &opts, out)?,
+            Output::Html(opts) => html::render(report, table, &opts, out)?,
             // The lines are out already; the verdict goes beside them.
             Output::Jsonl => {
                 let _ = writeln!(messages, "tcpstate: {}", report.summary.verdict.text);
@@ -251,148 +258,5 @@ impl Starts {
                 self.latest = Some(start);
             }
         }
-    }
-}
-
-/// What the HTML report keeps of one capture, bounded whatever its size:
-/// the table's rows (compact [`html::Row`]s) of the first `limit`
-/// connections with findings and the first `limit` without, by id (all of
-/// them with `--limit 0`), and the full reports (with their packets) of the
-/// first `details` with findings and the first `details` without: whichever
-/// way the table's order (findings first) falls, the rows and details shown
-/// are among them.
-pub(super) struct HtmlKept {
-    details: usize,
-    /// Every row (`--limit 0`), in chunks of [`HtmlKept::CHUNK`]: a
-    /// growing vector would at times hold twice the rows, chunks never
-    /// more than one chunk beyond them.
-    all_rows: Option<Vec<Vec<html::Row>>>,
-    /// Else the first rows with findings and without, by id.
-    first_rows: [FirstRows; 2],
-    with_findings: Rows,
-    without: Rows,
-}
-
-/// The `limit` rows with the smallest ids.
-struct FirstRows {
-    limit: usize,
-    heap: BinaryHeap<RowById>,
-}
-
-struct RowById(html::Row);
-
-impl PartialEq for RowById {
-    fn eq(&self, other: &RowById) -> bool {
-        self.0.id == other.0.id
-    }
-}
-impl Eq for RowById {}
-impl PartialOrd for RowById {
-    fn partial_cmp(&self, other: &RowById) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for RowById {
-    fn cmp(&self, other: &RowById) -> Ordering {
-        self.0.id.cmp(&other.0.id)
-    }
-}
-
-impl FirstRows {
-    fn would_keep(&self, id: u64) -> bool {
-        self.heap.len() < self.limit || self.heap.peek().is_some_and(|top| id < top.0.id)
-    }
-
-    fn keep(&mut self, row: html::Row) {
-        if self.would_keep(row.id) {
-            self.heap.push(RowById(row));
-            if self.heap.len() > self.limit {
-                self.heap.pop();
-            }
-        }
-    }
-}
-
-impl HtmlKept {
-    const CHUNK: usize = 4096;
-
-    fn new(opts: &HtmlOptions) -> HtmlKept {
-        // The details are drawn from the rows kept.
-        let limit = if opts.limit == 0 {
-            0
-        } else {
-            opts.limit.max(opts.details)
-        };
-        let first = || FirstRows {
-            limit,
-            heap: BinaryHeap::new(),
-        };
-        HtmlKept {
-            details: opts.details,
-            all_rows: (limit == 0).then(Vec::new),
-            first_rows: [first(), first()],
-            with_findings: Rows::new(opts.details),
-            without: Rows::new(opts.details),
-        }
-    }
-
-    /// Whether the report of connection `id` may be kept (so is worth
-    /// building): its findings are not known yet, so whether either side's
-    /// rows or details would keep it.
-    pub fn would_keep(&self, id: u64) -> bool {
-        self.all_rows.is_some()
-            || self.first_rows.iter().any(|r| r.would_keep(id))
-            || (self.details > 0
-                && (self.with_findings.would_keep(0, id) || self.without.would_keep(0, id)))
-    }
-
-    pub fn keep(&mut self, c: ConnectionReport) {
-        let row = html::Row::of(&c);
-        match &mut self.all_rows {
-            Some(chunks) => match chunks.last_mut() {
-                Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(row),
-                _ => {
-                    let mut chunk = Vec::with_capacity(Self::CHUNK);
-                    chunk.push(row);
-                    chunks.push(chunk);
-                }
-            },
-            None => self.first_rows[usize::from(!row.has_findings())].keep(row),
-        }
-        if self.details == 0 {
-            return;
-        }
-        let kept = if c.findings.is_empty() {
-            &mut self.without
-        } else {
-            &mut self.with_findings
-        };
-        if kept.would_keep(0, c.id) {
-            kept.keep(0, c);
-        }
-    }
-
-    /// The rows, and the full reports kept, by id.
-    pub fn into_parts(self) -> (Vec<html::Row>, Vec<ConnectionReport>) {
-        let mut full = self.with_findings.into_sorted();
-        full.extend(self.without.into_sorted());
-        full.sort_by_key(|c| c.id);
-        let rows = match self.all_rows {
-            // One vector of exactly the rows; each chunk is freed once moved.
-            Some(chunks) => {
-                let mut rows = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-                for chunk in chunks {
-                    rows.extend(chunk);
-                }
-                rows
-            }
-            None => {
-                let [a, b] = self.first_rows;
-                let mut rows: Vec<html::Row> = a.heap.into_iter().map(|r| r.0).collect();
-                rows.extend(b.heap.into_iter().map(|r| r.0));
-                rows
-            }
-        };
-        (rows, full)
     }
 }

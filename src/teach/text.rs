@@ -219,6 +219,16 @@ impl Text {
         self.m().connection_title(id, client, server, arrow)
     }
 
+    /// A handshake status in the course's words (`三次握手完成`).
+    pub fn handshake_status(&self, s: HandshakeStatus) -> &'static str {
+        self.m().handshake_status(s)
+    }
+
+    /// A teardown status in the course's words (`四次挥手正常完成`).
+    pub fn teardown_status(&self, s: TeardownStatus) -> &'static str {
+        self.m().teardown_status(s)
+    }
+
     pub fn connection(&self, id: u64) -> String {
         self.m().connection(id)
     }

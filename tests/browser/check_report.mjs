@@ -48,6 +48,22 @@ async function screenshot(page, name, min) {
   return png.length;
 }
 
+// The connection table's rows: the lines of its blocks (pre.rows) that
+// show, each split into its cells where the head line says the columns
+// start. Run in the page.
+const tableRows = () => {
+  const starts = Array.from(document.querySelectorAll("#conns pre.head button.sort")).map((b) => Number(b.dataset.at));
+  const lines = [];
+  for (const pre of document.querySelectorAll("#conns pre.rows")) {
+    if (pre.offsetParent === null || pre.textContent === "") continue;
+    for (const line of pre.textContent.split("\n")) {
+      lines.push(starts.map((a, i) => line.slice(a, i + 1 < starts.length ? starts[i + 1] : line.length).trim()));
+    }
+  }
+  return lines;
+};
+const rowsOf = (page) => page.evaluate(`(${tableRows})()`);
+
 const out = { reports: [], svgs: [] };
 for (const file of config.reports) {
   const name = basename(file, ".html");
@@ -55,8 +71,6 @@ for (const file of config.reports) {
   const { page, seen } = await open(url, name);
   const found = await page.evaluate(() => {
     const q = (s, r = document) => Array.from(r.querySelectorAll(s));
-    const rows = q("#conns tbody tr");
-    const visible = () => rows.filter((r) => r.offsetParent !== null).length;
     const details = q("section.conn").map((sec) => {
       const ladder = sec.querySelector("figure.ladder-fig svg.ladder");
       const box = ladder ? ladder.getBoundingClientRect() : { width: 0, height: 0 };
@@ -74,31 +88,38 @@ for (const file of config.reports) {
       };
     });
     return {
-      rows: rows.length,
-      ids: rows.map((r) => Number(r.id.replace("row-", ""))),
-      linked: rows.filter((r) => r.querySelector("a[href^='#c']")).length,
-      visible: visible(),
+      linked: q("#conns pre.rows a[href^='#c']").length,
+      linkedIds: q("#conns pre.rows a[href^='#c']").map((a) => Number(a.textContent)),
+      total: Number(document.getElementById("conns").dataset.rows),
+      shown: (document.getElementById("shown") || {}).textContent || "",
+      notDetailed: (document.getElementById("not-detailed") || {}).textContent || "",
       verdict: (document.getElementById("verdict") || {}).className || "",
       details,
       text: document.body.innerText.length,
     };
   });
+  const all = await rowsOf(page);
+  found.rows = all.length;
+  found.ids = all.map((r) => Number(r[0]));
+  found.visible = all.length;
   // The filter box: nothing matches a word no row holds; one client
   // endpoint narrows the table to the rows that hold it.
   const filter = {};
   await page.type("#filter", "no-such-connection-xyz");
-  filter.none = await page.evaluate(() => Array.from(document.querySelectorAll("#conns tbody tr")).filter((r) => r.offsetParent !== null).length);
-  const needle = await page.evaluate(() => { const r = document.querySelector("#conns tbody tr"); return r ? r.cells[1].textContent : ""; });
+  filter.none = (await rowsOf(page)).length;
+  const needle = all.length ? all[0][1] : "";
   await page.$eval("#filter", (e) => { e.value = ""; });
   await page.type("#filter", needle);
   filter.needle = needle;
-  filter.narrowed = await page.evaluate(() => Array.from(document.querySelectorAll("#conns tbody tr")).filter((r) => r.offsetParent !== null).length);
-  filter.expected = await page.evaluate((n) => Array.from(document.querySelectorAll("#conns tbody tr")).filter((r) => r.textContent.toLowerCase().includes(n.toLowerCase())).length, needle);
+  filter.narrowed = (await rowsOf(page)).length;
+  filter.expected = all.filter((r) => r.join("  ").toLowerCase().includes(needle.toLowerCase())).length;
+  filter.shown = await page.evaluate(() => document.getElementById("shown").textContent);
   await page.$eval("#filter", (e) => { e.value = ""; e.dispatchEvent(new Event("input")); });
   // Sorting: the id column descending puts the largest id first.
-  await page.click("#conns th[data-col='0'] button.sort");
-  await page.click("#conns th[data-col='0'] button.sort");
-  const sorted = await page.evaluate(() => Array.from(document.querySelectorAll("#conns tbody tr")).map((r) => Number(r.id.replace("row-", ""))));
+  await page.click("#conns button.sort[data-col='0']");
+  await page.click("#conns button.sort[data-col='0']");
+  const sorted = (await rowsOf(page)).map((r) => Number(r[0]));
+  found.linkedAfterSort = await page.evaluate(() => document.querySelectorAll("#conns pre.rows a[href^='#c']").length);
   // The step-through of the first connection: buttons and arrow keys.
   const stepper = await page.evaluate(() => {
     const s = document.querySelector(".stepper");
@@ -123,6 +144,9 @@ for (const file of config.reports) {
     await page.keyboard.press("ArrowLeft");
     moves.push(await state());
   }
+  // A full-page screenshot leaves out the table's blocks that
+  // content-visibility skips (those out of the viewport): draw them all.
+  await page.evaluate(() => document.querySelectorAll("#conns pre.rows").forEach((p) => { p.style.contentVisibility = "visible"; }));
   const shot = await screenshot(page, name, 20000);
   // The ladder alone, for a figure.
   const ladder = await page.$("figure.ladder-fig svg.ladder");
@@ -130,11 +154,12 @@ for (const file of config.reports) {
   await page.close();
   // Without JavaScript: the table and the steps are there to read.
   const nojs = await open(url, name + " (no js)", { js: false });
-  const readable = await nojs.page.evaluate(() => ({
-    rows: Array.from(document.querySelectorAll("#conns tbody tr")).filter((r) => r.offsetParent !== null).length,
+  const nojsRows = (await rowsOf(nojs.page)).length;
+  const readable = await nojs.page.evaluate((rows) => ({
+    rows,
     steps: Array.from(document.querySelectorAll("ol.steps")).filter((o) => o.offsetParent !== null).length,
     ladders: Array.from(document.querySelectorAll("svg.ladder")).filter((s) => s.getBoundingClientRect().height > 50).length,
-  }));
+  }), nojsRows);
   await nojs.page.close();
   problems.push(...seen.errors, ...seen.requests, ...nojs.seen.errors, ...nojs.seen.requests);
   out.reports.push({ file, ...found, filter, sorted, stepper, moves, screenshot: shot, nojs: readable });

@@ -68,6 +68,7 @@ fn run(bytes: &[u8]) -> (Duration, usize) {
     let opts = Options {
         packets: true,
         packets_for: None,
+        packets_until: None,
         allow: Vec::new(),
         limits: Default::default(),
         // Both ways of running the stages, by turns.

@@ -55,6 +55,11 @@ struct PageFound {
     rows: usize,
     ids: Vec<u64>,
     linked: usize,
+    linked_ids: Vec<u64>,
+    linked_after_sort: usize,
+    total: usize,
+    shown: String,
+    not_detailed: String,
     visible: usize,
     verdict: String,
     details: Vec<DetailFound>,
@@ -89,6 +94,7 @@ struct FilterFound {
     needle: String,
     narrowed: usize,
     expected: usize,
+    shown: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,12 +197,16 @@ const SVGS: &[(&str, &str, &str, &[&str])] = &[
     ),
 ];
 
+/// Details asked for in the report of many connections.
+const FEW_DETAILS: usize = 7;
+
 #[test]
 fn reports_and_figures_work_in_chromium() {
     let Some(puppeteer) = tools() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut reports = Vec::new();
     let mut expected = Vec::new();
+    let mut details = Vec::new();
     for (name, capture, args) in REPORTS {
         let html = analyze_output(
             &[&["--format", "html"], *args].concat(),
@@ -206,7 +216,30 @@ fn reports_and_figures_work_in_chromium() {
         std::fs::write(&path, html).unwrap();
         reports.push(path);
         expected.push(analyze_one(capture));
+        details.push(50);
     }
+    // Many connections (some refused, unanswered or reset, so with
+    // findings), few details: every connection in the table, the details of
+    // the first FEW_DETAILS only, the others marked as in the table only.
+    let many = generate(dir.path(), 400, 40, 3);
+    let details_arg = FEW_DETAILS.to_string();
+    let html = analyze_output(
+        &[
+            "--format",
+            "html",
+            "--lang",
+            "en",
+            "--html-details",
+            &details_arg,
+        ],
+        &[&many],
+    );
+    let path = dir.path().join("many.html");
+    std::fs::write(&path, html).unwrap();
+    reports.push(path);
+    let with_packets = analyze_output(&["--format", "json", "--packets"], &[&many]);
+    expected.push(serde_json::from_slice(&with_packets).unwrap());
+    details.push(FEW_DETAILS);
     let mut svgs = Vec::new();
     for (name, capture, conn, args) in SVGS {
         let svg = analyze_output(
@@ -241,15 +274,19 @@ fn reports_and_figures_work_in_chromium() {
     assert!(out.status.success(), "the browser check failed:\n{stderr}");
     let found: Found = serde_json::from_slice(&out.stdout).expect("the script's findings parse");
 
-    assert_eq!(found.reports.len(), REPORTS.len());
-    for (page, report) in found.reports.iter().zip(&expected) {
+    assert_eq!(found.reports.len(), REPORTS.len() + 1);
+    for ((page, report), &n_details) in found.reports.iter().zip(&expected).zip(&details) {
         let name = &page.file;
         let mut ids: Vec<u64> = report.connections.iter().map(|c| c.id).collect();
-        // Every connection is in the table, those with findings first.
-        let mut table = page.ids.clone();
-        table.sort_unstable();
+        // Every connection is in the table, those with findings first, then
+        // by id.
+        let mut order: Vec<_> = report.connections.iter().collect();
+        order.sort_by_key(|c| (c.findings.is_empty(), c.id));
+        let order: Vec<u64> = order.iter().map(|c| c.id).collect();
+        assert_eq!(page.ids, order, "{name}: the table's connections");
+        assert_eq!(page.total, ids.len(), "{name}");
+        assert_eq!(page.shown, format!("{0} / {0}", ids.len()), "{name}");
         ids.sort_unstable();
-        assert_eq!(table, ids, "{name}: the table's connections");
         let first_clean = report
             .connections
             .iter()
@@ -263,11 +300,25 @@ fn reports_and_figures_work_in_chromium() {
         });
         assert!(findings_first, "{name}: findings first: {:?}", page.ids);
         assert_eq!(page.visible, ids.len(), "{name}: every row shows");
-        assert_eq!(
-            page.linked,
-            ids.len(),
-            "{name}: each row links to its detail"
-        );
+        // The first N rows link to their details; the others do not, and a
+        // note says how many are in the table only.
+        let n = n_details.min(ids.len());
+        assert_eq!(page.linked_ids, order[..n], "{name}: rows linked");
+        assert_eq!(page.linked, n, "{name}");
+        assert_eq!(page.linked_after_sort, n, "{name}: links kept by sorting");
+        if n < ids.len() {
+            let note = format!(
+                "the first {n} connections of the table (--html-details); {} more without details",
+                ids.len() - n
+            );
+            assert!(
+                page.not_detailed.contains(&note),
+                "{name}: {}",
+                page.not_detailed
+            );
+        } else {
+            assert!(page.not_detailed.is_empty(), "{name}");
+        }
         assert!(
             page.verdict.contains(&report.summary.verdict.result),
             "{name}"
@@ -283,6 +334,11 @@ fn reports_and_figures_work_in_chromium() {
             "{name}: {:?}",
             page.filter
         );
+        assert_eq!(
+            page.filter.shown,
+            format!("{} / {}", page.filter.expected, ids.len()),
+            "{name}"
+        );
         // Sorting by id, descending.
         let mut descending = ids.clone();
         descending.reverse();
@@ -291,8 +347,14 @@ fn reports_and_figures_work_in_chromium() {
         // every state change.
         assert_eq!(
             page.details.len(),
-            ids.len(),
-            "{name}: a detail per connection"
+            n,
+            "{name}: a detail per connection shown in detail"
+        );
+        let detailed: Vec<u64> = page.details.iter().map(|d| d.id).collect();
+        assert_eq!(
+            detailed,
+            order[..n],
+            "{name}: the details, in the table's order"
         );
         for d in &page.details {
             let c = report.connections.iter().find(|c| c.id == d.id).unwrap();
@@ -357,15 +419,8 @@ fn reports_and_figures_work_in_chromium() {
         );
         // Without JavaScript the page still reads.
         assert_eq!(page.nojs.rows, ids.len(), "{name}: rows without JavaScript");
-        assert_eq!(
-            page.nojs.steps,
-            ids.len(),
-            "{name}: steps without JavaScript"
-        );
-        assert!(
-            page.nojs.ladders >= ids.len(),
-            "{name}: ladders without JavaScript"
-        );
+        assert_eq!(page.nojs.steps, n, "{name}: steps without JavaScript");
+        assert!(page.nojs.ladders >= n, "{name}: ladders without JavaScript");
     }
     // The simultaneous close: the client's one ACK moves it through
     // CLOSING and TIME-WAIT, and the ladder shows both.

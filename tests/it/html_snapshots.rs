@@ -154,26 +154,48 @@ fn the_page_asks_for_nothing_and_says_so() {
     }
 }
 
+/// The ids of the connection table's rows (the lines of its blocks), in
+/// order, and of those that link to their detail.
+fn table_ids(page: &str) -> (Vec<u64>, Vec<u64>) {
+    let table = page.split("<div id=\"conns\"").nth(1).unwrap();
+    let table = table.split("</div>").next().unwrap();
+    let (mut ids, mut linked) = (Vec::new(), Vec::new());
+    for block in table.split("<pre class=\"rows\">").skip(1) {
+        let block = block.split("</pre>").next().unwrap();
+        for line in block.lines() {
+            let line = line.trim_start();
+            let id = match line.strip_prefix("<a href=\"#c") {
+                Some(rest) => {
+                    let id: u64 = rest.split('"').next().unwrap().parse().unwrap();
+                    assert!(rest.contains(&format!("\">{id}</a> ")), "{line}");
+                    linked.push(id);
+                    id
+                }
+                None => line.split(' ').next().unwrap().parse().unwrap(),
+            };
+            ids.push(id);
+        }
+    }
+    (ids, linked)
+}
+
 #[test]
 fn details_only_for_the_first_n_connections_with_findings_first() {
     let page = html(&["--html-details", "1"], "crafted/seed_ftp.pcap");
     let report = analyze_one("crafted/seed_ftp.pcap");
     assert_eq!(page.matches("<section class=\"conn\"").count(), 1);
-    assert_eq!(
-        page.matches("<tr id=\"row-").count(),
-        report.connections.len()
-    );
     let mut order: Vec<_> = report.connections.iter().collect();
     order.sort_by_key(|c| (c.findings.is_empty(), c.id));
-    let first = order[0].id;
+    let order: Vec<u64> = order.iter().map(|c| c.id).collect();
+    let first = order[0];
+    assert_eq!(table_ids(&page), (order.clone(), vec![first]));
     assert!(page.contains(&format!("<section class=\"conn\" id=\"c{first}\"")));
-    assert!(page.contains(&format!("<a href=\"#c{first}\">")));
+    assert!(page.contains(
+        "in detail: the first 1 connections of the table (--html-details); 1 more without details"
+    ));
     let none = html(&["--html-details", "0"], "crafted/seed_ftp.pcap");
     assert_eq!(none.matches("<section class=\"conn\"").count(), 0);
-    assert_eq!(
-        none.matches("<tr id=\"row-").count(),
-        report.connections.len()
-    );
+    assert_eq!(table_ids(&none), (order, vec![]));
 }
 
 #[test]
@@ -252,7 +274,7 @@ fn html_of_every_capture_is_well_formed_enough() {
 fn only_the_details_shown_are_kept_whatever_the_number_of_connections() {
     // 300 unanswered SYNs (each a connection with a finding) and one
     // complete connection: with --html-details 2 the run keeps the full
-    // reports of at most 2 with findings and 2 without per capture.
+    // reports of at most 2 with findings and 2 without.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("many.pcap");
     let frames: Vec<Vec<u8>> = (0..300u32)
@@ -269,23 +291,63 @@ fn only_the_details_shown_are_kept_whatever_the_number_of_connections() {
     let (mut out, mut messages) = (Vec::new(), Vec::new());
     let outcome = tcpstate::run::run(&options, &mut out, &mut messages).unwrap();
     let kept = outcome.report.connections.len();
-    assert!(kept <= 2 * 2 * 2, "{kept} full reports kept");
+    assert!(kept <= 2 * 2, "{kept} full reports kept");
     let page = String::from_utf8(out).unwrap();
-    // The table shows --limit rows (50 by default) and says how many more.
-    assert_eq!(page.matches("<tr id=\"row-").count(), 50);
-    assert!(page.contains("… 251 more connections not in the table"));
+    // Every connection has its row whatever --limit says (50 by default),
+    // findings first (the SYNs, ids 1 to 300), then by id; the first two
+    // link to their details, the others are in the table only.
+    let (ids, linked) = table_ids(&page);
+    assert_eq!(ids, (1..=301).collect::<Vec<u64>>());
+    assert_eq!(linked, [1, 2]);
     assert_eq!(page.matches("<section class=\"conn\"").count(), 2);
-    // Findings first: the two details are unanswered SYNs, ids 1 and 2.
     assert!(page.contains("<section class=\"conn\" id=\"c1\""));
     assert!(page.contains("<section class=\"conn\" id=\"c2\""));
-    // Several captures: each row names its file.
-    assert!(page.contains("title=\""), "rows name their capture");
-    // --limit 0: every connection has its row, the full reports stay bounded.
-    options.limit = 0;
+    assert!(page.contains(
+        "the first 2 connections of the table (--html-details); 299 more without details"
+    ));
+    // The findings of a row are coloured by their severity.
+    assert_eq!(page.matches("<b class=\"warning\">HS010</b>").count(), 300);
+    // With --html-details 0 nothing is kept in full; the rows are all there.
+    options.html_details = 0;
     let mut out = Vec::new();
     let outcome = tcpstate::run::run(&options, &mut out, &mut messages).unwrap();
-    assert!(outcome.report.connections.len() <= 2 * 2 * 2);
+    assert_eq!(outcome.report.connections.len(), 0);
     let page = String::from_utf8(out).unwrap();
-    assert_eq!(page.matches("<tr id=\"row-").count(), 301);
-    assert!(!page.contains("more connections not in the table"));
+    assert_eq!(table_ids(&page), ((1..=301).collect(), vec![]));
+}
+
+#[test]
+fn the_details_keep_their_packets_when_later_ones_do_not() {
+    // 3,000 connections, 300 open at a time: past the first 1,024 (and
+    // once the details are known) the connection table keeps no packets;
+    // the connections shown in detail have theirs, and their ladders.
+    let dir = tempfile::tempdir().unwrap();
+    let capture = generate(dir.path(), 3000, 300, 5);
+    let mut options = tcpstate::run::Options::new(vec![capture]);
+    options.format = tcpstate::render::Format::Html;
+    options.html_details = 4;
+    options.fail_on = None;
+    let (mut out, mut messages) = (Vec::new(), Vec::new());
+    let outcome = tcpstate::run::run(&options, &mut out, &mut messages).unwrap();
+    let kept = &outcome.report.connections;
+    assert!(!kept.is_empty() && kept.len() <= 8, "{} kept", kept.len());
+    for c in kept {
+        let packets = c.packets.as_ref().expect("a detail's packets");
+        assert_eq!(
+            packets.len() as u64,
+            c.client.packets + c.server.packets,
+            "#{}",
+            c.id
+        );
+    }
+    let page = String::from_utf8(out).unwrap();
+    let (ids, linked) = table_ids(&page);
+    assert_eq!(ids.len(), 3000);
+    assert_eq!(linked.len(), 4);
+    assert_eq!(
+        page.matches("class=\"ladder\" id=\"c").count(),
+        4,
+        "a ladder per detail"
+    );
+    assert!(!page.contains("no-packets"));
 }

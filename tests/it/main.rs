@@ -33,6 +33,7 @@ mod engine_library;
 mod equivalence;
 mod flood;
 mod hostile;
+mod html2_ladder;
 mod html_browser;
 mod html_snapshots;
 mod icmp_errors;

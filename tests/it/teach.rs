@@ -29,6 +29,8 @@ fn run(args: &[&str]) -> String {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("LC_ALL", "C.UTF-8")
         .env_remove("NO_COLOR")
+        // The ladder wraps within COLUMNS when it is set.
+        .env_remove("COLUMNS")
         .arg("analyze")
         .args(args)
         .output()

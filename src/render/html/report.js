@@ -3,53 +3,85 @@
 // filters, and each connection's step-through moves a cursor over its ladder.
 (function () {
   document.documentElement.classList.add("js");
-  var table = document.getElementById("conns");
-  if (table) {
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
+  var conns = document.getElementById("conns");
+  if (conns) {
+    // The table is lines of text in blocks of 1000 (a browser lays out
+    // hundreds of thousands of lines at once, not so many table rows). The
+    // script reads them into arrays once, when first sorting or filtering,
+    // then works on the arrays and writes the blocks afresh.
+    var BLOCK = 1000;
+    var total = Number(conns.getAttribute("data-rows")) || 0;
     var shown = document.getElementById("shown");
-    var count = function () {
-      var n = rows.filter(function (r) { return !r.classList.contains("hidden"); }).length;
-      if (shown) { shown.textContent = n + " / " + rows.length; }
+    var buttons = Array.prototype.slice.call(conns.querySelectorAll("pre.head button.sort"));
+    var starts = buttons.map(function (b) { return Number(b.getAttribute("data-at")); });
+    var data = null;
+    var load = function () {
+      if (data) { return data; }
+      data = { html: [], text: [], keys: {} };
+      Array.prototype.forEach.call(conns.querySelectorAll("pre.rows"), function (pre) {
+        var h = pre.innerHTML.split("\n");
+        var t = pre.textContent.split("\n");
+        for (var i = 0; i < h.length; i++) { data.html.push(h[i]); data.text.push(t[i] || ""); }
+      });
+      data.lower = data.text.map(function (t) { return t.toLowerCase(); });
+      data.order = data.text.map(function (_, i) { return i; });
+      return data;
     };
-    var value = function (row, col, numeric) {
-      var cell = row.cells[col];
-      if (!cell) { return numeric ? 0 : ""; }
-      return numeric ? parseFloat(cell.textContent) : cell.textContent;
+    var cell = function (line, col) {
+      var end = col + 1 < starts.length ? starts[col + 1] : line.length;
+      return line.slice(starts[col], end).trim();
     };
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
-      var button = th.querySelector("button.sort");
-      if (!button) { return; }
+    var count = function (n) {
+      if (shown) { shown.textContent = n + " / " + total; }
+    };
+    var words = [];
+    var draw = function () {
+      var d = load();
+      var rows = d.order.filter(function (i) {
+        var t = d.lower[i];
+        return words.every(function (w) { return t.indexOf(w) >= 0; });
+      });
+      Array.prototype.forEach.call(conns.querySelectorAll("pre.rows"), function (pre) { pre.remove(); });
+      var frag = document.createDocumentFragment();
+      for (var at = 0; at < rows.length; at += BLOCK) {
+        var pre = document.createElement("pre");
+        pre.className = "rows";
+        pre.innerHTML = rows.slice(at, at + BLOCK).map(function (i) { return d.html[i]; }).join("\n");
+        frag.appendChild(pre);
+      }
+      conns.appendChild(frag);
+      count(rows.length);
+    };
+    buttons.forEach(function (button, col) {
       button.addEventListener("click", function () {
-        var col = Number(th.getAttribute("data-col"));
-        var numeric = th.hasAttribute("data-numeric");
-        var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-        Array.prototype.forEach.call(table.tHead.rows[0].cells, function (o) { o.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
-        var keyed = rows.map(function (r, i) { return [value(r, col, numeric), i, r]; });
-        keyed.sort(function (a, b) {
-          if (a[0] < b[0]) { return -dir; }
-          if (a[0] > b[0]) { return dir; }
-          return a[1] - b[1];
+        var d = load();
+        var numeric = button.hasAttribute("data-numeric");
+        var dir = button.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+        buttons.forEach(function (o) { o.removeAttribute("aria-sort"); });
+        button.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
+        if (!d.keys[col]) {
+          d.keys[col] = d.text.map(function (t) {
+            var c = cell(t, col);
+            return numeric ? (parseFloat(c) || 0) : c;
+          });
+        }
+        var k = d.keys[col];
+        d.order.sort(function (a, b) {
+          if (k[a] < k[b]) { return -dir; }
+          if (k[a] > k[b]) { return dir; }
+          return a - b;
         });
-        var frag = document.createDocumentFragment();
-        keyed.forEach(function (k) { frag.appendChild(k[2]); });
-        body.appendChild(frag);
+        draw();
       });
     });
     var filter = document.getElementById("filter");
     if (filter) {
       filter.addEventListener("input", function () {
-        var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
-        rows.forEach(function (r) {
-          var t = r.textContent.toLowerCase();
-          var match = words.every(function (w) { return t.indexOf(w) >= 0; });
-          r.classList.toggle("hidden", !match);
-        });
-        count();
+        words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+        draw();
       });
     }
-    count();
+    count(total);
   }
 
   // The step-through: the one last used (or the first) follows the arrow keys.
