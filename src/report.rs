@@ -187,9 +187,14 @@ pub struct CaptureReport {
     pub connections: u64,
     /// TCP segments analyzed although their IPv4 header or TCP checksum is
     /// wrong (without `--verify-checksums`; usually checksum offload on the
-    /// capturing host); left out of the JSON when 0.
+    /// capturing host), among the first [`CaptureReport::checksums_counted`]
+    /// if it is set; left out of the JSON when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub bad_checksums: u64,
+    /// Without `--verify-checksums`, only the checksums of the capture's
+    /// first segments are computed (65,536): set when it had more.
+    #[serde(skip)]
+    pub checksums_counted: Option<u64>,
     /// Connections handed over early to bound memory, by reason
     /// (`idle_timeout`, `max_connections`); only reasons that occurred.
     pub evicted: Counts<EndedBy>,
@@ -223,6 +228,7 @@ impl CaptureReport {
             notices: read.notices,
             connections,
             bad_checksums: 0,
+            checksums_counted: None,
             evicted: Counts::default(),
             summary: Summary::new(),
             flagged: 0,

@@ -9,21 +9,27 @@
 use etherparse::ip_number;
 
 /// The ones' complement sum of `data` as big-endian 16-bit words (an odd
-/// last byte padded with zero), folded to 16 bits. Summed 8 bytes at a time
-/// in the machine's byte order, then swapped: the sum does not depend on
-/// the byte order but for a swap of its two bytes (RFC 1071 §2(B)).
+/// last byte padded with zero), folded to 16 bits. Summed as 32-bit words
+/// in the machine's byte order into a 64-bit sum (which cannot overflow
+/// for any packet), a loop the compiler turns into vector additions, then
+/// swapped: the sum does not depend on the byte order but for a swap of its
+/// two bytes (RFC 1071 §2(B)). This runs on every segment's bytes.
 fn sum(data: &[u8]) -> u64 {
-    let mut acc: u64 = 0;
-    let mut words = data.chunks_exact(8);
-    for w in &mut words {
-        let v = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        acc += (v & 0xffff_ffff) + (v >> 32);
-    }
+    let words = data.chunks_exact(4);
     let rest = words.remainder();
-    let mut tail = [0u8; 8];
-    tail[..rest.len()].copy_from_slice(rest);
-    let v = u64::from_ne_bytes(tail);
-    acc += (v & 0xffff_ffff) + (v >> 32);
+    let mut acc: u64 = words
+        .map(|w| u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+        .sum();
+    // What is left keeps its 16-bit words where they were.
+    match *rest {
+        [a, b, c] => {
+            acc += u64::from(u16::from_ne_bytes([a, b])) + u64::from(u16::from_ne_bytes([c, 0]))
+        }
+        [a, b] => acc += u64::from(u16::from_ne_bytes([a, b])),
+        // The high byte of a big-endian word: where the machine keeps it.
+        [a] => acc += u64::from(u16::from_ne_bytes([a, 0])),
+        _ => {}
+    }
     u64::from(u16::from_be(fold(acc)))
 }
 
@@ -129,6 +135,40 @@ mod tests {
                 let mut bad = p.clone();
                 bad[at] ^= 0x10;
                 assert_eq!(tcp_packet_ok(&bad), Some(false), "byte {at}");
+            }
+        }
+    }
+
+    /// The sum is the RFC 1071 sum of big-endian 16-bit words, whatever the
+    /// length and the bytes.
+    #[test]
+    fn the_sum_is_the_sum_of_16_bit_words() {
+        fn by_words(data: &[u8]) -> u64 {
+            let mut acc: u64 = data
+                .chunks(2)
+                .map(|w| u64::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
+                .sum();
+            while acc > 0xffff {
+                acc = (acc & 0xffff) + (acc >> 16);
+            }
+            acc
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..200 {
+            for fill in [0x00, 0xff, 0x01] {
+                let data: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        if fill == 0x01 {
+                            x as u8
+                        } else {
+                            fill
+                        }
+                    })
+                    .collect();
+                assert_eq!(sum(&data), by_words(&data), "{len} bytes {data:02x?}");
             }
         }
     }

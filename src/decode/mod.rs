@@ -288,11 +288,12 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// What a frame holds that the analysis uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
     Segment(Segment),
-    /// An ICMP or ICMPv6 error about a TCP segment.
-    Icmp(IcmpError),
+    /// An ICMP or ICMPv6 error about a TCP segment. Boxed: rare, and
+    /// larger than a segment, which every frame would otherwise copy.
+    Icmp(Box<IcmpError>),
 }
 
 impl Packet {
@@ -472,7 +473,7 @@ fn walk<'a>(
                     *ip = Some(packet);
                     return Ok(Packet::Segment(seg));
                 }
-                Ip::Icmp(error) => return Ok(Packet::Icmp(error)),
+                Ip::Icmp(error) => return Ok(Packet::Icmp(Box::new(error))),
                 Ip::Tunnel(tunnel, inner) => {
                     tunnels
                         .try_push(tunnel)
@@ -735,6 +736,17 @@ mod bare_tests {
             .write(&mut udp, &[1])
             .unwrap();
         assert_eq!(decode(linktype::RAW, &udp, true), Err(SkipReason::NotTcp));
+    }
+
+    /// Every frame's decoding returns a `Packet`: an ICMP error (rare) must
+    /// not make it larger than a segment.
+    #[test]
+    fn a_packet_is_the_size_of_a_segment() {
+        use std::mem::size_of;
+        assert_eq!(
+            size_of::<Result<Packet, SkipReason>>(),
+            size_of::<Result<Segment, SkipReason>>()
+        );
     }
 
     #[test]

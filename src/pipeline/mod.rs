@@ -356,6 +356,9 @@ fn capture_report(
     );
     if !options.verify_checksums {
         report.bad_checksums = read.bad_checksums;
+        report.checksums_counted = read
+            .checksums_unchecked
+            .then_some(stages::CHECKSUMS_COUNTED);
     }
     report
 }

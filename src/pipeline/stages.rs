@@ -35,6 +35,11 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
+/// Without `--verify-checksums`, the checksums of this many TCP segments of
+/// each input are computed and the bad ones counted: enough to tell
+/// checksum offload on the capturing host.
+pub const CHECKSUMS_COUNTED: u64 = 65_536;
+
 /// Frames between two progress reports.
 const PROGRESS_EVERY: u64 = 1 << 16;
 /// Segments handed from reading to tracking at a time.
@@ -89,8 +94,12 @@ pub(super) struct Decoded {
     pub read: ReadSummary,
     pub skipped: BTreeMap<SkipReason, u64>,
     pub tcp_segments: u64,
-    /// Segments analyzed although a checksum was bad.
+    /// Segments analyzed although a checksum was bad (of the first
+    /// [`CHECKSUMS_COUNTED`] without `--verify-checksums`).
     pub bad_checksums: u64,
+    /// Segments came past the first [`CHECKSUMS_COUNTED`], whose checksums
+    /// were not computed (without `--verify-checksums`).
+    pub checksums_unchecked: bool,
 }
 
 impl Decoded {
@@ -221,7 +230,7 @@ impl<'f> Decoder<'f> {
                 }
                 // Until tracking says it matched no connection.
                 *skipped.entry(SkipReason::IcmpAttached).or_default() += 1;
-                out.icmp(error, at);
+                out.icmp(*error, at);
             }
             Ok(Packet::Segment(seg))
                 if self
@@ -231,16 +240,6 @@ impl<'f> Decoder<'f> {
                 *skipped.entry(SkipReason::Filtered).or_default() += 1;
             }
             Ok(Packet::Segment(mut seg)) => {
-                // Checked only in frames captured whole.
-                let bad = frame.complete
-                    && ip.is_some_and(|ip| decode::checksum::tcp_packet_ok(ip) == Some(false));
-                if bad {
-                    if self.verify_checksums {
-                        *skipped.entry(SkipReason::BadChecksum).or_default() += 1;
-                        return;
-                    }
-                    counts.bad_checksums += 1;
-                }
                 if !self.tunnels.is_empty() {
                     seg.carried = self.numbers.number(&self.tunnels);
                 }
@@ -255,6 +254,24 @@ impl<'f> Decoder<'f> {
                     // sharded run are.
                     counts.other_shard += 1;
                     return;
+                }
+                // Checked only in frames captured whole; without
+                // `--verify-checksums`, in the first segments only, which
+                // tell checksum offload, so that no run pays for summing
+                // every byte of a large capture.
+                if self.verify_checksums || counts.checksums_checked < CHECKSUMS_COUNTED {
+                    counts.checksums_checked += 1;
+                    let bad = frame.complete
+                        && ip.is_some_and(|ip| decode::checksum::tcp_packet_ok(ip) == Some(false));
+                    if bad {
+                        if self.verify_checksums {
+                            *skipped.entry(SkipReason::BadChecksum).or_default() += 1;
+                            return;
+                        }
+                        counts.bad_checksums += 1;
+                    }
+                } else {
+                    counts.checksums_unchecked = true;
                 }
                 counts.tcp_segments += 1;
                 out.segment(seg, at);
@@ -271,6 +288,8 @@ struct Tally {
     tcp_segments: u64,
     other_shard: u64,
     bad_checksums: u64,
+    checksums_checked: u64,
+    checksums_unchecked: bool,
 }
 
 impl Tally {
@@ -284,6 +303,7 @@ impl Tally {
             skipped: self.skipped,
             tcp_segments: self.tcp_segments,
             bad_checksums: self.bad_checksums,
+            checksums_unchecked: self.checksums_unchecked,
         }
     }
 }

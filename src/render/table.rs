@@ -272,10 +272,14 @@ fn render_body(
     writeln!(out, "skipped frames: {}", counts(&capture.skipped))?;
     if capture.bad_checksums > 0 {
         let n = capture.bad_checksums;
+        let of = capture
+            .checksums_counted
+            .map(|m| format!(" of the first {m} checked"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "bad checksums: {n} TCP segment{} analyzed anyway (usually checksum offload on \
-             the capturing host; --verify-checksums skips them)",
+            "bad checksums: {n} TCP segment{}{of} analyzed anyway (usually checksum offload \
+             on the capturing host; --verify-checksums skips them)",
             if n == 1 { "" } else { "s" }
         )?;
     }

@@ -99,3 +99,41 @@ fn tunnelled_segments_and_both_pipelines() {
         );
     }
 }
+
+/// Without `--verify-checksums` only a capture's first 65,536 segments are
+/// summed (enough to tell checksum offload), and the table says so; with
+/// it, every segment is checked.
+#[test]
+fn by_default_the_first_segments_are_checked_and_on_request_all() {
+    const SYNS: u32 = 70_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.pcap");
+    let frames: Vec<Vec<u8>> = (0..SYNS)
+        .map(|i| {
+            let mut f = syn_frame([100, (i >> 16) as u8, (i >> 8) as u8, i as u8], 40_000, i);
+            // The TCP checksum (Ethernet 14 + IPv4 20 + 16), made wrong.
+            f[50] ^= 0x5a;
+            f
+        })
+        .collect();
+    write_pcap(&path, &frames);
+    let table = tcpstate().arg("analyze").arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains(
+            "bad checksums: 65536 TCP segments of the first 65536 checked analyzed anyway"
+        ),
+        "{text}"
+    );
+    let plain: Value =
+        serde_json::from_slice(&analyze_output(&["--format", "json"], &[&path])).unwrap();
+    assert_eq!(plain["captures"][0]["bad_checksums"], 65_536);
+    assert_eq!(plain["captures"][0]["tcp_segments"], SYNS);
+    let verified: Value = serde_json::from_slice(&analyze_output(
+        &["--format", "json", "--verify-checksums"],
+        &[&path],
+    ))
+    .unwrap();
+    assert_eq!(verified["captures"][0]["skipped"]["bad_checksum"], SYNS);
+    assert_eq!(verified["captures"][0]["tcp_segments"], 0);
+}
