@@ -111,7 +111,7 @@ fn caption(seg: &Seg<'_>, text: &Text, g: &Glyphs) -> String {
     parts.join(&format!(" {} ", g.dot))
 }
 
-fn ladder(
+pub(crate) fn ladder(
     c: &ConnectionReport,
     opts: &TeachOptions,
     text: &Text,

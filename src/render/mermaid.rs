@@ -79,7 +79,7 @@ fn message(seg: &Seg<'_>, text: &Text) -> String {
     m
 }
 
-fn diagram(
+pub(crate) fn diagram(
     c: &ConnectionReport,
     opts: &TeachOptions,
     text: &Text,

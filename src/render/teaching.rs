@@ -3,7 +3,7 @@
 //! chosen connections.
 
 use super::style::{Glyphs, Painter, Style};
-use crate::report::{ConnectionReport, Report};
+use crate::report::{CaptureReport, ConnectionReport, Report};
 use crate::teach::text::Text;
 use std::io::{self, Write};
 
@@ -65,48 +65,115 @@ fn frame(
     draw: DrawConnection,
     named: bool,
 ) -> io::Result<()> {
-    let text = Text::new(opts.lang);
-    let paint = Painter::new(opts.color);
-    let g = Glyphs::new(opts.ascii);
+    let mut headers = Headers::new(opts, named);
     if named && report.merged {
         // Every file merged, then the connections of their records.
-        for c in &report.captures {
-            let header = g.text(&text.capture_header_linked(c, &super::printable(&c.file)));
-            heading(&header, opts.width, &paint, out)?;
-        }
+        headers.merged(&report.captures, out)?;
         for c in &report.connections {
             writeln!(out)?;
-            draw(c, opts, &text, &paint, &g, out)?;
+            connection(c, opts, draw, out)?;
         }
         return Ok(());
     }
-    let mut first = true;
     for (index, capture) in report.captures.iter().enumerate() {
         let conns: Vec<&ConnectionReport> = super::connections_of(report, index).collect();
-        if conns.is_empty() && capture.connections > 0 {
+        if !headers.capture(capture, conns.len() as u64, out)? {
             continue;
-        }
-        if !first {
-            writeln!(out)?;
-        }
-        first = false;
-        let name = super::printable(&capture.file);
-        let header = if named {
-            g.text(&text.capture_header_linked(capture, &name))
-        } else {
-            g.text(&text.capture_header(capture, &name))
-        };
-        if named {
-            heading(&header, opts.width, &paint, out)?;
-        } else {
-            writeln!(out, "{}", paint.paint(Style::Heading, &header))?;
         }
         for c in conns {
             writeln!(out)?;
-            draw(c, opts, &text, &paint, &g, out)?;
+            connection(c, opts, draw, out)?;
         }
     }
     Ok(())
+}
+
+/// Draws one connection of a teaching view with `draw`: what follows the
+/// blank line before it. A view streamed as connections finish draws each
+/// with this, and [`Headers`] around them.
+pub fn connection(
+    c: &ConnectionReport,
+    opts: &TeachOptions,
+    draw: DrawConnection,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let text = Text::new(opts.lang);
+    let paint = Painter::new(opts.color);
+    let g = Glyphs::new(opts.ascii);
+    draw(c, opts, &text, &paint, &g, out)
+}
+
+/// The captures' headers of a teaching view, each followed (by the caller)
+/// by a blank line and a drawn connection per chosen connection.
+pub struct Headers {
+    width: Option<usize>,
+    text: Text,
+    paint: Painter,
+    g: Glyphs,
+    /// Whether each names its link types (`x.pcap (pcap, ETHERNET): …`).
+    named: bool,
+    /// Whether a header is out already (the next goes after a blank line).
+    any: bool,
+}
+
+impl Headers {
+    /// The headers of [`per_connection`] (`named`: of
+    /// [`per_connection_named`]).
+    pub fn new(opts: &TeachOptions, named: bool) -> Headers {
+        Headers {
+            width: opts.width,
+            text: Text::new(opts.lang),
+            paint: Painter::new(opts.color),
+            g: Glyphs::new(opts.ascii),
+            named,
+            any: false,
+        }
+    }
+
+    /// Writes the header of `capture`, of which `chosen` connections are
+    /// drawn, unless it is left out: it has connections but none of them
+    /// was chosen (`--conn` picked one of another capture). Whether it was
+    /// written.
+    pub fn capture(
+        &mut self,
+        capture: &CaptureReport,
+        chosen: u64,
+        out: &mut dyn Write,
+    ) -> io::Result<bool> {
+        if chosen == 0 && capture.connections > 0 {
+            return Ok(false);
+        }
+        if self.any {
+            writeln!(out)?;
+        }
+        self.any = true;
+        let name = super::printable(&capture.file);
+        if self.named {
+            let header = self
+                .g
+                .text(&self.text.capture_header_linked(capture, &name));
+            heading(&header, self.width, &self.paint, out)?;
+        } else {
+            let header = self.g.text(&self.text.capture_header(capture, &name));
+            writeln!(out, "{}", self.paint.paint(Style::Heading, &header))?;
+        }
+        Ok(true)
+    }
+
+    /// Writes the headers of captures read as one (`--merge`), each named,
+    /// one after the other; their connections follow, drawn once.
+    pub fn merged(&mut self, captures: &[CaptureReport], out: &mut dyn Write) -> io::Result<()> {
+        for c in captures {
+            let header = self.g.text(
+                &self
+                    .text
+                    .capture_header_linked(c, &super::printable(&c.file)),
+            );
+            heading(&header, self.width, &self.paint, out)?;
+        }
+        self.any = true;
+        Ok(())
+    }
 }
 
 /// A capture's header, wrapped at word boundaries within `width` (the

@@ -147,7 +147,7 @@ fn numbers(seg: &Seg<'_>, text: &Text) -> String {
     )
 }
 
-fn connection(
+pub(crate) fn connection(
     c: &ConnectionReport,
     opts: &TeachOptions,
     text: &Text,

@@ -18,6 +18,7 @@ mod rows;
 mod select;
 mod sorted;
 mod spool;
+mod teaching;
 
 use crate::capture::{CaptureError, ReadStop};
 use crate::conntable::Limits;
@@ -158,8 +159,9 @@ pub enum Status {
 #[derive(Debug)]
 pub struct Outcome {
     /// The readable captures, the connection reports the output kept (none
-    /// for JSON Lines, Zeek and the JSON document, only the first rows per
-    /// capture for the table) and the summary with its verdict.
+    /// for JSON Lines, Zeek, the JSON document and the teaching views but
+    /// SVG, only the first rows per capture for the table) and the summary
+    /// with its verdict.
     pub report: Report,
     /// Captures that could not be read.
     pub unreadable: usize,
@@ -244,6 +246,7 @@ pub fn run(
         streamed: Streamed {
             starts: Starts::default(),
             sorted: Sorted::new(),
+            ends: Vec::new(),
         },
         html_table: html::HtmlTable::new(),
     };
@@ -536,6 +539,11 @@ impl Consumer for &mut CaptureSink<'_, '_> {
             if let Some(html) = &mut self.html {
                 if self.write_error.is_none() {
                     self.write_error = html.keep(c).err();
+                }
+            } else if self.output.draws_each() {
+                // Drawn now, and dropped.
+                if self.write_error.is_none() {
+                    self.write_error = self.stream(&c).err();
                 }
             } else if self.rows.would_keep(rank, c.id) {
                 self.rows.keep(rank, c);
@@ -971,6 +979,7 @@ impl Merged {
                 }
                 self.next_offset += capture.connections;
                 report.captures.push(capture);
+                self.streamed.ends.push(self.streamed.sorted.len());
             }
             Err(e) => {
                 let _ = writeln!(messages, "tcpstate: error: {shown}: {e}");

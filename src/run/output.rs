@@ -5,6 +5,7 @@
 use super::html::{HtmlKept, HtmlTable};
 use super::sorted::Sorted;
 use super::spool::PutId;
+use super::teaching::View;
 use super::Error;
 use crate::render::html::{self, HtmlOptions};
 use crate::render::{self, table::TableOptions, teaching::TeachOptions, Format};
@@ -26,9 +27,14 @@ pub(super) enum Output<'a> {
     Jsonl,
     /// A Zeek conn.log, its rows written as each connection finishes.
     Zeek,
-    /// A teaching view (timeline, ladder, Mermaid).
+    /// A teaching view (timeline, ladder, Mermaid; SVG).
     Teaching {
+        /// How the whole report is drawn.
         draw: Draw,
+        /// How it is drawn one connection at a time, as each finishes
+        /// (all but SVG, a figure of one connection): then no report is
+        /// kept.
+        each: Option<View>,
         /// The one connection shown, by its id over all captures.
         conn: Option<u64>,
         teach: &'a TeachOptions,
@@ -40,8 +46,9 @@ pub(super) enum Output<'a> {
 
 impl<'a> Output<'a> {
     pub fn new(options: &'a super::Options) -> Output<'a> {
-        let teaching = |draw: Draw| Output::Teaching {
+        let teaching = |draw: Draw, each: Option<View>| Output::Teaching {
             draw,
+            each,
             // Packets are kept for the one connection asked for only.
             conn: match options.conn.as_slice() {
                 [one] => Some(*one),
@@ -59,10 +66,16 @@ impl<'a> Output<'a> {
             Format::Json => Output::Json,
             Format::Jsonl => Output::Jsonl,
             Format::Zeek => Output::Zeek,
-            Format::Timeline => teaching(render::timeline::render),
-            Format::Ladder => teaching(render::ladder::render),
-            Format::Mermaid => teaching(render::mermaid::render),
-            Format::Svg => teaching(render::svg::render),
+            Format::Timeline => teaching(
+                render::timeline::render,
+                Some(View::Framed(render::timeline::connection)),
+            ),
+            Format::Ladder => teaching(
+                render::ladder::render,
+                Some(View::Framed(render::ladder::ladder)),
+            ),
+            Format::Mermaid => teaching(render::mermaid::render, Some(View::Mermaid)),
+            Format::Svg => teaching(render::svg::render, None),
             Format::Html => Output::Html(HtmlOptions {
                 teach: options.teach,
                 details: options.html_details,
@@ -80,7 +93,14 @@ impl<'a> Output<'a> {
     /// Whether the records are put in id order before they are written
     /// (else they are written in the order connections finish).
     pub fn sorts(&self) -> bool {
-        matches!(self, Output::Json)
+        matches!(self, Output::Json) || self.draws_each()
+    }
+
+    /// Whether each report is drawn as soon as its connection is done
+    /// (a teaching view; not a streamed format: the reports are chosen and
+    /// counted as those kept for [`Output::finish`] are).
+    pub fn draws_each(&self) -> bool {
+        matches!(self, Output::Teaching { each: Some(_), .. })
     }
 
     /// Whether the records are Zeek rows, with the header written before
@@ -106,6 +126,11 @@ impl<'a> Output<'a> {
                 0,
                 render::json::connection_in_document(c, &mut scratch.bytes)?,
             )),
+            Output::Teaching {
+                each: Some(view),
+                teach,
+                ..
+            } => Ok((0, view.record(c, teach, &mut scratch.bytes)?)),
             _ => Ok((0, render::json::line_after_id(c, &mut scratch.bytes))),
         }
     }
@@ -115,6 +140,7 @@ impl<'a> Output<'a> {
         match self {
             Output::Zeek => render::zeek::uid,
             Output::Json => render::json::put_document_id,
+            Output::Teaching { .. } => |_, _| Ok(()),
             _ => render::json::put_line_id,
         }
     }
@@ -204,6 +230,11 @@ impl<'a> Output<'a> {
             Output::Jsonl => {
                 let _ = writeln!(messages, "tcpstate: {}", report.summary.verdict.text);
             }
+            Output::Teaching {
+                each: Some(view),
+                teach,
+                ..
+            } => view.finish(report, &streamed.ends, streamed.sorted, teach, out)?,
             Output::Teaching { draw, teach, .. } => draw(report, teach, out)?,
         }
         Ok(())
@@ -221,8 +252,12 @@ pub(super) struct Scratch {
 pub(super) struct Streamed {
     /// The start times of the records written or held back.
     pub starts: Starts,
-    /// The records put in id order (the JSON document's connections).
+    /// The records put in id order (the JSON document's connections, a
+    /// teaching view's drawn connections).
     pub sorted: Sorted,
+    /// How many of them there were once each capture (of the report's)
+    /// was done.
+    pub ends: Vec<u64>,
 }
 
 /// The earliest-written and the latest start time of the records of a run

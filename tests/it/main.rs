@@ -53,5 +53,6 @@ mod stream_stops;
 mod streaming;
 mod summary_counts;
 mod teach;
+mod teachstream_memory;
 mod tshark_agreement;
 mod validation;
