@@ -176,9 +176,6 @@ pub struct Evidence {
     /// (administratively prohibited).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub firewall: Option<bool>,
-    /// The MTU an ICMP "fragmentation needed" / "packet too big" names.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mtu: Option<u32>,
     /// The side the cause is about: the one that sent the RST, the one that
     /// closed, or the one never captured.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -309,7 +306,6 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
                 icmp_type: Some(e.error.icmp_type),
                 icmp_code: Some(e.error.code),
                 firewall: Some(e.error.kind == IcmpKind::AdminProhibited),
-                mtu: e.error.mtu,
                 ..Evidence::default()
             };
             return found(Cause::RejectedByIcmp, Confidence::Certain, evidence);
