@@ -108,6 +108,7 @@ fn render_full(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io:
     if report.captures.len() > 1 {
         writeln!(out)?;
         writeln!(out, "all captures: {}", totals_line(&report.summary))?;
+        render_diagnosed(&report.summary, opts.lang, out)?;
     }
     writeln!(out)?;
     writeln!(out, "{}", report.summary.verdict.text)

@@ -530,8 +530,9 @@ impl Messages for En {
             Cause::HalfOpen => {
                 let closer = e.side.unwrap_or(Side::Client);
                 format!(
-                    "the {} closed (FIN, frame {first}) but the {} never did: it stays in \
-                     {state} for the {:.3} s until the capture ends",
+                    "the {} closed (FIN, frame {first}) but the {} never did: it is still \
+                     in {state} {:.3} s later, at the connection's last captured segment \
+                     (frame {last})",
                     closer.as_str(),
                     closer.peer().as_str(),
                     e.open_for_s.unwrap_or(0.0)

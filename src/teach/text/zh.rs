@@ -523,8 +523,8 @@ impl Messages for Zh {
             Cause::HalfOpen => {
                 let closer = e.side.unwrap_or(Side::Client);
                 format!(
-                    "{}已关闭（FIN，第{first}行），但{}始终没有关闭：直到抓包结束的 {:.3} 秒内\
-                     一直停在 {state}",
+                    "{}已关闭（FIN，第{first}行），但{}始终没有关闭：\
+                     {:.3} 秒后，在该连接最后一个被抓到的分组（第{last}行）时仍停在 {state}",
                     self.side(closer),
                     self.side(closer.peer()),
                     e.open_for_s.unwrap_or(0.0)
