@@ -316,3 +316,51 @@ fn the_aggregate_groups_diagnoses_by_server_and_cause() {
         "{t}"
     );
 }
+
+#[test]
+fn the_filter_selects_by_cause() {
+    let files: Vec<_> = [
+        "captures/graceful_client_close.pcap",
+        "captures/syn_unanswered.pcap",
+        "captures/rst_abort.pcap",
+        "captures/refused.pcap",
+    ]
+    .iter()
+    .map(|f| testdata(f))
+    .collect();
+    let ids = |expr: &str| -> Vec<(u64, String)> {
+        let doc: Value =
+            common::document(analyze_output(&["--format", "json", "-f", expr], &files)).unwrap();
+        doc["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let cause = c["diagnosis"]["cause"].as_str().unwrap_or("-");
+                (c["id"].as_u64().unwrap(), cause.to_string())
+            })
+            .collect()
+    };
+    assert_eq!(ids("diagnosis silent_drop"), [(2, "silent_drop".into())]);
+    assert_eq!(
+        ids("diagnosis any"),
+        [
+            (2, "silent_drop".into()),
+            (3, "application_abort".into()),
+            (4, "refused".into())
+        ]
+    );
+    assert_eq!(ids("not diagnosis any"), [(1, "-".into())]);
+    assert_eq!(ids("diagnosis half-open"), []);
+    let out = tcpstate()
+        .args(["analyze", "-f", "diagnosis firewall_drop"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown diagnosis cause 'firewall_drop' (any, refused,"),
+        "{err}"
+    );
+}
