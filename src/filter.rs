@@ -6,6 +6,8 @@
 //! verdicts of a connection: `handshake refused`, `teardown reset`,
 //! `state CLOSE-WAIT` (either side's final state), `conn_state S0`,
 //! `finding HS006`, `severity warning` (a finding at or above it),
+//! `diagnosis silent_drop` (the cause of the connection's diagnosis,
+//! `docs/diagnosis.md`; `diagnosis any`: any cause),
 //! `duration > 2s`, `bytes > 1M` (payload, both directions) and
 //! `packets >= 10`.
 //!
@@ -28,6 +30,7 @@
 //! assert_eq!(e.caret("port 443 and handshake maybe"), "  port 443 and handshake maybe\n                         ^^^^^");
 //! ```
 
+use crate::diagnosis::Cause;
 use crate::report::ConnectionReport;
 use crate::rules::{Check, Severity};
 use crate::state::State;
@@ -89,6 +92,8 @@ pub enum Verdict {
     Finding(Check),
     /// A finding at or above this severity.
     Severity(Severity),
+    /// A diagnosis with this cause (`None`: any cause).
+    Diagnosis(Option<Cause>),
     /// Seconds.
     Duration(Cmp, f64),
     /// Payload bytes, both directions.
@@ -461,6 +466,14 @@ impl<'a> Parser<'a> {
                     &TEARDOWNS,
                 )?))
             }
+            "diagnosis" => {
+                let (w, t) = self.value("a diagnosis cause, or any")?;
+                let names: Vec<&'static str> = std::iter::once("any")
+                    .chain(Cause::ALL.iter().map(|c| c.as_str()))
+                    .collect();
+                let name = named(w, t, "diagnosis cause", &names)?;
+                verdict(Verdict::Diagnosis(Cause::from_name(name)))
+            }
             "conn_state" => {
                 let (w, t) = self.value("a Zeek conn_state")?;
                 verdict(Verdict::ConnState(named(w, t, "conn_state", &CONN_STATES)?))
@@ -831,6 +844,10 @@ impl Verdict {
             Verdict::ConnState(s) => c.conn_state.as_str() == *s,
             Verdict::Finding(check) => c.findings.iter().any(|f| f.code == *check),
             Verdict::Severity(level) => c.findings.iter().any(|f| f.severity >= *level),
+            Verdict::Diagnosis(cause) => c
+                .diagnosis
+                .as_ref()
+                .is_some_and(|d| cause.is_none_or(|want| d.cause == want)),
             Verdict::Duration(cmp, secs) => cmp.holds(c.duration_s, *secs),
             Verdict::Bytes(cmp, n) => cmp.holds(
                 c.client

@@ -22,6 +22,7 @@ pub mod checks;
 pub mod connection;
 pub mod conntable;
 pub mod decode;
+pub mod diagnosis;
 pub mod filter;
 pub mod input;
 pub mod merge;

@@ -9,6 +9,7 @@ use crate::capture::{CaptureFormat, ReadNotice, ReadStop, ReadSummary};
 use crate::checks::Finding;
 use crate::connection::{At, Connection, EndedBy, IcmpSeen};
 use crate::decode::{linktype, IcmpKind, SkipReason, TcpFlags};
+use crate::diagnosis::{Cause, Diagnosis};
 use crate::rules::{Check, Severity};
 use crate::state::{Side, State};
 use crate::verdict::{self, Assessment, HandshakeStatus, Initiator, TeardownStatus};
@@ -445,6 +446,10 @@ pub struct ConnectionReport {
     pub zeek: ZeekFields,
     /// What the checks found, ordered by first frame.
     pub findings: Vec<FindingReport>,
+    /// Why the connection failed or stalled (`docs/diagnosis.md`); left out
+    /// for a connection that is fine or whose trouble has no known cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<Diagnosis>,
     /// The ICMP errors about the connection's segments, in the order they
     /// came (the first 8; the IC findings count them all); left out when
     /// there were none.
@@ -608,42 +613,93 @@ pub struct Summary {
     pub findings: FindingCounts,
     /// The pass/fail verdict for `--fail-on`.
     pub verdict: VerdictReport,
-    /// Connections per server endpoint, for the table's summary of large captures.
-    #[serde(skip)]
+    /// Connections per server endpoint, for the table's summary of large
+    /// captures; in the JSON, the servers with diagnosed connections
+    /// (`diagnosed_by_server`, left out when there are none).
+    #[serde(
+        rename = "diagnosed_by_server",
+        skip_serializing_if = "ServerCounts::none_diagnosed",
+        serialize_with = "ServerCounts::serialize_diagnosed"
+    )]
+    #[schemars(with = "Vec<ServerDiagnoses>")]
     pub servers: ServerCounts,
 }
 
+/// One server's connections, and those diagnosed, by cause.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerTally {
+    pub by_handshake: Counts<HandshakeStatus>,
+    pub by_cause: Counts<Cause>,
+}
+
+impl ServerTally {
+    fn merge(&mut self, other: &ServerTally) {
+        self.by_handshake.merge(&other.by_handshake);
+        self.by_cause.merge(&other.by_cause);
+    }
+}
+
+/// One server with diagnosed connections, in the JSON summary.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ServerDiagnoses {
+    /// `addr:port` (IPv6 in brackets).
+    pub server: String,
+    #[schemars(range(min = 1))]
+    pub connections: u64,
+    #[schemars(range(min = 1))]
+    pub diagnosed: u64,
+    /// The diagnosed connections by cause.
+    pub by_cause: Counts<Cause>,
+}
+
 /// Connections per server endpoint ("addr:port") with their handshake
-/// statuses. At most [`ServerCounts::MAX`] servers are told apart; the rest
-/// are counted together.
+/// statuses and the causes of their diagnoses. At most
+/// [`ServerCounts::MAX`] servers are told apart; the rest are counted
+/// together.
 #[derive(Debug, Clone, Default)]
 pub struct ServerCounts {
-    pub by_server: HashMap<(IpAddr, u16), Counts<HandshakeStatus>, foldhash::fast::RandomState>,
+    pub by_server: HashMap<(IpAddr, u16), ServerTally, foldhash::fast::RandomState>,
     pub others: u64,
+    /// Diagnosed connections among `others`, by cause.
+    pub others_by_cause: Counts<Cause>,
 }
 
 impl ServerCounts {
     pub const MAX: usize = 10_000;
 
-    fn add(&mut self, key: (IpAddr, u16), status: HandshakeStatus) {
-        if let Some(m) = self.by_server.get_mut(&key) {
-            m.add(status, 1);
-        } else if self.by_server.len() < Self::MAX {
-            self.by_server.entry(key).or_default().add(status, 1);
+    fn add(&mut self, key: (IpAddr, u16), status: HandshakeStatus, cause: Option<Cause>) {
+        let tally = if self.by_server.len() < Self::MAX || self.by_server.contains_key(&key) {
+            Some(self.by_server.entry(key).or_default())
         } else {
-            self.others += 1;
+            None
+        };
+        match tally {
+            Some(m) => {
+                m.by_handshake.add(status, 1);
+                if let Some(cause) = cause {
+                    m.by_cause.add(cause, 1);
+                }
+            }
+            None => {
+                self.others += 1;
+                if let Some(cause) = cause {
+                    self.others_by_cause.add(cause, 1);
+                }
+            }
         }
     }
 
     fn merge(&mut self, other: &ServerCounts) {
         self.others += other.others;
-        for (key, statuses) in &other.by_server {
+        self.others_by_cause.merge(&other.others_by_cause);
+        for (key, tally) in &other.by_server {
             if let Some(m) = self.by_server.get_mut(key) {
-                m.merge(statuses);
+                m.merge(tally);
             } else if self.by_server.len() < Self::MAX {
-                self.by_server.insert(*key, statuses.clone());
+                self.by_server.insert(*key, tally.clone());
             } else {
-                self.others += statuses.total();
+                self.others += tally.by_handshake.total();
+                self.others_by_cause.merge(&tally.by_cause);
             }
         }
     }
@@ -653,7 +709,7 @@ impl ServerCounts {
         let mut all: Vec<_> = self
             .by_server
             .iter()
-            .map(|(k, m)| (*k, m.total(), m))
+            .map(|(k, m)| (*k, m.by_handshake.total(), &m.by_handshake))
             .collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         all.truncate(n);
@@ -662,6 +718,42 @@ impl ServerCounts {
                 (std::net::SocketAddr::new(ip, port).to_string(), total, m)
             })
             .collect()
+    }
+
+    /// Whether no connection was diagnosed.
+    pub fn none_diagnosed(&self) -> bool {
+        self.others_by_cause.is_empty() && self.by_server.values().all(|m| m.by_cause.is_empty())
+    }
+
+    /// The servers with diagnosed connections, the most diagnosed first
+    /// (then by address), at most `n` (0: all).
+    pub fn diagnosed(&self, n: usize) -> Vec<ServerDiagnoses> {
+        let mut all: Vec<_> = self
+            .by_server
+            .iter()
+            .filter(|(_, m)| !m.by_cause.is_empty())
+            .collect();
+        all.sort_by(|a, b| {
+            b.1.by_cause
+                .total()
+                .cmp(&a.1.by_cause.total())
+                .then(a.0.cmp(b.0))
+        });
+        if n > 0 {
+            all.truncate(n);
+        }
+        all.into_iter()
+            .map(|(&(ip, port), m)| ServerDiagnoses {
+                server: std::net::SocketAddr::new(ip, port).to_string(),
+                connections: m.by_handshake.total(),
+                diagnosed: m.by_cause.total(),
+                by_cause: m.by_cause.clone(),
+            })
+            .collect()
+    }
+
+    fn serialize_diagnosed<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.diagnosed(0))
     }
 }
 
@@ -749,6 +841,12 @@ impl Named for SkipReason {
 }
 
 impl Named for EndedBy {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for Cause {
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -1104,13 +1202,14 @@ impl Summary {
         }
     }
 
-    /// Counts one connection, from its assessment.
-    pub fn add(&mut self, a: &Assessment) {
+    /// Counts one connection, from its assessment and the cause of its
+    /// diagnosis.
+    pub fn add(&mut self, a: &Assessment, cause: Option<Cause>) {
         self.connections += 1;
         self.by_handshake.add(a.handshake, 1);
         self.by_teardown.add(a.teardown, 1);
         self.by_conn_state.add(a.conn_state, 1);
-        self.servers.add(a.server, a.handshake);
+        self.servers.add(a.server, a.handshake, cause);
         for f in &a.findings {
             match f.check.severity() {
                 Severity::Error => self.findings.error += 1,
@@ -1253,6 +1352,7 @@ impl ConnectionReport {
         c: &Connection,
         file: &std::sync::Arc<str>,
         a: Assessment,
+        diagnosis: Option<Diagnosis>,
     ) -> ConnectionReport {
         let endpoint = |side: Side| {
             let e = c.tracker.endpoint(side);
@@ -1351,6 +1451,7 @@ impl ConnectionReport {
                 }
             },
             findings: a.findings.into_iter().map(FindingReport::from).collect(),
+            diagnosis,
             icmp: c
                 .icmp_errors()
                 .iter()

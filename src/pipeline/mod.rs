@@ -169,21 +169,28 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
             let detail = if wanted { Detail::Full } else { Detail::Counts };
             (wanted, Assessment::of(&conn, self.allow, detail))
         };
+        let diagnosis = crate::diagnosis::diagnose(&conn, &assessment);
+        let cause = diagnosis.as_ref().map(|d| d.cause);
         if !wanted {
-            self.summary.add(&assessment);
+            self.summary.add(&assessment, cause);
             return;
         }
         // Counted now, unless a filter may still drop it: then counted
         // apart, and only if the filter selects it.
         let apart = if self.consumer.filters() {
             let mut counts = Summary::new();
-            counts.add(&assessment);
+            counts.add(&assessment, cause);
             Some(counts)
         } else {
-            self.summary.add(&assessment);
+            self.summary.add(&assessment, cause);
             None
         };
-        let mut report = ConnectionReport::from_assessment(&conn, &self.file, assessment);
+        let diagnosis = diagnosis.map(|mut d| {
+            d.text = crate::teach::text::Text::new(crate::teach::text::Lang::En).diagnosis(&d);
+            d
+        });
+        let mut report =
+            ConnectionReport::from_assessment(&conn, &self.file, assessment, diagnosis);
         if conn.carried != 0 {
             report.encapsulation = self.carriers.names(conn.carried);
         }

@@ -25,6 +25,8 @@ pub struct TableOptions {
     /// [`COMPACT_BELOW`] columns the compact layout, every line within it.
     /// `None`: the full layout, whatever its width.
     pub width: Option<usize>,
+    /// The language of the diagnosis lines (the rest is in English).
+    pub lang: crate::teach::text::Lang,
 }
 
 /// Terminals narrower than this get the compact layout.
@@ -106,6 +108,7 @@ fn render_full(report: &Report, opts: &TableOptions, out: &mut dyn Write) -> io:
     if report.captures.len() > 1 {
         writeln!(out)?;
         writeln!(out, "all captures: {}", totals_line(&report.summary))?;
+        render_diagnosed(&report.summary, opts.lang, out)?;
     }
     writeln!(out)?;
     writeln!(out, "{}", report.summary.verdict.text)
@@ -296,8 +299,9 @@ fn render_body(
         render_servers(&capture.summary, out)?;
         render_findings_by_code(&capture.summary, out)?;
     } else {
-        render_findings(&conns[..shown], out)?;
+        render_findings(&conns[..shown], opts.lang, out)?;
     }
+    render_diagnosed(&capture.summary, opts.lang, out)?;
 
     if opts.packets {
         for c in &conns[..shown] {
@@ -464,6 +468,54 @@ fn render_servers(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// The servers with diagnosed connections, by cause:
+/// "10.0.0.5:443  214 connections, 31 diagnosed: silent drop 25, refused 6".
+fn render_diagnosed(
+    summary: &Summary,
+    lang: crate::teach::text::Lang,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    const SHOWN: usize = 10;
+    if summary.servers.none_diagnosed() {
+        return Ok(());
+    }
+    let text = crate::teach::text::Text::new(lang);
+    let causes = |by_cause: &crate::report::Counts<crate::diagnosis::Cause>| {
+        let mut list: Vec<_> = by_cause.iter().collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        list.iter()
+            .map(|(c, n)| format!("{} {n}", text.cause(*c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(out, "diagnosis by server:")?;
+    let all = summary.servers.diagnosed(0);
+    for s in all.iter().take(SHOWN) {
+        writeln!(
+            out,
+            "  {:<24} {:>9} connection{}, {} diagnosed: {}",
+            s.server,
+            s.connections,
+            if s.connections == 1 { "" } else { "s" },
+            s.diagnosed,
+            causes(&s.by_cause)
+        )?;
+    }
+    if all.len() > SHOWN {
+        writeln!(out, "  … and {} more servers", all.len() - SHOWN)?;
+    }
+    let others = &summary.servers.others_by_cause;
+    if !others.is_empty() {
+        writeln!(
+            out,
+            "  other servers: {} diagnosed: {}",
+            others.total(),
+            causes(others)
+        )?;
+    }
+    Ok(())
+}
+
 /// Findings counted by check, most severe first.
 fn render_findings_by_code(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     if summary.findings.by_code.is_empty() {
@@ -496,8 +548,15 @@ fn render_findings_by_code(summary: &Summary, out: &mut dyn Write) -> io::Result
 }
 
 /// Every finding of the connections shown: severity, code, title, and what happened.
-fn render_findings(conns: &[&ConnectionReport], out: &mut dyn Write) -> io::Result<()> {
-    if conns.iter().all(|c| c.findings.is_empty()) {
+fn render_findings(
+    conns: &[&ConnectionReport],
+    lang: crate::teach::text::Lang,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if conns
+        .iter()
+        .all(|c| c.findings.is_empty() && c.diagnosis.is_none())
+    {
         return Ok(());
     }
     writeln!(out, "findings:")?;
@@ -517,6 +576,17 @@ fn render_findings(conns: &[&ConnectionReport], out: &mut dyn Write) -> io::Resu
                 f.title
             )?;
             writeln!(out, "      {}", f.message)?;
+        }
+        if let Some(d) = &c.diagnosis {
+            let text = crate::teach::text::Text::new(lang);
+            writeln!(
+                out,
+                "  #{} diagnosis: {} ({}): {}",
+                c.id,
+                text.cause(d.cause),
+                text.confidence(d.confidence),
+                text.diagnosis(d)
+            )?;
         }
     }
     Ok(())

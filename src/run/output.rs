@@ -62,6 +62,7 @@ impl<'a> Output<'a> {
                 packets: options.packets,
                 selected: !options.conn.is_empty(),
                 width: options.width,
+                lang: options.teach.lang,
             }),
             Format::Json => Output::Json,
             Format::Jsonl => Output::Jsonl,

@@ -20,6 +20,7 @@ mod zh;
 
 use super::{AckNote, Collapsed, Facts, Numbers, PhaseKind, Seg, Step};
 use crate::capture::CaptureFormat;
+use crate::diagnosis::{Cause, Confidence, Diagnosis, RetryPattern};
 use crate::report::{CaptureReport, ConnectionReport, FindingReport};
 use crate::rules::{Rule, Severity};
 use crate::state::{Side, State};
@@ -158,6 +159,14 @@ trait Messages {
     fn phase_narration(&self, kind: PhaseKind) -> Option<&'static str>;
     /// What a step means, why it is needed and what each side now knows.
     fn narration(&self, step: Step, n: &Narration) -> String;
+    /// A cause's name in words ("silent drop").
+    fn cause(&self, c: Cause) -> &'static str;
+    fn confidence(&self, c: Confidence) -> &'static str;
+    /// A retry schedule in words, for the silent drop.
+    fn retry_pattern(&self, p: RetryPattern) -> &'static str;
+    /// The diagnosis in one sentence, from its evidence; `intervals` is
+    /// the list of intervals between sends ("1.000 s, 2.000 s").
+    fn diagnosis(&self, d: &Diagnosis, intervals: &str) -> String;
 }
 
 /// The words, in one language.
@@ -311,6 +320,26 @@ impl Text {
     /// Why the finding matters (narration only).
     pub fn finding_why(&self, f: &FindingReport) -> Option<String> {
         Some(self.m().finding_why(&f.code.rule()))
+    }
+
+    /// A cause's name in words ("silent drop").
+    pub fn cause(&self, c: Cause) -> &'static str {
+        self.m().cause(c)
+    }
+
+    pub fn confidence(&self, c: Confidence) -> &'static str {
+        self.m().confidence(c)
+    }
+
+    /// The diagnosis in one sentence, with its numbers.
+    pub fn diagnosis(&self, d: &Diagnosis) -> String {
+        let intervals: Vec<String> = d
+            .evidence
+            .intervals_s
+            .iter()
+            .map(|s| format!("{s:.3} s"))
+            .collect();
+        self.m().diagnosis(d, &intervals.join(", "))
     }
 
     /// The last line: how the connection was opened and closed, and where

@@ -326,10 +326,31 @@ pub struct Connection {
     pub completeness: u8,
     pub zeek: ZeekFields,
     pub findings: Vec<Finding>,
+    /// Left out of the JSON for a connection that is fine.
+    #[serde(default)]
+    pub diagnosis: Option<Diagnosis>,
     /// Left out of the JSON for a connection no ICMP error was about.
     #[serde(default)]
     pub icmp: Vec<Icmp>,
     pub packets: Option<Vec<Packet>>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Diagnosis {
+    pub cause: String,
+    pub confidence: String,
+    pub evidence: BTreeMap<String, serde_json::Value>,
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerDiagnoses {
+    pub server: String,
+    pub connections: u64,
+    pub diagnosed: u64,
+    pub by_cause: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]
@@ -405,6 +426,9 @@ pub struct Summary {
     pub by_conn_state: BTreeMap<String, u64>,
     pub findings: FindingCounts,
     pub verdict: Verdict,
+    /// Left out of the JSON when no connection was diagnosed.
+    #[serde(default)]
+    pub diagnosed_by_server: Vec<ServerDiagnoses>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! The library's modules depend on each other one way only: capture →
 //! decode → connection table → per-side state machines and per-segment
-//! checks → verdict → report model → renderers. Read from the `crate::`
+//! checks → verdict → diagnosis → report model → renderers. Read from the `crate::`
 //! paths in the code of each top-level module of src/ (comments and unit
 //! tests left out).
 
@@ -87,6 +87,8 @@ fn each_stage_is_below_the_next() {
         ("connection", "conntable"),
         ("connection", "verdict"),
         ("verdict", "report"),
+        ("verdict", "diagnosis"),
+        ("diagnosis", "report"),
         ("report", "teach"),
         ("report", "render"),
         ("teach", "render"),
@@ -110,6 +112,8 @@ fn each_stage_is_below_the_next() {
         ("connection", "checks"),
         ("verdict", "checks"),
         ("report", "verdict"),
+        ("diagnosis", "verdict"),
+        ("report", "diagnosis"),
         ("render", "report"),
         ("run", "pipeline"),
     ] {

@@ -138,6 +138,8 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
     // Fields only a connection with ICMP errors has (a redirect's gateway).
     all.push(testdata("icmp/frag_needed.pcap"));
     all.push(testdata("icmp/redirect.pcap"));
+    // A diagnosis with its ICMP evidence.
+    all.push(testdata("icmp/admin_prohibited.pcap"));
     let refs: Vec<&std::path::Path> = all.iter().map(|p| p.as_path()).collect();
     let out = tcpstate()
         .args([
@@ -174,6 +176,7 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
                 "summary.by_teardown.",
                 "summary.by_conn_state.",
                 "summary.findings.by_code.",
+                "summary.diagnosed_by_server[].by_cause.",
             ];
             !data_keys.iter().any(|prefix| p.starts_with(prefix))
         })

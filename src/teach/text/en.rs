@@ -1,6 +1,7 @@
 //! The teaching views in English.
 
 use super::{Messages, Narration};
+use crate::diagnosis::{Cause, Confidence, Diagnosis, RetryPattern};
 use crate::report::{CaptureReport, FindingReport};
 use crate::rules::{Rule, Severity};
 use crate::state::Side;
@@ -410,6 +411,133 @@ impl Messages for En {
                  still send data — as it does here — and {other}, in FIN-WAIT-2, still receives \
                  and acknowledges it."
             ),
+        }
+    }
+
+    fn cause(&self, c: Cause) -> &'static str {
+        match c {
+            Cause::Refused => "refused",
+            Cause::RejectedByIcmp => "rejected by ICMP",
+            Cause::CaptureProblem => "capture problem",
+            Cause::SilentDrop => "silent drop",
+            Cause::SynackLostOrNotAccepted => "SYN-ACK lost or not accepted",
+            Cause::ApplicationAbort => "application abort",
+            Cause::HalfOpen => "half-open",
+        }
+    }
+
+    fn confidence(&self, c: Confidence) -> &'static str {
+        c.as_str()
+    }
+
+    fn retry_pattern(&self, p: RetryPattern) -> &'static str {
+        match p {
+            RetryPattern::DoublingFrom1s => "doubling from 1 s, the Linux tcp_syn_retries schedule",
+            RetryPattern::DoublingFrom3s => "doubling from 3 s, the Windows schedule",
+            RetryPattern::Linear => "equal intervals, Linux's tcp_syn_linear_timeouts",
+            RetryPattern::Irregular => "no known schedule",
+        }
+    }
+
+    fn diagnosis(&self, d: &Diagnosis, intervals: &str) -> String {
+        let e = &d.evidence;
+        let port = e.port.unwrap_or(0);
+        let first = e.frames.first().copied().unwrap_or(0);
+        let last = e.frames.last().copied().unwrap_or(0);
+        let side = |s: Option<Side>| s.map_or("?", Side::as_str);
+        let state = e.state.map_or_else(|| "?".to_string(), |s| s.to_string());
+        match d.cause {
+            Cause::Refused => format!(
+                "the server answered the SYN with a RST (frame {last}): nothing listens on \
+                 port {port}, or a firewall rejects with a reset"
+            ),
+            Cause::RejectedByIcmp => {
+                let what = if e.firewall == Some(true) {
+                    ": a firewall (administratively prohibited)"
+                } else {
+                    ""
+                };
+                format!(
+                    "{} answered the SYN with ICMP type {} code {} (frame {last}){what}; \
+                     no SYN-ACK came",
+                    e.reporter.as_deref().unwrap_or("?"),
+                    e.icmp_type.unwrap_or(0),
+                    e.icmp_code.unwrap_or(0)
+                )
+            }
+            Cause::SilentDrop => {
+                let n = e.syn_count.unwrap_or(1);
+                let waited = e.waited_s.unwrap_or(0.0);
+                if n <= 1 {
+                    format!(
+                        "1 SYN to port {port} (frame {first}) got no answer in the {waited:.3} s \
+                         before the capture ends: dropped on the way, or the capture ended too soon"
+                    )
+                } else {
+                    let pattern = e
+                        .retry_pattern
+                        .map_or(String::new(), |p| format!(": {}", self.retry_pattern(p)));
+                    format!(
+                        "{n} SYNs to port {port} over {waited:.3} s got no answer (intervals \
+                         {intervals}{pattern}): a firewall or the path drops them silently"
+                    )
+                }
+            }
+            Cause::SynackLostOrNotAccepted => {
+                let n = e.syn_ack_count.unwrap_or(1);
+                let n = if n == 1 {
+                    "once".to_string()
+                } else {
+                    format!("{n} times")
+                };
+                if e.client_ack_seen == Some(true) {
+                    format!(
+                        "the server sent its SYN-ACK {n} although the client's ACK was \
+                         captured: the server did not accept the ACK (a full accept queue, \
+                         or a problem on the server)"
+                    )
+                } else {
+                    format!(
+                        "the server sent its SYN-ACK {n} and the client {}: the SYN-ACKs \
+                         were lost on the way back to the client",
+                        if e.syn_count.unwrap_or(1) > 1 {
+                            "repeated its SYN"
+                        } else {
+                            "did not acknowledge it"
+                        }
+                    )
+                }
+            }
+            Cause::CaptureProblem => match (e.acked_unseen, e.side) {
+                (Some(n), _) => format!(
+                    "{n} acknowledgement(s) cover data the capture never showed (frame {first}): \
+                     the capture dropped packets, not the network"
+                ),
+                (None, s) => format!(
+                    "the capture holds no packet from the {}: asymmetric routing or a tap on \
+                     one direction, not a network fault",
+                    side(s)
+                ),
+            },
+            Cause::ApplicationAbort => format!(
+                "the {} aborted the connection with a RST in frame {first} while {state}, \
+                 after {} bytes from the client and {} from the server: the application \
+                 closed with unread data or with SO_LINGER 0",
+                side(e.side),
+                e.client_bytes.unwrap_or(0),
+                e.server_bytes.unwrap_or(0)
+            ),
+            Cause::HalfOpen => {
+                let closer = e.side.unwrap_or(Side::Client);
+                format!(
+                    "the {} closed (FIN, frame {first}) but the {} never did: it is still \
+                     in {state} {:.3} s later, at the connection's last captured segment \
+                     (frame {last})",
+                    closer.as_str(),
+                    closer.peer().as_str(),
+                    e.open_for_s.unwrap_or(0.0)
+                )
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The teaching views in Chinese, in the textbooks' terms (docs/notation.md).
 
 use super::{Messages, Narration};
+use crate::diagnosis::{Cause, Confidence, Diagnosis, RetryPattern};
 use crate::report::{CaptureReport, FindingReport};
 use crate::rules::{Rule, Severity};
 use crate::state::Side;
@@ -409,6 +410,126 @@ impl Messages for Zh {
                  但{me}仍然可以发送数据——这里正是如此；\
                  {other}在 FIN-WAIT-2 状态下照样接收并确认这些数据。"
             ),
+        }
+    }
+
+    fn cause(&self, c: Cause) -> &'static str {
+        match c {
+            Cause::Refused => "连接被拒绝",
+            Cause::RejectedByIcmp => "被 ICMP 拒绝",
+            Cause::CaptureProblem => "抓包问题",
+            Cause::SilentDrop => "静默丢弃",
+            Cause::SynackLostOrNotAccepted => "SYN+ACK 丢失或未被接受",
+            Cause::ApplicationAbort => "应用程序异常终止",
+            Cause::HalfOpen => "半开连接",
+        }
+    }
+
+    fn confidence(&self, c: Confidence) -> &'static str {
+        match c {
+            Confidence::Certain => "确定",
+            Confidence::Likely => "很可能",
+        }
+    }
+
+    fn retry_pattern(&self, p: RetryPattern) -> &'static str {
+        match p {
+            RetryPattern::DoublingFrom1s => {
+                "从 1 秒起逐次加倍，即 Linux tcp_syn_retries 的重传间隔"
+            }
+            RetryPattern::DoublingFrom3s => "从 3 秒起逐次加倍，即 Windows 的重传间隔",
+            RetryPattern::Linear => "间隔相等，即 Linux 的 tcp_syn_linear_timeouts",
+            RetryPattern::Irregular => "不符合已知的重传规律",
+        }
+    }
+
+    fn diagnosis(&self, d: &Diagnosis, intervals: &str) -> String {
+        let e = &d.evidence;
+        let port = e.port.unwrap_or(0);
+        let first = e.frames.first().copied().unwrap_or(0);
+        let last = e.frames.last().copied().unwrap_or(0);
+        let side = |s: Option<Side>| s.map_or("?", |s| self.side(s));
+        let state = e.state.map_or_else(|| "?".to_string(), |s| s.to_string());
+        match d.cause {
+            Cause::Refused => format!(
+                "服务器用 RST 回答了 SYN（第{last}行）：端口 {port} 上没有程序监听，\
+                 或者防火墙以复位拒绝"
+            ),
+            Cause::RejectedByIcmp => {
+                let what = if e.firewall == Some(true) {
+                    "：防火墙拒绝（administratively prohibited）"
+                } else {
+                    ""
+                };
+                format!(
+                    "{} 用 ICMP 类型 {} 代码 {} 回答了 SYN（第{last}行）{what}；没有收到 SYN+ACK",
+                    e.reporter.as_deref().unwrap_or("?"),
+                    e.icmp_type.unwrap_or(0),
+                    e.icmp_code.unwrap_or(0)
+                )
+            }
+            Cause::SilentDrop => {
+                let n = e.syn_count.unwrap_or(1);
+                let waited = e.waited_s.unwrap_or(0.0);
+                if n <= 1 {
+                    format!(
+                        "发往端口 {port} 的 1 个 SYN（第{first}行）在抓包结束前的 {waited:.3} 秒内\
+                         没有应答：在路上被丢弃，或者抓包结束得太早"
+                    )
+                } else {
+                    let pattern = e
+                        .retry_pattern
+                        .map_or(String::new(), |p| format!("：{}", self.retry_pattern(p)));
+                    format!(
+                        "{waited:.3} 秒内发往端口 {port} 的 {n} 个 SYN 都没有应答（间隔 \
+                         {intervals}{pattern}）：防火墙或路径静默丢弃了它们"
+                    )
+                }
+            }
+            Cause::SynackLostOrNotAccepted => {
+                let n = e.syn_ack_count.unwrap_or(1);
+                if e.client_ack_seen == Some(true) {
+                    format!(
+                        "虽然抓到了客户端的 ACK，服务器仍发送了 {n} 次 SYN+ACK：\
+                         服务器没有接受这个 ACK（全连接队列已满，或服务器端的问题）"
+                    )
+                } else {
+                    format!(
+                        "服务器发送了 {n} 次 SYN+ACK，客户端{}：SYN+ACK 在返回客户端的路上丢失",
+                        if e.syn_count.unwrap_or(1) > 1 {
+                            "重传了 SYN"
+                        } else {
+                            "没有确认"
+                        }
+                    )
+                }
+            }
+            Cause::CaptureProblem => match (e.acked_unseen, e.side) {
+                (Some(n), _) => format!(
+                    "{n} 个确认覆盖了抓包中从未出现的数据（第{first}行）：是抓包丢了包，不是网络"
+                ),
+                (None, s) => format!(
+                    "抓包中没有来自{}的任何分组：非对称路由或只抓到一个方向，不是网络故障",
+                    side(s)
+                ),
+            },
+            Cause::ApplicationAbort => format!(
+                "{}在 {state} 状态下用 RST（第{first}行）异常终止了连接，此前客户端发送 {} 字节、\
+                 服务器发送 {} 字节：应用程序在仍有未读数据时关闭，或使用了 SO_LINGER 0",
+                side(e.side),
+                e.client_bytes.unwrap_or(0),
+                e.server_bytes.unwrap_or(0)
+            ),
+            Cause::HalfOpen => {
+                let closer = e.side.unwrap_or(Side::Client);
+                format!(
+                    "{}已关闭（FIN，第{first}行），但{}始终没有关闭：\
+                     {:.3} 秒后，在该连接最后一个被抓到的分组（第{last}行）时仍停在 {state}",
+                    self.side(closer),
+                    self.side(closer.peer()),
+                    e.open_for_s.unwrap_or(0.0)
+                )
+            }
         }
     }
 }

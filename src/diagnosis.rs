@@ -1,0 +1,470 @@
+//! Why a connection that is not simply fine failed or stalled: one cause
+//! from the catalog of `docs/diagnosis.md`, how sure it is, and the
+//! evidence, read from the finished connection and its [`Assessment`]
+//! (never from strings). A connection that is fine gets no diagnosis.
+//!
+//! The words are not made here: the teaching texts
+//! ([`crate::teach::text`]) word a [`Diagnosis`] in each language, and the
+//! report carries the English one (`text`).
+
+use crate::checks::MAX_FRAMES;
+use crate::connection::{At, Connection};
+use crate::decode::IcmpKind;
+use crate::rules::Check;
+use crate::state::{Side, State};
+use crate::verdict::{Assessment, HandshakeStatus, TeardownStatus};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// The causes the diagnosis knows, in the order they are tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// A RST answered the SYN: nothing listens on the port.
+    Refused,
+    /// An ICMP error answered the SYN (a router, a firewall, the host).
+    RejectedByIcmp,
+    /// One direction of the connection is missing from the capture, or
+    /// acknowledgements cover data it never showed.
+    CaptureProblem,
+    /// SYNs with nothing back.
+    SilentDrop,
+    /// The server sent its SYN-ACK more than once.
+    SynackLostOrNotAccepted,
+    /// A RST ended an open connection.
+    ApplicationAbort,
+    /// One side closed, the other never did.
+    HalfOpen,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 7] = [
+        Cause::Refused,
+        Cause::RejectedByIcmp,
+        Cause::CaptureProblem,
+        Cause::SilentDrop,
+        Cause::SynackLostOrNotAccepted,
+        Cause::ApplicationAbort,
+        Cause::HalfOpen,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Cause::Refused => "refused",
+            Cause::RejectedByIcmp => "rejected_by_icmp",
+            Cause::CaptureProblem => "capture_problem",
+            Cause::SilentDrop => "silent_drop",
+            Cause::SynackLostOrNotAccepted => "synack_lost_or_not_accepted",
+            Cause::ApplicationAbort => "application_abort",
+            Cause::HalfOpen => "half_open",
+        }
+    }
+
+    /// The cause named `name` (its JSON name; `-` may stand for `_`).
+    pub fn from_name(name: &str) -> Option<Cause> {
+        let name = name.replace('-', "_").to_ascii_lowercase();
+        Cause::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+/// How sure a diagnosis is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// The capture proves it.
+    Certain,
+    /// It fits a known pattern; the capture does not exclude another cause.
+    Likely,
+}
+
+impl Confidence {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Certain => "certain",
+            Confidence::Likely => "likely",
+        }
+    }
+}
+
+/// The retry schedule the intervals between repeated SYNs (or SYN-ACKs)
+/// follow (each interval within 25 % of the schedule's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryPattern {
+    /// 1 s, 2 s, 4 s, 8 s…: an initial RTO of 1 s (RFC 6298) doubled at
+    /// each retry, Linux's `tcp_syn_retries` schedule.
+    #[serde(rename = "doubling_from_1s")]
+    DoublingFrom1s,
+    /// 3 s, 6 s…: the 3 s initial RTO of RFC 1122, Windows' schedule.
+    #[serde(rename = "doubling_from_3s")]
+    DoublingFrom3s,
+    /// Equal intervals: Linux's `tcp_syn_linear_timeouts` (6.x) retries.
+    Linear,
+    /// None of the above.
+    Irregular,
+}
+
+impl RetryPattern {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RetryPattern::DoublingFrom1s => "doubling_from_1s",
+            RetryPattern::DoublingFrom3s => "doubling_from_3s",
+            RetryPattern::Linear => "linear",
+            RetryPattern::Irregular => "irregular",
+        }
+    }
+
+    /// The schedule of `gaps` (seconds), if there is at least one gap.
+    pub fn of(gaps: &[f64]) -> Option<RetryPattern> {
+        let first = *gaps.first()?;
+        let near = |x: f64, want: f64| (x - want).abs() <= want * 0.25;
+        let doubling_from = |start: f64| {
+            gaps.iter()
+                .enumerate()
+                .all(|(i, &g)| near(g, start * f64::from(1u32 << i.min(20))))
+        };
+        Some(if doubling_from(1.0) && gaps.len() >= 2 {
+            RetryPattern::DoublingFrom1s
+        } else if doubling_from(3.0) {
+            RetryPattern::DoublingFrom3s
+        } else if first > 0.0 && gaps.iter().all(|&g| near(g, first)) {
+            RetryPattern::Linear
+        } else if doubling_from(1.0) {
+            RetryPattern::DoublingFrom1s
+        } else {
+            RetryPattern::Irregular
+        })
+    }
+}
+
+/// What a diagnosis rests on. Each cause fills the fields it needs; the
+/// others are left out of the JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+pub struct Evidence {
+    /// The frames that show it, ascending (at most 20).
+    pub frames: Vec<u64>,
+    /// The server's port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The client's SYNs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syn_count: Option<u32>,
+    /// The server's SYN-ACKs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syn_ack_count: Option<u32>,
+    /// Seconds between successive sends of the SYN (or of the SYN-ACK),
+    /// for the first four sends.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub intervals_s: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_pattern: Option<RetryPattern>,
+    /// Seconds from the first SYN to the connection's last segment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited_s: Option<f64>,
+    /// Whether the client's ACK of the SYN-ACK was seen before the server
+    /// sent its SYN-ACK again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ack_seen: Option<bool>,
+    /// The address that sent the ICMP error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_code: Option<u8>,
+    /// The ICMP error says a filter rejected the packet
+    /// (administratively prohibited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<bool>,
+    /// The side the cause is about: the one that sent the RST, the one that
+    /// closed, or the one never captured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    /// That side's state when it sent the RST; for a half-open
+    /// connection, the state the other side is left in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    /// Payload bytes each side sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_bytes: Option<u64>,
+    /// Seconds from the FIN to the end of the connection in the capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_for_s: Option<f64>,
+    /// Acknowledgements of data the capture never showed (DT004).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acked_unseen: Option<u64>,
+}
+
+/// Why one connection failed or stalled.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Diagnosis {
+    pub cause: Cause,
+    pub confidence: Confidence,
+    pub evidence: Evidence,
+    /// The diagnosis in one English sentence (the teaching texts word it;
+    /// empty until the report is made).
+    pub text: String,
+}
+
+/// The evidence that the capture holds no segment from `missing`.
+fn one_way(c: &Connection, missing: Side) -> Evidence {
+    let client = c.stats(Side::Client);
+    let server = c.stats(Side::Server);
+    Evidence {
+        frames: frames([Some(c.first.frame), Some(c.last.frame)]),
+        side: Some(missing),
+        syn_count: Some(c.obs.syn_count),
+        client_bytes: Some(client.payload_bytes),
+        server_bytes: Some(server.payload_bytes),
+        ..Evidence::default()
+    }
+}
+
+/// Seconds between two capture times.
+fn secs(from: i64, to: i64) -> f64 {
+    let ns = to.saturating_sub(from).max(0);
+    // Rounded to the microsecond, as the capture's times are.
+    (ns as f64 / 1e3).round() / 1e6
+}
+
+/// The intervals between successive sends.
+fn gaps(sends: &[(u64, i64)]) -> Vec<f64> {
+    sends.windows(2).map(|w| secs(w[0].1, w[1].1)).collect()
+}
+
+fn frames(list: impl IntoIterator<Item = Option<u64>>) -> Vec<u64> {
+    let mut frames: Vec<u64> = list.into_iter().flatten().collect();
+    frames.sort_unstable();
+    frames.dedup();
+    frames.truncate(MAX_FRAMES);
+    frames
+}
+
+fn frame(a: Option<At>) -> Option<u64> {
+    a.map(|a| a.frame)
+}
+
+/// Whether the connection is fine: complete handshake, a graceful release
+/// (or none yet), no warning or error among its findings.
+pub fn is_fine(a: &Assessment) -> bool {
+    a.handshake == HandshakeStatus::Complete
+        && matches!(
+            a.teardown,
+            TeardownStatus::Graceful | TeardownStatus::Simultaneous | TeardownStatus::None
+        )
+        && a.findings
+            .iter()
+            .all(|f| f.check.severity() < crate::rules::Severity::Warning)
+}
+
+/// The diagnosis of a finished connection, or `None` when none of the
+/// causes fits (every connection that [`is_fine`] among them). Its `text`
+/// is left empty.
+pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
+    if is_fine(a) {
+        return None;
+    }
+    let found = |cause, confidence, evidence| {
+        Some(Diagnosis {
+            cause,
+            confidence,
+            evidence,
+            text: String::new(),
+        })
+    };
+    let o = &c.obs;
+    let client = c.stats(Side::Client);
+    let server = c.stats(Side::Server);
+    let waited = || o.syn.map(|s| secs(s.ts_ns, c.last.ts_ns));
+    match a.handshake {
+        HandshakeStatus::Refused => {
+            let evidence = Evidence {
+                frames: frames([frame(o.syn), o.rst.map(|r| r.0.frame)]),
+                port: Some(c.server.port),
+                syn_count: Some(o.syn_count),
+                ..Evidence::default()
+            };
+            return found(Cause::Refused, Confidence::Certain, evidence);
+        }
+        HandshakeStatus::Unreachable => {
+            let errors = c.icmp_errors();
+            // The error about the SYN, else the first one.
+            let isn = c.tracker.endpoint(Side::Client).isn;
+            let e = errors
+                .iter()
+                .find(|i| i.side == Side::Client && i.error.quoted.seq == isn)
+                .or(errors.first())?;
+            let evidence = Evidence {
+                frames: frames(
+                    std::iter::once(frame(o.syn)).chain(errors.iter().map(|i| Some(i.at.frame))),
+                ),
+                port: Some(c.server.port),
+                syn_count: Some(o.syn_count),
+                reporter: Some(e.error.reporter.to_string()),
+                icmp_type: Some(e.error.icmp_type),
+                icmp_code: Some(e.error.code),
+                firewall: Some(e.error.kind == IcmpKind::AdminProhibited),
+                ..Evidence::default()
+            };
+            return found(Cause::RejectedByIcmp, Confidence::Certain, evidence);
+        }
+        HandshakeStatus::Unanswered => {
+            if server.packets == 0 && client.packets > u64::from(o.syn_count) {
+                // The client went on past its SYN: it got an answer the
+                // capture does not hold.
+                return found(
+                    Cause::CaptureProblem,
+                    Confidence::Certain,
+                    one_way(c, Side::Server),
+                );
+            }
+            let malformed = a
+                .findings
+                .iter()
+                .any(|f| matches!(f.check, Check::SynRst | Check::SynFin));
+            if malformed {
+                // A SYN no stack should answer: not a drop.
+                return None;
+            }
+            let sends = c.checker.syn_sends().list();
+            let intervals_s = gaps(&sends);
+            let evidence = Evidence {
+                frames: frames(sends.iter().map(|s| Some(s.0))),
+                port: Some(c.server.port),
+                syn_count: Some(o.syn_count),
+                retry_pattern: RetryPattern::of(&intervals_s),
+                intervals_s,
+                waited_s: waited(),
+                ..Evidence::default()
+            };
+            return found(Cause::SilentDrop, Confidence::Likely, evidence);
+        }
+        HandshakeStatus::Missing
+        | HandshakeStatus::Complete
+        | HandshakeStatus::Simultaneous
+        | HandshakeStatus::Incomplete => {
+            if let Some(side) = [Side::Client, Side::Server]
+                .into_iter()
+                .find(|&s| c.stats(s).packets == 0)
+            {
+                // Segments one way only, and some of them show that the
+                // other way was answering: that way took another path.
+                let peer = c.stats(side.peer());
+                let answered = a.handshake == HandshakeStatus::Incomplete || peer.payload_bytes > 0;
+                let confidence = if answered {
+                    Confidence::Certain
+                } else {
+                    Confidence::Likely
+                };
+                return found(Cause::CaptureProblem, confidence, one_way(c, side));
+            }
+        }
+    }
+    if let Some(f) = a.findings.iter().find(|f| f.check == Check::AckedUnseen) {
+        let evidence = Evidence {
+            frames: f.frames.clone(),
+            acked_unseen: Some(f.count),
+            ..Evidence::default()
+        };
+        return found(Cause::CaptureProblem, Confidence::Certain, evidence);
+    }
+    // A SYN-ACK sent again, or never acknowledged (unless the client
+    // gave the attempt up with a RST).
+    let gave_up = o.rst.is_some_and(|(_, who)| who == Side::Client);
+    if o.syn_ack_count >= 2 || (a.handshake == HandshakeStatus::Incomplete && !gave_up) {
+        let sends = c.checker.syn_ack_sends().list();
+        // The client's ACK came, and the server still sent its SYN-ACK
+        // again: the ACK was not accepted (a full accept queue drops it).
+        let ack_seen = o
+            .hs_ack
+            .is_some_and(|ack| sends.iter().any(|&(f, _)| f > ack.frame));
+        let intervals_s = gaps(&sends);
+        let evidence = Evidence {
+            frames: frames(
+                sends
+                    .iter()
+                    .map(|s| Some(s.0))
+                    .chain([frame(o.syn), frame(o.hs_ack)]),
+            ),
+            port: Some(c.server.port),
+            syn_count: Some(o.syn_count),
+            syn_ack_count: Some(o.syn_ack_count),
+            retry_pattern: RetryPattern::of(&intervals_s),
+            intervals_s,
+            client_ack_seen: Some(ack_seen),
+            ..Evidence::default()
+        };
+        return found(Cause::SynackLostOrNotAccepted, Confidence::Likely, evidence);
+    }
+    let opened = matches!(
+        a.handshake,
+        HandshakeStatus::Complete | HandshakeStatus::Simultaneous | HandshakeStatus::Missing
+    );
+    if a.teardown == TeardownStatus::Reset && opened {
+        let (at, who) = o.rst?;
+        let abort = c.checker.abort();
+        let certain = a.findings.iter().any(|f| f.check == Check::RstAbort);
+        let evidence = Evidence {
+            frames: vec![at.frame],
+            side: Some(who),
+            state: abort.map(|(_, state)| state),
+            client_bytes: Some(client.payload_bytes),
+            server_bytes: Some(server.payload_bytes),
+            ..Evidence::default()
+        };
+        let confidence = if certain {
+            Confidence::Certain
+        } else {
+            Confidence::Likely
+        };
+        return found(Cause::ApplicationAbort, confidence, evidence);
+    }
+    if a.teardown == TeardownStatus::HalfClosed {
+        let closer = if o.fin[Side::Client].is_some() {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        let fin = o.fin[closer]?;
+        let evidence = Evidence {
+            frames: frames([Some(fin.frame), Some(c.last.frame)]),
+            side: Some(closer),
+            state: Some(c.tracker.endpoint(closer.peer()).state()),
+            open_for_s: Some(secs(fin.ts_ns, c.last.ts_ns)),
+            ..Evidence::default()
+        };
+        return found(Cause::HalfOpen, Confidence::Likely, evidence);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_patterns() {
+        use RetryPattern::*;
+        assert_eq!(RetryPattern::of(&[]), None);
+        assert_eq!(RetryPattern::of(&[1.0, 2.0, 4.0]), Some(DoublingFrom1s));
+        assert_eq!(RetryPattern::of(&[1.02, 2.1, 3.9]), Some(DoublingFrom1s));
+        assert_eq!(RetryPattern::of(&[3.0, 6.0]), Some(DoublingFrom3s));
+        assert_eq!(RetryPattern::of(&[1.0, 1.0, 1.0]), Some(Linear));
+        assert_eq!(RetryPattern::of(&[1.0]), Some(Linear));
+        assert_eq!(RetryPattern::of(&[0.2, 5.0]), Some(Irregular));
+        assert_eq!(RetryPattern::of(&[0.0, 0.0]), Some(Irregular));
+    }
+
+    #[test]
+    fn causes_by_name() {
+        for c in Cause::ALL {
+            assert_eq!(Cause::from_name(c.as_str()), Some(c));
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+        }
+        assert_eq!(Cause::from_name("silent-drop"), Some(Cause::SilentDrop));
+        assert_eq!(Cause::from_name("nothing"), None);
+    }
+}
