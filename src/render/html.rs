@@ -566,6 +566,26 @@ struct Lines<'a> {
     count: u64,
 }
 
+/// The cells of a row's record, between tabs: a byte scan (a tab is one
+/// byte, never inside another character), cheaper on short cells than a
+/// string pattern's search.
+fn tab_cells(record: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(record);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == b'\t') {
+            Some(at) => {
+                rest = Some(&r[at + 1..]);
+                Some(&r[..at])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
 impl Lines<'_> {
     /// One row's line from its record (its id, then its cells after tabs);
     /// `link`: its id links to its detail.
@@ -580,8 +600,11 @@ impl Lines<'_> {
             page.push('\n');
         }
         self.count += 1;
-        let record = String::from_utf8_lossy(record);
-        for (i, cell) in record.split('\t').take(COLUMNS).enumerate() {
+        let record = match std::str::from_utf8(record) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(record),
+        };
+        for (i, cell) in tab_cells(&record).take(COLUMNS).enumerate() {
             if i > 0 {
                 page.push_str("  ");
             }
@@ -632,77 +655,97 @@ impl Lines<'_> {
 /// `CODE:severity` words. Widens `widths` to its cells.
 pub fn row_record(c: &ConnectionReport, widths: &mut Widths) -> String {
     let mut page = String::with_capacity(160);
-    // Each cell after a tab, its width noted; tabs and line ends would
-    // break the record (no cell holds them).
-    let mut cell = |page: &mut String, i: usize, args: std::fmt::Arguments<'_>| {
+    // Each cell after a tab, its width noted. Cells are written straight
+    // into the record (this runs for every connection): none can hold a
+    // tab or a line end, which would break it (addresses, numbers and the
+    // model's names only).
+    let mut cell = |page: &mut String, i: usize, write: &dyn Fn(&mut String)| {
         page.push('\t');
         let start = page.len();
-        let _ = page.write_fmt(args);
-        if page[start..].contains(['\t', '\n', '\r']) {
-            let clean = page[start..].replace(['\t', '\n', '\r'], " ");
-            page.truncate(start);
-            page.push_str(&clean);
-        }
+        write(page);
+        debug_assert!(!page[start..].contains(['\t', '\n', '\r']));
         widths.0[i] = widths.0[i].max(page.len() - start);
     };
+    let endpoint = |page: &mut String, addr: &str, port: u16| {
+        if addr.contains(':') {
+            page.push('[');
+            page.push_str(addr);
+            page.push(']');
+        } else {
+            page.push_str(addr);
+        }
+        page.push(':');
+        page.push_str(itoa::Buffer::new().format(port));
+    };
     let (client, server) = (&c.client, &c.server);
-    cell(
-        &mut page,
-        1,
-        format_args!("{}", endpoint(&client.addr, client.port)),
-    );
-    cell(
-        &mut page,
-        2,
-        format_args!("{}", endpoint(&server.addr, server.port)),
-    );
-    cell(
-        &mut page,
-        3,
-        format_args!("{}", c.handshake.status.as_str()),
-    );
-    match c.teardown.initiator {
-        Some(i) => cell(
-            &mut page,
-            4,
-            format_args!("{} ({})", c.teardown.status.as_str(), i.as_str()),
-        ),
-        None => cell(&mut page, 4, format_args!("{}", c.teardown.status.as_str())),
-    }
-    cell(
-        &mut page,
-        5,
-        format_args!("{}", client.final_state.as_str()),
-    );
-    cell(
-        &mut page,
-        6,
-        format_args!("{}", server.final_state.as_str()),
-    );
-    cell(
-        &mut page,
-        7,
-        format_args!("{}", client.packets + server.packets),
-    );
-    cell(
-        &mut page,
-        8,
-        format_args!("{}", client.payload_bytes + server.payload_bytes),
-    );
-    cell(&mut page, 9, format_args!("{:.3} s", c.duration_s));
-    cell(
-        &mut page,
-        10,
-        format_args!("{} {}", c.conn_state.as_str(), c.history.as_str()),
-    );
+    cell(&mut page, 1, &|p| endpoint(p, &client.addr, client.port));
+    cell(&mut page, 2, &|p| endpoint(p, &server.addr, server.port));
+    cell(&mut page, 3, &|p| p.push_str(c.handshake.status.as_str()));
+    cell(&mut page, 4, &|p| {
+        p.push_str(c.teardown.status.as_str());
+        if let Some(i) = c.teardown.initiator {
+            p.push_str(" (");
+            p.push_str(i.as_str());
+            p.push(')');
+        }
+    });
+    cell(&mut page, 5, &|p| p.push_str(client.final_state.as_str()));
+    cell(&mut page, 6, &|p| p.push_str(server.final_state.as_str()));
+    cell(&mut page, 7, &|p| {
+        p.push_str(itoa::Buffer::new().format(client.packets + server.packets))
+    });
+    cell(&mut page, 8, &|p| {
+        p.push_str(itoa::Buffer::new().format(client.payload_bytes + server.payload_bytes))
+    });
+    cell(&mut page, 9, &|p| {
+        seconds_3(p, c.duration_s);
+        p.push_str(" s");
+    });
+    cell(&mut page, 10, &|p| {
+        p.push_str(c.conn_state.as_str());
+        p.push(' ');
+        p.push_str(c.history.as_str());
+    });
     page.push('\t');
     for (i, f) in c.findings.iter().enumerate() {
         if i > 0 {
             page.push(' ');
         }
-        let _ = write!(page, "{}:{}", f.code.code(), f.severity.as_str());
+        page.push_str(f.code.code());
+        page.push(':');
+        page.push_str(f.severity.as_str());
     }
     page
+}
+
+/// `x` as `format!("{x:.3}")` writes it: in milliseconds by integer
+/// arithmetic, unless `x` is not a plain duration or lies so near a
+/// rounding boundary that only the exact decimal expansion can tell.
+fn seconds_3(out: &mut String, x: f64) {
+    let ms = x * 1000.0;
+    let rounded = ms.round();
+    // x · 1000 is off the exact value by half an ulp at most: far enough
+    // from a rounding boundary, it rounds as the exact value does.
+    let margin = 1e-9 + ms.abs() * 1e-14;
+    if x.is_finite()
+        && x.is_sign_positive()
+        && ms < 1e12
+        && ((ms - rounded).abs() - 0.5).abs() > margin
+    {
+        let ms = rounded as u64;
+        out.push_str(itoa::Buffer::new().format(ms / 1000));
+        out.push('.');
+        let frac = ms % 1000;
+        if frac < 100 {
+            out.push('0');
+        }
+        if frac < 10 {
+            out.push('0');
+        }
+        out.push_str(itoa::Buffer::new().format(frac));
+    } else {
+        let _ = write!(out, "{x:.3}");
+    }
 }
 
 /// Writes a [`row_record`]'s id, at its start.
@@ -1025,4 +1068,66 @@ fn time_sequence(packets: &[PacketReport], side: Side, text: &Text) -> Option<St
     }
     g.push_str("</svg>");
     Some(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seconds_3;
+
+    #[test]
+    fn cells_are_what_split_gives() {
+        for record in [
+            "",
+            "a",
+            "a\tb",
+            "\t",
+            "1\t10.0.0.1:80\t\tx y\t",
+            "é\t中文\t",
+        ] {
+            let ours: Vec<&str> = super::tab_cells(record).collect();
+            let theirs: Vec<&str> = record.split('\t').collect();
+            assert_eq!(ours, theirs, "{record:?}");
+        }
+    }
+
+    #[test]
+    fn seconds_are_written_as_format_writes_them() {
+        let mut step = 0x2545_f491_4f6c_dd1du64;
+        let mut x = 0.0f64;
+        for _ in 0..200_000 {
+            step ^= step << 13;
+            step ^= step >> 7;
+            step ^= step << 17;
+            for v in [
+                x,
+                (step % 10_000_000) as f64 / 1e6,
+                (step % 1000) as f64 / 2000.0,
+                (step % 1_000_000_007) as f64 / 1e9,
+            ] {
+                let mut ours = String::new();
+                seconds_3(&mut ours, v);
+                assert_eq!(ours, format!("{v:.3}"), "{v:?}");
+            }
+            x += 0.000_123_7;
+        }
+        for v in [
+            0.0,
+            0.0005,
+            0.0015,
+            0.0025,
+            1.2345,
+            2.5e-4,
+            1e12,
+            1e16,
+            -0.0,
+            -1.0,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            let mut ours = String::new();
+            seconds_3(&mut ours, v);
+            assert_eq!(ours, format!("{v:.3}"), "{v:?}");
+        }
+    }
 }
