@@ -267,9 +267,9 @@ pub struct AnalyzeArgs {
     /// Only the connections this expression matches: tcpdump's words for
     /// addresses (host, net CIDR, port, portrange, src/dst, ip/ip6, and/or/not,
     /// parentheses) and verdicts (handshake refused, teardown reset, state
-    /// CLOSE-WAIT, conn_state S0, finding HS006, severity warning, duration > 2s,
-    /// bytes > 1M, packets > 10). The summary, verdict and exit status judge
-    /// the matched connections only.
+    /// CLOSE-WAIT, conn_state S0, finding HS006, severity warning, diagnosis
+    /// silent_drop, duration > 2s, bytes > 1M, packets > 10). The summary,
+    /// verdict and exit status judge the matched connections only.
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,
 
