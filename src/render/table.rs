@@ -311,24 +311,27 @@ fn render_body(
     Ok(())
 }
 
+/// The full layout's column headings (the HTML report's English table too).
+pub const FULL_COLUMNS: [&str; 12] = [
+    "id",
+    "client",
+    "server",
+    "handshake",
+    "teardown",
+    "client state",
+    "server state",
+    "pkts",
+    "bytes",
+    "duration",
+    "zeek",
+    "findings",
+];
+
 /// The full layout: a column for each endpoint, state and counter.
 fn full_table(conns: &[&ConnectionReport]) -> Table {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED.with_rounded_corners());
-    table.set_header(vec![
-        "id",
-        "client",
-        "server",
-        "handshake",
-        "teardown",
-        "client state",
-        "server state",
-        "pkts",
-        "bytes",
-        "duration",
-        "zeek",
-        "findings",
-    ]);
+    table.set_header(FULL_COLUMNS.to_vec());
     for c in conns {
         let teardown = match c.teardown.initiator {
             Some(i) => format!("{} ({})", c.teardown.status.as_str(), i.as_str()),

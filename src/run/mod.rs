@@ -558,6 +558,18 @@ impl Consumer for &mut CaptureSink<'_, '_> {
 }
 
 impl CaptureSink<'_, '_> {
+    /// The analysis options for this sink: the HTML report needs the
+    /// packets only of connections that may still be shown in detail.
+    fn analysis(&self, base: &pipeline::Options) -> pipeline::Options {
+        match &self.html {
+            Some(html) => pipeline::Options {
+                packets_until: Some(html.packets_until()),
+                ..base.clone()
+            },
+            None => base.clone(),
+        }
+    }
+
     /// Writes or holds back the record of `c`.
     fn stream(&mut self, c: &ConnectionReport) -> io::Result<()> {
         let zeek = self.output.is_zeek();
@@ -651,15 +663,7 @@ impl Worker<'_> {
                 p.done_connections
             ));
         };
-        // The HTML report needs the packets only of connections that may
-        // still be shown in detail.
-        let analysis = match &sink.html {
-            Some(html) => pipeline::Options {
-                packets_until: Some(html.packets_until()),
-                ..self.analysis.clone()
-            },
-            None => self.analysis.clone(),
-        };
+        let analysis = sink.analysis(self.analysis);
         let mut interrupted = None;
         // A pipe or a terminal is live: its finished connections are
         // reported while it is quiet.
@@ -692,13 +696,7 @@ impl Worker<'_> {
             starts,
             ..
         } = sink;
-        let (html_rows, rows) = match html {
-            Some(html) => {
-                let (html_rows, full) = html.into_parts();
-                (Some(html_rows), full)
-            }
-            None => (None, rows.into_sorted()),
-        };
+        let (html_rows, rows) = kept_reports(html, rows);
         Analyzed {
             file: name,
             shown,
@@ -754,15 +752,7 @@ impl Worker<'_> {
             }
         }
         let joined = names.join(" + ");
-        // The HTML report needs the packets only of connections that may
-        // still be shown in detail.
-        let analysis = match &sink.html {
-            Some(html) => pipeline::Options {
-                packets_until: Some(html.packets_until()),
-                ..self.analysis.clone()
-            },
-            None => self.analysis.clone(),
-        };
+        let analysis = sink.analysis(self.analysis);
         let (mut results, _) =
             pipeline::analyze_merged(&joined, opened_inputs, 1, &analysis, &mut sink, |_| {});
         let CaptureSink {
@@ -773,13 +763,7 @@ impl Worker<'_> {
             starts,
             ..
         } = sink;
-        let (html_rows, rows) = match html {
-            Some(html) => {
-                let (html_rows, full) = html.into_parts();
-                (Some(html_rows), full)
-            }
-            None => (None, rows.into_sorted()),
-        };
+        let (html_rows, rows) = kept_reports(html, rows);
         let mut held = Some((rows, html_rows, starts, write_error));
         let mut results = results.drain(..);
         let mut out = Vec::with_capacity(paths.len());
@@ -998,6 +982,21 @@ impl Merged {
             file,
             error: InputError { kind, message },
         });
+    }
+}
+
+/// What a capture's sink kept: the HTML report's rows and full reports,
+/// else the table's rows, sorted.
+fn kept_reports(
+    html: Option<html::HtmlKept>,
+    rows: Rows,
+) -> (Option<html::CaptureRows>, Vec<ConnectionReport>) {
+    match html {
+        Some(html) => {
+            let (html_rows, full) = html.into_parts();
+            (Some(html_rows), full)
+        }
+        None => (None, rows.into_sorted()),
     }
 }
 
