@@ -264,6 +264,18 @@ where
     let mut stalls = 0u32;
     loop {
         let offset = reader.consumed() as u64;
+        // The common case first: the whole pcap records in the buffer.
+        let mut used = 0;
+        let data = reader.data();
+        while let Some((len, frame)) = records.legacy_whole(&data[used..], offset + used as u64) {
+            on_event(Event::Frame(&frame));
+            used += len;
+        }
+        if used > 0 {
+            stalls = 0;
+            reader.consume_noshift(used);
+            continue;
+        }
         if let Some(stop) = records.oversized(reader.data(), offset) {
             records.summary.stop = Some(stop);
             break;
@@ -384,6 +396,10 @@ struct Records {
     /// order (`true`: big-endian) against the largest record the file may
     /// hold (its snaplen or [`MAX_RECORD`], whichever is larger).
     legacy_record: Option<(bool, u32)>,
+    /// pcap with 16-byte record headers (not the "modified" format): records
+    /// are parsed here, straight from the reader's buffer
+    /// ([`Records::legacy_whole`]), with the same results as pcap-parser's.
+    legacy_direct: bool,
     /// pcapng: the interfaces of the current section.
     interfaces: Vec<Interface>,
     /// pcapng: whether the current section is big-endian.
@@ -409,6 +425,7 @@ impl Records {
             legacy_link: None,
             legacy_fcs: 0,
             legacy_record: None,
+            legacy_direct: false,
             interfaces: Vec::new(),
             ng_big_endian: false,
             malformed_blocks: 0,
@@ -521,6 +538,67 @@ impl Records {
         }
     }
 
+    /// The frame of a pcap record, numbered.
+    fn legacy<'b>(
+        &mut self,
+        ts_sec: u32,
+        ts_frac: u32,
+        complete: bool,
+        data: &'b [u8],
+        offset: u64,
+    ) -> Frame<'b> {
+        let (frac, per_sec, unit) = if self.legacy_nanos {
+            (u64::from(ts_frac), 1_000_000_000, "nanoseconds")
+        } else {
+            (u64::from(ts_frac) * 1000, 1_000_000, "microseconds")
+        };
+        if u64::from(ts_frac) >= per_sec {
+            // Carried into the seconds: one value, which every field
+            // of the report then shows alike.
+            self.impossible_ts(offset, || {
+                format!(
+                    "impossible timestamp: {unit} field {ts_frac} is not below {per_sec}; \
+                     carried into the seconds"
+                )
+            });
+        }
+        self.summary.frames += 1;
+        Frame {
+            number: self.summary.frames,
+            ts_ns: i64::from(ts_sec) * 1_000_000_000 + frac as i64,
+            link_type: self.legacy_link,
+            data: without_fcs(data, complete, self.legacy_fcs),
+            offset,
+            complete,
+        }
+    }
+
+    /// pcap: the record at the start of `data` and its length, if it is all
+    /// there and its length is sound (at most the file's limit). Anything
+    /// else (an incomplete record, a corrupt length, the end of the file)
+    /// is left to pcap-parser's reader, which says what is wrong.
+    #[inline]
+    fn legacy_whole<'b>(&mut self, data: &'b [u8], offset: u64) -> Option<(usize, Frame<'b>)> {
+        let (big_endian, limit) = self.legacy_record.filter(|_| self.legacy_direct)?;
+        let header: &[u8; 16] = data.get(..16)?.try_into().ok()?;
+        let field = |i: usize| {
+            let bytes = [header[i], header[i + 1], header[i + 2], header[i + 3]];
+            if big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        let (caplen, origlen) = (field(8), field(12));
+        if caplen > limit {
+            return None;
+        }
+        let len = 16 + caplen as usize;
+        let body = data.get(16..len)?;
+        let frame = self.legacy(field(0), field(4), caplen == origlen, body, offset);
+        Some((len, frame))
+    }
+
     /// The frame a block holds, numbered; a header or an interface
     /// description is noted for the packets that follow it.
     fn frame<'b>(&mut self, block: PcapBlockOwned<'b>, offset: u64) -> Option<Frame<'b>> {
@@ -528,6 +606,7 @@ impl Records {
             PcapBlockOwned::LegacyHeader(h) => {
                 self.legacy_nanos = h.is_nanosecond_precision();
                 self.legacy_record = Some((h.is_bigendian(), h.snaplen.max(MAX_RECORD)));
+                self.legacy_direct = !h.is_modified_format();
                 let (lt, fcs) = legacy_link_type(h.network.0 as u32);
                 self.legacy_fcs = fcs;
                 self.legacy_link = Some(lt);
@@ -535,26 +614,13 @@ impl Records {
                 return None;
             }
             PcapBlockOwned::Legacy(b) => {
-                let (frac, per_sec, unit) = if self.legacy_nanos {
-                    (u64::from(b.ts_usec), 1_000_000_000, "nanoseconds")
-                } else {
-                    (u64::from(b.ts_usec) * 1000, 1_000_000, "microseconds")
-                };
-                if u64::from(b.ts_usec) >= per_sec {
-                    // Carried into the seconds: one value, which every field
-                    // of the report then shows alike.
-                    self.impossible_ts(offset, || {
-                        format!(
-                            "impossible timestamp: {unit} field {} is not below {per_sec}; \
-                             carried into the seconds",
-                            b.ts_usec
-                        )
-                    });
-                }
-                let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac as i64;
-                let complete = b.caplen == b.origlen;
-                let data = without_fcs(b.data, complete, self.legacy_fcs);
-                (ts_ns, self.legacy_link, data, complete)
+                return Some(self.legacy(
+                    b.ts_sec,
+                    b.ts_usec,
+                    b.caplen == b.origlen,
+                    b.data,
+                    offset,
+                ))
             }
             PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                 self.interfaces.clear();

@@ -193,6 +193,22 @@ pub trait ConnectionSink {
         conn.ended_by = why;
         self.connection(conn);
     }
+
+    /// [`ConnectionSink::ended`] by a sink that is done with the connection
+    /// when it returns: it gives the box back, to hold a new connection.
+    /// Connections are made on one thread and judged on another; reusing
+    /// their boxes spares the first an allocation per connection, and the
+    /// allocator the memory freed on the other thread.
+    fn ended_returning(&mut self, conn: Box<Connection>, why: EndedBy) -> Option<Box<Connection>> {
+        self.ended(conn, why);
+        None
+    }
+
+    /// A box given back ([`ConnectionSink::ended_returning`]), if the sink
+    /// has one, for the next new connection.
+    fn spare(&mut self) -> Option<Box<Connection>> {
+        None
+    }
 }
 
 impl ConnectionSink for Vec<Connection> {

@@ -137,13 +137,17 @@ struct Slot {
     conn: Option<Box<Connection>>,
 }
 
-/// Above this many tracked connections, a new connection that is only SYNs
-/// from its client, an attempt nothing has answered (a SYN flood, a scan), is
-/// kept packed: its segments rather than a connection, a tenth of the size,
-/// like a kernel's SYN-queue entry. It is unpacked (a new connection fed the
-/// same segments, so nothing differs) when any other segment of its 4-tuple
-/// arrives and when it is handed over. Below, nothing is packed, so ordinary
-/// traffic never pays for it.
+/// Above this many tracked connections that are not lingering (finished
+/// connections waiting for late segments), a new connection that is only
+/// SYNs from its client, an attempt nothing has answered (a SYN flood, a
+/// scan), is kept packed: its segments rather than a connection, a tenth of
+/// the size, like a kernel's SYN-queue entry. It is unpacked (a new connection
+/// fed the same segments, so nothing differs) when any other segment of its
+/// 4-tuple arrives and when it is handed over. Below, nothing is packed, so
+/// ordinary traffic never pays for it, however many connections linger:
+/// a busy capture (10,000 connections a second) has some 20,000 lingering
+/// at a time, and packing every new connection until its SYN-ACK came cost
+/// each a replay of its SYN.
 const PACK_ABOVE: usize = 16_384;
 /// An attempt of more SYNs than this stays a connection.
 const PACK_MOST: usize = 8;
@@ -214,6 +218,9 @@ pub struct ConnTable {
     /// The packed attempt in each slot whose connection is packed (its
     /// `conn` is then `None`); beside the slots, which stay a cache line.
     packed: Vec<Option<Box<Packed>>>,
+    /// How many of `packed` are `Some`: while none is, as in ordinary
+    /// traffic, no segment reads (or writes) `packed` at all.
+    packed_now: usize,
     /// Tracked connections above which new attempts are packed.
     pack_above: usize,
     /// The box of the last connection packed, reused for the next one.
@@ -303,6 +310,7 @@ impl ConnTable {
             index: index::Index::new(),
             slots: Vec::new(),
             packed: Vec::new(),
+            packed_now: 0,
             pack_above: PACK_ABOVE,
             spare: None,
             free: Vec::new(),
@@ -401,10 +409,11 @@ impl ConnTable {
         self.slots
             .get(slot as usize)
             .is_some_and(|entry| entry.conn.is_some())
-            || self
-                .packed
-                .get(slot as usize)
-                .is_some_and(|packed| packed.is_some())
+            || (self.packed_now > 0
+                && self
+                    .packed
+                    .get(slot as usize)
+                    .is_some_and(|packed| packed.is_some()))
     }
 
     /// Whether connection `id` in `slot` is still an unanswered attempt.
@@ -424,8 +433,14 @@ impl ConnTable {
     }
 
     /// A new connection for its first segment, in the spare box if there is
-    /// one.
-    fn new_connection(&mut self, id: u64, seg: &Segment, at: At) -> Box<Connection> {
+    /// one (or else in `given`, a box the sink gave back).
+    fn new_connection(
+        &mut self,
+        id: u64,
+        seg: &Segment,
+        at: At,
+        given: Option<Box<Connection>>,
+    ) -> Box<Connection> {
         let (src, dst) = ends(seg);
         let keep = self
             .keep_packets
@@ -435,7 +450,7 @@ impl ConnTable {
                 .as_ref()
                 .is_none_or(|bound| id <= bound.load(std::sync::atomic::Ordering::Relaxed));
         let conn = new_connection(id, src, dst, seg, at, keep);
-        match self.spare.take() {
+        match self.spare.take().or(given) {
             Some(mut spare) => {
                 *spare = conn;
                 spare
@@ -447,10 +462,17 @@ impl ConnTable {
     /// Unpacks the attempt in `slot`, if it is packed: a new connection is
     /// fed its segments again. Returns what was packed.
     fn unpack(&mut self, slot: u32) -> Option<Box<Packed>> {
-        let packed = self.packed.get_mut(slot as usize)?.take()?;
+        if self.packed_now == 0 {
+            return None;
+        }
+        // Read before taking: a store to every slot's entry would cost each
+        // segment a cache line written.
+        let entry = self.packed.get_mut(slot as usize)?;
+        let packed = entry.is_some().then(|| entry.take()).flatten()?;
+        self.packed_now -= 1;
         let id = self.slots[slot as usize].id;
         let (seg, at) = &packed.first;
-        let mut conn = self.new_connection(id, seg, *at);
+        let mut conn = self.new_connection(id, seg, *at, None);
         for (seg, at) in packed.segments() {
             feed(
                 &mut conn,
@@ -478,7 +500,11 @@ impl ConnTable {
         opened: bool,
         replayed: Option<Box<Packed>>,
     ) {
-        if self.index.len() <= self.pack_above || !(opened || replayed.is_some()) {
+        // `lingering` may also name connections handed over early (reused,
+        // evicted) until their linger time passes: the count is low by
+        // those, for two seconds at most.
+        let unfinished = self.index.len().saturating_sub(self.lingering.len());
+        if unfinished <= self.pack_above || !(opened || replayed.is_some()) {
             return;
         }
         let entry = &mut self.slots[slot as usize];
@@ -500,6 +526,7 @@ impl ConnTable {
         };
         self.spare = entry.conn.take();
         self.packed[slot as usize] = Some(packed);
+        self.packed_now += 1;
     }
 
     /// Feeds one segment to its connection. `hint` is the slot the
@@ -518,7 +545,9 @@ impl ConnTable {
         } else {
             self.find(&p.key, p.hash).map(|f| f.slot)
         };
-        let replayed = found.and_then(|slot| self.unpack(slot));
+        let replayed = found
+            .filter(|_| self.packed_now > 0)
+            .and_then(|slot| self.unpack(slot));
         let (slot, opened) = match found {
             Some(slot)
                 if self.slots[slot as usize]
@@ -555,7 +584,9 @@ impl ConnTable {
         }
         // What was unpacked is this connection's only if it did not open a
         // new one.
-        self.pack(slot, seg, at, opened, replayed.filter(|_| !opened));
+        if opened || replayed.is_some() {
+            self.pack(slot, seg, at, opened, replayed.filter(|_| !opened));
+        }
     }
 
     /// Opens a connection for the segment (making room first if the table
@@ -569,7 +600,8 @@ impl ConnTable {
         }
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(self.id_step);
-        let conn = self.new_connection(id, seg, at);
+        let given = sink.spare();
+        let conn = self.new_connection(id, seg, at, given);
         let entry = Slot {
             key: p.key,
             id,

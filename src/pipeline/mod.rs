@@ -146,6 +146,23 @@ struct ReportSink<'a, C: Consumer> {
 
 impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
     fn connection(&mut self, conn: Box<Connection>) {
+        self.judge(&conn);
+    }
+
+    fn ended_returning(
+        &mut self,
+        mut conn: Box<Connection>,
+        why: EndedBy,
+    ) -> Option<Box<Connection>> {
+        conn.ended_by = why;
+        self.judge(&conn);
+        Some(conn)
+    }
+}
+
+impl<C: Consumer> ReportSink<'_, C> {
+    /// Judges a finished connection, counts it and reports it if wanted.
+    fn judge(&mut self, conn: &Connection) {
         self.count += 1;
         if matches!(
             conn.ended_by,
@@ -157,19 +174,19 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
         // findings are described (frames, message) only for a report.
         let (wanted, assessment) = if self.consumer.ranks() {
             // Judged by counts first, to rank it; described if wanted.
-            let counts = Assessment::of(&conn, self.allow, Detail::Counts);
+            let counts = Assessment::of(conn, self.allow, Detail::Counts);
             let worst = counts.findings.iter().map(|f| f.check.severity()).max();
             if self.consumer.wants_ranked(conn.id, worst) {
-                (true, Assessment::of(&conn, self.allow, Detail::Full))
+                (true, Assessment::of(conn, self.allow, Detail::Full))
             } else {
                 (false, counts)
             }
         } else {
             let wanted = self.consumer.wants(conn.id);
             let detail = if wanted { Detail::Full } else { Detail::Counts };
-            (wanted, Assessment::of(&conn, self.allow, detail))
+            (wanted, Assessment::of(conn, self.allow, detail))
         };
-        let diagnosis = crate::diagnosis::diagnose(&conn, &assessment);
+        let diagnosis = crate::diagnosis::diagnose(conn, &assessment);
         let cause = diagnosis.as_ref().map(|d| d.cause);
         if !wanted {
             self.summary.add(&assessment, cause);
@@ -189,8 +206,7 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
             d.text = crate::teach::text::Text::new(crate::teach::text::Lang::En).diagnosis(&d);
             d
         });
-        let mut report =
-            ConnectionReport::from_assessment(&conn, &self.file, assessment, diagnosis);
+        let mut report = ConnectionReport::from_assessment(conn, &self.file, assessment, diagnosis);
         if conn.carried != 0 {
             report.encapsulation = self.carriers.names(conn.carried);
         }

@@ -454,17 +454,35 @@ impl<S: ConnectionSink> ConnectionSink for Counted<'_, S> {
         *self.done += 1;
         self.sink.ended(conn, why);
     }
+    fn spare(&mut self) -> Option<Box<Connection>> {
+        self.sink.spare()
+    }
 }
 
-/// The report sink on the calling thread holds nothing back.
-struct Direct<'a, S>(&'a mut S);
+/// The report sink on the calling thread holds nothing back. It keeps the
+/// boxes the sink gives back, for new connections.
+struct Direct<'a, S> {
+    sink: &'a mut S,
+    spares: Vec<Box<Connection>>,
+}
+
+/// Boxes given back kept for reuse at most, on the calling thread.
+const SPARES_KEPT: usize = 64;
 
 impl<S: ConnectionSink> ConnectionSink for Direct<'_, S> {
     fn connection(&mut self, conn: Box<Connection>) {
-        self.0.connection(conn);
+        let why = conn.ended_by;
+        self.ended(conn, why);
     }
     fn ended(&mut self, conn: Box<Connection>, why: EndedBy) {
-        self.0.ended(conn, why);
+        if let Some(spare) = self.sink.ended_returning(conn, why) {
+            if self.spares.len() < SPARES_KEPT {
+                self.spares.push(spare);
+            }
+        }
+    }
+    fn spare(&mut self) -> Option<Box<Connection>> {
+        self.spares.pop()
     }
 }
 
@@ -499,7 +517,10 @@ pub(super) fn inline<I: Reading>(
     sink: &mut impl ConnectionSink,
     on_progress: impl FnMut(Progress),
 ) -> (I::Output, Tracked) {
-    let mut direct = Direct(sink);
+    let mut direct = Direct {
+        sink,
+        spares: Vec::new(),
+    };
     let mut tracker = tracking_stage(setup, &mut direct, on_progress);
     let read = input.read(setup, &mut tracker);
     (read, tracker.finish())
@@ -562,24 +583,35 @@ impl<T, M> Batches<T, M> {
 /// A finished connection and why it ended.
 type Ended = (Box<Connection>, EndedBy);
 
-/// Finished connections, batched for the reporting thread.
-type ConnectionBatches = Batches<Ended, ToReport>;
+/// Finished connections, batched for the reporting thread, and the boxes it
+/// gives back, batched too.
+struct ConnectionBatches {
+    batches: Batches<Ended, ToReport>,
+    spares: Vec<Box<Connection>>,
+    spares_back: Receiver<Vec<Box<Connection>>>,
+}
 
 impl ConnectionSink for ConnectionBatches {
     fn connection(&mut self, conn: Box<Connection>) {
         let why = conn.ended_by;
-        self.push((conn, why));
+        self.batches.push((conn, why));
     }
     /// Leaves `ended_by` to the reporting thread, which reads the whole
     /// connection anyway.
     fn ended(&mut self, conn: Box<Connection>, why: EndedBy) {
-        self.push((conn, why));
+        self.batches.push((conn, why));
+    }
+    fn spare(&mut self) -> Option<Box<Connection>> {
+        if self.spares.is_empty() {
+            self.spares = self.spares_back.try_recv().ok()?;
+        }
+        self.spares.pop()
     }
 }
 
 impl Holding for ConnectionBatches {
     fn flush(&mut self) {
-        self.send();
+        self.batches.send();
     }
 }
 
@@ -588,13 +620,19 @@ impl Holding for ConnectionBatches {
 fn report_from(
     rx: Receiver<ToReport>,
     back: SyncSender<Vec<Ended>>,
+    spares_back: SyncSender<Vec<Box<Connection>>>,
     sink: &mut impl ConnectionSink,
     on_progress: &mut impl FnMut(Progress),
 ) {
     for handed in rx {
         match handed {
             ToReport::Connections(batch) => {
-                unpack(batch, &back, |(conn, why)| sink.ended(conn, why))
+                let mut spares = Vec::with_capacity(batch.len());
+                unpack(batch, &back, |(conn, why)| {
+                    spares.extend(sink.ended_returning(conn, why));
+                });
+                // Dropped here if the tracking thread has enough.
+                let _ = spares_back.try_send(spares);
             }
             ToReport::Progress(p) => on_progress(p),
         }
@@ -611,14 +649,18 @@ fn with_report_thread<T: Send>(
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel(IN_FLIGHT);
         let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
+        let (spares_tx, spares_rx) = sync_channel(IN_FLIGHT);
         let tracking = scope.spawn(move || {
-            let mut batches =
-                ConnectionBatches::new(CONNECTION_BATCH, tx, back_rx, ToReport::Connections);
+            let mut batches = ConnectionBatches {
+                batches: Batches::new(CONNECTION_BATCH, tx, back_rx, ToReport::Connections),
+                spares: Vec::new(),
+                spares_back: spares_rx,
+            };
             let out = track(&mut batches);
             batches.flush();
             out
         });
-        report_from(rx, back_tx, sink, on_progress);
+        report_from(rx, back_tx, spares_tx, sink, on_progress);
         joined(tracking)
     })
 }
@@ -676,7 +718,7 @@ pub(super) fn pipeline<I: Reading>(
                 out.send();
                 read
             });
-            let progress_tx = batches.tx.clone();
+            let progress_tx = batches.batches.tx.clone();
             let mut tracker = tracking_stage(setup, batches, |p| {
                 let _ = progress_tx.send(ToReport::Progress(p));
             });
