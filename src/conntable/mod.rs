@@ -876,6 +876,7 @@ mod tests {
             wscale: None,
             ip_len: 40,
             carried: 0,
+            payload_cut: false,
         }
     }
 
