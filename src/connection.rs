@@ -446,7 +446,14 @@ impl Connection {
             self.tracker.window_shift(side)
         };
         let analysis = self.analysis.on_segment(side, seg, at.ts_ns, shift);
-        self.zeek.on_segment(side, seg, analysis, at.mark(), prev.mark(), self.first.mark());
+        self.zeek.on_segment(
+            side,
+            seg,
+            analysis,
+            at.mark(),
+            prev.mark(),
+            self.first.mark(),
+        );
         self.completeness |= crate::wireshark::completeness_bits(seg);
         analysis
     }

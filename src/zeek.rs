@@ -99,14 +99,14 @@ const HIST_FIN_RST: u8 = 1 << 6;
 /// A counter whose letter is recorded at 1, 10, 100, … occurrences.
 #[derive(Debug, Clone, Copy, Default)]
 struct Scaled {
-    count: u64,
+    count: u32,
 }
 
 impl Scaled {
     /// Counts one occurrence; true when the letter is due.
     fn bump(&mut self) -> bool {
         self.count = self.count.saturating_add(1);
-        self.count == 10u64.pow(self.count.ilog10())
+        self.count == 10u32.pow(self.count.ilog10())
     }
 }
 
@@ -171,6 +171,8 @@ struct Live {
     ends: [Endpoint; 2],
     history: ArrayString<HISTORY_MAX>,
     started: bool,
+    /// The timer that may end the record (beside `started`, in padding).
+    timer: Timer,
 }
 
 /// A frame's number and time, as the Zeek view is told them.
@@ -241,9 +243,8 @@ struct Extra {
 #[derive(Debug, Clone)]
 pub struct ZeekObserver {
     live: Live,
-    /// When `timer` fires (capture time, ns).
+    /// When `live.timer` fires (capture time, ns).
     deadline: i64,
-    timer: Timer,
     extra: Option<Box<Extra>>,
 }
 
@@ -252,7 +253,6 @@ impl Default for ZeekObserver {
         ZeekObserver {
             live: Live::default(),
             deadline: i64::MAX,
-            timer: Timer::None,
             extra: None,
         }
     }
@@ -615,7 +615,7 @@ impl ZeekObserver {
         // Connection::InactivityTimer: expired when last_time + timeout <= t.
         let idle = live.started && now.ts_ns.saturating_sub(prev.ts_ns) >= INACTIVITY_TIMEOUT_NS;
         if idle
-            || (now.ts_ns >= self.deadline && live.fires(self.timer))
+            || (now.ts_ns >= self.deadline && live.fires(self.live.timer))
             || live.reused_by(from, seg)
         {
             self.split(now, prev, first);
@@ -639,10 +639,13 @@ impl ZeekObserver {
         let f = seg.flags;
         let ends = &mut self.live.ends;
         let after = ends[me].state;
-        if me == Side::Client && f.syn() && before == Inactive && matches!(after, SynSent | SynAckSent)
+        if me == Side::Client
+            && f.syn()
+            && before == Inactive
+            && matches!(after, SynSent | SynAckSent)
         {
-            if self.timer == Timer::None {
-                self.timer = Timer::Attempt;
+            if self.live.timer == Timer::None {
+                self.live.timer = Timer::Attempt;
                 self.deadline = t.saturating_add(ATTEMPT_DELAY_NS);
             }
             return;
@@ -652,7 +655,7 @@ impl ZeekObserver {
         }
         if before == Closed {
             // A RST after our FIN while the peer is open: ResetTimer.
-            self.timer = Timer::Delete;
+            self.live.timer = Timer::Delete;
             self.deadline = t.saturating_add(RESET_DELAY_NS);
             return;
         }
@@ -664,11 +667,11 @@ impl ZeekObserver {
         let peer = &ends[me.peer()];
         if after == Reset || peer.did_close || peer.state == Inactive {
             // CancelTimers, then ConnDeleteTimer at tcp_close_delay.
-            self.timer = Timer::Delete;
+            self.live.timer = Timer::Delete;
             self.deadline = t.saturating_add(CLOSE_DELAY_NS);
         } else if before == Inactive {
             // The first we saw of this side was its close.
-            self.timer = Timer::PartialClose;
+            self.live.timer = Timer::PartialClose;
             self.deadline = t.saturating_add(PARTIAL_CLOSE_DELAY_NS);
         }
     }
@@ -676,7 +679,7 @@ impl ZeekObserver {
     /// Ends the current record (its last segment was `prev`) and begins
     /// the next at `now`; past `MAX_RECORDS` the record goes on instead.
     fn split(&mut self, now: Mark, prev: Mark, first: Mark) {
-        self.timer = Timer::None;
+        self.live.timer = Timer::None;
         self.deadline = i64::MAX;
         let extra = self.extra.get_or_insert_with(Box::default);
         if extra.closed.len() + 1 >= MAX_RECORDS {

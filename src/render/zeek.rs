@@ -94,10 +94,14 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             out.write_all(&scratch.as_bytes()[slot..])?;
         }
     }
+    // The later Zeek records' rows start later.
     let last = report
         .connections
         .iter()
-        .map(|c| c.start_time.as_str())
+        .flat_map(|c| {
+            std::iter::once(c.start_time.as_str())
+                .chain(c.zeek_records.iter().map(|r| r.start_time.as_str()))
+        })
         .max();
     close(last.or(first), out)
 }

@@ -105,3 +105,12 @@ write("zeek_reset_delay.pcap", [
     (6.005, frame("s", "PA", Y + 1, X + 2, RESP)),
     (6.006, frame("c", "R", X + 2)),
 ])
+
+# 6: twenty SYNs, each refused by RST-ACK, 100 ms apart: Zeek would write
+# twenty REJ records; tcpstate keeps the first 16 (the 16th goes on to the
+# end) and counts the 4 splits not made (zeek_records_merged).
+many = []
+for i in range(20):
+    many.append((i * 0.1, frame("c", "S", X, syn_opts=True)))
+    many.append((i * 0.1 + 0.001, frame("s", "RA", 0, X + 1)))
+write("zeek_rej_many.pcap", many)

@@ -88,7 +88,13 @@ fn records(c: &Value) -> Vec<(u64, u64, u64, String, String)> {
         .collect()
 }
 
-fn rec(n: u64, first: u64, last: u64, state: &str, history: &str) -> (u64, u64, u64, String, String) {
+fn rec(
+    n: u64,
+    first: u64,
+    last: u64,
+    state: &str,
+    history: &str,
+) -> (u64, u64, u64, String, String) {
     (n, first, last, state.into(), history.into())
 }
 
@@ -126,7 +132,10 @@ fn the_attempt_timer_splits_a_one_direction_capture() {
         records(c),
         [rec(1, 1, 3, "S0", "SAD"), rec(2, 4, 5, "SH", "DF")]
     );
-    assert_eq!(c["zeek_records"][1]["start_time"], "2024-01-01T00:00:30.000000000Z");
+    assert_eq!(
+        c["zeek_records"][1]["start_time"],
+        "2024-01-01T00:00:30.000000000Z"
+    );
     assert_eq!(doc["summary"]["by_conn_state"]["S0"], 1);
 }
 
@@ -178,7 +187,15 @@ fn a_packet_after_the_close_delay_begins_a_record() {
     );
     assert_eq!(
         summary(&rows("crafted/rst_from_syn_sent.pcap", &[])),
-        [row("CT0000000000000001", "0.003000", "RSTO", "0", "ShRA", 3, 1)]
+        [row(
+            "CT0000000000000001",
+            "0.003000",
+            "RSTO",
+            "0",
+            "ShRA",
+            3,
+            1
+        )]
     );
     let doc = json("crafted/rst_from_syn_sent.pcap", &[]);
     assert!(doc["connections"][0].get("zeek_records").is_none());
@@ -210,7 +227,15 @@ fn the_reset_delay_ends_the_record() {
     assert_eq!(
         summary(&rows("crafted/zeek_reset_delay.pcap", &[])),
         [
-            row("CT0000000000000001", "0.005000", "RSTO", "0", "ShAFaR", 4, 2),
+            row(
+                "CT0000000000000001",
+                "0.005000",
+                "RSTO",
+                "0",
+                "ShAFaR",
+                4,
+                2
+            ),
             row("CT0000000000000001r2", "0.001000", "OTH", "0", "^dR", 1, 1),
         ]
     );
@@ -270,7 +295,15 @@ fn the_inactivity_timeout_expires_at_exactly_its_value() {
 fn snaplen_cut_payloads_are_content_gaps_for_zeek() {
     assert_eq!(
         summary(&rows("captures/snaplen54.pcap", &[])),
-        [row("CT0000000000000001", "0.401009", "SF", "64", "ShADaGdgFf", 6, 5)]
+        [row(
+            "CT0000000000000001",
+            "0.401009",
+            "SF",
+            "64",
+            "ShADaGdgFf",
+            6,
+            5
+        )]
     );
     let c = only_connection("captures/snaplen54.pcap");
     assert_eq!(c.history, "ShADaGdgFf");
@@ -281,4 +314,33 @@ fn snaplen_cut_payloads_are_content_gaps_for_zeek() {
         "tcpstate's own analysis treats the header-only capture as complete: {:?}",
         c.codes()
     );
+}
+
+/// The records of one connection are bounded: twenty refused SYNs would be
+/// twenty Zeek records; the first 16 are kept, the 16th goes on to the
+/// end of the connection, and the splits not made are counted.
+#[test]
+fn the_records_of_one_connection_are_bounded() {
+    let rows = rows("crafted/zeek_rej_many.pcap", &[]);
+    assert_eq!(rows.len(), 16);
+    for (i, r) in rows.iter().enumerate().take(15) {
+        let uid = if i == 0 {
+            "CT0000000000000001".to_string()
+        } else {
+            format!("CT0000000000000001r{}", i + 1)
+        };
+        assert_eq!(
+            (r[1].as_str(), r[11].as_str(), r[15].as_str()),
+            (uid.as_str(), "REJ", "Sr")
+        );
+    }
+    // The 16th holds the last five attempts: ten packets.
+    assert_eq!(rows[15][1], "CT0000000000000001r16");
+    assert_eq!((rows[15][16].as_str(), rows[15][18].as_str()), ("5", "5"));
+    let doc = json("crafted/zeek_rej_many.pcap", &[]);
+    let c = &doc["connections"][0];
+    assert_eq!(c["zeek_records"].as_array().unwrap().len(), 16);
+    assert_eq!(c["zeek_records_merged"], 4);
+    assert_eq!(c["zeek_records"][15]["first_frame"], 31);
+    assert_eq!(c["zeek_records"][15]["last_frame"], 40);
 }
