@@ -791,6 +791,82 @@ mod tests {
         assert!(!rstos0_history("R"));
     }
 
+    use crate::decode::TcpFlags;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> Segment {
+        Segment {
+            src: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            src_port: 40000,
+            dst: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            dst_port: 80,
+            seq: SeqNum(seq),
+            ack: SeqNum(ack),
+            flags: TcpFlags(flags),
+            window: 502,
+            payload_len: len,
+            wscale: None,
+            ip_len: 40 + len,
+            carried: 0,
+            payload_cut: false,
+        }
+    }
+
+    const FIN: u16 = 0x01;
+    const SYN: u16 = 0x02;
+    const ACK: u16 = 0x10;
+
+    /// Feeds (side, segment, seconds) in order, as the connection does.
+    fn feed(steps: &[(Side, Segment, f64)]) -> ZeekObserver {
+        let mut z = ZeekObserver::default();
+        let mark = |i: usize, t: f64| Mark {
+            frame: i as u64 + 1,
+            ts_ns: (t * 1e9) as i64,
+        };
+        let first = mark(0, steps[0].2);
+        let mut prev = first;
+        for (i, (side, s, t)) in steps.iter().enumerate() {
+            let now = mark(i, *t);
+            z.on_segment(*side, s, SegFlags::default(), now, prev, first);
+            prev = now;
+        }
+        z
+    }
+
+    /// `PartialCloseTimer`: a side whose first packet is its FIN, the
+    /// other side open: 3 s later the record ends.
+    #[test]
+    fn partial_close_ends_the_record_after_3_s() {
+        use Side::*;
+        let z = feed(&[
+            (Server, seg(ACK, 500, 100, 10), 0.0),
+            (Client, seg(FIN | ACK, 100, 510, 0), 1.0),
+            (Server, seg(ACK, 510, 101, 0), 3.999),
+            (Server, seg(ACK, 510, 101, 5), 4.0),
+        ]);
+        assert_eq!(z.record_count(), 2);
+        let r = z.records(Mark::default());
+        assert_eq!((r[0].first.frame, r[0].last.frame), (1, 3));
+        assert_eq!(r[1].first.frame, 4);
+    }
+
+    /// An answered SYN disarms `AttemptTimer`: the responder is no longer
+    /// inactive, and a long pause (under the inactivity timeout) keeps one
+    /// record.
+    #[test]
+    fn an_answered_attempt_is_not_split() {
+        use Side::*;
+        let z = feed(&[
+            (Client, seg(SYN, 99, 0, 0), 0.0),
+            (Server, seg(SYN | ACK, 499, 100, 0), 0.001),
+            (Client, seg(ACK, 100, 500, 0), 0.002),
+            (Client, seg(ACK, 100, 500, 10), 60.0),
+        ]);
+        assert_eq!(z.record_count(), 1);
+        assert_eq!(z.conn_state(), ConnState::S1);
+        assert_eq!(z.history(), "ShAD");
+    }
+
     #[test]
     fn scaled_counter_fires_at_powers_of_ten() {
         let mut s = Scaled::default();
