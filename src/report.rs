@@ -444,6 +444,17 @@ pub struct ConnectionReport {
     pub completeness: u8,
     /// The counters of a Zeek conn.log row.
     pub zeek: ZeekFields,
+    /// Every Zeek record of the connection, in order, when Zeek's timers
+    /// or a reused 4-tuple split it into more than one (left out when it
+    /// is one record: `conn_state`, `history` and `zeek` are then the whole
+    /// of it). The first is the one `conn_state`, `history` and `zeek`
+    /// describe; `docs/json-schema.md` and `docs/zeek.md` say how.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub zeek_records: Vec<ZeekRecordReport>,
+    /// Zeek splits not made because the connection had 16 records already
+    /// (the last record then goes on to the end); left out when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub zeek_records_merged: u64,
     /// What the checks found, ordered by first frame.
     pub findings: Vec<FindingReport>,
     /// Why the connection failed or stalled (`docs/diagnosis.md`); left out
@@ -585,6 +596,28 @@ impl From<Finding> for FindingReport {
             count: f.count,
         }
     }
+}
+
+/// One of the Zeek records a connection was split into: one conn.log row.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ZeekRecordReport {
+    /// Its number in the connection, from 1; its conn.log uid is the
+    /// connection's with `r<record>` after it from record 2 on.
+    #[schemars(range(min = 1))]
+    pub record: u32,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    /// The time of its first segment, RFC 3339 UTC with nanoseconds.
+    #[schemars(extend("format" = "date-time"))]
+    pub start_time: String,
+    pub start_ts: f64,
+    /// Seconds from its first to its last segment.
+    #[schemars(range(min = 0.0))]
+    pub duration_s: f64,
+    pub conn_state: ConnState,
+    #[schemars(regex(pattern = r"^\^?[ACDFGHIQRSTWacdfghiqrstw]*$"))]
+    pub history: String,
+    pub zeek: ZeekFields,
 }
 
 /// The counters of a Zeek conn.log row (originator = client).
@@ -1450,6 +1483,32 @@ impl ConnectionReport {
                     resp_ip_bytes: r.ip_bytes,
                 }
             },
+            zeek_records: c
+                .zeek
+                .records(c.last.mark())
+                .iter()
+                .zip(1u32..)
+                .map(|(r, record)| ZeekRecordReport {
+                    record,
+                    first_frame: r.first.frame,
+                    last_frame: r.last.frame,
+                    start_time: rfc3339(r.first.ts_ns),
+                    start_ts: secs(r.first.ts_ns),
+                    duration_s: elapsed(r.first.ts_ns, r.last.ts_ns),
+                    conn_state: r.conn_state,
+                    history: r.history.to_string(),
+                    zeek: ZeekFields {
+                        orig_bytes: r.orig.bytes,
+                        resp_bytes: r.resp.bytes,
+                        missed_bytes: r.missed_bytes,
+                        orig_pkts: r.orig.pkts,
+                        orig_ip_bytes: r.orig.ip_bytes,
+                        resp_pkts: r.resp.pkts,
+                        resp_ip_bytes: r.resp.ip_bytes,
+                    },
+                })
+                .collect(),
+            zeek_records_merged: c.zeek.merged_splits(),
             findings: a.findings.into_iter().map(FindingReport::from).collect(),
             diagnosis,
             icmp: c

@@ -683,6 +683,7 @@ mod tests {
         wscale: None,
         ip_len: 40,
         carried: 0,
+        payload_cut: false,
     };
 
     fn flags(bits: u16) -> TcpFlags {

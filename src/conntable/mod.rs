@@ -908,6 +908,7 @@ mod tests {
             wscale: None,
             ip_len: 40,
             carried: 0,
+            payload_cut: false,
         }
     }
 

@@ -126,6 +126,9 @@ pub struct Segment {
     /// The tunnels that carried the segment, by their number in the
     /// capture's [`Carriers`]; 0 for a segment captured bare.
     pub carried: u16,
+    /// The capture kept less than the whole payload (a short snaplen):
+    /// Zeek does not deliver such a payload to its reassembler.
+    pub payload_cut: bool,
 }
 
 impl Segment {
@@ -637,6 +640,7 @@ fn decode_tcp(
         wscale,
         ip_len: 0,
         carried: 0,
+        payload_cut: tcp.len() < ip_payload_len,
     })
 }
 

@@ -87,15 +87,21 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     header(first, out)?;
     let mut scratch = String::new();
     for c in &report.connections {
-        let slot = row(c, &mut scratch);
-        out.write_all(&scratch.as_bytes()[..slot])?;
-        uid(c.id, out)?;
-        out.write_all(&scratch.as_bytes()[slot..])?;
+        for part in 0..rows(c) {
+            let slot = row(c, part, &mut scratch);
+            out.write_all(&scratch.as_bytes()[..slot])?;
+            uid(c.id, out)?;
+            out.write_all(&scratch.as_bytes()[slot..])?;
+        }
     }
+    // The later Zeek records' rows start later.
     let last = report
         .connections
         .iter()
-        .map(|c| c.start_time.as_str())
+        .flat_map(|c| {
+            std::iter::once(c.start_time.as_str())
+                .chain(c.zeek_records.iter().map(|r| r.start_time.as_str()))
+        })
         .max();
     close(last.or(first), out)
 }
@@ -121,42 +127,53 @@ pub fn close(close: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "#close\t{}", zeek_time(&close))
 }
 
-/// Writes the `uid` of connection `id`.
+/// Writes the `uid` of connection `id` (of its first Zeek record; [`row`]
+/// writes the suffix of the others after it).
 pub fn uid(id: u64, out: &mut dyn Write) -> io::Result<()> {
     write!(out, "CT{id:016x}")
 }
 
-/// Builds the row of `c`, newline included, in `scratch` (kept between
-/// calls), without its `uid`; returns where the uid goes ([`uid`]). This is
-/// how rows are held back and renumbered without being read again.
-pub fn row(c: &ConnectionReport, scratch: &mut String) -> usize {
+/// How many conn.log rows `c` makes: one per Zeek record.
+pub fn rows(c: &ConnectionReport) -> usize {
+    c.zeek_records.len().max(1)
+}
+
+/// Builds row `part` (from 0; see [`rows`]) of `c`, newline included, in
+/// `scratch` (kept between calls), without its `uid`; returns where the
+/// uid goes ([`uid`]). This is how rows are held back and renumbered
+/// without being read again. Rows after the first carry `r<n>` after the
+/// uid, `n` the Zeek record's number from 2.
+pub fn row(c: &ConnectionReport, part: usize, scratch: &mut String) -> usize {
     use std::fmt::Write as _;
     scratch.clear();
-    let _ = write!(scratch, "{:.6}\t", c.start_ts);
+    let record = c.zeek_records.get(part);
+    let (ts, duration, conn_state, history, z) = match record {
+        Some(r) => (r.start_ts, r.duration_s, r.conn_state, &r.history, &r.zeek),
+        None => (c.start_ts, c.duration_s, c.conn_state, &c.history, &c.zeek),
+    };
+    let _ = write!(scratch, "{ts:.6}\t");
     let slot = scratch.len();
+    if let Some(r) = record.filter(|r| r.record > 1) {
+        let _ = write!(scratch, "r{}", r.record);
+    }
     let _ = write!(
         scratch,
         "\t{}\t{}\t{}\t{}\ttcp\t-\t",
         c.client.addr, c.client.port, c.server.addr, c.server.port
     );
-    if c.duration_s > 0.0 {
-        let _ = write!(scratch, "{:.6}", c.duration_s);
+    if duration > 0.0 {
+        let _ = write!(scratch, "{duration:.6}");
     } else {
         scratch.push('-');
     }
-    let z = &c.zeek;
     let _ = writeln!(
         scratch,
         "\t{}\t{}\t{}\t-\t-\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
         z.orig_bytes,
         z.resp_bytes,
-        c.conn_state.as_str(),
+        conn_state.as_str(),
         z.missed_bytes,
-        if c.history.is_empty() {
-            "-"
-        } else {
-            &c.history
-        },
+        if history.is_empty() { "-" } else { history },
         z.orig_pkts,
         z.orig_ip_bytes,
         z.resp_pkts,

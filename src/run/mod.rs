@@ -575,26 +575,32 @@ impl CaptureSink<'_, '_> {
         let zeek = self.output.is_zeek();
         if zeek {
             self.starts.add(&c.start_time);
+            // The later Zeek records' rows start later.
+            for r in c.zeek_records.iter().skip(1) {
+                self.starts.add(&r.start_time);
+            }
         }
         let put_id = self.output.put_id();
-        let (slot, bytes) = self.output.record(c, &mut self.scratch)?;
-        match &mut *self.lines {
-            Lines::Direct(out) => {
-                if zeek && !self.opened {
-                    render::zeek::header(Some(&c.start_time), *out)?;
-                    self.opened = true;
+        for part in 0..self.output.parts(c) {
+            let (slot, bytes) = self.output.record(c, part, &mut self.scratch)?;
+            match &mut *self.lines {
+                Lines::Direct(out) => {
+                    if zeek && !self.opened {
+                        render::zeek::header(Some(&c.start_time), *out)?;
+                        self.opened = true;
+                    }
+                    out.write_all(&bytes[..slot])?;
+                    put_id(c.id, *out)?;
+                    out.write_all(&bytes[slot..])?;
+                    if self.flush_lines {
+                        out.flush()?;
+                    }
                 }
-                out.write_all(&bytes[..slot])?;
-                put_id(c.id, *out)?;
-                out.write_all(&bytes[slot..])?;
-                if self.flush_lines {
-                    out.flush()?;
-                }
-                Ok(())
+                Lines::Spool(spool) => spool.push(c.id, slot, bytes)?,
+                Lines::Sorted(sorted) => sorted.push(c.id, slot, bytes)?,
             }
-            Lines::Spool(spool) => spool.push(c.id, slot, bytes),
-            Lines::Sorted(sorted) => sorted.push(c.id, slot, bytes),
         }
+        Ok(())
     }
 }
 

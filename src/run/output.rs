@@ -110,17 +110,19 @@ impl<'a> Output<'a> {
         matches!(self, Output::Zeek)
     }
 
-    /// Builds the record of `c` for a streamed format: its bytes, in
+    /// Builds the record of `c` (its part `part`, see [`Output::parts`])
+    /// for a streamed format: its bytes, in
     /// `scratch`, but for the id, which [`Output::put_id`] writes after the
     /// first `slot` of them.
     pub fn record<'s>(
         &self,
         c: &ConnectionReport,
+        part: usize,
         scratch: &'s mut Scratch,
     ) -> io::Result<(usize, &'s [u8])> {
         match self {
             Output::Zeek => {
-                let slot = render::zeek::row(c, &mut scratch.text);
+                let slot = render::zeek::row(c, part, &mut scratch.text);
                 Ok((slot, scratch.text.as_bytes()))
             }
             Output::Json => Ok((
@@ -133,6 +135,15 @@ impl<'a> Output<'a> {
                 ..
             } => Ok((0, view.record(c, teach, &mut scratch.bytes)?)),
             _ => Ok((0, render::json::line_after_id(c, &mut scratch.bytes))),
+        }
+    }
+
+    /// How many records `c` makes ([`Output::record`]'s `part` goes from
+    /// 0 below it): a Zeek row per Zeek record, else one.
+    pub fn parts(&self, c: &ConnectionReport) -> usize {
+        match self {
+            Output::Zeek => render::zeek::rows(c),
+            _ => 1,
         }
     }
 

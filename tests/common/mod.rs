@@ -325,6 +325,11 @@ pub struct Connection {
     pub history: String,
     pub completeness: u8,
     pub zeek: ZeekFields,
+    /// Left out of the JSON for a connection that is one Zeek record.
+    #[serde(default)]
+    pub zeek_records: Vec<ZeekRecord>,
+    #[serde(default)]
+    pub zeek_records_merged: u64,
     pub findings: Vec<Finding>,
     /// Left out of the JSON for a connection that is fine.
     #[serde(default)]
@@ -381,6 +386,21 @@ pub struct IcmpQuoted {
     pub frame: Option<u64>,
     pub ip_len: u32,
     pub ttl: u8,
+}
+
+/// One of the Zeek records a connection was split into.
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ZeekRecord {
+    pub record: u32,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub start_time: String,
+    pub start_ts: f64,
+    pub duration_s: f64,
+    pub conn_state: String,
+    pub history: String,
+    pub zeek: ZeekFields,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]

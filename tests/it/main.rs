@@ -57,3 +57,4 @@ mod teach;
 mod teachstream_memory;
 mod tshark_agreement;
 mod validation;
+mod zeekrec_records;

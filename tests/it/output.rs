@@ -140,6 +140,8 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
     all.push(testdata("icmp/redirect.pcap"));
     // A diagnosis with its ICMP evidence.
     all.push(testdata("icmp/admin_prohibited.pcap"));
+    // More Zeek records than a connection keeps (zeek_records_merged).
+    all.push(testdata("crafted/zeek_rej_many.pcap"));
     let refs: Vec<&std::path::Path> = all.iter().map(|p| p.as_path()).collect();
     let out = tcpstate()
         .args([

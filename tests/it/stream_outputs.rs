@@ -62,13 +62,21 @@ fn zeek_uids(log: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The ids of JSON Lines, in order, as Zeek uids.
+/// The ids of JSON Lines, in order, as Zeek uids: one per Zeek record
+/// (`r<n>` after the uid from a connection's second record on).
 fn jsonl_uids(lines: &[u8]) -> Vec<String> {
     text(lines)
         .lines()
-        .map(|l| {
+        .flat_map(|l| {
             let v: serde_json::Value = record(l).unwrap();
-            format!("CT{:016x}", v["id"].as_u64().unwrap())
+            let uid = format!("CT{:016x}", v["id"].as_u64().unwrap());
+            let n = v["zeek_records"].as_array().map_or(1, Vec::len);
+            (1..=n)
+                .map(|k| match k {
+                    1 => uid.clone(),
+                    k => format!("{uid}r{k}"),
+                })
+                .collect::<Vec<_>>()
         })
         .collect()
 }
