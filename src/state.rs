@@ -683,6 +683,8 @@ mod tests {
         wscale: None,
         ip_len: 40,
         carried: 0,
+        ip_id: 0,
+        ttl: 0,
     };
 
     fn flags(bits: u16) -> TcpFlags {

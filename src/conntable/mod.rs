@@ -240,7 +240,14 @@ pub struct ConnTable {
     transitions: Vec<Transition>,
     /// The last segments fed, to find the one an ICMP error quotes.
     recent: Recent,
+    /// The TTL range of each server's SYN-ACKs (at most
+    /// [`SERVER_TTLS_MAX`] servers), to compare a RST refusing a later
+    /// connection with (a firewall on the path answers with another TTL).
+    server_ttls: std::collections::HashMap<IpAddr, (u8, u8)>,
 }
+
+/// Servers whose SYN-ACK TTLs the table remembers; later ones are not.
+pub const SERVER_TTLS_MAX: usize = 4096;
 
 /// Segments fed to a connection last (at most [`Recent::LEN`]): their
 /// connection's key hash, source port, sequence number and frame. An ICMP
@@ -314,6 +321,7 @@ impl ConnTable {
             latest: None,
             transitions: Vec::new(),
             recent: Recent::new(),
+            server_ttls: std::collections::HashMap::new(),
         }
     }
 
@@ -550,6 +558,9 @@ impl ConnTable {
             &mut self.transitions,
             &mut self.lingering,
         );
+        if seg.flags.syn() || seg.flags.rst() {
+            note_server_ttl(&mut self.server_ttls, conn, seg, at);
+        }
         if opened && self.limits.attempt_timeout_ns.is_some() && conn.is_attempt() {
             self.attempts.push_back((at.ts_ns, slot, conn.id));
         }
@@ -814,6 +825,29 @@ fn feed(
     }
 }
 
+/// A server's SYN-ACK: its TTL remembered for the server's address. The RST
+/// that refused `conn`: the TTLs remembered for its server, kept with it.
+fn note_server_ttl(
+    ttls: &mut std::collections::HashMap<IpAddr, (u8, u8)>,
+    conn: &mut Connection,
+    seg: &Segment,
+    at: At,
+) {
+    let f = seg.flags;
+    if f.syn() && f.ack() && seg.src == conn.server.ip && seg.src_port == conn.server.port {
+        let full = ttls.len() >= SERVER_TTLS_MAX;
+        match ttls.get_mut(&seg.src) {
+            Some((lo, hi)) => (*lo, *hi) = ((*lo).min(seg.ttl), (*hi).max(seg.ttl)),
+            None if !full => {
+                ttls.insert(seg.src, (seg.ttl, seg.ttl));
+            }
+            None => {}
+        }
+    } else if f.rst() && conn.obs.refused && conn.obs.rst.is_some_and(|(r, _)| r == at) {
+        conn.ip.server_elsewhere = ttls.get(&conn.server.ip).copied();
+    }
+}
+
 /// Asks the CPU to start loading the cache line at `at`.
 #[inline]
 fn prefetch(at: *const u8) {
@@ -876,6 +910,8 @@ mod tests {
             wscale: None,
             ip_len: 40,
             carried: 0,
+            ip_id: 0,
+            ttl: 0,
         }
     }
 
