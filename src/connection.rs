@@ -727,12 +727,19 @@ mod ip_tests {
         // Through the wrap.
         m.note(&seg(64, 0xffff, TcpFlags::ACK));
         m.note(&seg(62, 3, TcpFlags::ACK));
-        assert_eq!((m.ttl_range(), m.ids), (Some((62, 64)), IdPattern::Increasing));
+        assert_eq!(
+            (m.ttl_range(), m.ids),
+            (Some((62, 64)), IdPattern::Increasing)
+        );
         assert!(m.follows(4) && m.follows(3 + IP_ID_STEP) && !m.follows(3) && !m.follows(2));
         m.note(&seg(62, 0x3039, TcpFlags::ACK));
         assert_eq!(m.ids, IdPattern::Other);
         m.note(&seg(62, 0x303a, TcpFlags::ACK));
-        assert_eq!(m.ids, IdPattern::Other, "once broken, never a counter again");
+        assert_eq!(
+            m.ids,
+            IdPattern::Other,
+            "once broken, never a counter again"
+        );
     }
 
     #[test]

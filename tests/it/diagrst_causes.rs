@@ -75,11 +75,18 @@ fn a_firewall_reset_is_told_from_a_closed_port_by_its_ttl() {
         (&json!(64), &json!([63, 63]), &json!(true))
     );
     let text = d[2]["text"].as_str().unwrap();
-    has_all(text, &["TTL 64", "not the TTL 63", "a firewall on the path"]);
+    has_all(
+        text,
+        &["TTL 64", "not the TTL 63", "a firewall on the path"],
+    );
     let en = table_line(&file, "en", 2);
     has_all(
         &en,
-        &["refused (certain)", "nothing listens on port 5556", "TTL 63"],
+        &[
+            "refused (certain)",
+            "nothing listens on port 5556",
+            "TTL 63",
+        ],
     );
     assert!(!en.contains("firewall"), "{en}");
     let en = table_line(&file, "en", 3);
@@ -99,7 +106,10 @@ fn a_refused_connection_alone_cannot_name_the_firewall() {
     let e = &d[0]["evidence"];
     assert_eq!(d[0]["cause"], "refused");
     assert!(e["rst_ttl"].is_u64(), "{e}");
-    assert!(e.get("firewall").is_none() && e.get("ttl_range").is_none(), "{e}");
+    assert!(
+        e.get("firewall").is_none() && e.get("ttl_range").is_none(),
+        "{e}"
+    );
     assert!(
         d[0]["text"]
             .as_str()
@@ -137,7 +147,10 @@ fn an_injected_reset_does_not_match_its_claimed_sender() {
     assert_eq!(e["rst_ip_id"], 0x3039);
     assert_eq!(e["last_ip_id"], 0x6ed8);
     assert_eq!(e["ip_ids_increase"], true);
-    assert_eq!((&e["client_bytes"], &e["server_bytes"]), (&json!(6), &json!(800)));
+    assert_eq!(
+        (&e["client_bytes"], &e["server_bytes"]),
+        (&json!(6), &json!(800))
+    );
     let en = table_line(&file, "en", 1);
     has_all(
         &en,
@@ -153,7 +166,14 @@ fn an_injected_reset_does_not_match_its_claimed_sender() {
     let zh = table_line(&file, "zh", 1);
     has_all(
         &zh,
-        &["被中间设备复位 (很可能)", "服务器", "第8行", "TTL 47", "0x3039", "伪造"],
+        &[
+            "被中间设备复位 (很可能)",
+            "服务器",
+            "第8行",
+            "TTL 47",
+            "0x3039",
+            "伪造",
+        ],
     );
 }
 
@@ -255,15 +275,15 @@ fn every_teaching_view_shows_the_diagnosis_of_diagnosed_connections_only() {
                 // After the result.
                 let result = out.find(if lang == "en" { "result:" } else { "结果：" });
                 let line = out.find(label);
-                assert!(
-                    result.is_some() && result < line,
-                    "{view:?} {lang}:\n{out}"
-                );
+                assert!(result.is_some() && result < line, "{view:?} {lang}:\n{out}");
             }
         }
     }
     // The ladder wraps the line; its words are all there.
-    let out = run(&["--format", "ladder", "--conn", "3", "--color", "never"], &file);
+    let out = run(
+        &["--format", "ladder", "--conn", "3", "--color", "never"],
+        &file,
+    );
     let at = out.find("diagnosis: refused").expect(&out);
     let joined: String = out[at..].split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
@@ -273,8 +293,8 @@ fn every_teaching_view_shows_the_diagnosis_of_diagnosed_connections_only() {
     // Mermaid: a note across both lifelines, in the diagram.
     let out = run(&["--format", "mermaid", "--conn", "1"], &testdata(INJECTED));
     assert!(
-        out.lines().any(|l| l
-            .starts_with("    Note over C,S: diagnosis: reset by a middlebox (likely)")),
+        out.lines()
+            .any(|l| l.starts_with("    Note over C,S: diagnosis: reset by a middlebox (likely)")),
         "{out}"
     );
     // A healthy capture: no line in any view.
@@ -303,7 +323,11 @@ fn the_html_report_shows_the_diagnosis_in_each_detail() {
         let c3 = html.find("id=\"c3\"").unwrap();
         let d3 = c3 + html[c3..].find("<p class=\"diagnosis\"").unwrap();
         assert!(html[c3..d3].contains("<p class=\"result\">"));
-        let word = if lang == "en" { "firewall" } else { "防火墙" };
+        let word = if lang == "en" {
+            "firewall"
+        } else {
+            "防火墙"
+        };
         assert!(html[d3..].lines().next().unwrap().contains(word));
     }
     let html = run(
@@ -317,7 +341,13 @@ fn the_html_report_shows_the_diagnosis_in_each_detail() {
 fn the_new_causes_filter_and_count_by_server() {
     let files = [testdata(FIREWALL), testdata(INJECTED)];
     let out = tcpstate()
-        .args(["analyze", "--format", "json", "-f", "diagnosis reset-by-middlebox"])
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            "-f",
+            "diagnosis reset-by-middlebox",
+        ])
         .args(&files)
         .output()
         .unwrap();
@@ -325,8 +355,7 @@ fn the_new_causes_filter_and_count_by_server() {
     let conns = doc["connections"].as_array().unwrap();
     assert_eq!(conns.len(), 1);
     assert_eq!(conns[0]["diagnosis"]["cause"], "reset_by_middlebox");
-    let doc: Value =
-        common::document(analyze_output(&["--format", "json"], &files)).unwrap();
+    let doc: Value = common::document(analyze_output(&["--format", "json"], &files)).unwrap();
     assert_eq!(
         doc["summary"]["diagnosed_by_server"],
         json!([
@@ -338,4 +367,42 @@ fn the_new_causes_filter_and_count_by_server() {
              "by_cause": {"refused": 1}},
         ])
     );
+}
+
+#[test]
+fn each_shard_compares_with_the_server_ttls_of_the_whole_capture() {
+    // The open port's SYN-ACK may fall in another shard than the refused
+    // connections: each shard still notes it, so the shards together say
+    // what the whole run says.
+    let file = testdata(FIREWALL);
+    let whole: Vec<(u64, Value)> = firewall_by_port(&json(&file));
+    let mut union = Vec::new();
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        let doc: Value = common::document(analyze_output(
+            &["--format", "json", "--shard", &shard],
+            &[&file],
+        ))
+        .unwrap();
+        union.extend(firewall_by_port(&doc));
+    }
+    union.sort_by_key(|(port, _)| *port);
+    assert_eq!(union, whole);
+    assert_eq!(whole.len(), 2);
+}
+
+/// The `firewall` evidence of each refused connection, by server port.
+fn firewall_by_port(doc: &Value) -> Vec<(u64, Value)> {
+    let mut out: Vec<(u64, Value)> = doc["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["diagnosis"]["cause"] == "refused")
+        .map(|c| {
+            let e = &c["diagnosis"]["evidence"];
+            (e["port"].as_u64().unwrap(), e["firewall"].clone())
+        })
+        .collect();
+    out.sort_by_key(|(port, _)| *port);
+    out
 }

@@ -140,6 +140,9 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
     all.push(testdata("icmp/redirect.pcap"));
     // A diagnosis with its ICMP evidence.
     all.push(testdata("icmp/admin_prohibited.pcap"));
+    // Diagnoses with TTL and IP ID evidence.
+    all.push(testdata("diagnosis/refused_firewall.pcap"));
+    all.push(testdata("diagnosis/injected_rst.pcap"));
     let refs: Vec<&std::path::Path> = all.iter().map(|p| p.as_path()).collect();
     let out = tcpstate()
         .args([
