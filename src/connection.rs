@@ -94,6 +94,95 @@ pub struct Connection {
     pub carried: u16,
     /// The ICMP errors about its segments; boxed, as few connections have any.
     pub icmp: Option<Box<IcmpErrors>>,
+    /// What each side's IP headers said (TTL, IP ID) and those of the RST
+    /// that ended it: enough to tell a packet that does not belong.
+    pub ip: IpSeen,
+}
+
+/// The most an IPv4 ID may go up from one of a side's segments to its next
+/// and still count as the same counter (a Linux socket adds 1 a packet;
+/// some of its packets may not be in the capture).
+pub const IP_ID_STEP: u16 = 1024;
+
+/// How a side's nonzero IPv4 IDs went, segment after segment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IdPattern {
+    /// No nonzero ID yet (IPv6, or a stack that sends 0 with DF).
+    #[default]
+    Unknown,
+    /// One nonzero ID.
+    One,
+    /// Each nonzero ID 1 to [`IP_ID_STEP`] above the last: a counter.
+    Increasing,
+    /// Anything else (random IDs, a counter shared by many connections).
+    Other,
+}
+
+/// What one side's IP headers said, from its segments other than RSTs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IpMarks {
+    /// The segments counted (at most `u16::MAX`).
+    pub seen: u16,
+    pub ttl_min: u8,
+    pub ttl_max: u8,
+    /// The last nonzero IPv4 ID.
+    pub last_id: u16,
+    pub ids: IdPattern,
+}
+
+impl IpMarks {
+    fn note(&mut self, seg: &Segment) {
+        if self.seen == 0 {
+            (self.ttl_min, self.ttl_max) = (seg.ttl, seg.ttl);
+        } else {
+            self.ttl_min = self.ttl_min.min(seg.ttl);
+            self.ttl_max = self.ttl_max.max(seg.ttl);
+        }
+        self.seen = self.seen.saturating_add(1);
+        if seg.ip_id != 0 {
+            self.ids = match self.ids {
+                IdPattern::Unknown => IdPattern::One,
+                IdPattern::One | IdPattern::Increasing if self.follows(seg.ip_id) => {
+                    IdPattern::Increasing
+                }
+                _ => IdPattern::Other,
+            };
+            self.last_id = seg.ip_id;
+        }
+    }
+
+    /// Whether `id` is 1 to [`IP_ID_STEP`] above the last ID.
+    pub fn follows(&self, id: u16) -> bool {
+        (1..=IP_ID_STEP).contains(&id.wrapping_sub(self.last_id))
+    }
+
+    /// The TTL range, if the side sent any segment other than a RST.
+    pub fn ttl_range(&self) -> Option<(u8, u8)> {
+        (self.seen > 0).then_some((self.ttl_min, self.ttl_max))
+    }
+}
+
+/// The IP header of the RST that ended a connection (its first acceptable
+/// one), and what its sender's IDs were just before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RstMarks {
+    pub ttl: u8,
+    pub ip_id: u16,
+    /// The sender's marks when it came (its TTLs are taken from all its
+    /// other segments, [`IpSeen::sides`]).
+    pub before: IpMarks,
+}
+
+/// What the IP headers of a connection's segments said.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IpSeen {
+    /// Per side, `[client, server]`, from the segments other than RSTs.
+    pub sides: [IpMarks; 2],
+    pub rst: Option<RstMarks>,
+    /// The TTL range of the server's SYN-ACKs on other connections earlier
+    /// in the capture, looked up when a RST refused this one
+    /// ([`crate::conntable`]).
+    pub server_elsewhere: Option<(u8, u8)>,
 }
 
 /// An ICMP error about one of a connection's segments.
@@ -326,6 +415,7 @@ pub(crate) fn new_connection(
         recently_active: true,
         carried: seg.carried,
         icmp: None,
+        ip: IpSeen::default(),
     }
 }
 
@@ -355,7 +445,9 @@ pub(crate) fn observe(
     conn.checker.on_segment(seg, &context);
 
     conn.observe_opening(side, seg, at);
+    let had_rst = conn.obs.rst.is_some();
     conn.observe_release(side, seg, at, &before, outcome);
+    conn.observe_ip(side, seg, !had_rst && conn.obs.rst.is_some());
     if conn.packets.is_some() {
         conn.record_packet(side, seg, at, analysis, transitions);
     }
@@ -580,6 +672,21 @@ impl Connection {
         }
     }
 
+    /// The segment's TTL and IP ID: its side's marks, or, for the RST that
+    /// ended the connection (`ended`), the RST's.
+    fn observe_ip(&mut self, side: Side, seg: &Segment, ended: bool) {
+        if ended {
+            self.ip.rst = Some(RstMarks {
+                ttl: seg.ttl,
+                ip_id: seg.ip_id,
+                before: self.ip.sides[side],
+            });
+        }
+        if !seg.flags.rst() {
+            self.ip.sides[side].note(seg);
+        }
+    }
+
     /// Keeps the per-packet record (`--packets`), if asked to.
     fn record_packet(
         &mut self,
@@ -633,8 +740,69 @@ mod size_tests {
         );
         eprintln!("size_of Connection {conn}, ZeekObserver {zeek}");
         // 1160 and 248 on x86_64 before the Zeek view carried several
-        // records (the timer beside `started`, the history counters in u32).
-        assert!(conn <= 1160, "{conn}");
+        // records (the timer beside `started`, the history counters in u32);
+        // 1192 with each side's TTLs and IP IDs.
+        assert!(conn <= 1192, "{conn}");
         assert!(zeek <= 248, "{zeek}");
+    }
+}
+
+#[cfg(test)]
+mod ip_tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn seg(ttl: u8, ip_id: u16, flags: u16) -> Segment {
+        Segment {
+            src: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            src_port: 1,
+            dst: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            dst_port: 2,
+            seq: SeqNum(0),
+            ack: SeqNum(0),
+            flags: TcpFlags(flags),
+            window: 0,
+            payload_len: 0,
+            wscale: None,
+            ip_len: 40,
+            carried: 0,
+            payload_cut: false,
+            ip_id,
+            ttl,
+        }
+    }
+
+    #[test]
+    fn marks_follow_ttls_and_an_id_counter() {
+        let mut m = IpMarks::default();
+        assert_eq!(m.ttl_range(), None);
+        // A Linux SYN-ACK has ID 0 (DF, no socket yet): it says nothing.
+        m.note(&seg(63, 0, TcpFlags::SYN | TcpFlags::ACK));
+        assert_eq!((m.ttl_range(), m.ids), (Some((63, 63)), IdPattern::Unknown));
+        m.note(&seg(63, 0xfffe, TcpFlags::ACK));
+        assert_eq!(m.ids, IdPattern::One);
+        // Through the wrap.
+        m.note(&seg(64, 0xffff, TcpFlags::ACK));
+        m.note(&seg(62, 3, TcpFlags::ACK));
+        assert_eq!(
+            (m.ttl_range(), m.ids),
+            (Some((62, 64)), IdPattern::Increasing)
+        );
+        assert!(m.follows(4) && m.follows(3 + IP_ID_STEP) && !m.follows(3) && !m.follows(2));
+        m.note(&seg(62, 0x3039, TcpFlags::ACK));
+        assert_eq!(m.ids, IdPattern::Other);
+        m.note(&seg(62, 0x303a, TcpFlags::ACK));
+        assert_eq!(
+            m.ids,
+            IdPattern::Other,
+            "once broken, never a counter again"
+        );
+    }
+
+    #[test]
+    fn the_record_stays_small() {
+        // 1,160 bytes before TTLs and IDs were kept, 1,192 after.
+        assert!(std::mem::size_of::<IpSeen>() <= 32);
+        assert!(std::mem::size_of::<Connection>() <= 1200);
     }
 }

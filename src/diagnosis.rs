@@ -8,7 +8,7 @@
 //! report carries the English one (`text`).
 
 use crate::checks::MAX_FRAMES;
-use crate::connection::{At, Connection};
+use crate::connection::{At, Connection, IdPattern};
 use crate::decode::IcmpKind;
 use crate::rules::Check;
 use crate::state::{Side, State};
@@ -31,6 +31,9 @@ pub enum Cause {
     SilentDrop,
     /// The server sent its SYN-ACK more than once.
     SynackLostOrNotAccepted,
+    /// A RST whose IP header does not match its claimed sender's other
+    /// packets ended an open connection: injected on the path.
+    ResetByMiddlebox,
     /// A RST ended an open connection.
     ApplicationAbort,
     /// One side closed, the other never did.
@@ -38,12 +41,13 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 7] = [
+    pub const ALL: [Cause; 8] = [
         Cause::Refused,
         Cause::RejectedByIcmp,
         Cause::CaptureProblem,
         Cause::SilentDrop,
         Cause::SynackLostOrNotAccepted,
+        Cause::ResetByMiddlebox,
         Cause::ApplicationAbort,
         Cause::HalfOpen,
     ];
@@ -55,6 +59,7 @@ impl Cause {
             Cause::CaptureProblem => "capture_problem",
             Cause::SilentDrop => "silent_drop",
             Cause::SynackLostOrNotAccepted => "synack_lost_or_not_accepted",
+            Cause::ResetByMiddlebox => "reset_by_middlebox",
             Cause::ApplicationAbort => "application_abort",
             Cause::HalfOpen => "half_open",
         }
@@ -172,10 +177,30 @@ pub struct Evidence {
     pub icmp_type: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icmp_code: Option<u8>,
-    /// The ICMP error says a filter rejected the packet
-    /// (administratively prohibited).
+    /// The ICMP error says a filter rejected the packet (administratively
+    /// prohibited); for a refused connection, the RST's TTL differs from
+    /// the server's (left out when the capture holds no TTL of the server
+    /// to compare with).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub firewall: Option<bool>,
+    /// The IP TTL (IPv6 hop limit) of the RST.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rst_ttl: Option<u8>,
+    /// The lowest and highest TTL of the RST's sender's other segments
+    /// (for a refused connection: of the server's SYN-ACKs on earlier
+    /// connections in the capture).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_range: Option<[u8; 2]>,
+    /// The IPv4 ID of the RST.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rst_ip_id: Option<u16>,
+    /// The last nonzero IPv4 ID of the RST's sender before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_ip_id: Option<u16>,
+    /// Whether the sender's nonzero IPv4 IDs went up one counter (each 1
+    /// to 1024 above the last) before the RST.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_ids_increase: Option<bool>,
     /// The side the cause is about: the one that sent the RST, the one that
     /// closed, or the one never captured.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -280,10 +305,17 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
     let waited = || o.syn.map(|s| secs(s.ts_ns, c.last.ts_ns));
     match a.handshake {
         HandshakeStatus::Refused => {
+            let rst = c.ip.rst;
+            let known = c.ip.server_elsewhere;
             let evidence = Evidence {
                 frames: frames([frame(o.syn), o.rst.map(|r| r.0.frame)]),
                 port: Some(c.server.port),
                 syn_count: Some(o.syn_count),
+                rst_ttl: rst.map(|r| r.ttl),
+                ttl_range: known.map(|(lo, hi)| [lo, hi]),
+                firewall: rst
+                    .zip(known)
+                    .map(|(r, (lo, hi))| !(lo..=hi).contains(&r.ttl)),
                 ..Evidence::default()
             };
             return found(Cause::Refused, Confidence::Certain, evidence);
@@ -403,6 +435,11 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
         HandshakeStatus::Complete | HandshakeStatus::Simultaneous | HandshakeStatus::Missing
     );
     if a.teardown == TeardownStatus::Reset && opened {
+        if let Some(d) = injected_reset(c) {
+            return Some(d);
+        }
+    }
+    if a.teardown == TeardownStatus::Reset && opened {
         let (at, who) = o.rst?;
         let abort = c.checker.abort();
         let certain = a.findings.iter().any(|f| f.check == Check::RstAbort);
@@ -440,6 +477,51 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
     None
 }
 
+/// How many hops a RST's TTL may lie outside the TTLs of its sender's other
+/// segments and still be its sender's (a route that changed by a hop).
+pub const TTL_MARGIN: u8 = 1;
+
+/// How far `ttl` lies outside `lo..=hi`.
+fn ttl_distance(ttl: u8, (lo, hi): (u8, u8)) -> u8 {
+    lo.saturating_sub(ttl).max(ttl.saturating_sub(hi))
+}
+
+/// The RST that ended `c`, if its IP header says another host sent it: its
+/// TTL more than [`TTL_MARGIN`] outside the TTLs of every other segment of
+/// the side it claims to come from, or a nonzero IPv4 ID off the counter
+/// that side's IDs followed (Weaver, Sommer, Paxson, NDSS 2009).
+fn injected_reset(c: &Connection) -> Option<Diagnosis> {
+    let (at, who) = c.obs.rst?;
+    let rst = c.ip.rst?;
+    let range = c.ip.sides[who].ttl_range()?;
+    let ttl_off = ttl_distance(rst.ttl, range) > TTL_MARGIN;
+    let before = rst.before;
+    let increasing = before.ids == IdPattern::Increasing;
+    let id_off = rst.ip_id != 0 && increasing && !before.follows(rst.ip_id);
+    if !(ttl_off || id_off) {
+        return None;
+    }
+    let has_ids = before.ids != IdPattern::Unknown;
+    let evidence = Evidence {
+        frames: vec![at.frame],
+        side: Some(who),
+        rst_ttl: Some(rst.ttl),
+        ttl_range: Some([range.0, range.1]),
+        rst_ip_id: (rst.ip_id != 0 || has_ids).then_some(rst.ip_id),
+        last_ip_id: has_ids.then_some(before.last_id),
+        ip_ids_increase: has_ids.then_some(increasing),
+        client_bytes: Some(c.stats(Side::Client).payload_bytes),
+        server_bytes: Some(c.stats(Side::Server).payload_bytes),
+        ..Evidence::default()
+    };
+    Some(Diagnosis {
+        cause: Cause::ResetByMiddlebox,
+        confidence: Confidence::Likely,
+        evidence,
+        text: String::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,6 +537,15 @@ mod tests {
         assert_eq!(RetryPattern::of(&[1.0]), Some(Linear));
         assert_eq!(RetryPattern::of(&[0.2, 5.0]), Some(Irregular));
         assert_eq!(RetryPattern::of(&[0.0, 0.0]), Some(Irregular));
+    }
+
+    #[test]
+    fn ttl_distances() {
+        assert_eq!(ttl_distance(63, (63, 63)), 0);
+        assert_eq!(ttl_distance(64, (63, 63)), 1);
+        assert_eq!(ttl_distance(47, (63, 64)), 16);
+        assert_eq!(ttl_distance(255, (0, 3)), 252);
+        assert_eq!(ttl_distance(0, (255, 255)), 255);
     }
 
     #[test]

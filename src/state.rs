@@ -684,6 +684,8 @@ mod tests {
         ip_len: 40,
         carried: 0,
         payload_cut: false,
+        ip_id: 0,
+        ttl: 0,
     };
 
     fn flags(bits: u16) -> TcpFlags {

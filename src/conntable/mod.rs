@@ -190,13 +190,30 @@ pub struct Keyed {
     at: At,
     key: FlowKey,
     hash: u64,
+    /// A SYN-ACK of a connection this table does not track (another
+    /// shard's): only its TTL is noted ([`ConnTable::push_elsewhere`]).
+    elsewhere: bool,
 }
 
 impl Keyed {
     pub fn new(seg: Segment, at: At) -> Keyed {
         let key = FlowKey::of(&seg);
         let hash = key.hash();
-        Keyed { seg, at, key, hash }
+        Keyed {
+            seg,
+            at,
+            key,
+            hash,
+            elsewhere: false,
+        }
+    }
+
+    /// A SYN-ACK another table (shard) tracks, for its TTL only.
+    pub fn elsewhere(seg: Segment, at: At) -> Keyed {
+        Keyed {
+            elsewhere: true,
+            ..Keyed::new(seg, at)
+        }
     }
 }
 
@@ -247,7 +264,14 @@ pub struct ConnTable {
     transitions: Vec<Transition>,
     /// The last segments fed, to find the one an ICMP error quotes.
     recent: Recent,
+    /// The TTL range of each server's SYN-ACKs (at most
+    /// [`SERVER_TTLS_MAX`] servers), to compare a RST refusing a later
+    /// connection with (a firewall on the path answers with another TTL).
+    server_ttls: std::collections::HashMap<IpAddr, (u8, u8)>,
 }
+
+/// Servers whose SYN-ACK TTLs the table remembers; later ones are not.
+pub const SERVER_TTLS_MAX: usize = 4096;
 
 /// Segments fed to a connection last (at most [`Recent::LEN`]): their
 /// connection's key hash, source port, sequence number and frame. An ICMP
@@ -322,6 +346,7 @@ impl ConnTable {
             latest: None,
             transitions: Vec::new(),
             recent: Recent::new(),
+            server_ttls: std::collections::HashMap::new(),
         }
     }
 
@@ -341,6 +366,14 @@ impl ConnTable {
     /// (or by [`ConnTable::finish`]), in the order segments were pushed.
     pub fn push(&mut self, seg: Segment, at: At, sink: &mut impl ConnectionSink) {
         self.push_keyed(Keyed::new(seg, at), sink);
+    }
+
+    /// A SYN-ACK of a connection another shard tracks: its TTL is noted, in
+    /// its place among the segments, so that a RST refusing a connection
+    /// of this shard is compared with what the whole capture showed before
+    /// it (`diagnosis::Cause::Refused`); nothing else about it is kept.
+    pub fn push_elsewhere(&mut self, seg: Segment, at: At, sink: &mut impl ConnectionSink) {
+        self.push_keyed(Keyed::elsewhere(seg, at), sink);
     }
 
     /// [`ConnTable::push`] for a segment keyed already.
@@ -534,6 +567,10 @@ impl ConnTable {
     /// still holds a connection with this key, that is the one.
     fn segment(&mut self, p: &Keyed, hint: u32, sink: &mut impl ConnectionSink) {
         let (seg, at) = (&p.seg, p.at);
+        if p.elsewhere {
+            note_syn_ack(&mut self.server_ttls, seg);
+            return;
+        }
         self.latest = Some(self.latest.map_or(at.ts_ns, |l| l.max(at.ts_ns)));
         self.expire(at.ts_ns, sink);
         self.sweep_idle(at.ts_ns, sink);
@@ -579,6 +616,9 @@ impl ConnTable {
             &mut self.transitions,
             &mut self.lingering,
         );
+        if seg.flags.syn() || seg.flags.rst() {
+            note_server_ttl(&mut self.server_ttls, conn, seg, at);
+        }
         if opened && self.limits.attempt_timeout_ns.is_some() && conn.is_attempt() {
             self.attempts.push_back((at.ts_ns, slot, conn.id));
         }
@@ -846,6 +886,36 @@ fn feed(
     }
 }
 
+/// A SYN-ACK: its TTL remembered for its sender's address (every SYN-ACK,
+/// whichever connection or shard it belongs to, so that each shard
+/// remembers what the whole run does).
+fn note_syn_ack(ttls: &mut std::collections::HashMap<IpAddr, (u8, u8)>, seg: &Segment) {
+    let full = ttls.len() >= SERVER_TTLS_MAX;
+    match ttls.get_mut(&seg.src) {
+        Some((lo, hi)) => (*lo, *hi) = ((*lo).min(seg.ttl), (*hi).max(seg.ttl)),
+        None if !full => {
+            ttls.insert(seg.src, (seg.ttl, seg.ttl));
+        }
+        None => {}
+    }
+}
+
+/// A SYN-ACK fed to `conn`: its TTL remembered. The RST that refused
+/// `conn`: the TTLs remembered for its server, kept with it.
+fn note_server_ttl(
+    ttls: &mut std::collections::HashMap<IpAddr, (u8, u8)>,
+    conn: &mut Connection,
+    seg: &Segment,
+    at: At,
+) {
+    let f = seg.flags;
+    if f.syn() && f.ack() {
+        note_syn_ack(ttls, seg);
+    } else if f.rst() && conn.obs.refused && conn.obs.rst.is_some_and(|(r, _)| r == at) {
+        conn.ip.server_elsewhere = ttls.get(&conn.server.ip).copied();
+    }
+}
+
 /// Asks the CPU to start loading the cache line at `at`.
 #[inline]
 fn prefetch(at: *const u8) {
@@ -909,6 +979,8 @@ mod tests {
             ip_len: 40,
             carried: 0,
             payload_cut: false,
+            ip_id: 0,
+            ttl: 0,
         }
     }
 

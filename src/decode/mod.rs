@@ -129,6 +129,11 @@ pub struct Segment {
     /// The capture kept less than the whole payload (a short snaplen):
     /// Zeek does not deliver such a payload to its reassembler.
     pub payload_cut: bool,
+    /// The IPv4 identification field (0 for IPv6, which has none outside a
+    /// fragment header).
+    pub ip_id: u16,
+    /// The IPv4 TTL or the IPv6 hop limit, as captured.
+    pub ttl: u8,
 }
 
 impl Segment {
@@ -409,7 +414,7 @@ fn plain_ipv4_tcp(link_type: u32, frame: &[u8]) -> Option<Result<Segment, SkipRe
         linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => frame,
         _ => return None,
     };
-    let [vihl, _, t0, t1, _, _, f0, f1, _, protocol, _, _, s0, s1, s2, s3, d0, d1, d2, d3, ..] =
+    let [vihl, _, t0, t1, i0, i1, f0, f1, ttl, protocol, _, _, s0, s1, s2, s3, d0, d1, d2, d3, ..] =
         *packet
     else {
         return None;
@@ -436,6 +441,8 @@ fn plain_ipv4_tcp(link_type: u32, frame: &[u8]) -> Option<Result<Segment, SkipRe
     Some(
         decode_tcp(src, dst, &packet[header_len..total], total - header_len).map(|mut seg| {
             seg.ip_len = u32::try_from(total).unwrap_or(u32::MAX);
+            seg.ttl = ttl;
+            seg.ip_id = u16::from_be_bytes([i0, i1]);
             seg
         }),
     )
@@ -598,6 +605,10 @@ fn decode_ip(packet: &[u8], complete: bool) -> Result<Ip<'_>, SkipReason> {
         ip_payload_len,
     )?;
     seg.ip_len = u32::try_from(header_bytes + ip_payload_len).unwrap_or(u32::MAX);
+    (seg.ttl, seg.ip_id) = match &ip {
+        LaxIpSlice::Ipv4(v4) => (v4.header().ttl(), v4.header().identification()),
+        LaxIpSlice::Ipv6(v6) => (v6.header().hop_limit(), 0),
+    };
     Ok(Ip::Segment(seg))
 }
 
@@ -641,6 +652,8 @@ fn decode_tcp(
         ip_len: 0,
         carried: 0,
         payload_cut: tcp.len() < ip_payload_len,
+        ip_id: 0,
+        ttl: 0,
     })
 }
 

@@ -610,3 +610,21 @@ fn header_only_captures_of_udp_tunnels_keep_their_inner_lengths() {
         Err(SkipReason::NotTcp)
     );
 }
+
+/// The TTL (hop limit) and IPv4 ID, read alike by the fast path and by
+/// the layer walk (here under a VLAN tag).
+#[test]
+fn ttl_and_ip_id_on_both_paths() {
+    let mut v4 = inner_v4();
+    v4[4..6].copy_from_slice(&0x3039u16.to_be_bytes());
+    v4[8] = 47;
+    // The header checksum is not checked.
+    let fast = bare(&v4);
+    assert_eq!((fast.ttl, fast.ip_id), (47, 0x3039));
+    let tagged = eth(0x8100, &cat(&[&[0, 10, 0x08, 0x00], &v4]));
+    let walked = decode(linktype::ETHERNET, &tagged, true).unwrap();
+    assert_eq!(walked, fast);
+    let v6 = inner_v6();
+    let s = bare(&v6);
+    assert_eq!((s.ttl, s.ip_id), (64, 0));
+}

@@ -81,6 +81,9 @@ const QUIET_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// Receives what reading and decoding produce.
 pub(super) trait Segments {
     fn segment(&mut self, seg: Segment, at: At);
+    /// A SYN-ACK of another shard's connection, for its TTL only
+    /// ([`crate::conntable::ConnTable::push_elsewhere`]).
+    fn syn_ack_elsewhere(&mut self, seg: Segment, at: At);
     /// An ICMP error about a TCP segment, in its place among the segments.
     fn icmp(&mut self, error: IcmpError, at: At);
     /// The reader is about to wait for input.
@@ -253,6 +256,9 @@ impl<'f> Decoder<'f> {
                     // Counted apart from `skipped`: most segments of a
                     // sharded run are.
                     counts.other_shard += 1;
+                    if seg.flags.syn() && seg.flags.ack() {
+                        out.syn_ack_elsewhere(seg, at);
+                    }
                     return;
                 }
                 // Checked only in frames captured whole; without
@@ -414,6 +420,11 @@ impl<S: Holding, P: FnMut(Progress)> Segments for TrackingStage<'_, S, P> {
     fn segment(&mut self, seg: Segment, at: At) {
         let (table, mut sink) = self.parts();
         table.push(seg, at, &mut sink);
+    }
+
+    fn syn_ack_elsewhere(&mut self, seg: Segment, at: At) {
+        let (table, mut sink) = self.parts();
+        table.push_elsewhere(seg, at, &mut sink);
     }
 
     fn icmp(&mut self, error: IcmpError, at: At) {
@@ -680,6 +691,10 @@ impl Segments for SegmentBatches {
     fn segment(&mut self, seg: Segment, at: At) {
         // Keyed here, to take the hashing off the tracking thread.
         self.push(Keyed::new(seg, at));
+    }
+
+    fn syn_ack_elsewhere(&mut self, seg: Segment, at: At) {
+        self.push(Keyed::elsewhere(seg, at));
     }
 
     fn icmp(&mut self, error: IcmpError, at: At) {

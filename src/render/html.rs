@@ -770,6 +770,15 @@ fn detail(
         );
     }
     let _ = writeln!(page, "<p class=\"result\">{}</p>", escape(&text.result(c)));
+    if let Some(d) = &c.diagnosis {
+        let _ = writeln!(
+            page,
+            "<p class=\"diagnosis\" data-cause=\"{}\" data-confidence=\"{}\">{}</p>",
+            d.cause.as_str(),
+            d.confidence.as_str(),
+            escape(&text.diagnosis_line(c).unwrap_or_default())
+        );
+    }
     if c.packets.is_none() {
         let _ = writeln!(page, "<p class=\"note no-packets\">{}</p>", w.no_packets);
     }

@@ -412,7 +412,11 @@ impl<'a> Ladder<'a> {
             self.wrapped(&t, self.width, Some(style), out)?;
         }
         let result = self.g.text(&self.text.result(lesson.conn));
-        self.wrapped(&result, self.width, Some(Style::Heading), out)
+        self.wrapped(&result, self.width, Some(Style::Heading), out)?;
+        match self.text.diagnosis_line(lesson.conn) {
+            Some(d) => self.wrapped(&self.g.text(&d), self.width, Some(Style::Warning), out),
+            None => Ok(()),
+        }
     }
 
     /// `t` wrapped to `width`, continuation lines indented by two (and

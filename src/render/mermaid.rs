@@ -93,7 +93,11 @@ pub(crate) fn diagram(
     for f in &lesson.loose_findings {
         writeln!(out, "{}", finding_note(f, text))?;
     }
-    writeln!(out, "    Note over C,S: {}", clean(&text.result(c)))
+    writeln!(out, "    Note over C,S: {}", clean(&text.result(c)))?;
+    match text.diagnosis_line(c) {
+        Some(d) => writeln!(out, "    Note over C,S: {}", clean(&d)),
+        None => Ok(()),
+    }
 }
 
 /// The title, the two participants with their first states, the ISNs.

@@ -169,7 +169,7 @@ pub(crate) fn connection(
         }
     }
     if c.packets.is_none() {
-        return Ok(());
+        return diagnosis(c, text, paint, g, width, out);
     }
 
     let timeline = Timeline::measure(
@@ -192,7 +192,24 @@ pub(crate) fn connection(
     }
     writeln!(out)?;
     let result = paint.paint(Style::Heading, &g.text(&text.result(c)));
-    put(out, width, "", &result, "  ")
+    put(out, width, "", &result, "  ")?;
+    diagnosis(c, text, paint, g, width, out)
+}
+
+/// The connection's diagnosis line, if it has one.
+fn diagnosis(
+    c: &ConnectionReport,
+    text: &Text,
+    paint: &Painter,
+    g: &Glyphs,
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let Some(line) = text.diagnosis_line(c) else {
+        return Ok(());
+    };
+    let line = paint.paint(Style::Warning, &g.text(&line));
+    put(out, width, "", &line, "  ")
 }
 
 /// One connection's timeline: its columns, and what draws its lines.

@@ -344,6 +344,22 @@ impl Text {
 
     /// The last line: how the connection was opened and closed, and where
     /// each side ended.
+    /// The connection's diagnosis as the teaching views show it under the
+    /// result: `diagnosis: refused (certain): the server answered …`, in
+    /// the view's language; `None` for a connection without one.
+    pub fn diagnosis_line(&self, conn: &ConnectionReport) -> Option<String> {
+        let d = conn.diagnosis.as_ref()?;
+        let (cause, confidence, text) = (
+            self.cause(d.cause),
+            self.confidence(d.confidence),
+            self.diagnosis(d),
+        );
+        Some(match self.lang {
+            Lang::En => format!("diagnosis: {cause} ({confidence}): {text}"),
+            Lang::Zh => format!("诊断：{cause}（{confidence}）：{text}"),
+        })
+    }
+
     pub fn result(&self, conn: &ConnectionReport) -> String {
         let m = self.m();
         let first = initiator_side(conn.teardown.initiator)

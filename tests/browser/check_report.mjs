@@ -83,6 +83,12 @@ for (const file of config.reports) {
         initial: ladder ? q("text.state.initial", ladder).length : 0,
         steps: q("ol.steps > li", sec).length,
         graphs: q("svg.tsg-graph", sec).length,
+        diagnosis: (() => {
+          const d = sec.querySelector("p.diagnosis");
+          if (!d) return null;
+          const r = d.getBoundingClientRect();
+          return { cause: d.dataset.cause, text: d.innerText, height: r.height, colour: getComputedStyle(d).color };
+        })(),
         width: box.width,
         height: box.height,
       };

@@ -83,8 +83,18 @@ struct DetailFound {
     initial: usize,
     steps: usize,
     graphs: usize,
+    diagnosis: Option<DiagnosisFound>,
     width: f64,
     height: f64,
+}
+
+/// A detail's diagnosis line as the browser shows it.
+#[derive(Debug, Deserialize)]
+struct DiagnosisFound {
+    cause: String,
+    text: String,
+    height: f64,
+    colour: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +168,16 @@ const REPORTS: &[(&str, &str, &[&str])] = &[
         &["--lang", "en"],
     ),
     ("refused", "captures/refused.pcap", &["--lang", "en"]),
+    (
+        "diagrst_firewall_zh",
+        "diagnosis/refused_firewall.pcap",
+        &["--lang", "zh"],
+    ),
+    (
+        "diagrst_injected",
+        "diagnosis/injected_rst.pcap",
+        &["--lang", "en"],
+    ),
     (
         "syn_unanswered",
         "captures/syn_unanswered.pcap",
@@ -389,6 +409,26 @@ fn reports_and_figures_work_in_chromium() {
                 "{name} #{}: {d:?}",
                 d.id
             );
+            // The diagnosis line: shown, in the report's language, for the
+            // diagnosed connections only.
+            match (&c.diagnosis, &d.diagnosis) {
+                (None, None) => {}
+                (Some(want), Some(shown)) => {
+                    assert_eq!(shown.cause, want.cause, "{name} #{}", d.id);
+                    let label = if name.contains("_zh.") {
+                        "诊断："
+                    } else {
+                        "diagnosis: "
+                    };
+                    assert!(shown.text.starts_with(label), "{name} #{}: {shown:?}", d.id);
+                    if !name.contains("_zh.") {
+                        assert!(shown.text.ends_with(&want.text), "{name}: {shown:?}");
+                    }
+                    assert!(shown.height > 5.0, "{name} #{}: visible? {shown:?}", d.id);
+                    assert_ne!(shown.colour, "rgb(0, 0, 0)", "{name}: coloured");
+                }
+                (want, shown) => panic!("{name} #{}: {want:?} vs {shown:?}", d.id),
+            }
         }
         // The step-through moves: a click, →, ←, and stops at the first.
         let stepper = page.stepper.as_ref().expect("a step-through");

@@ -29,6 +29,7 @@ mod decap_fragments;
 mod decap_not_silent;
 mod decap_tunnels;
 mod diagnosis_causes;
+mod diagrst_causes;
 mod engine_cli;
 mod engine_library;
 mod equivalence;

@@ -142,6 +142,9 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
     all.push(testdata("icmp/admin_prohibited.pcap"));
     // More Zeek records than a connection keeps (zeek_records_merged).
     all.push(testdata("crafted/zeek_rej_many.pcap"));
+    // Diagnoses with TTL and IP ID evidence.
+    all.push(testdata("diagnosis/refused_firewall.pcap"));
+    all.push(testdata("diagnosis/injected_rst.pcap"));
     let refs: Vec<&std::path::Path> = all.iter().map(|p| p.as_path()).collect();
     let out = tcpstate()
         .args([

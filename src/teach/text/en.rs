@@ -421,6 +421,7 @@ impl Messages for En {
             Cause::CaptureProblem => "capture problem",
             Cause::SilentDrop => "silent drop",
             Cause::SynackLostOrNotAccepted => "SYN-ACK lost or not accepted",
+            Cause::ResetByMiddlebox => "reset by a middlebox",
             Cause::ApplicationAbort => "application abort",
             Cause::HalfOpen => "half-open",
         }
@@ -447,10 +448,27 @@ impl Messages for En {
         let side = |s: Option<Side>| s.map_or("?", Side::as_str);
         let state = e.state.map_or_else(|| "?".to_string(), |s| s.to_string());
         match d.cause {
-            Cause::Refused => format!(
-                "the server answered the SYN with a RST (frame {last}): nothing listens on \
-                 port {port}, or a firewall rejects with a reset"
-            ),
+            Cause::Refused => {
+                let ttl = e.rst_ttl.unwrap_or(0);
+                let range = e.ttl_range.map_or_else(String::new, ttl_range);
+                match e.firewall {
+                    Some(true) => format!(
+                        "a RST answered the SYN (frame {last}) with TTL {ttl}, not the TTL \
+                         {range} of the server's SYN-ACKs earlier in the capture: a firewall \
+                         on the path rejected the connection to port {port} with a reset (the \
+                         server may never have seen the SYN)"
+                    ),
+                    Some(false) => format!(
+                        "the server answered the SYN with a RST (frame {last}): nothing listens \
+                         on port {port} (the RST's TTL {ttl} is that of the server's SYN-ACKs \
+                         earlier in the capture)"
+                    ),
+                    None => format!(
+                        "the server answered the SYN with a RST (frame {last}): nothing listens \
+                         on port {port}, or a firewall rejects with a reset"
+                    ),
+                }
+            }
             Cause::RejectedByIcmp => {
                 let what = if e.firewall == Some(true) {
                     ": a firewall (administratively prohibited)"
@@ -519,6 +537,26 @@ impl Messages for En {
                     side(s)
                 ),
             },
+            Cause::ResetByMiddlebox => {
+                let who = side(e.side);
+                let range = e.ttl_range.map_or_else(String::new, ttl_range);
+                let ids = match (e.rst_ip_id, e.last_ip_id, e.ip_ids_increase) {
+                    (Some(id), Some(last), Some(true)) => {
+                        format!(", IP ID {id:#06x} against a counter at {last:#06x}")
+                    }
+                    (Some(id), Some(last), _) => format!(", IP ID {id:#06x} after {last:#06x}"),
+                    _ => String::new(),
+                };
+                format!(
+                    "a RST said to be from the {who} (frame {first}) does not match the {who}'s \
+                     other segments (TTL {} against {range}{ids}): a device on the path (a \
+                     firewall, an IDS, a censor) most likely injected it; the client sent {} \
+                     bytes and the server {} in all",
+                    e.rst_ttl.unwrap_or(0),
+                    e.client_bytes.unwrap_or(0),
+                    e.server_bytes.unwrap_or(0)
+                )
+            }
             Cause::ApplicationAbort => format!(
                 "the {} aborted the connection with a RST in frame {first} while {state}, \
                  after {} bytes from the client and {} from the server: the application \
@@ -539,6 +577,15 @@ impl Messages for En {
                 )
             }
         }
+    }
+}
+
+/// A TTL range, one number when it is one.
+fn ttl_range([lo, hi]: [u8; 2]) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
     }
 }
 

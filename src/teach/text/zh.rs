@@ -420,6 +420,7 @@ impl Messages for Zh {
             Cause::CaptureProblem => "抓包问题",
             Cause::SilentDrop => "静默丢弃",
             Cause::SynackLostOrNotAccepted => "SYN+ACK 丢失或未被接受",
+            Cause::ResetByMiddlebox => "被中间设备复位",
             Cause::ApplicationAbort => "应用程序异常终止",
             Cause::HalfOpen => "半开连接",
         }
@@ -451,10 +452,25 @@ impl Messages for Zh {
         let side = |s: Option<Side>| s.map_or("?", |s| self.side(s));
         let state = e.state.map_or_else(|| "?".to_string(), |s| s.to_string());
         match d.cause {
-            Cause::Refused => format!(
-                "服务器用 RST 回答了 SYN（第{last}行）：端口 {port} 上没有程序监听，\
-                 或者防火墙以复位拒绝"
-            ),
+            Cause::Refused => {
+                let ttl = e.rst_ttl.unwrap_or(0);
+                let range = e.ttl_range.map_or_else(String::new, ttl_range);
+                match e.firewall {
+                    Some(true) => format!(
+                        "用 RST 回答了 SYN（第{last}行）的分组 TTL 为 {ttl}，与抓包中此前服务器 \
+                         SYN+ACK 的 TTL {range} 不同：路径上的防火墙以复位拒绝了到端口 {port} \
+                         的连接（服务器可能根本没有收到 SYN）"
+                    ),
+                    Some(false) => format!(
+                        "服务器用 RST 回答了 SYN（第{last}行）：端口 {port} 上没有程序监听\
+                         （RST 的 TTL {ttl} 与服务器此前 SYN+ACK 的相同）"
+                    ),
+                    None => format!(
+                        "服务器用 RST 回答了 SYN（第{last}行）：端口 {port} 上没有程序监听，\
+                         或者防火墙以复位拒绝"
+                    ),
+                }
+            }
             Cause::RejectedByIcmp => {
                 let what = if e.firewall == Some(true) {
                     "：防火墙拒绝（administratively prohibited）"
@@ -513,6 +529,25 @@ impl Messages for Zh {
                     side(s)
                 ),
             },
+            Cause::ResetByMiddlebox => {
+                let who = side(e.side);
+                let range = e.ttl_range.map_or_else(String::new, ttl_range);
+                let ids = match (e.rst_ip_id, e.last_ip_id, e.ip_ids_increase) {
+                    (Some(id), Some(last), Some(true)) => {
+                        format!("，IP ID {id:#06x}（此前计数到 {last:#06x}）")
+                    }
+                    (Some(id), Some(last), _) => format!("，IP ID {id:#06x}（此前为 {last:#06x}）"),
+                    _ => String::new(),
+                };
+                format!(
+                    "一个自称来自{who}的 RST（第{first}行）与{who}的其他分组不符（TTL {}，\
+                     其他分组为 {range}{ids}）：很可能是路径上的设备（防火墙、入侵检测系统、\
+                     审查设备）伪造注入的；客户端共发送 {} 字节、服务器共发送 {} 字节",
+                    e.rst_ttl.unwrap_or(0),
+                    e.client_bytes.unwrap_or(0),
+                    e.server_bytes.unwrap_or(0)
+                )
+            }
             Cause::ApplicationAbort => format!(
                 "{}在 {state} 状态下用 RST（第{first}行）异常终止了连接，此前客户端发送 {} 字节、\
                  服务器发送 {} 字节：应用程序在仍有未读数据时关闭，或使用了 SO_LINGER 0",
@@ -531,6 +566,15 @@ impl Messages for Zh {
                 )
             }
         }
+    }
+}
+
+/// A TTL range, one number when it is one.
+fn ttl_range([lo, hi]: [u8; 2]) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
     }
 }
 

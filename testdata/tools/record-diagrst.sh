@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Records the diagnosis captures about resets and one-way captures for real,
+# in network namespaces (all named dr-*, removed on exit):
+#
+#   bash testdata/tools/record-diagrst.sh     # (root) writes testdata/diagnosis/*
+#
+# Topology 1: the client dr-c (10.96.1.1), the router dr-r (10.96.1.254 /
+# 10.96.2.254, forwarding) and the server dr-s (10.96.2.1), two veth pairs.
+# tcpdump captures the client's veth, so the server's packets arrive with
+# TTL 63 (64, one hop) and the router's own with TTL 64.
+#
+#   refused_firewall.pcap  three connections in one capture: to port 5555,
+#                          open on the server (request, answer, close: the
+#                          server's TTL is known); to port 5556, closed on
+#                          the server (its kernel answers the SYN with a
+#                          RST, TTL 63); to port 5557, which the router
+#                          rejects with `nft ... reject with tcp reset`
+#                          (the RST comes from the router, TTL 64)
+#   injected_rst.pcap      a connection to port 5555 whose server answers
+#                          in four 400-byte chunks 300 ms apart; scapy on the
+#                          router (the third namespace on the path) sees the
+#                          first chunk and injects a RST "from the server" at
+#                          the exact next sequence number, with TTL 47 and
+#                          IP ID 0x3039 (the server's are 63 and a counter).
+#                          The client accepts it; the server's next chunks
+#                          draw the client's own RSTs
+#
+# Topology 2 (an asymmetric route): the client dr-ac (10.96.3.1) and the
+# server dr-as (10.96.5.1) are joined through two routers: dr-aa carries the
+# client's packets to the server (10.96.3.254 / 10.96.5.254), dr-ab the
+# server's packets back to the client (10.96.6.254 / 10.96.4.254, the
+# client's second link 10.96.4.1, the server's 10.96.6.1). rp_filter is off.
+#
+#   asymmetric.pcap        tcpdump on router dr-aa only: a whole connection
+#                          (request, answer, close) of which the capture
+#                          holds only the client's direction
+#
+# Needs: root, ip (iproute2), nft, tcpdump, python3, /usr/bin/python3 with scapy.
+set -euo pipefail
+TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HERE=$TOOLS/../diagnosis
+mkdir -p "$HERE"
+TMP=$(mktemp -d /tmp/dr_record.XXXXXX)
+NS=(dr-c dr-r dr-s dr-ac dr-aa dr-ab dr-as)
+C=10.96.1.1 S=10.96.2.1
+
+teardown() {
+    local p n
+    for p in $(jobs -pr); do kill "$p" 2>/dev/null || true; done
+    for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+}
+cleanup() { teardown; rm -rf "$TMP"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_for() { # FILE PATTERN
+    local i
+    for i in $(seq 100); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    cat "$1" >&2
+    return 1
+}
+
+ns() { # NAME
+    ip netns add "$1"
+    ip -n "$1" link set lo up
+    ip netns exec "$1" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+}
+
+link() { # NS1 DEV1 MAC1 ADDR1 NS2 DEV2 MAC2 ADDR2
+    ip link add "$2" netns "$1" type veth peer name "$6" netns "$5"
+    ip -n "$1" link set "$2" address "$3"
+    ip -n "$5" link set "$6" address "$7"
+    ip -n "$1" addr add "$4/24" dev "$2"
+    ip -n "$5" addr add "$8/24" dev "$6"
+    local end
+    for end in "$1:$2" "$5:$6"; do
+        # One segment a packet on the wire: no TSO/GSO super-packets.
+        ip -n "${end%%:*}" link set "${end#*:}" gso_max_size 1500 gro_max_size 1500 2>/dev/null || true
+        ip -n "${end%%:*}" link set "${end#*:}" up
+    done
+    ip -n "$1" neigh replace "$8" lladdr "$7" dev "$2" nud permanent
+    ip -n "$5" neigh replace "$4" lladdr "$3" dev "$6" nud permanent
+}
+
+setup_line() {
+    teardown
+    local n
+    for n in dr-c dr-r dr-s; do ns $n; done
+    link dr-c veth_c 02:00:00:96:01:01 $C dr-r veth_rc 02:00:00:96:01:fe 10.96.1.254
+    link dr-s veth_s 02:00:00:96:02:01 $S dr-r veth_rs 02:00:00:96:02:fe 10.96.2.254
+    ip netns exec dr-r sysctl -qw net.ipv4.ip_forward=1
+    ip -n dr-c route add default via 10.96.1.254
+    ip -n dr-s route add default via 10.96.2.254
+}
+
+setup_asymmetric() {
+    teardown
+    local n
+    for n in dr-ac dr-aa dr-ab dr-as; do ns $n; done
+    link dr-ac veth_ca 02:00:00:96:03:01 10.96.3.1 dr-aa veth_ac 02:00:00:96:03:fe 10.96.3.254
+    link dr-ac veth_cb 02:00:00:96:04:01 10.96.4.1 dr-ab veth_bc 02:00:00:96:04:fe 10.96.4.254
+    link dr-as veth_sa 02:00:00:96:05:01 10.96.5.1 dr-aa veth_as 02:00:00:96:05:fe 10.96.5.254
+    link dr-as veth_sb 02:00:00:96:06:01 10.96.6.1 dr-ab veth_bs 02:00:00:96:06:fe 10.96.6.254
+    ip netns exec dr-aa sysctl -qw net.ipv4.ip_forward=1
+    ip netns exec dr-ab sysctl -qw net.ipv4.ip_forward=1
+    # Client to server through A; server to client through B.
+    ip -n dr-ac route add 10.96.5.0/24 via 10.96.3.254
+    ip -n dr-as route add 10.96.3.0/24 via 10.96.6.254
+    ip -n dr-ab route add 10.96.3.0/24 via 10.96.4.1
+    ip -n dr-ab neigh replace 10.96.4.1 lladdr 02:00:00:96:04:01 dev veth_bc nud permanent
+}
+
+cap_start() { # NS DEV OUT
+    ip netns exec "$1" tcpdump -Z root -U --immediate-mode -n -i "$2" -w "$3" tcp 2>"$TMP/cap.err" &
+    CAP_PID=$!
+    wait_for "$TMP/cap.err" "listening on"
+    sleep 0.5
+}
+cap_stop() {
+    sleep 0.5
+    kill -INT "$CAP_PID"
+    wait "$CAP_PID" || true
+}
+
+# The peers: a server that reads one request and answers it in CHUNKS
+# pieces of 400 bytes, GAP seconds apart, then closes; a client that sends
+# a request and reads until the end (or a reset).
+cat >"$TMP/peer.py" <<'EOF'
+import socket, sys, time
+role, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if role == "server":
+    chunks, gap = int(sys.argv[5]), float(sys.argv[6])
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, port)); ls.listen(4)
+    open(sys.argv[4], "w").close()
+    s, _ = ls.accept()
+    s.recv(1000)
+    try:
+        for i in range(chunks):
+            if i:
+                time.sleep(gap)
+            s.sendall(b"y" * 400)
+        s.shutdown(socket.SHUT_WR)
+        s.recv(1)
+    except OSError as e:
+        print("server:", e, file=sys.stderr)
+    s.close()
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect((host, port))
+    except OSError as e:
+        print("connect:", e, file=sys.stderr)
+        sys.exit(0)
+    s.sendall(b"GET /\n")
+    got = 0
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += len(d)
+    except OSError as e:
+        print("client:", e, file=sys.stderr)
+    print("client got", got, file=sys.stderr)
+    s.close()
+EOF
+PEER=(python3 "$TMP/peer.py")
+
+serve() { # NS HOST PORT CHUNKS GAP
+    rm -f "$TMP/ready"
+    ip netns exec "$1" "${PEER[@]}" server "$2" "$3" "$TMP/ready" "$4" "$5" &
+    SRV_PID=$!
+    local i
+    for i in $(seq 100); do [ -e "$TMP/ready" ] && break; sleep 0.05; done
+}
+
+# 1. Refused by the server's closed port and by the router's firewall.
+setup_line
+ip netns exec dr-r nft "add table inet dr; add chain inet dr tcpfwd { type filter hook forward priority 0; policy accept; }; add rule inet dr tcpfwd tcp dport 5557 reject with tcp reset"
+cap_start dr-c veth_c "$HERE/refused_firewall.pcap"
+serve dr-s $S 5555 1 0
+ip netns exec dr-c "${PEER[@]}" client $S 5555
+wait $SRV_PID
+sleep 0.2
+ip netns exec dr-c "${PEER[@]}" client $S 5556
+sleep 0.2
+ip netns exec dr-c "${PEER[@]}" client $S 5557
+cap_stop
+
+# 2. A RST injected by the router, as if from the server.
+setup_line
+cat >"$TMP/inject.py" <<EOF
+from scapy.all import IP, TCP, sniff, send
+def server_data(p):
+    return (IP in p and TCP in p and p[IP].src == "$S" and p[TCP].sport == 5555
+            and len(p[TCP].payload) > 0)
+p = sniff(iface="veth_rc", lfilter=server_data, count=1, timeout=10)[0]
+rst = IP(src="$S", dst=p[IP].dst, ttl=47, id=0x3039, flags="DF") / TCP(
+    sport=5555, dport=p[TCP].dport, flags="R",
+    seq=p[TCP].seq + len(p[TCP].payload))
+send(rst, verbose=False)
+EOF
+ip netns exec dr-r /usr/bin/python3 "$TMP/inject.py" &
+INJ_PID=$!
+sleep 2
+cap_start dr-c veth_c "$HERE/injected_rst.pcap"
+serve dr-s $S 5555 4 0.3
+ip netns exec dr-c "${PEER[@]}" client $S 5555
+wait $INJ_PID
+wait $SRV_PID || true
+sleep 0.5
+cap_stop
+
+# 3. An asymmetric route, captured on the router of one direction.
+setup_asymmetric
+cap_start dr-aa veth_as "$HERE/asymmetric.pcap"
+serve dr-as 10.96.5.1 5555 2 0.1
+ip netns exec dr-ac "${PEER[@]}" client 10.96.5.1 5555
+wait $SRV_PID
+cap_stop
+
+ls -l "$HERE"/*.pcap
