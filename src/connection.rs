@@ -13,6 +13,9 @@ use crate::wireshark::{SegFlags, SeqAnalysis};
 use crate::zeek::ZeekObserver;
 use std::net::IpAddr;
 
+mod transfer;
+pub use transfer::{Recent, SideStalls, SideTransfer, Stalls, Transfer, ZeroWindow};
+
 /// One end of a connection: address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Addr {
@@ -21,7 +24,7 @@ pub struct Addr {
 }
 
 /// A frame's time and number, as recorded in observations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct At {
     pub frame: u64,
     pub ts_ns: i64,
@@ -84,6 +87,9 @@ pub struct Connection {
     pub carried: u16,
     /// The ICMP errors about its segments; boxed, as few connections have any.
     pub icmp: Option<Box<IcmpErrors>>,
+    /// What its data did: MSS, segment sizes, retransmissions, zero
+    /// windows (the diagnosis' transfer evidence).
+    pub transfer: Transfer,
 }
 
 /// An ICMP error about one of a connection's segments.
@@ -300,6 +306,7 @@ pub(crate) fn new_connection(
         recently_active: true,
         carried: seg.carried,
         icmp: None,
+        transfer: Transfer::default(),
     }
 }
 
@@ -324,6 +331,7 @@ pub(crate) fn observe(
     let before = Before::of(conn, side);
     let outcome = conn.tracker.on_segment(side, seg, transitions);
     let analysis = conn.analyze(side, seg, at);
+    conn.transfer.on_segment(side, seg, at, analysis);
     let context = conn.segment_context(side, seg, at, analysis, &before, outcome);
     conn.checker.on_segment(seg, &context);
 
