@@ -587,7 +587,7 @@ impl Messages for Zh {
                     _ => "直到抓包结束".to_string(),
                 };
                 format!(
-                    "{}在第{first}行（连接开始后 {:.3} 秒）之后再无声息：{other}的{}在 {:.3} 秒内\
+                    "{}在第{first}行（连接开始后 {:.3} 秒）之后再无声息：{other}的 {} 在 {:.3} 秒内\
                      都没有应答（间隔 {intervals}{pattern}），{ended}",
                     side(e.side),
                     e.last_seen_s.unwrap_or(0.0),
