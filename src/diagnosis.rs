@@ -638,7 +638,9 @@ fn diagnose_transfer(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
         // peer's MSS allows, or (MSS not captured) the largest it sent.
         let full = t.side[side.peer()]
             .mss
-            .map_or(unacked >= tr.max_payload, |m| unacked + 40 >= u32::from(m));
+            .map_or(unacked >= tr.max_payload, |m| {
+                unacked.saturating_add(40) >= u32::from(m)
+            });
         if st.big_retransmissions >= 2
             && tr.max_acked > 0
             && unacked > tr.max_acked
@@ -719,6 +721,25 @@ mod tests {
         assert_eq!(RetryPattern::of(&[1.0]), Some(Linear));
         assert_eq!(RetryPattern::of(&[0.2, 5.0]), Some(Irregular));
         assert_eq!(RetryPattern::of(&[0.0, 0.0]), Some(Irregular));
+    }
+
+    #[test]
+    fn backoff_patterns() {
+        use RetryPattern::*;
+        // Data retransmissions from a 0.2 s RTO, after a tail-loss probe.
+        assert_eq!(
+            RetryPattern::backoff(&[0.16, 0.42, 0.83, 1.67]),
+            Some(Doubling)
+        );
+        assert_eq!(
+            RetryPattern::backoff(&[1.0, 2.0, 4.0]),
+            Some(DoublingFrom1s)
+        );
+        // Keep-alives every second.
+        assert_eq!(RetryPattern::backoff(&[1.03, 1.02]), Some(Linear));
+        assert_eq!(RetryPattern::backoff(&[0.2, 5.0]), Some(Irregular));
+        assert_eq!(RetryPattern::backoff(&[0.0, 0.0]), Some(Irregular));
+        assert_eq!(RetryPattern::backoff(&[]), None);
     }
 
     #[test]

@@ -140,6 +140,10 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
     all.push(testdata("icmp/redirect.pcap"));
     // A diagnosis with its ICMP evidence.
     all.push(testdata("icmp/admin_prohibited.pcap"));
+    // The transfer diagnoses' evidence (MSS, sizes, keep-alives, back-off).
+    all.push(testdata("diagnosis/pmtu_black_hole.pcap"));
+    all.push(testdata("diagnosis/keepalive_vanished.pcap"));
+    all.push(testdata("diagnosis/peer_vanished.pcap"));
     let refs: Vec<&std::path::Path> = all.iter().map(|p| p.as_path()).collect();
     let out = tcpstate()
         .args([
