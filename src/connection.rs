@@ -13,6 +13,9 @@ use crate::wireshark::{SegFlags, SeqAnalysis};
 use crate::zeek::ZeekObserver;
 use std::net::IpAddr;
 
+mod transfer;
+pub use transfer::{Recent, SideStalls, SideTransfer, Stalls, Transfer, ZeroWindow};
+
 /// One end of a connection: address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Addr {
@@ -21,7 +24,7 @@ pub struct Addr {
 }
 
 /// A frame's time and number, as recorded in observations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct At {
     pub frame: u64,
     pub ts_ns: i64,
@@ -94,6 +97,9 @@ pub struct Connection {
     pub carried: u16,
     /// The ICMP errors about its segments; boxed, as few connections have any.
     pub icmp: Option<Box<IcmpErrors>>,
+    /// What its data did: MSS, segment sizes, retransmissions, zero
+    /// windows (the diagnosis' transfer evidence).
+    pub transfer: Transfer,
     /// What each side's IP headers said (TTL, IP ID) and those of the RST
     /// that ended it: enough to tell a packet that does not belong.
     pub ip: IpSeen,
@@ -416,6 +422,7 @@ pub(crate) fn new_connection(
         carried: seg.carried,
         icmp: None,
         ip: IpSeen::default(),
+        transfer: Transfer::default(),
     }
 }
 
@@ -441,6 +448,7 @@ pub(crate) fn observe(
     let before = Before::of(conn, side);
     let outcome = conn.tracker.on_segment(side, seg, transitions);
     let analysis = conn.analyze(side, seg, at, prev);
+    conn.transfer.on_segment(side, seg, at, analysis);
     let context = conn.segment_context(side, seg, at, analysis, &before, outcome);
     conn.checker.on_segment(seg, &context);
 
@@ -741,8 +749,9 @@ mod size_tests {
         eprintln!("size_of Connection {conn}, ZeekObserver {zeek}");
         // 1160 and 248 on x86_64 before the Zeek view carried several
         // records (the timer beside `started`, the history counters in u32);
-        // 1192 with each side's TTLs and IP IDs.
-        assert!(conn <= 1192, "{conn}");
+        // 1192 with each side's TTLs and IP IDs, 1344 with the transfer
+        // evidence of the diagnosis (`transfer.rs`, 152 bytes).
+        assert!(conn <= 1344, "{conn}");
         assert!(zeek <= 248, "{zeek}");
     }
 }
@@ -767,6 +776,7 @@ mod ip_tests {
             ip_len: 40,
             carried: 0,
             payload_cut: false,
+            mss: None,
             ip_id,
             ttl,
         }
@@ -803,6 +813,6 @@ mod ip_tests {
     fn the_record_stays_small() {
         // 1,160 bytes before TTLs and IDs were kept, 1,192 after.
         assert!(std::mem::size_of::<IpSeen>() <= 32);
-        assert!(std::mem::size_of::<Connection>() <= 1200);
+        assert!(std::mem::size_of::<Connection>() <= 1344);
     }
 }

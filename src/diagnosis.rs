@@ -38,10 +38,19 @@ pub enum Cause {
     ApplicationAbort,
     /// One side closed, the other never did.
     HalfOpen,
+    /// A receive window shut (zero) for a second or more: the receiving
+    /// application did not read.
+    ReceiverNotReading,
+    /// Small segments got through, the full-size ones were retransmitted
+    /// and never acknowledged, and no ICMP "fragmentation needed" came.
+    PathMtuBlackHole,
+    /// One side went silent: the other's retransmissions or keep-alives
+    /// got no answer until the capture ends or a RST.
+    PeerVanished,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 8] = [
+    pub const ALL: [Cause; 11] = [
         Cause::Refused,
         Cause::RejectedByIcmp,
         Cause::CaptureProblem,
@@ -50,6 +59,9 @@ impl Cause {
         Cause::ResetByMiddlebox,
         Cause::ApplicationAbort,
         Cause::HalfOpen,
+        Cause::ReceiverNotReading,
+        Cause::PathMtuBlackHole,
+        Cause::PeerVanished,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -62,6 +74,9 @@ impl Cause {
             Cause::ResetByMiddlebox => "reset_by_middlebox",
             Cause::ApplicationAbort => "application_abort",
             Cause::HalfOpen => "half_open",
+            Cause::ReceiverNotReading => "receiver_not_reading",
+            Cause::PathMtuBlackHole => "path_mtu_black_hole",
+            Cause::PeerVanished => "peer_vanished",
         }
     }
 
@@ -103,8 +118,12 @@ pub enum RetryPattern {
     /// 3 s, 6 s…: the 3 s initial RTO of RFC 1122, Windows' schedule.
     #[serde(rename = "doubling_from_3s")]
     DoublingFrom3s,
-    /// Equal intervals: Linux's `tcp_syn_linear_timeouts` (6.x) retries.
+    /// Equal intervals: Linux's `tcp_syn_linear_timeouts` (6.x) retries,
+    /// or keep-alives every `TCP_KEEPINTVL`.
     Linear,
+    /// Each interval 1.5 to 3 times the one before, from any first
+    /// interval: the retransmission timer backing off (RFC 6298 §5.5).
+    Doubling,
     /// None of the above.
     Irregular,
 }
@@ -115,6 +134,7 @@ impl RetryPattern {
             RetryPattern::DoublingFrom1s => "doubling_from_1s",
             RetryPattern::DoublingFrom3s => "doubling_from_3s",
             RetryPattern::Linear => "linear",
+            RetryPattern::Doubling => "doubling",
             RetryPattern::Irregular => "irregular",
         }
     }
@@ -139,6 +159,53 @@ impl RetryPattern {
         } else {
             RetryPattern::Irregular
         })
+    }
+}
+
+impl RetryPattern {
+    /// The back-off of data retransmissions or keep-alives `gaps` apart
+    /// (seconds): a schedule of [`RetryPattern::of`] when one fits, else
+    /// [`RetryPattern::Doubling`] when each gap is 1.5 to 3 times the one
+    /// before (at least two gaps).
+    pub fn backoff(gaps: &[f64]) -> Option<RetryPattern> {
+        let known = RetryPattern::of(gaps)?;
+        if known != RetryPattern::Irregular {
+            return Some(known);
+        }
+        let doubling = gaps.len() >= 2
+            && gaps
+                .windows(2)
+                .all(|w| w[0] > 0.0 && (1.5..=3.0).contains(&(w[1] / w[0])));
+        Some(if doubling {
+            RetryPattern::Doubling
+        } else {
+            RetryPattern::Irregular
+        })
+    }
+}
+
+/// How a stall ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StallEnd {
+    /// The window reopened and the transfer went on.
+    Resumed,
+    /// A RST ended the connection while it was stalled.
+    Reset,
+    /// A FIN closed it while it was stalled.
+    Closed,
+    /// The capture ends first.
+    CaptureEnd,
+}
+
+impl StallEnd {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StallEnd::Resumed => "resumed",
+            StallEnd::Reset => "reset",
+            StallEnd::Closed => "closed",
+            StallEnd::CaptureEnd => "capture_end",
+        }
     }
 }
 
@@ -220,6 +287,41 @@ pub struct Evidence {
     /// Acknowledgements of data the capture never showed (DT004).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acked_unseen: Option<u64>,
+    /// The MSS option of each side's SYN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_mss: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_mss: Option<u16>,
+    /// The payload of the segments that never got through (bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_size: Option<u32>,
+    /// The largest payload of one of that side's segments that was
+    /// acknowledged (bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub largest_acked: Option<u32>,
+    /// Retransmissions: of the segments that never got through, or sent
+    /// after the vanished side's last segment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retransmissions: Option<u32>,
+    /// Keep-alives sent after the vanished side's last segment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keepalives: Option<u32>,
+    /// Seconds from the connection's first segment to the vanished side's
+    /// last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen_s: Option<f64>,
+    /// The longest time the window stayed shut, and the total (seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zero_window_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zero_window_total_s: Option<f64>,
+    /// Segments the other side sent into the shut window (its
+    /// zero-window probes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probes: Option<u32>,
+    /// How the stall ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<StallEnd>,
 }
 
 /// Why one connection failed or stalled.
@@ -430,6 +532,9 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
         };
         return found(Cause::SynackLostOrNotAccepted, Confidence::Likely, evidence);
     }
+    if let Some(d) = diagnose_transfer(c, a) {
+        return Some(d);
+    }
     let opened = matches!(
         a.handshake,
         HandshakeStatus::Complete | HandshakeStatus::Simultaneous | HandshakeStatus::Missing
@@ -522,6 +627,167 @@ fn injected_reset(c: &Connection) -> Option<Diagnosis> {
     })
 }
 
+/// A window shut this long (in one stretch) is a receiver not reading
+/// rather than flow control at work.
+pub const STALL_NS: i64 = 1_000_000_000;
+
+/// The causes that rest on the transfer (`Connection::transfer`): a
+/// receiver not reading, a path-MTU black hole, a peer that vanished — for
+/// an opened connection, tried in that order.
+fn diagnose_transfer(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
+    let opened = matches!(
+        a.handshake,
+        HandshakeStatus::Complete | HandshakeStatus::Simultaneous | HandshakeStatus::Missing
+    );
+    if !opened {
+        return None;
+    }
+    let t = &c.transfer;
+    let o = &c.obs;
+    let found = |cause, confidence, evidence| {
+        Some(Diagnosis {
+            cause,
+            confidence,
+            evidence,
+            text: String::new(),
+        })
+    };
+    let end = c.last.ts_ns;
+    let ns = |d: i64| secs(0, d);
+    let rst_by = |s: Side| o.rst.is_some_and(|(_, who)| who == s);
+
+    // The receive window shut for a second or more.
+    let shut = [Side::Client, Side::Server]
+        .into_iter()
+        .filter_map(|s| {
+            let z = t.stalls_of(s).zero;
+            let (longest, total) = z.shut_ns(end);
+            Some((s, z, longest, total)).filter(|_| z.first.is_some() && longest >= STALL_NS)
+        })
+        .max_by_key(|&(_, _, longest, _)| longest);
+    if let Some((side, z, longest, total)) = shut {
+        let ended = if z.since.is_none() {
+            StallEnd::Resumed
+        } else if o.rst.is_some() {
+            StallEnd::Reset
+        } else if o.fin[Side::Client].is_some() || o.fin[Side::Server].is_some() {
+            StallEnd::Closed
+        } else {
+            StallEnd::CaptureEnd
+        };
+        let evidence = Evidence {
+            frames: frames([
+                frame(z.first),
+                z.reopened,
+                o.rst.map(|r| r.0.frame),
+                frame(z.since),
+            ]),
+            side: Some(side),
+            zero_window_s: Some(ns(longest)),
+            zero_window_total_s: Some(ns(total)),
+            probes: Some(z.probes),
+            ended: Some(ended),
+            client_bytes: Some(c.stats(Side::Client).payload_bytes),
+            server_bytes: Some(c.stats(Side::Server).payload_bytes),
+            ..Evidence::default()
+        };
+        return found(Cause::ReceiverNotReading, Confidence::Certain, evidence);
+    }
+
+    let recent_of = |s: Side, after: i64| -> Vec<At> {
+        t.stalls
+            .as_ref()
+            .filter(|st| st.recent.side == s)
+            .map(|st| st.recent.list())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|at| at.ts_ns > after)
+            .collect()
+    };
+    let times =
+        |sends: &[At]| -> Vec<(u64, i64)> { sends.iter().map(|a| (a.frame, a.ts_ns)).collect() };
+
+    // Full-size segments never acknowledged, smaller ones acknowledged.
+    for side in [Side::Server, Side::Client] {
+        let st = t.stalls_of(side);
+        let tr = t.side[side];
+        let unacked = tr.largest_unacked();
+        let told = c
+            .icmp_errors()
+            .iter()
+            .any(|i| i.side == side && i.error.kind == IcmpKind::PacketTooBig);
+        // Full-size: within 40 bytes (room for TCP options) of what the
+        // peer's MSS allows, or (MSS not captured) the largest it sent.
+        let full = t.side[side.peer()]
+            .mss
+            .map_or(unacked >= tr.max_payload, |m| {
+                unacked.saturating_add(40) >= u32::from(m)
+            });
+        if st.big_retransmissions >= 2
+            && tr.max_acked > 0
+            && unacked > tr.max_acked
+            && full
+            && !told
+        {
+            let sends = recent_of(side, i64::MIN);
+            let intervals_s = gaps(&times(&sends));
+            let evidence = Evidence {
+                frames: frames(sends.iter().map(|a| Some(a.frame))),
+                side: Some(side),
+                client_mss: t.side[Side::Client].mss,
+                server_mss: t.side[Side::Server].mss,
+                segment_size: Some(unacked),
+                largest_acked: Some(tr.max_acked),
+                retransmissions: Some(st.big_retransmissions),
+                retry_pattern: RetryPattern::backoff(&intervals_s),
+                intervals_s,
+                ..Evidence::default()
+            };
+            return found(Cause::PathMtuBlackHole, Confidence::Likely, evidence);
+        }
+    }
+
+    // Retransmissions or keep-alives with no answer, to the end.
+    for side in [Side::Client, Side::Server] {
+        let st = t.stalls_of(side);
+        let peer = side.peer();
+        let Some(last) = t.side[peer].last else {
+            continue;
+        };
+        let unanswered = st.unanswered >= 2 || st.keepalives_unanswered >= 2;
+        let ended = if rst_by(side) {
+            StallEnd::Reset
+        } else if a.teardown == TeardownStatus::None {
+            StallEnd::CaptureEnd
+        } else {
+            continue;
+        };
+        if !unanswered {
+            continue;
+        }
+        let sends = recent_of(side, last.ts_ns);
+        let intervals_s = gaps(&times(&sends));
+        let evidence = Evidence {
+            frames: frames(
+                std::iter::once(Some(last.frame))
+                    .chain(sends.iter().map(|a| Some(a.frame)))
+                    .chain([o.rst.map(|r| r.0.frame)]),
+            ),
+            side: Some(peer),
+            last_seen_s: Some(secs(c.first.ts_ns, last.ts_ns)),
+            retransmissions: (st.unanswered > 0).then_some(st.unanswered),
+            keepalives: (st.keepalives_unanswered > 0).then_some(st.keepalives_unanswered),
+            retry_pattern: RetryPattern::backoff(&intervals_s),
+            intervals_s,
+            waited_s: Some(secs(last.ts_ns, end)),
+            ended: Some(ended),
+            ..Evidence::default()
+        };
+        return found(Cause::PeerVanished, Confidence::Likely, evidence);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,6 +812,25 @@ mod tests {
         assert_eq!(ttl_distance(47, (63, 64)), 16);
         assert_eq!(ttl_distance(255, (0, 3)), 252);
         assert_eq!(ttl_distance(0, (255, 255)), 255);
+    }
+
+    #[test]
+    fn backoff_patterns() {
+        use RetryPattern::*;
+        // Data retransmissions from a 0.2 s RTO, after a tail-loss probe.
+        assert_eq!(
+            RetryPattern::backoff(&[0.16, 0.42, 0.83, 1.67]),
+            Some(Doubling)
+        );
+        assert_eq!(
+            RetryPattern::backoff(&[1.0, 2.0, 4.0]),
+            Some(DoublingFrom1s)
+        );
+        // Keep-alives every second.
+        assert_eq!(RetryPattern::backoff(&[1.03, 1.02]), Some(Linear));
+        assert_eq!(RetryPattern::backoff(&[0.2, 5.0]), Some(Irregular));
+        assert_eq!(RetryPattern::backoff(&[0.0, 0.0]), Some(Irregular));
+        assert_eq!(RetryPattern::backoff(&[]), None);
     }
 
     #[test]

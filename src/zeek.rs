@@ -809,6 +809,7 @@ mod tests {
             ip_len: 40 + len,
             carried: 0,
             payload_cut: false,
+            mss: None,
             ip_id: 0,
             ttl: 64,
         }

@@ -976,6 +976,7 @@ mod tests {
             window: 1000,
             payload_len: 0,
             wscale: None,
+            mss: None,
             ip_len: 40,
             carried: 0,
             payload_cut: false,

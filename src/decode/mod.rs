@@ -121,6 +121,9 @@ pub struct Segment {
     pub payload_len: u32,
     /// Window scale option, when present and captured (SYN segments).
     pub wscale: Option<u8>,
+    /// Maximum segment size option, when present and captured (SYN
+    /// segments): the largest payload the sender will accept.
+    pub mss: Option<u16>,
     /// Length of the whole IP packet (headers included), from the IP header.
     pub ip_len: u32,
     /// The tunnels that carried the segment, by their number in the
@@ -627,11 +630,13 @@ fn decode_tcp(
     }
     let flags = TcpFlags((u16::from(tcp[12] & 1) << 8) | u16::from(tcp[13]));
     let mut wscale = None;
+    let mut mss = None;
     if header_len > 20 {
         let captured = &tcp[20..header_len.min(tcp.len())];
         for option in TcpOptionsIterator::from_slice(captured) {
             match option {
                 Ok(TcpOptionElement::WindowScale(s)) => wscale = Some(s),
+                Ok(TcpOptionElement::MaximumSegmentSize(m)) => mss = Some(m),
                 Ok(_) => {}
                 Err(_) => break,
             }
@@ -649,6 +654,7 @@ fn decode_tcp(
         window: be16(tcp, 14).unwrap_or_default(),
         payload_len: u32::try_from(ip_payload_len - header_len).unwrap_or(u32::MAX),
         wscale,
+        mss,
         ip_len: 0,
         carried: 0,
         payload_cut: tcp.len() < ip_payload_len,

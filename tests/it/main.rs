@@ -28,6 +28,7 @@ mod daily_table;
 mod decap_fragments;
 mod decap_not_silent;
 mod decap_tunnels;
+mod diagnet_causes;
 mod diagnosis_causes;
 mod diagrst_causes;
 mod engine_cli;

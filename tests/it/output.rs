@@ -145,6 +145,10 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
     // Diagnoses with TTL and IP ID evidence.
     all.push(testdata("diagnosis/refused_firewall.pcap"));
     all.push(testdata("diagnosis/injected_rst.pcap"));
+    // The transfer diagnoses' evidence (MSS, sizes, keep-alives, back-off).
+    all.push(testdata("diagnosis/pmtu_black_hole.pcap"));
+    all.push(testdata("diagnosis/keepalive_vanished.pcap"));
+    all.push(testdata("diagnosis/peer_vanished.pcap"));
     let refs: Vec<&std::path::Path> = all.iter().map(|p| p.as_path()).collect();
     let out = tcpstate()
         .args([

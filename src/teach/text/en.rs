@@ -1,7 +1,7 @@
 //! The teaching views in English.
 
 use super::{Messages, Narration};
-use crate::diagnosis::{Cause, Confidence, Diagnosis, RetryPattern};
+use crate::diagnosis::{Cause, Confidence, Diagnosis, RetryPattern, StallEnd};
 use crate::report::{CaptureReport, FindingReport};
 use crate::rules::{Rule, Severity};
 use crate::state::Side;
@@ -424,6 +424,9 @@ impl Messages for En {
             Cause::ResetByMiddlebox => "reset by a middlebox",
             Cause::ApplicationAbort => "application abort",
             Cause::HalfOpen => "half-open",
+            Cause::ReceiverNotReading => "receiver not reading",
+            Cause::PathMtuBlackHole => "path-MTU black hole",
+            Cause::PeerVanished => "peer vanished",
         }
     }
 
@@ -436,6 +439,7 @@ impl Messages for En {
             RetryPattern::DoublingFrom1s => "doubling from 1 s, the Linux tcp_syn_retries schedule",
             RetryPattern::DoublingFrom3s => "doubling from 3 s, the Windows schedule",
             RetryPattern::Linear => "equal intervals, Linux's tcp_syn_linear_timeouts",
+            RetryPattern::Doubling => "doubling, the retransmission timer backing off",
             RetryPattern::Irregular => "no known schedule",
         }
     }
@@ -574,6 +578,68 @@ impl Messages for En {
                     closer.as_str(),
                     closer.peer().as_str(),
                     e.open_for_s.unwrap_or(0.0)
+                )
+            }
+            Cause::ReceiverNotReading => {
+                let who = side(e.side);
+                let other = e.side.map_or("?", |s| s.peer().as_str());
+                let ended = match e.ended {
+                    Some(StallEnd::Resumed) => "then it reopened",
+                    Some(StallEnd::Reset) => "it was still shut when a RST ended the connection",
+                    Some(StallEnd::Closed) => "it was still shut when the connection closed",
+                    _ => "it is still shut when the capture ends",
+                };
+                format!(
+                    "the {who}'s receive window was shut (zero) for {:.3} s from frame {first} \
+                     ({:.3} s in all, {} probe(s) from the {other}), and {ended}: the {who}'s \
+                     application did not read its data",
+                    e.zero_window_s.unwrap_or(0.0),
+                    e.zero_window_total_s.unwrap_or(0.0),
+                    e.probes.unwrap_or(0)
+                )
+            }
+            Cause::PathMtuBlackHole => {
+                let mss = |m: Option<u16>| m.map_or_else(|| "?".to_string(), |m| m.to_string());
+                format!(
+                    "the {}'s {}-byte segments were sent again {} times (frames {first}-{last}) \
+                     and never acknowledged while {}-byte ones got through (MSS client {}, \
+                     server {}), and no ICMP \"fragmentation needed\" came: a path-MTU black \
+                     hole drops the full-size packets",
+                    side(e.side),
+                    e.segment_size.unwrap_or(0),
+                    e.retransmissions.unwrap_or(0),
+                    e.largest_acked.unwrap_or(0),
+                    mss(e.client_mss),
+                    mss(e.server_mss)
+                )
+            }
+            Cause::PeerVanished => {
+                let other = e.side.map_or("?", |s| s.peer().as_str());
+                let mut sent = Vec::new();
+                if let Some(n) = e.retransmissions {
+                    sent.push(format!("{n} retransmission(s)"));
+                }
+                if let Some(n) = e.keepalives {
+                    sent.push(format!("{n} keep-alive(s)"));
+                }
+                let pattern = match e.retry_pattern {
+                    Some(RetryPattern::Linear) if e.keepalives.is_some() => {
+                        ": equal intervals, the keep-alive interval (TCP_KEEPINTVL)".to_string()
+                    }
+                    p => p.map_or(String::new(), |p| format!(": {}", self.retry_pattern(p))),
+                };
+                let ended = match e.ended {
+                    Some(StallEnd::Reset) => format!("until the {other} gave up with a RST"),
+                    _ => "until the capture ends".to_string(),
+                };
+                format!(
+                    "the {} went silent after frame {first} ({:.3} s into the connection): \
+                     the {other}'s {} got no answer over {:.3} s (intervals \
+                     {intervals}{pattern}), {ended}",
+                    side(e.side),
+                    e.last_seen_s.unwrap_or(0.0),
+                    sent.join(" and "),
+                    e.waited_s.unwrap_or(0.0)
                 )
             }
         }

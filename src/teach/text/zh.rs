@@ -1,7 +1,7 @@
 //! The teaching views in Chinese, in the textbooks' terms (docs/notation.md).
 
 use super::{Messages, Narration};
-use crate::diagnosis::{Cause, Confidence, Diagnosis, RetryPattern};
+use crate::diagnosis::{Cause, Confidence, Diagnosis, RetryPattern, StallEnd};
 use crate::report::{CaptureReport, FindingReport};
 use crate::rules::{Rule, Severity};
 use crate::state::Side;
@@ -423,6 +423,9 @@ impl Messages for Zh {
             Cause::ResetByMiddlebox => "被中间设备复位",
             Cause::ApplicationAbort => "应用程序异常终止",
             Cause::HalfOpen => "半开连接",
+            Cause::ReceiverNotReading => "接收方不读数据",
+            Cause::PathMtuBlackHole => "路径 MTU 黑洞",
+            Cause::PeerVanished => "对端消失",
         }
     }
 
@@ -440,6 +443,7 @@ impl Messages for Zh {
             }
             RetryPattern::DoublingFrom3s => "从 3 秒起逐次加倍，即 Windows 的重传间隔",
             RetryPattern::Linear => "间隔相等，即 Linux 的 tcp_syn_linear_timeouts",
+            RetryPattern::Doubling => "逐次加倍，即重传定时器的退避",
             RetryPattern::Irregular => "不符合已知的重传规律",
         }
     }
@@ -563,6 +567,67 @@ impl Messages for Zh {
                     self.side(closer),
                     self.side(closer.peer()),
                     e.open_for_s.unwrap_or(0.0)
+                )
+            }
+            Cause::ReceiverNotReading => {
+                let other = e.side.map_or("?", |s| self.side(s.peer()));
+                let ended = match e.ended {
+                    Some(StallEnd::Resumed) => "之后窗口重新打开",
+                    Some(StallEnd::Reset) => "直到 RST 结束连接时窗口仍为零",
+                    Some(StallEnd::Closed) => "直到连接关闭时窗口仍为零",
+                    _ => "直到抓包结束窗口仍为零",
+                };
+                format!(
+                    "{}的接收窗口从第{first}行起关闭（为零）{:.3} 秒（共 {:.3} 秒，{}发来 {} 个探测），\
+                     {ended}：{}的应用程序没有读取数据",
+                    side(e.side),
+                    e.zero_window_s.unwrap_or(0.0),
+                    e.zero_window_total_s.unwrap_or(0.0),
+                    other,
+                    e.probes.unwrap_or(0),
+                    side(e.side)
+                )
+            }
+            Cause::PathMtuBlackHole => {
+                let mss = |m: Option<u16>| m.map_or_else(|| "?".to_string(), |m| m.to_string());
+                format!(
+                    "{}的 {} 字节分段被重传 {} 次（第{first}-{last}行）始终没有被确认，\
+                     而 {} 字节的分段能通过（MSS：客户端 {}，服务器 {}），\
+                     也没有收到 ICMP“需要分片”：路径 MTU 黑洞丢弃了满长度的分组",
+                    side(e.side),
+                    e.segment_size.unwrap_or(0),
+                    e.retransmissions.unwrap_or(0),
+                    e.largest_acked.unwrap_or(0),
+                    mss(e.client_mss),
+                    mss(e.server_mss)
+                )
+            }
+            Cause::PeerVanished => {
+                let other = e.side.map_or("?", |s| self.side(s.peer()));
+                let mut sent = Vec::new();
+                if let Some(n) = e.retransmissions {
+                    sent.push(format!("{n} 次重传"));
+                }
+                if let Some(n) = e.keepalives {
+                    sent.push(format!("{n} 个保活探测"));
+                }
+                let pattern = match e.retry_pattern {
+                    Some(RetryPattern::Linear) if e.keepalives.is_some() => {
+                        "：间隔相等，即保活间隔（TCP_KEEPINTVL）".to_string()
+                    }
+                    p => p.map_or(String::new(), |p| format!("：{}", self.retry_pattern(p))),
+                };
+                let ended = match e.ended {
+                    Some(StallEnd::Reset) => format!("直到{other}用 RST 放弃"),
+                    _ => "直到抓包结束".to_string(),
+                };
+                format!(
+                    "{}在第{first}行（连接开始后 {:.3} 秒）之后再无声息：{other}的 {} 在 {:.3} 秒内\
+                     都没有应答（间隔 {intervals}{pattern}），{ended}",
+                    side(e.side),
+                    e.last_seen_s.unwrap_or(0.0),
+                    sent.join("和"),
+                    e.waited_s.unwrap_or(0.0)
                 )
             }
         }
