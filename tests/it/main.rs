@@ -8,6 +8,7 @@
 //! `it__NAME__SNAPSHOT.snap`.
 
 #[path = "../common/mod.rs"]
+mod bounded_long;
 mod common;
 
 mod captures;
