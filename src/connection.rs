@@ -42,13 +42,9 @@ pub struct PacketRecord {
     pub client_state: State,
     pub server_state: State,
     pub analysis: SegFlags,
-    /// The state changes this segment caused, in order.
-    pub transitions: Vec<Transition>,
-    /// Set when this record stands for a run of ordinary segments collapsed
-    /// while reading ([`PacketList::collapsing`]): the record's own fields
-    /// are then the run's first segment's time and frame, no flags, no
-    /// transitions, and the rest is summed here.
-    pub run: Option<Box<RunSummary>>,
+    /// The state changes this segment caused, in order (a boxed slice:
+    /// no allocation when empty, as most are, and none to spare).
+    pub transitions: Box<[Transition]>,
 }
 
 /// A run of more than this many ordinary segments is collapsed by the
@@ -88,6 +84,11 @@ impl RunSummary {
 #[derive(Debug, Clone, Default)]
 pub struct PacketList {
     pub records: Vec<PacketRecord>,
+    /// The records that stand for a run of ordinary segments collapsed
+    /// while reading ([`PacketList::collapsing`]), by index, in order: such
+    /// a record's own fields are the run's first segment's time and frame,
+    /// no flags, no analysis, no transitions; the rest is summed here.
+    pub runs: Vec<(usize, RunSummary)>,
     /// Set when runs of ordinary segments are collapsed while reading.
     collapse: Option<Collapser>,
 }
@@ -109,8 +110,23 @@ impl PacketList {
     pub fn collapsing() -> PacketList {
         PacketList {
             records: Vec::new(),
+            runs: Vec::new(),
             collapse: Some(Collapser::default()),
         }
+    }
+
+    /// The run collapsed into the record at `index`, if it is one.
+    pub fn run_at(&self, index: usize) -> Option<&RunSummary> {
+        self.runs
+            .binary_search_by_key(&index, |&(i, _)| i)
+            .ok()
+            .map(|i| &self.runs[i].1)
+    }
+
+    /// The connection finished: what is kept of it lingers a while for late
+    /// segments, with no room to spare.
+    fn finished(&mut self) {
+        self.records.shrink_to_fit();
     }
 
     fn push(&mut self, rec: PacketRecord, peer_isn: Option<u32>, hs_ack: bool) {
@@ -130,7 +146,7 @@ impl PacketList {
             self.records.push(rec);
             return;
         };
-        if let Some(run) = self.records[start].run.as_mut() {
+        if let Some((_, run)) = self.runs.last_mut().filter(|(i, _)| *i == start) {
             run.add(&rec);
             return;
         }
@@ -145,7 +161,7 @@ impl PacketList {
             first.flags = TcpFlags(0);
             first.analysis = SegFlags::default();
             first.len = u32::try_from(run.bytes[0] + run.bytes[1]).unwrap_or(u32::MAX);
-            first.run = Some(Box::new(run));
+            self.runs.push((start, run));
         }
     }
 }
@@ -508,7 +524,13 @@ pub(crate) fn observe(
     if conn.packets.is_some() {
         conn.record_packet(side, seg, at, analysis, transitions);
     }
-    !before.finished && conn.tracker.is_finished()
+    let finished = !before.finished && conn.tracker.is_finished();
+    if finished {
+        if let Some(list) = conn.packets.as_mut() {
+            list.finished();
+        }
+    }
+    finished
 }
 
 /// What a segment's checks and observations need to know of the connection
@@ -757,8 +779,7 @@ impl Connection {
                     client_state,
                     server_state,
                     analysis,
-                    transitions: transitions.to_vec(),
-                    run: None,
+                    transitions: transitions.into(),
                 },
                 peer_isn,
                 hs_ack,

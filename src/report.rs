@@ -1391,7 +1391,8 @@ impl ConnectionReport {
         let o = &c.obs;
         let packets = c.packets.as_ref().map(|list| {
             list.iter()
-                .map(|p| PacketReport {
+                .enumerate()
+                .map(|(i, p)| PacketReport {
                     frame: p.at.frame,
                     time: secs(p.at.ts_ns.saturating_sub(c.first.ts_ns)),
                     dir: p.dir,
@@ -1414,7 +1415,7 @@ impl ConnectionReport {
                             to: t.to,
                         })
                         .collect(),
-                    run: p.run.as_ref().map(|run| {
+                    run: list.run_at(i).map(|run| {
                         Box::new(RunReport {
                             last_frame: run.last.frame,
                             last_time: secs(run.last.ts_ns.saturating_sub(c.first.ts_ns)),

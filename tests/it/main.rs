@@ -8,9 +8,9 @@
 //! `it__NAME__SNAPSHOT.snap`.
 
 #[path = "../common/mod.rs"]
-mod bounded_long;
 mod common;
 
+mod bounded_long;
 mod captures;
 mod catalog_references;
 mod core_layers;
