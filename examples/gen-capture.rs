@@ -3,12 +3,19 @@
 //!
 //!   cargo run --release --example gen-capture -- --connections 200000 --concurrent 5000 -o big.pcap
 //!   cargo run --release --example gen-capture -- --syn-flood 1000000 -o flood.pcap
+//!   cargo run --release --example gen-capture -- --one-connection 2000000 -o long.pcap
+//!   cargo run --release --example gen-capture -- --reuse 100000 -o reuse.pcap
 //!
 //! Many connections are interleaved (`--concurrent` open at a time), each
 //! with correct sequence numbers: a handshake, a request and a response in
 //! several segments, and a graceful close by either side; a share are
 //! refused, reset, retransmitted or left half-open. `--syn-flood N` writes N
-//! SYNs from distinct sources instead, with no answer.
+//! SYNs from distinct sources instead, with no answer. `--one-connection N`
+//! writes one connection of N segments in all (a handshake, data from the
+//! client acknowledged by the server every second segment, one in a
+//! thousand retransmitted, a graceful close); `--reuse N` writes N connections one after another on the same
+//! 4-tuple, each a handshake and a graceful close with a new initial
+//! sequence number.
 
 use clap::Parser;
 use etherparse::{PacketBuilder, TcpOptionElement};
@@ -28,6 +35,12 @@ struct Args {
     /// Instead of connections: this many SYNs from distinct sources, unanswered.
     #[arg(long)]
     syn_flood: Option<u64>,
+    /// Instead of connections: one connection of this many segments (at least 7).
+    #[arg(long)]
+    one_connection: Option<u64>,
+    /// Instead of connections: this many connections in a row on one 4-tuple.
+    #[arg(long)]
+    reuse: Option<u64>,
     /// Seed of the pseudo-random choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -226,6 +239,89 @@ impl Writer {
     }
 }
 
+const CLIENT: ([u8; 4], u16) = ([10, 1, 0, 1], 40000);
+const SERVER: ([u8; 4], u16) = ([10, 200, 0, 1], 80);
+
+/// Writes one segment of the client (`from_client`) or of the server.
+fn send(
+    w: &mut Writer,
+    from_client: bool,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    len: u16,
+) -> std::io::Result<()> {
+    let seg = Seg {
+        from_client,
+        flags,
+        seq,
+        ack,
+        len,
+    };
+    if from_client {
+        w.segment(CLIENT, SERVER, &seg)
+    } else {
+        w.segment(SERVER, CLIENT, &seg)
+    }
+}
+
+/// One connection of exactly `total` segments: three for the handshake, four
+/// for the close, the rest data segments of 16 bytes from the client, every
+/// second one acknowledged by the server, and about one in a thousand sent
+/// twice (a retransmission).
+fn one_connection(w: &mut Writer, rng: &mut fastrand::Rng, total: u64) -> std::io::Result<()> {
+    const LEN: u16 = 16;
+    let (mut c, mut s) = (rng.u32(..), rng.u32(..));
+    send(w, true, SYN, c, 0, 0)?;
+    c = c.wrapping_add(1);
+    send(w, false, SYN | ACK, s, c, 0)?;
+    s = s.wrapping_add(1);
+    send(w, true, ACK, c, s, 0)?;
+    let mut left = total - 7;
+    let mut unacked = 0;
+    let mut sent = 0u64;
+    while left > 0 {
+        if unacked == 2 || (unacked == 1 && left == 1) {
+            send(w, false, ACK, s, c, 0)?;
+            unacked = 0;
+        } else if sent % 1000 == 999 && unacked == 1 {
+            // Now and then the last data segment again: a retransmission
+            // amid the ordinary segments.
+            send(w, true, PSH | ACK, c.wrapping_sub(u32::from(LEN)), s, LEN)?;
+            sent += 1;
+        } else {
+            send(w, true, PSH | ACK, c, s, LEN)?;
+            c = c.wrapping_add(u32::from(LEN));
+            unacked += 1;
+            sent += 1;
+        }
+        left -= 1;
+    }
+    // An unacknowledged last data segment is acknowledged by the server's FIN.
+    send(w, true, FIN | ACK, c, s, 0)?;
+    send(w, false, ACK, s, c.wrapping_add(1), 0)?;
+    send(w, false, FIN | ACK, s, c.wrapping_add(1), 0)?;
+    send(w, true, ACK, c.wrapping_add(1), s.wrapping_add(1), 0)
+}
+
+/// `n` connections in a row on one 4-tuple: a handshake and a graceful close
+/// by the client, each with initial sequence numbers of its own.
+fn reuse(w: &mut Writer, rng: &mut fastrand::Rng, n: u64) -> std::io::Result<()> {
+    for _ in 0..n {
+        let (mut c, mut s) = (rng.u32(..), rng.u32(..));
+        send(w, true, SYN, c, 0, 0)?;
+        c = c.wrapping_add(1);
+        send(w, false, SYN | ACK, s, c, 0)?;
+        s = s.wrapping_add(1);
+        send(w, true, ACK, c, s, 0)?;
+        send(w, true, FIN | ACK, c, s, 0)?;
+        send(w, false, ACK, s, c.wrapping_add(1), 0)?;
+        send(w, false, FIN | ACK, s, c.wrapping_add(1), 0)?;
+        send(w, true, ACK, c.wrapping_add(1), s.wrapping_add(1), 0)?;
+    }
+    Ok(())
+}
+
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let mut rng = fastrand::Rng::with_seed(args.seed);
@@ -250,6 +346,10 @@ fn main() -> std::io::Result<()> {
             };
             w.segment(src, ([10, 0, 0, 1], 80), &seg)?;
         }
+    } else if let Some(n) = args.one_connection {
+        one_connection(&mut w, &mut rng, n.max(7))?;
+    } else if let Some(n) = args.reuse {
+        reuse(&mut w, &mut rng, n)?;
     } else {
         let mut open: Vec<Script> = Vec::with_capacity(args.concurrent);
         let mut started = 0u64;

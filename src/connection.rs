@@ -55,8 +55,200 @@ pub struct PacketRecord {
     pub client_state: State,
     pub server_state: State,
     pub analysis: SegFlags,
-    /// The state changes this segment caused, in order.
-    pub transitions: Vec<Transition>,
+    /// The state changes this segment caused, in order (a boxed slice:
+    /// no allocation when empty, as most are, and none to spare).
+    pub transitions: Box<[Transition]>,
+}
+
+/// A run of more than this many ordinary segments is collapsed by the
+/// teaching views (`teach::COLLAPSE_OVER`), and while reading for them
+/// ([`PacketList::collapsing`]).
+pub const ORDINARY_RUN_OVER: usize = 12;
+
+/// A run of segments collapsed while reading: what the teaching views'
+/// summary line of it needs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    /// The run's last segment (its first is the record's `at`).
+    pub last: At,
+    /// Segments and payload bytes per sender, `[client, server]`.
+    pub segments: [u64; 2],
+    pub bytes: [u64; 2],
+    /// The analysis flags of its segments, each set of flags with how many
+    /// segments had it (empty sets left out).
+    pub analysis: Vec<(SegFlags, u64)>,
+}
+
+impl RunSummary {
+    fn add(&mut self, rec: &PacketRecord) {
+        self.last = rec.at;
+        self.segments[rec.dir] += 1;
+        self.bytes[rec.dir] += u64::from(rec.len);
+        if !rec.analysis.is_empty() {
+            match self.analysis.iter_mut().find(|(f, _)| *f == rec.analysis) {
+                Some((_, n)) => *n += 1,
+                None => self.analysis.push((rec.analysis, 1)),
+            }
+        }
+    }
+}
+
+/// The per-packet records of a connection (`--packets`, the teaching views).
+#[derive(Debug, Clone, Default)]
+pub struct PacketList {
+    pub records: Vec<PacketRecord>,
+    /// The records that stand for a run of ordinary segments collapsed
+    /// while reading ([`PacketList::collapsing`]), by index, in order: such
+    /// a record's own fields are the run's first segment's time and frame,
+    /// no flags, no analysis, no transitions; the rest is summed here.
+    pub runs: Vec<(usize, RunSummary)>,
+    /// Set when runs of ordinary segments are collapsed while reading.
+    collapse: Option<Collapser>,
+}
+
+impl std::ops::Deref for PacketList {
+    type Target = Vec<PacketRecord>;
+    fn deref(&self) -> &Vec<PacketRecord> {
+        &self.records
+    }
+}
+
+impl PacketList {
+    /// A list that collapses each run of more than [`ORDINARY_RUN_OVER`]
+    /// segments the teaching views would collapse anyway into one record
+    /// (`PacketRecord::run`), so that a connection of millions of ordinary
+    /// segments takes a few records. Only what is certainly ordinary is
+    /// collapsed (see [`Collapser::plain`]): the views draw the same text
+    /// from the list as from every record.
+    pub fn collapsing() -> PacketList {
+        PacketList {
+            records: Vec::new(),
+            runs: Vec::new(),
+            collapse: Some(Collapser::default()),
+        }
+    }
+
+    /// The run collapsed into the record at `index`, if it is one.
+    pub fn run_at(&self, index: usize) -> Option<&RunSummary> {
+        self.runs
+            .binary_search_by_key(&index, |&(i, _)| i)
+            .ok()
+            .map(|i| &self.runs[i].1)
+    }
+
+    /// The connection finished: what is kept of it lingers a while for late
+    /// segments, with no room to spare.
+    fn finished(&mut self) {
+        self.records.shrink_to_fit();
+    }
+
+    fn push(&mut self, rec: PacketRecord, peer_isn: Option<u32>, hs_ack: bool) {
+        let Some(c) = self.collapse.as_mut() else {
+            self.records.push(rec);
+            return;
+        };
+        let plain = c.plain(&rec, peer_isn, hs_ack);
+        c.update(&rec, peer_isn);
+        if !plain {
+            c.run_start = None;
+            self.records.push(rec);
+            return;
+        }
+        let Some(start) = c.run_start else {
+            c.run_start = Some(self.records.len());
+            self.records.push(rec);
+            return;
+        };
+        if let Some((_, run)) = self.runs.last_mut().filter(|(i, _)| *i == start) {
+            run.add(&rec);
+            return;
+        }
+        self.records.push(rec);
+        if self.records.len() - start > ORDINARY_RUN_OVER {
+            let mut run = RunSummary::default();
+            for r in &self.records[start..] {
+                run.add(r);
+            }
+            self.records.truncate(start + 1);
+            let first = &mut self.records[start];
+            first.flags = TcpFlags(0);
+            first.analysis = SegFlags::default();
+            first.len = u32::try_from(run.bytes[0] + run.bytes[1]).unwrap_or(u32::MAX);
+            self.runs.push((start, run));
+        }
+    }
+}
+
+/// What collapsing while reading knows of the segments so far: enough to
+/// tell a segment the teaching views certainly show as ordinary (no step of
+/// the opening or the release, no acknowledgement worth a note, no state
+/// change) and that no boundary between phases can fall next to.
+#[derive(Debug, Clone, Default)]
+struct Collapser {
+    /// Where the current run of plain segments begins in the records.
+    run_start: Option<usize>,
+    /// A FIN has been sent by either side.
+    fin: bool,
+    /// Per side: it has acknowledged the peer's ISN + 1.
+    acked_syn: [bool; 2],
+    /// Per side: it has sent a SYN+ACK, and after it a pure ACK.
+    sent_syn_ack: [bool; 2],
+    open_ack: [bool; 2],
+    /// Both sides were synchronized after the last segment.
+    synchronized: bool,
+}
+
+fn synchronized(s: State) -> bool {
+    !matches!(
+        s,
+        State::Closed | State::Listen | State::SynSent | State::SynReceived
+    )
+}
+
+fn is_pure_ack(f: TcpFlags, len: u32) -> bool {
+    f.ack() && !f.syn() && !f.fin() && !f.rst() && len == 0
+}
+
+impl Collapser {
+    /// Whether `rec` is certainly an ordinary segment of the data transfer:
+    /// both sides were synchronized before it and are after it, it carries
+    /// no SYN, FIN or RST and no FIN was sent before it, it changes no
+    /// state, it is not the handshake's final ACK, its sender has
+    /// acknowledged the peer's ISN + 1 already (so its acknowledgement gets
+    /// no note) and it is not the first pure ACK after its sender's SYN+ACK
+    /// (a step of a simultaneous open).
+    fn plain(&self, rec: &PacketRecord, peer_isn: Option<u32>, hs_ack: bool) -> bool {
+        let f = rec.flags;
+        let side = rec.dir;
+        self.synchronized
+            && !self.fin
+            && f.ack()
+            && !f.syn()
+            && !f.fin()
+            && !f.rst()
+            && rec.transitions.is_empty()
+            && synchronized(rec.client_state)
+            && synchronized(rec.server_state)
+            && !hs_ack
+            && peer_isn.is_some()
+            && self.acked_syn[side]
+            && !(is_pure_ack(f, rec.len) && self.sent_syn_ack[side] && !self.open_ack[side])
+    }
+
+    fn update(&mut self, rec: &PacketRecord, peer_isn: Option<u32>) {
+        let f = rec.flags;
+        let side = rec.dir;
+        self.fin |= f.fin();
+        if f.ack() && peer_isn.is_some_and(|isn| rec.ack.raw() == isn.wrapping_add(1)) {
+            self.acked_syn[side] = true;
+        }
+        if f.syn() && f.ack() {
+            self.sent_syn_ack[side] = true;
+        } else if is_pure_ack(f, rec.len) && self.sent_syn_ack[side] {
+            self.open_ack[side] = true;
+        }
+        self.synchronized = synchronized(rec.client_state) && synchronized(rec.server_state);
+    }
 }
 
 /// Counters per side.
@@ -88,7 +280,7 @@ pub struct Connection {
     pub base: [Option<SeqNum>; 2],
     pub obs: Observations,
     /// Boxed: a pointer while `--packets` is off, as it usually is.
-    pub packets: Option<Box<Vec<PacketRecord>>>,
+    pub packets: Option<Box<PacketList>>,
     /// Why it was handed over.
     pub ended_by: EndedBy,
     /// Seen since the eviction clock last passed it.
@@ -459,7 +651,13 @@ pub(crate) fn observe(
     if conn.packets.is_some() {
         conn.record_packet(side, seg, at, analysis, transitions);
     }
-    !before.finished && conn.tracker.is_finished()
+    let finished = !before.finished && conn.tracker.is_finished();
+    if finished {
+        if let Some(list) = conn.packets.as_mut() {
+            list.finished();
+        }
+    }
+    finished
 }
 
 /// What a segment's checks and observations need to know of the connection
@@ -713,22 +911,28 @@ impl Connection {
         };
         let client_state = self.tracker.endpoint(Side::Client).state();
         let server_state = self.tracker.endpoint(Side::Server).state();
+        let peer_isn = self.tracker.endpoint(side.peer()).isn.map(|s| s.raw());
+        let hs_ack = self.obs.hs_ack == Some(at);
         if let Some(list) = self.packets.as_mut() {
-            list.push(PacketRecord {
-                at,
-                dir: side,
-                flags: f,
-                seq: seg.seq,
-                ack: seg.ack,
-                rel_seq,
-                rel_ack,
-                len: seg.payload_len,
-                window: seg.window,
-                client_state,
-                server_state,
-                analysis,
-                transitions: transitions.to_vec(),
-            });
+            list.push(
+                PacketRecord {
+                    at,
+                    dir: side,
+                    flags: f,
+                    seq: seg.seq,
+                    ack: seg.ack,
+                    rel_seq,
+                    rel_ack,
+                    len: seg.payload_len,
+                    window: seg.window,
+                    client_state,
+                    server_state,
+                    analysis,
+                    transitions: transitions.into(),
+                },
+                peer_isn,
+                hs_ack,
+            );
         }
     }
 }

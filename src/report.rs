@@ -388,6 +388,26 @@ pub struct PacketReport {
     pub analysis: SegFlags,
     /// The state changes this segment caused, in order.
     pub transitions: Vec<TransitionReport>,
+    /// Set when this record stands for a run of ordinary segments collapsed
+    /// while reading for the teaching views (`connection::PacketRecord::run`);
+    /// never in the JSON outputs, which keep every packet.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub run: Option<Box<RunReport>>,
+}
+
+/// A run of ordinary segments collapsed while reading, as the teaching
+/// views sum it up (`teach::Collapsed`); its first segment is the record's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    pub last_frame: u64,
+    /// Seconds since the connection's first frame.
+    pub last_time: f64,
+    /// Segments and payload bytes per sender, `[client, server]`.
+    pub segments: [u64; 2],
+    pub bytes: [u64; 2],
+    /// Each set of analysis flags among them, with how many segments had it.
+    pub analysis: Vec<(SegFlags, u64)>,
 }
 
 /// One state change of one side.
@@ -1404,7 +1424,8 @@ impl ConnectionReport {
         let o = &c.obs;
         let packets = c.packets.as_ref().map(|list| {
             list.iter()
-                .map(|p| PacketReport {
+                .enumerate()
+                .map(|(i, p)| PacketReport {
                     frame: p.at.frame,
                     time: secs(p.at.ts_ns.saturating_sub(c.first.ts_ns)),
                     dir: p.dir,
@@ -1427,6 +1448,15 @@ impl ConnectionReport {
                             to: t.to,
                         })
                         .collect(),
+                    run: list.run_at(i).map(|run| {
+                        Box::new(RunReport {
+                            last_frame: run.last.frame,
+                            last_time: secs(run.last.ts_ns.saturating_sub(c.first.ts_ns)),
+                            segments: run.segments,
+                            bytes: run.bytes,
+                            analysis: run.analysis.clone(),
+                        })
+                    }),
                 })
                 .collect()
         });

@@ -225,6 +225,9 @@ pub struct ConnTable {
     /// With `keep_packets`: only for the connections whose id is at most
     /// this when they begin ([`ConnTable::keep_packets_until`]).
     packets_until: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// With `keep_packets`: collapse runs of ordinary segments while
+    /// reading ([`crate::connection::PacketList::collapsing`]).
+    collapse_packets: bool,
     limits: Limits,
     next_id: u64,
     /// Added to an id for the next: 1, or `--shard`'s N.
@@ -316,6 +319,12 @@ impl Recent {
 }
 
 impl ConnTable {
+    /// The packets kept are for the teaching views without `--full`: runs
+    /// of segments they collapse are collapsed while reading.
+    pub fn collapse_packets(&mut self, on: bool) {
+        self.collapse_packets = on;
+    }
+
     /// Keeps per-packet records only for connections whose id is at most
     /// `bound` when they begin; whoever holds `bound` may lower it as the
     /// capture is read.
@@ -327,6 +336,7 @@ impl ConnTable {
     pub fn new(first_id: u64, keep_packets: Option<Option<u64>>, limits: Limits) -> ConnTable {
         ConnTable {
             keep_packets,
+            collapse_packets: false,
             packets_until: None,
             limits,
             next_id: first_id,
@@ -482,7 +492,10 @@ impl ConnTable {
                 .packets_until
                 .as_ref()
                 .is_none_or(|bound| id <= bound.load(std::sync::atomic::Ordering::Relaxed));
-        let conn = new_connection(id, src, dst, seg, at, keep);
+        let mut conn = new_connection(id, src, dst, seg, at, keep);
+        if keep && self.collapse_packets {
+            conn.packets = Some(Box::new(crate::connection::PacketList::collapsing()));
+        }
         match self.spare.take().or(given) {
             Some(mut spare) => {
                 *spare = conn;

@@ -18,6 +18,10 @@ pub struct Options {
     pub packets: bool,
     /// With `packets`: keep it for this connection only.
     pub packets_for: Option<u64>,
+    /// With `packets`: the packets are for the teaching views without
+    /// `--full`, which collapse long runs of ordinary segments; those runs
+    /// are collapsed while reading (`connection::PacketList::collapsing`).
+    pub collapse_packets: bool,
     /// With `packets`: keep it only for connections whose id, when they
     /// begin, is at most this bound, which the consumer may lower while the
     /// capture is read (the HTML report: once no later connection can be
@@ -353,6 +357,7 @@ fn setup<C: Consumer>(options: &Options, first_id: u64, sink: &ReportSink<'_, C>
         id_step: options.shard.map_or(1, |s| s.step()),
         keep_packets: options.packets.then_some(options.packets_for),
         packets_until: options.packets_until.clone(),
+        collapse_packets: options.collapse_packets,
         limits: options.limits,
         carriers: sink.carriers.clone(),
         segments: options.segments.clone(),

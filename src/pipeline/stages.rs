@@ -55,6 +55,8 @@ pub(super) struct Setup {
     /// Between one connection's id and the next's (`--shard`'s N; 1).
     pub id_step: u64,
     pub keep_packets: Option<Option<u64>>,
+    /// See [`super::Options::collapse_packets`].
+    pub collapse_packets: bool,
     /// See [`super::Options::packets_until`].
     pub packets_until: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     pub limits: Limits,
@@ -508,6 +510,7 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
 ) -> TrackingStage<'s, S, P> {
     let mut table = ConnTable::new(setup.first_id, setup.keep_packets, setup.limits)
         .with_id_step(setup.id_step);
+    table.collapse_packets(setup.collapse_packets);
     if let Some(bound) = &setup.packets_until {
         table.keep_packets_until(bound.clone());
     }

@@ -199,6 +199,7 @@ pub fn run(
         packets: options.packets || needs_packets.is_some(),
         packets_for: needs_packets.flatten(),
         packets_until: None,
+        collapse_packets: output.collapse_packets(),
         allow: options.allow.clone(),
         limits: options.limits,
         // Captures are analyzed one per job; with a job to spare, each

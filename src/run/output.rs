@@ -178,6 +178,14 @@ impl<'a> Output<'a> {
         }
     }
 
+    /// Whether the packets kept may have their long runs of ordinary
+    /// segments collapsed while reading: for the teaching views drawn one
+    /// connection at a time without `--full`, which collapse those runs
+    /// when drawing (`connection::PacketList::collapsing`).
+    pub fn collapse_packets(&self) -> bool {
+        matches!(self, Output::Teaching { each: Some(_), teach, .. } if !teach.lesson.full)
+    }
+
     /// Whether several captures may be analyzed side by side: the teaching
     /// views pick a connection by its id over all captures, known only
     /// once the captures before are done, so they read the captures in

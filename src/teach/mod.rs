@@ -37,7 +37,8 @@ pub struct LessonOptions {
 
 /// A run of more than this many ordinary segments collapses into one
 /// summary line unless `full` is set.
-pub const COLLAPSE_OVER: usize = 12;
+/// (The same bound collapses them while reading: `connection::PacketList`.)
+pub const COLLAPSE_OVER: usize = crate::connection::ORDINARY_RUN_OVER;
 
 /// A named step of the opening or the release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +164,16 @@ impl Seg<'_> {
         parts
     }
 
-    /// Ordinary: nothing to teach on its own, so it may be collapsed.
+    /// The segments it stands for: 1, or those of a run collapsed while
+    /// reading (`PacketReport::run`).
+    fn weight(&self) -> usize {
+        self.p.run.as_ref().map_or(1, |run| {
+            usize::try_from(run.segments[0] + run.segments[1]).unwrap_or(usize::MAX)
+        })
+    }
+
+    /// Ordinary: nothing to teach on its own, so it may be collapsed. A run
+    /// collapsed while reading is.
     fn is_ordinary(&self) -> bool {
         let repeat = matches!(
             self.step,
@@ -666,37 +676,58 @@ fn collapse(segs: Vec<Seg<'_>>, full: bool) -> Vec<Item<'_>> {
     if full {
         return segs.into_iter().map(Item::Seg).collect();
     }
-    fn flush<'a>(run: &mut Vec<Seg<'a>>, items: &mut Vec<Item<'a>>) {
-        if run.len() > COLLAPSE_OVER {
+    /// `weight`: the segments of the run (a run collapsed while reading is
+    /// one `Seg` of more than `COLLAPSE_OVER`).
+    fn flush<'a>(run: &mut Vec<Seg<'a>>, weight: &mut usize, items: &mut Vec<Item<'a>>) {
+        if *weight > COLLAPSE_OVER {
             items.push(Item::Collapsed(summarize(run)));
             run.clear();
         } else {
             items.extend(run.drain(..).map(Item::Seg));
         }
+        *weight = 0;
     }
     let mut items = Vec::new();
     let mut run = Vec::new();
+    let mut weight = 0usize;
     for s in segs {
         if s.is_ordinary() {
+            weight = weight.saturating_add(s.weight());
             run.push(s);
         } else {
-            flush(&mut run, &mut items);
+            flush(&mut run, &mut weight, &mut items);
             items.push(Item::Seg(s));
         }
     }
-    flush(&mut run, &mut items);
+    flush(&mut run, &mut weight, &mut items);
     items
 }
 
 fn summarize(run: &[Seg<'_>]) -> Collapsed {
     let mut c = Collapsed {
         first_frame: run.first().map_or(0, |s| s.p.frame),
-        last_frame: run.last().map_or(0, |s| s.p.frame),
+        last_frame: run
+            .last()
+            .map_or(0, |s| s.p.run.as_ref().map_or(s.p.frame, |r| r.last_frame)),
         first_time: run.first().map_or(0.0, |s| s.p.time),
-        last_time: run.last().map_or(0.0, |s| s.p.time),
+        last_time: run
+            .last()
+            .map_or(0.0, |s| s.p.run.as_ref().map_or(s.p.time, |r| r.last_time)),
         ..Collapsed::default()
     };
     for s in run {
+        if let Some(r) = &s.p.run {
+            for side in [Side::Client, Side::Server] {
+                c.segments[side] += r.segments[side];
+                c.bytes[side] += r.bytes[side];
+            }
+            for &(flags, n) in &r.analysis {
+                for (_, name) in analysis_flags(flags) {
+                    *c.analysis.entry(name).or_default() += n;
+                }
+            }
+            continue;
+        }
         c.segments[s.from] += 1;
         c.bytes[s.from] += u64::from(s.p.len);
         for (_, name) in analysis_flags(s.p.analysis) {

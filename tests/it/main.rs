@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bounded_long;
 mod captures;
 mod catalog_references;
 mod core_layers;

@@ -1,0 +1,175 @@
+//! The teaching views collapse a connection's long runs of ordinary
+//! segments while reading: one connection of 200,000 segments is drawn in
+//! bounded memory, and what is drawn is what the whole report (every packet
+//! kept) draws.
+
+use crate::common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tcpstate::render::{self, teaching::TeachOptions, Format};
+use tcpstate::report::Report;
+use tcpstate::run::{self, Options};
+use tcpstate::teach::text::Lang;
+use tcpstate::teach::Numbers;
+
+/// Peak resident set size of the largest child waited for, in bytes (the
+/// test runs alone, as in `flood.rs`, so no other test's child counts).
+fn children_max_rss() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
+}
+
+/// A capture written by the gen-capture example with `args`.
+fn generated(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let gen = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples")
+        .join("gen-capture");
+    let out = dir.join(name);
+    let status = std::process::Command::new(&gen)
+        .args(args)
+        .args(["--seed", "1", "-o"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e}", gen.display()));
+    assert!(status.success());
+    out
+}
+
+#[test]
+fn a_ladder_of_one_connection_of_200000_segments_in_bounded_memory() {
+    if !common::alone(
+        "bounded_long::a_ladder_of_one_connection_of_200000_segments_in_bounded_memory",
+    ) {
+        return;
+    }
+    const SEGMENTS: u64 = 200_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = generated(
+        dir.path(),
+        "long.pcap",
+        &["--one-connection", &SEGMENTS.to_string()],
+    );
+    let before = children_max_rss();
+    let out = tcpstate()
+        .arg("analyze")
+        .arg(&path)
+        .args(["--format", "ladder"])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let peak = children_max_rss().max(before);
+    assert!(out.status.success());
+    eprintln!(
+        "--format ladder of one connection of {SEGMENTS} segments: peak RSS {} MB",
+        peak >> 20
+    );
+    // Every packet kept took about 95 MB (release build); 20 MB measured.
+    assert!(peak < 60 << 20, "peak RSS {} MB", peak >> 20);
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The handshake, one summary of the data transfer, the release: the
+    // segments not shown are all but the 3 of the opening and the 4 of
+    // the close.
+    let summary = text
+        .lines()
+        .find(|l| l.contains("segments not shown"))
+        .unwrap_or_else(|| panic!("no summary line in:\n{text}"));
+    assert!(
+        summary.contains(&format!("{} segments not shown", SEGMENTS - 7)),
+        "{summary}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.contains("not shown")).count(),
+        1,
+        "{text}"
+    );
+}
+
+fn options(file: &Path, format: Format) -> Options {
+    let mut options = Options::new(vec![file.to_path_buf()]);
+    options.format = format;
+    options.fail_on = None;
+    options
+}
+
+/// What the run writes.
+fn output(options: &Options) -> String {
+    let mut out = Vec::new();
+    run::run(options, &mut out, &mut Vec::new()).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The whole report of the run, every packet of every connection kept (as
+/// the table keeps them), drawn by `format`'s renderer.
+fn drawn_whole(options: &Options) -> String {
+    let draw: fn(&Report, &TeachOptions, &mut dyn std::io::Write) -> std::io::Result<()> =
+        match options.format {
+            Format::Timeline => render::timeline::render,
+            Format::Ladder => render::ladder::render,
+            Format::Mermaid => render::mermaid::render,
+            _ => unreachable!(),
+        };
+    let mut whole = options.clone();
+    whole.format = Format::Table;
+    whole.limit = 0;
+    whole.packets = true;
+    let outcome = run::run(&whole, &mut Vec::new(), &mut Vec::new()).unwrap();
+    let mut out = Vec::new();
+    draw(&outcome.report, &options.teach, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn runs_collapsed_while_reading_draw_what_every_packet_draws() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = [
+        generated(dir.path(), "long.pcap", &["--one-connection", "3000"]),
+        generated(dir.path(), "reuse.pcap", &["--reuse", "30"]),
+        generated(
+            dir.path(),
+            "mixed.pcap",
+            &["--connections", "300", "--concurrent", "40"],
+        ),
+    ];
+    let mut collapsed = 0;
+    for path in &inputs {
+        for format in [Format::Timeline, Format::Ladder, Format::Mermaid] {
+            for variant in 0..4 {
+                let mut opts = options(path, format);
+                match variant {
+                    0 => {}
+                    1 => opts.teach.explain = true,
+                    2 => {
+                        opts.teach.lang = Lang::Zh;
+                        opts.teach.lesson.numbers = Numbers::Relative;
+                    }
+                    _ => opts.teach.lesson.full = true,
+                }
+                let streamed = output(&opts);
+                let whole = drawn_whole(&opts);
+                assert!(
+                    streamed == whole,
+                    "{} {format:?} variant {variant}: the views differ",
+                    path.display()
+                );
+                if streamed.contains("2997") || streamed.contains("2993") {
+                    collapsed += 1;
+                }
+            }
+        }
+    }
+    // The long connection's data transfer was collapsed in every view but
+    // --full (its summary counts 2993 segments).
+    assert!(collapsed >= 3, "{collapsed}");
+}
