@@ -75,6 +75,7 @@ one=${#names[@]}
 add "tcpstate analyze (table)" target/release/tcpstate analyze "$cap"
 add "tcpstate analyze --format jsonl" target/release/tcpstate analyze --format jsonl "$cap"
 add "tcpstate analyze --format json" target/release/tcpstate analyze --format json "$cap"
+add "tcpstate analyze --format zeek" target/release/tcpstate analyze --format zeek "$cap"
 shard=${#names[@]}
 add "tcpstate analyze --shard 0/4 (table)" target/release/tcpstate analyze --shard 0/4 "$cap"
 add "tcpstate analyze --shard 0/4 --format jsonl" target/release/tcpstate analyze --shard 0/4 --format jsonl "$cap"
