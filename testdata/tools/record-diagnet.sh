@@ -44,24 +44,8 @@ C4=10.86.1.1 S4=10.86.2.1
 PORT=5580
 PEER=(python3 "$TOOLS/diagnet_peer.py")
 
-teardown() {
-    local p n
-    for p in $(jobs -pr); do kill -9 "$p" 2>/dev/null || true; done
-    for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-}
-cleanup() { teardown; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() { # FILE PATTERN
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    cat "$1" >&2
-    return 1
-}
+NETNS_KILL=KILL
+. "$TOOLS/netns-lib.sh"
 
 setup() {
     teardown

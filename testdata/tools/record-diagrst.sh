@@ -44,24 +44,7 @@ TMP=$(mktemp -d /tmp/dr_record.XXXXXX)
 NS=(dr-c dr-r dr-s dr-ac dr-aa dr-ab dr-as)
 C=10.96.1.1 S=10.96.2.1
 
-teardown() {
-    local p n
-    for p in $(jobs -pr); do kill "$p" 2>/dev/null || true; done
-    for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-}
-cleanup() { teardown; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() { # FILE PATTERN
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    cat "$1" >&2
-    return 1
-}
+. "$TOOLS/netns-lib.sh"
 
 ns() { # NAME
     ip netns add "$1"

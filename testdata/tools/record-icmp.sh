@@ -36,24 +36,7 @@ NS=(tic_c tic_r tic_s)
 C4=10.97.1.1 S4=10.97.2.1 C6=fd97:1::1 S6=fd97:2::1
 PORT=5555
 
-teardown() {
-    local p n
-    for p in $(jobs -pr); do kill "$p" 2>/dev/null || true; done
-    for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-}
-cleanup() { teardown; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() { # FILE PATTERN
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    cat "$1" >&2
-    return 1
-}
+. "$TOOLS/netns-lib.sh"
 
 setup() {
     teardown

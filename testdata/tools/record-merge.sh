@@ -26,25 +26,8 @@ OUT=$TOOLS/../merge
 TMP=$(mktemp -d /tmp/tcm_record.XXXXXX)
 CLI=tcm_cli SRV=tcm_srv C=10.99.0.1 S=10.99.0.2 PORT=5555
 
-teardown() {
-    local p
-    for p in $(jobs -pr); do kill "$p" 2>/dev/null || true; done
-    ip netns del $CLI 2>/dev/null || true
-    ip netns del $SRV 2>/dev/null || true
-}
-cleanup() { teardown; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() { # FILE PATTERN
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    cat "$1" >&2
-    return 1
-}
+NS=("$CLI" "$SRV")
+. "$TOOLS/netns-lib.sh"
 
 teardown
 ip netns add $CLI

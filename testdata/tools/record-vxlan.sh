@@ -28,24 +28,7 @@ U1=10.98.0.1 U2=10.98.0.2 C=10.99.0.1 S=10.99.0.2
 CMAC=02:00:00:99:00:01 SMAC=02:00:00:99:00:02
 PORT=5555
 
-teardown() {
-    local p n
-    for p in $(jobs -pr); do kill "$p" 2>/dev/null || true; done
-    for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-}
-cleanup() { teardown; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() { # FILE PATTERN
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    cat "$1" >&2
-    return 1
-}
+. "$TOOLS/netns-lib.sh"
 
 setup() {
     teardown
