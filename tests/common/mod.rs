@@ -639,3 +639,41 @@ pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     }
     std::fs::write(path, out).unwrap();
 }
+
+/// Peak resident set size of the largest child waited for, in bytes. Every
+/// child counts, so a test that measures it runs alone in a process of its
+/// own (`alone`): the other tests' children (mmdc's Chromium among them)
+/// are not its children there.
+pub fn children_max_rss() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
+}
+
+/// The whole report of the run `options` describe, every connection with
+/// its packets (as the table keeps them without a limit), drawn by the
+/// renderer of `options.format` (a teaching view): what the streamed view
+/// must print. `None` if the run fails.
+pub fn drawn_whole(options: &tcpstate::run::Options) -> Option<String> {
+    use tcpstate::render::{self, teaching::TeachOptions, Format};
+    use tcpstate::report::Report;
+    let draw: fn(&Report, &TeachOptions, &mut dyn std::io::Write) -> std::io::Result<()> =
+        match options.format {
+            Format::Timeline => render::timeline::render,
+            Format::Ladder => render::ladder::render,
+            Format::Mermaid => render::mermaid::render,
+            _ => unreachable!(),
+        };
+    let mut whole = options.clone();
+    whole.format = Format::Table;
+    whole.limit = 0;
+    whole.packets = true;
+    let outcome = tcpstate::run::run(&whole, &mut Vec::new(), &mut Vec::new()).ok()?;
+    let mut out = Vec::new();
+    draw(&outcome.report, &options.teach, &mut out).unwrap();
+    Some(String::from_utf8(out).unwrap())
+}

@@ -7,23 +7,10 @@ use crate::common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use tcpstate::render::{self, teaching::TeachOptions, Format};
-use tcpstate::report::Report;
+use tcpstate::render::Format;
 use tcpstate::run::{self, Options};
 use tcpstate::teach::text::Lang;
 use tcpstate::teach::Numbers;
-
-/// Peak resident set size of the largest child waited for, in bytes (the
-/// test runs alone, as in `flood.rs`, so no other test's child counts).
-fn children_max_rss() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
-        usage.assume_init()
-    };
-    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
-}
 
 /// A capture written by the gen-capture example with `args`.
 fn generated(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
@@ -110,26 +97,6 @@ fn output(options: &Options) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// The whole report of the run, every packet of every connection kept (as
-/// the table keeps them), drawn by `format`'s renderer.
-fn drawn_whole(options: &Options) -> String {
-    let draw: fn(&Report, &TeachOptions, &mut dyn std::io::Write) -> std::io::Result<()> =
-        match options.format {
-            Format::Timeline => render::timeline::render,
-            Format::Ladder => render::ladder::render,
-            Format::Mermaid => render::mermaid::render,
-            _ => unreachable!(),
-        };
-    let mut whole = options.clone();
-    whole.format = Format::Table;
-    whole.limit = 0;
-    whole.packets = true;
-    let outcome = run::run(&whole, &mut Vec::new(), &mut Vec::new()).unwrap();
-    let mut out = Vec::new();
-    draw(&outcome.report, &options.teach, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
-}
-
 #[test]
 fn runs_collapsed_while_reading_draw_what_every_packet_draws() {
     let dir = tempfile::tempdir().unwrap();
@@ -157,7 +124,7 @@ fn runs_collapsed_while_reading_draw_what_every_packet_draws() {
                     _ => opts.teach.lesson.full = true,
                 }
                 let streamed = output(&opts);
-                let whole = drawn_whole(&opts);
+                let whole = drawn_whole(&opts).unwrap();
                 assert!(
                     streamed == whole,
                     "{} {format:?} variant {variant}: the views differ",

@@ -5,20 +5,6 @@ use crate::common;
 use common::*;
 use std::io::Write;
 
-/// Peak resident set size of the largest child waited for, in bytes. Every
-/// child counts, so the test runs alone in a process of its own
-/// (`common::alone`): the other tests' children (mmdc's Chromium among
-/// them) are not its children there.
-fn children_max_rss() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
-        usage.assume_init()
-    };
-    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
-}
-
 #[test]
 fn a_million_syns_in_bounded_memory() {
     if !common::alone("flood::a_million_syns_in_bounded_memory") {

@@ -7,22 +7,9 @@ use common::*;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use tcpstate::render::{self, teaching::TeachOptions, Format};
-use tcpstate::report::Report;
+use tcpstate::render::Format;
 use tcpstate::run::{self, Options};
 use tcpstate::teach::text::Lang;
-
-/// Peak resident set size of the largest child waited for, in bytes (as
-/// in `flood.rs`: the test runs alone, so no other test's child counts).
-fn children_max_rss() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
-        usage.assume_init()
-    };
-    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
-}
 
 /// `n` unanswered SYNs from distinct sources, by the gen-capture example.
 fn syn_flood(dir: &Path, n: u32) -> PathBuf {
@@ -110,26 +97,6 @@ fn options(files: &[&str], format: Format) -> Options {
 fn output(options: &Options) -> Option<String> {
     let mut out = Vec::new();
     run::run(options, &mut out, &mut Vec::new()).ok()?;
-    Some(String::from_utf8(out).unwrap())
-}
-
-/// The whole report of the run, every connection with its packets (as
-/// the table keeps them without a limit), drawn by `format`'s renderer.
-fn drawn_whole(options: &Options) -> Option<String> {
-    let draw: fn(&Report, &TeachOptions, &mut dyn std::io::Write) -> std::io::Result<()> =
-        match options.format {
-            Format::Timeline => render::timeline::render,
-            Format::Ladder => render::ladder::render,
-            Format::Mermaid => render::mermaid::render,
-            _ => unreachable!(),
-        };
-    let mut whole = options.clone();
-    whole.format = Format::Table;
-    whole.limit = 0;
-    whole.packets = true;
-    let outcome = run::run(&whole, &mut Vec::new(), &mut Vec::new()).ok()?;
-    let mut out = Vec::new();
-    draw(&outcome.report, &options.teach, &mut out).unwrap();
     Some(String::from_utf8(out).unwrap())
 }
 
