@@ -475,6 +475,41 @@ impl Connection {
     }
 }
 
+/// A connection's box, emptied: what it held is dropped, by the thread
+/// that emptied it, and the next connection is written into it without
+/// reading the old contents again ([`Spare::fill`]). Boxes come back empty
+/// from the reporting thread, which has just read the connection, so the
+/// tracking thread does not walk a cold record to drop it.
+pub struct Spare(Box<std::mem::MaybeUninit<Connection>>);
+
+impl Spare {
+    /// Drops what `conn` holds and keeps its box.
+    pub fn of(conn: Box<Connection>) -> Spare {
+        let raw = Box::into_raw(conn);
+        // SAFETY: `raw` comes from a `Box<Connection>`, so it is valid and
+        // initialized; it is dropped once here and from then on only
+        // treated as uninitialized memory of the same layout
+        // (`MaybeUninit<T>` has `T`'s size and alignment), which `Box`
+        // frees without dropping.
+        unsafe {
+            std::ptr::drop_in_place(raw);
+            Spare(Box::from_raw(
+                raw.cast::<std::mem::MaybeUninit<Connection>>(),
+            ))
+        }
+    }
+
+    /// The box holding `conn`.
+    pub fn fill(self, conn: Connection) -> Box<Connection> {
+        let mut spare = self.0;
+        spare.write(conn);
+        // SAFETY: the box's contents were initialized just above, and
+        // `MaybeUninit<Connection>` has `Connection`'s layout (what
+        // `Box::write`, stable only since Rust 1.87, does).
+        unsafe { Box::from_raw(Box::into_raw(spare).cast::<Connection>()) }
+    }
+}
+
 /// Receives connections when they are done.
 pub trait ConnectionSink {
     /// Boxed, as the table holds it: a connection is large, and passing the
@@ -496,14 +531,14 @@ pub trait ConnectionSink {
     /// Connections are made on one thread and judged on another; reusing
     /// their boxes spares the first an allocation per connection, and the
     /// allocator the memory freed on the other thread.
-    fn ended_returning(&mut self, conn: Box<Connection>, why: EndedBy) -> Option<Box<Connection>> {
+    fn ended_returning(&mut self, conn: Box<Connection>, why: EndedBy) -> Option<Spare> {
         self.ended(conn, why);
         None
     }
 
     /// A box given back ([`ConnectionSink::ended_returning`]), if the sink
     /// has one, for the next new connection.
-    fn spare(&mut self) -> Option<Box<Connection>> {
+    fn spare(&mut self) -> Option<Spare> {
         None
     }
 }
@@ -961,11 +996,37 @@ mod size_tests {
 }
 
 #[cfg(test)]
+mod spare_tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn a_spare_box_holds_the_next_connection() {
+        let a = Addr {
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 1,
+        };
+        let b = Addr { port: 2, ..a };
+        let seg = ip_tests::seg(64, 1, TcpFlags::SYN);
+        let at = At::default();
+        let mut first = Box::new(new_connection(1, a, b, &seg, at, true));
+        first.icmp = Some(Box::default());
+        let spare = Spare::of(first);
+        let second = spare.fill(new_connection(2, b, a, &seg, at, false));
+        assert_eq!(
+            (second.id, second.client, second.packets.is_none()),
+            (2, b, true)
+        );
+        assert!(second.icmp.is_none());
+    }
+}
+
+#[cfg(test)]
 mod ip_tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn seg(ttl: u8, ip_id: u16, flags: u16) -> Segment {
+    pub(super) fn seg(ttl: u8, ip_id: u16, flags: u16) -> Segment {
         Segment {
             src: IpAddr::V4(Ipv4Addr::LOCALHOST),
             src_port: 1,

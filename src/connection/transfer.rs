@@ -31,6 +31,9 @@ pub struct SideTransfer {
     /// Its segments larger than `max_acked` not yet acknowledged: (the
     /// sequence number after the segment, payload), the largest kept.
     pending: [(SeqNum, u32); PENDING],
+    /// The largest payload in `pending` (0: none), so that an ACK while
+    /// nothing is pending, as most are, costs one comparison.
+    pending_max: u32,
     /// Its last segment.
     pub last: Option<At>,
 }
@@ -42,6 +45,7 @@ impl SideTransfer {
         if len <= self.max_acked {
             return;
         }
+        self.pending_max = self.pending_max.max(len);
         if let Some(p) = self.pending.iter_mut().find(|p| p.1 > 0 && p.0 == end) {
             p.1 = p.1.max(len);
             return;
@@ -59,6 +63,9 @@ impl SideTransfer {
 
     /// The peer acknowledged everything before `ack`.
     fn acked(&mut self, ack: SeqNum) {
+        if self.pending_max == 0 {
+            return;
+        }
         for p in self.pending.iter_mut().filter(|p| p.1 > 0) {
             if p.0 <= ack {
                 self.max_acked = self.max_acked.max(p.1);
@@ -69,11 +76,12 @@ impl SideTransfer {
         for p in self.pending.iter_mut().filter(|p| p.1 <= max) {
             *p = (SeqNum(0), 0);
         }
+        self.pending_max = self.pending.iter().map(|p| p.1).max().unwrap_or(0);
     }
 
     /// The largest payload sent and never acknowledged (of those kept).
     pub fn largest_unacked(&self) -> u32 {
-        self.pending.iter().map(|p| p.1).max().unwrap_or(0)
+        self.pending_max
     }
 }
 
@@ -286,6 +294,26 @@ mod tests {
         // Smaller segments are no longer kept.
         t.sent(SeqNum(3000), 3);
         assert_eq!(t.largest_unacked(), 0);
+    }
+
+    proptest::proptest! {
+        /// `pending_max` is always the largest payload kept, whatever the
+        /// order of segments and ACKs.
+        #[test]
+        fn the_kept_maximum_follows_the_pending_segments(
+            ops in proptest::collection::vec((proptest::bool::ANY, 0u32..5000, 0u32..2000), 0..60)
+        ) {
+            let mut t = SideTransfer::default();
+            for (is_ack, at, len) in ops {
+                if is_ack {
+                    t.acked(SeqNum(at));
+                } else {
+                    t.sent(SeqNum(at), len);
+                }
+                let scanned = t.pending.iter().map(|p| p.1).max().unwrap_or(0);
+                proptest::prop_assert_eq!(t.largest_unacked(), scanned);
+            }
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@
 mod index;
 
 use crate::connection::{
-    is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy,
+    is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy, Spare,
 };
 use crate::decode::{IcmpError, Segment};
 use crate::state::Transition;
@@ -244,7 +244,7 @@ pub struct ConnTable {
     /// Tracked connections above which new attempts are packed.
     pack_above: usize,
     /// The box of the last connection packed, reused for the next one.
-    spare: Option<Box<Connection>>,
+    spare: Option<Spare>,
     /// Slots with no connection, for reuse.
     free: Vec<u32>,
     /// Segments decoded but not yet fed (the prefetch pipeline), each with
@@ -482,7 +482,7 @@ impl ConnTable {
         id: u64,
         seg: &Segment,
         at: At,
-        given: Option<Box<Connection>>,
+        given: Option<Spare>,
     ) -> Box<Connection> {
         let (src, dst) = ends(seg);
         let keep = self
@@ -497,10 +497,7 @@ impl ConnTable {
             conn.packets = Some(Box::new(crate::connection::PacketList::collapsing()));
         }
         match self.spare.take().or(given) {
-            Some(mut spare) => {
-                *spare = conn;
-                spare
-            }
+            Some(spare) => spare.fill(conn),
             None => Box::new(conn),
         }
     }
@@ -570,7 +567,7 @@ impl ConnTable {
                 recently_active: true,
             }),
         };
-        self.spare = entry.conn.take();
+        self.spare = entry.conn.take().map(Spare::of);
         self.packed[slot as usize] = Some(packed);
         self.packed_now += 1;
     }

@@ -3,7 +3,7 @@
 //! Renderers take it from there.
 
 use crate::capture::CaptureError;
-use crate::connection::{Connection, ConnectionSink, EndedBy};
+use crate::connection::{Connection, ConnectionSink, EndedBy, Spare};
 use crate::conntable::Limits;
 use crate::report::{CaptureReport, ConnectionReport, Counts, Summary};
 use crate::rules::{Check, Severity};
@@ -153,14 +153,10 @@ impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
         self.judge(&conn);
     }
 
-    fn ended_returning(
-        &mut self,
-        mut conn: Box<Connection>,
-        why: EndedBy,
-    ) -> Option<Box<Connection>> {
+    fn ended_returning(&mut self, mut conn: Box<Connection>, why: EndedBy) -> Option<Spare> {
         conn.ended_by = why;
         self.judge(&conn);
-        Some(conn)
+        Some(Spare::of(conn))
     }
 }
 

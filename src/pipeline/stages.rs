@@ -26,7 +26,7 @@
 
 use super::Progress;
 use crate::capture::{self, CaptureError, Event, ReadSummary};
-use crate::connection::{At, Connection, ConnectionSink, EndedBy};
+use crate::connection::{At, Connection, ConnectionSink, EndedBy, Spare};
 use crate::conntable::{ConnTable, Keyed, Limits};
 use crate::decode::defrag::{Limits as DefragLimits, Reassembler};
 use crate::decode::{self, IcmpError, Packet, Segment, SkipReason};
@@ -467,7 +467,7 @@ impl<S: ConnectionSink> ConnectionSink for Counted<'_, S> {
         *self.done += 1;
         self.sink.ended(conn, why);
     }
-    fn spare(&mut self) -> Option<Box<Connection>> {
+    fn spare(&mut self) -> Option<Spare> {
         self.sink.spare()
     }
 }
@@ -476,7 +476,7 @@ impl<S: ConnectionSink> ConnectionSink for Counted<'_, S> {
 /// boxes the sink gives back, for new connections.
 struct Direct<'a, S> {
     sink: &'a mut S,
-    spares: Vec<Box<Connection>>,
+    spares: Vec<Spare>,
 }
 
 /// Boxes given back kept for reuse at most, on the calling thread.
@@ -494,7 +494,7 @@ impl<S: ConnectionSink> ConnectionSink for Direct<'_, S> {
             }
         }
     }
-    fn spare(&mut self) -> Option<Box<Connection>> {
+    fn spare(&mut self) -> Option<Spare> {
         self.spares.pop()
     }
 }
@@ -601,8 +601,8 @@ type Ended = (Box<Connection>, EndedBy);
 /// gives back, batched too.
 struct ConnectionBatches {
     batches: Batches<Ended, ToReport>,
-    spares: Vec<Box<Connection>>,
-    spares_back: Receiver<Vec<Box<Connection>>>,
+    spares: Vec<Spare>,
+    spares_back: Receiver<Vec<Spare>>,
 }
 
 impl ConnectionSink for ConnectionBatches {
@@ -615,7 +615,7 @@ impl ConnectionSink for ConnectionBatches {
     fn ended(&mut self, conn: Box<Connection>, why: EndedBy) {
         self.batches.push((conn, why));
     }
-    fn spare(&mut self) -> Option<Box<Connection>> {
+    fn spare(&mut self) -> Option<Spare> {
         if self.spares.is_empty() {
             self.spares = self.spares_back.try_recv().ok()?;
         }
@@ -634,7 +634,7 @@ impl Holding for ConnectionBatches {
 fn report_from(
     rx: Receiver<ToReport>,
     back: SyncSender<Vec<Ended>>,
-    spares_back: SyncSender<Vec<Box<Connection>>>,
+    spares_back: SyncSender<Vec<Spare>>,
     sink: &mut impl ConnectionSink,
     on_progress: &mut impl FnMut(Progress),
 ) {
