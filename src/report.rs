@@ -1551,6 +1551,12 @@ impl ConnectionReport {
     }
 }
 
+/// The integration tests' JSON Schema validator, for the unit tests of the
+/// hand-written schemas below.
+#[cfg(test)]
+#[path = "../tests/common/schema.rs"]
+mod schema_check;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1631,17 +1637,17 @@ mod tests {
     }
 
     /// A validator of `schema` (a function of the model's `schema_*`).
-    fn validator(schema: fn(&mut SchemaGenerator) -> Schema) -> jsonschema::Validator {
+    fn validator(schema: fn(&mut SchemaGenerator) -> Schema) -> super::schema_check::Validator {
         let mut g = schemars::generate::SchemaSettings::draft2020_12().into_generator();
         let mut value = schema(&mut g).to_value();
         // The definitions it refers to (enums of other types).
         let defs: serde_json::Map<String, serde_json::Value> = g.take_definitions(true);
         value["$defs"] = defs.into();
-        jsonschema::validator_for(&value).unwrap()
+        super::schema_check::Validator::new(value).unwrap()
     }
 
     #[track_caller]
-    fn valid(v: &jsonschema::Validator, value: serde_json::Value) {
+    fn valid(v: &super::schema_check::Validator, value: serde_json::Value) {
         assert!(v.is_valid(&value), "{value} does not match {:?}", v);
     }
 

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod pcapmut;
+pub mod schema;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -489,10 +490,10 @@ impl Schema {
     }
 
     /// Its validator, built once: draft 2020-12, formats (date-time, ipv4,
-    /// ipv6) checked too.
-    pub fn validator(self) -> &'static jsonschema::Validator {
-        static DOCUMENT: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-        static RECORD: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    /// ipv6) checked too (`schema.rs`).
+    pub fn validator(self) -> &'static schema::Validator {
+        static DOCUMENT: std::sync::OnceLock<schema::Validator> = std::sync::OnceLock::new();
+        static RECORD: std::sync::OnceLock<schema::Validator> = std::sync::OnceLock::new();
         let cell = match self {
             Schema::Document => &DOCUMENT,
             Schema::Record => &RECORD,
@@ -500,9 +501,7 @@ impl Schema {
         cell.get_or_init(|| {
             let schema: serde_json::Value =
                 serde_json::from_str(self.text()).expect("the shipped schema is JSON");
-            jsonschema::draft202012::options()
-                .should_validate_formats(true)
-                .build(&schema)
+            schema::Validator::new(schema)
                 .unwrap_or_else(|e| panic!("{self:?}: the shipped schema does not compile: {e}"))
         })
     }
@@ -510,10 +509,7 @@ impl Schema {
     /// What is wrong with `value` by this schema, one line per error
     /// (where in `value`, then what); empty when it is valid.
     pub fn errors(self, value: &serde_json::Value) -> Vec<String> {
-        self.validator()
-            .iter_errors(value)
-            .map(|e| format!("at '{}': {e}", e.instance_path()))
-            .collect()
+        self.validator().errors(value)
     }
 
     /// Panics, saying why and showing the start of `value`, unless it is

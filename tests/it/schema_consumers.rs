@@ -3,9 +3,12 @@
 //! recipe, into one typed row per connection with the table's counts;
 //! parsezeeklogs (a Zeek log reader from PyPI) reads `--format zeek` with the
 //! right types; `jq` runs the README's examples and gives the answers the
-//! README shows.
+//! README shows; Python's `jsonschema` (the reference implementation of
+//! JSON Schema) checks both shipped schemas against draft 2020-12's
+//! meta-schema and validates documents and records with them, beside the
+//! tests' own validator (`tests/common/schema.rs`).
 //!
-//! `.ci/run` installs DuckDB and parsezeeklogs into a virtual environment
+//! `.ci/run` installs DuckDB, parsezeeklogs and jsonschema into a virtual environment
 //! (`.ci/python-setup`, into `.ci/venv/`) and exports its python as
 //! `TCPSTATE_PYTHON`; jq comes from Debian. Without them a test says it was
 //! skipped; under CI (`CI` set) it fails.
@@ -456,4 +459,78 @@ fn the_readme_jq_examples_give_the_answers_it_shows() {
     // The report they ran on is a valid document.
     let report: Report = document(std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(report.connections.len(), 4);
+}
+
+/// Checks each schema against the meta-schema, then validates the instances
+/// (argument pairs: schema file, instance file), formats asserted; prints the
+/// errors found, as a JSON list per instance.
+const JSONSCHEMA: &str = r#"
+import json, sys
+from jsonschema import Draft202012Validator, FormatChecker
+out = []
+args = sys.argv[1:]
+for schema_path, instance_path in zip(args[::2], args[1::2]):
+    schema = json.load(open(schema_path))
+    Draft202012Validator.check_schema(schema)
+    v = Draft202012Validator(schema, format_checker=FormatChecker())
+    errors = []
+    for line in open(instance_path):
+        if line.strip():
+            errors += [e.message for e in v.iter_errors(json.loads(line))]
+    out.append(errors)
+print(json.dumps(out))
+"#;
+
+/// The reference validator agrees with the tests' own: the shipped schemas
+/// are valid draft 2020-12, tcpstate's outputs pass them, and a broken
+/// document fails both.
+#[test]
+fn the_schemas_pass_the_reference_validator() {
+    let Some(python) = python("jsonschema") else {
+        return;
+    };
+    let files = real_captures();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = analyze_output(&["--format", "json", "--packets"], &files);
+    let value: Value = serde_json::from_slice(&doc).unwrap();
+    Schema::Document.check(&value);
+    let mut broken = value.clone();
+    broken["connections"][0]["client"]["port"] = serde_json::json!(70000);
+    assert!(!Schema::Document.errors(&broken).is_empty());
+    let lines = analyze_output(&["--format", "jsonl"], &files);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let (doc_schema, rec_schema) = (
+        root.join("tcpstate.schema.json"),
+        root.join("tcpstate-record.schema.json"),
+    );
+    let doc_file = write("doc.json", &serde_json::to_vec(&value).unwrap());
+    let broken_file = write("broken.json", &serde_json::to_vec(&broken).unwrap());
+    let lines_file = write("lines.jsonl", &lines);
+    let found = run_python(
+        &python,
+        JSONSCHEMA,
+        &[
+            &doc_schema,
+            &doc_file,
+            &rec_schema,
+            &lines_file,
+            &doc_schema,
+            &broken_file,
+        ],
+    );
+    let found = found.as_array().unwrap();
+    assert_eq!(found[0], serde_json::json!([]), "the document");
+    assert_eq!(found[1], serde_json::json!([]), "the records");
+    let broken_errors = found[2].as_array().unwrap();
+    assert!(
+        broken_errors
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("70000")),
+        "{broken_errors:?}"
+    );
 }

@@ -65,9 +65,10 @@ fn the_schemas_are_valid_draft_2020_12() {
     for schema in [Schema::Document, Schema::Record] {
         let v: Value = serde_json::from_str(schema.text()).unwrap();
         assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
-        if let Err(e) = jsonschema::meta::validate(&v) {
-            panic!("{schema:?}: not a valid schema: {e}");
-        }
+        // Every keyword one the tests' validator checks (or an annotation),
+        // every `$ref` resolved, every pattern a regular expression; the
+        // schemas are checked against the draft's own meta-schema by
+        // `schema_consumers::the_schemas_pass_the_reference_validator`.
         schema.validator();
     }
 }
