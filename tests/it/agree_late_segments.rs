@@ -3,7 +3,8 @@
 //! was already written (here 2.7 s after it was reset; also after the idle
 //! timeout or an eviction) opens a new tcpstate connection without a SYN,
 //! and is numbered on from the old connection's relative-number bases, as
-//! tshark numbers it in the same stream (`tcp.seq`/`tcp.ack`).
+//! tshark numbers it in the same stream (`tcp.seq`/`tcp.ack`), and its
+//! sequence analysis goes on from the old one's (`tcp.analysis.*`).
 
 use crate::common;
 use common::*;
@@ -67,4 +68,24 @@ fn a_syn_after_a_written_connection_starts_its_own_numbering() {
         assert!(first.flags.starts_with("SYN"), "{}", first.flags);
         assert_eq!(first.rel_seq, 0, "connection {}", c.id);
     }
+}
+
+#[test]
+fn keep_alives_after_the_idle_timeout_are_still_keep_alives() {
+    // keepalive_idle_split.pcap: keepalive_s.pcap with frames 8-16 (the
+    // keep-alives, their ACKs and the close) 400 s later (tools/retime.py).
+    let report = analyze_one("agree/keepalive_idle_split.pcap");
+    assert_eq!(report.connections.len(), 2);
+    assert_eq!(report.connections[0].ended_by, "idle_timeout");
+    let old = report.connections[0].packets.as_ref().unwrap();
+    let late = report.connections[1].packets.as_ref().unwrap();
+    // Frame 8: the client's keep-alive, one byte below what it sent last.
+    let last_client = old.iter().rev().find(|p| p.dir == "c2s").unwrap();
+    assert_eq!(late[0].frame, 8);
+    assert_eq!(late[0].rel_seq + 1, last_client.rel_seq + last_client.len);
+    assert_eq!(late[0].analysis, ["keep_alive"]);
+    // Frame 9, the server's ACK of it: nothing unseen is acknowledged, and
+    // the window, scaled as the handshake of the old connection said, has
+    // not changed.
+    assert_eq!(late[1].analysis, ["keep_alive_ack"]);
 }

@@ -86,13 +86,20 @@ const SKIPPED_ON_PURPOSE: &[(&str, &[u64], &[u64], &str)] = &[(
 /// one tshark stream, on purpose, with the reason. The frames after the
 /// split keep tshark's relative numbers (the bases of the connection handed
 /// over, `conntable/ended.rs`) and its analysis flags.
-pub(crate) const SPLIT_ON_PURPOSE: &[(&str, &[u64], &str)] = &[(
-    "agree/reject_mid_s.pcap",
-    &[91],
-    "frame 91 comes 2.7 s after the connection was reset (frame 90): a \
-     finished connection lingers 2 s, then is written; tshark starts a new \
-     stream only on a SYN",
-)];
+pub(crate) const SPLIT_ON_PURPOSE: &[(&str, &[u64], &str)] = &[
+    (
+        "agree/reject_mid_s.pcap",
+        &[91],
+        "frame 91 comes 2.7 s after the connection was reset (frame 90): a \
+         finished connection lingers 2 s, then is written; tshark starts a \
+         new stream only on a SYN",
+    ),
+    (
+        "agree/keepalive_idle_split.pcap",
+        &[8],
+        "frame 8 comes 400 s after frame 7, past the 300 s idle timeout",
+    ),
+];
 
 #[test]
 fn relative_numbers_and_streams_agree_with_tshark() {
