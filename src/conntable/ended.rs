@@ -5,11 +5,10 @@
 //! tshark does: to tshark it is the same stream (it starts a new stream
 //! only on a SYN). Its sequence analysis goes on from the old one's too
 //! (the next sequence number, the last ACK and window of each direction,
-//! the window scales),
-//! so that a keep-alive or an ACK of data the old connection saw is
-//! flagged as tshark flags it. Fixed size: a direct-mapped table of [`SLOTS`] entries,
-//! the last connection handed over per entry; allocated on the first
-//! hand-over.
+//! the window scales), so that a keep-alive or an ACK of data the old
+//! connection saw is flagged as tshark flags it. Fixed size: a
+//! direct-mapped table of [`SLOTS`] entries, the last connection handed
+//! over per entry, allocated on the first hand-over.
 
 use super::FlowKey;
 use crate::connection::{Addr, Connection};
