@@ -95,6 +95,11 @@ struct Flow {
     /// Wireshark, so the same hole is reported once until the ACK moves.
     dup_acks: i32,
     last_flags: SegFlags,
+    /// This direction's window scale as an earlier connection of the same
+    /// 4-tuple (tshark's same stream) negotiated it, for a connection opened
+    /// without a SYN (`conntable/ended.rs`): used while the connection's own
+    /// handshake does not tell. In what was padding.
+    carried_shift: Option<u8>,
 }
 
 /// Wireshark's default out-of-order threshold when no RTT is known.
@@ -114,6 +119,24 @@ pub struct SeqAnalysis {
 }
 
 impl SeqAnalysis {
+    /// The same analysis with the two directions exchanged (for a
+    /// connection whose client is the other end).
+    pub fn swapped(&self) -> SeqAnalysis {
+        let [a, b] = self.flows;
+        SeqAnalysis {
+            flows: [b, a],
+            ..self.clone()
+        }
+    }
+
+    /// Keeps each direction's window scale (`[client, server]`), for the
+    /// analysis to go on in a connection opened without a SYN.
+    pub fn carry_window_shifts(&mut self, shifts: [Option<u8>; 2]) {
+        for (flow, known) in self.flows.iter_mut().zip(shifts) {
+            flow.carried_shift = known.or(flow.carried_shift);
+        }
+    }
+
     /// Wireshark's initial RTT: from the most recent bare SYN (the one that
     /// was answered, when it was sent again) to the first segment with ACK
     /// and without SYN, in either direction (the handshake's third ACK); a
@@ -139,6 +162,7 @@ impl SeqAnalysis {
         ts_ns: i64,
         shift: Option<u8>,
     ) -> SegFlags {
+        let shift = shift.or(self.flows[from as usize].carried_shift);
         self.note_initial_rtt(seg, ts_ns);
         let [client, server] = &mut self.flows;
         let (fwd, rev) = match from {

@@ -13,6 +13,7 @@
 //! prefetched, so that with thousands of connections interleaved the CPU
 //! does not wait for memory on every segment.
 
+mod ended;
 mod index;
 
 use crate::connection::{
@@ -254,6 +255,9 @@ pub struct ConnTable {
     /// Finished connections by finishing time, to be handed over after
     /// lingering: (time, slot, id).
     lingering: VecDeque<(i64, u32, u64)>,
+    /// The relative-number bases of connections handed over, for a later
+    /// segment of their 4-tuple without SYN (tshark's same stream).
+    ended: ended::EndedBases,
     /// Every tracked connection (slot, id), in a second-chance (CLOCK)
     /// order for eviction.
     clock: VecDeque<(u32, u64)>,
@@ -350,6 +354,7 @@ impl ConnTable {
             free: Vec::new(),
             queue: VecDeque::with_capacity(QUEUE + 1),
             lingering: VecDeque::new(),
+            ended: ended::EndedBases::default(),
             clock: VecDeque::new(),
             attempts: VecDeque::new(),
             next_sweep: i64::MIN,
@@ -651,7 +656,10 @@ impl ConnTable {
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(self.id_step);
         let given = sink.spare();
-        let conn = self.new_connection(id, seg, at, given);
+        let mut conn = self.new_connection(id, seg, at, given);
+        if !seg.flags.syn() {
+            self.ended.inherit(p.hash, &p.key, &mut conn);
+        }
         let entry = Slot {
             key: p.key,
             id,
@@ -694,6 +702,7 @@ impl ConnTable {
             self.index.remove(found);
         }
         if let Some(conn) = entry.conn.take() {
+            self.ended.note(hash, entry.key, &conn);
             self.free.push(slot);
             sink.ended(conn, why);
         }

@@ -43,7 +43,7 @@ skip_golden() {
 # as a frame of the stream with raw numbers and no analysis; tcpstate
 # attaches the error to the connection instead, so those frames are left out.
 tcp='tcp && !icmp && !icmpv6'
-for f in captures/*.pcap captures/*.pcapng variants/*.pcap variants/*.pcapng crafted/*.pcap tunnels/*.pcap icmp/*.pcap diagnosis/*.pcap; do
+for f in captures/*.pcap captures/*.pcapng variants/*.pcap variants/*.pcapng crafted/*.pcap tunnels/*.pcap icmp/*.pcap diagnosis/*.pcap agree/*.pcap; do
   [ -e "$f" ] || continue
   skip_golden "$f" && continue
   out="tshark/$(echo "$f" | tr '/' '_').tsv"
@@ -56,7 +56,7 @@ for f in captures/*.pcap captures/*.pcapng variants/*.pcap variants/*.pcapng cra
 done
 # Wireshark's conversation completeness needs two passes to be final: one
 # line per capture and stream.
-for f in captures/*.pcap captures/*.pcapng variants/*.pcap variants/*.pcapng crafted/*.pcap tunnels/*.pcap icmp/*.pcap diagnosis/*.pcap; do
+for f in captures/*.pcap captures/*.pcapng variants/*.pcap variants/*.pcapng crafted/*.pcap tunnels/*.pcap icmp/*.pcap diagnosis/*.pcap agree/*.pcap; do
   [ -e "$f" ] || continue
   skip_golden "$f" && continue
   # shellcheck disable=SC2046

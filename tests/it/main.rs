@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod agree_late_segments;
 mod bounded_long;
 mod captures;
 mod catalog_references;
