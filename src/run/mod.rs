@@ -200,6 +200,7 @@ pub fn run(
         packets_for: needs_packets.flatten(),
         packets_until: None,
         collapse_packets: output.collapse_packets(),
+        stream_packets: output.streams(),
         allow: options.allow.clone(),
         limits: options.limits,
         // Captures are analyzed one per job; with a job to spare, each
@@ -582,6 +583,23 @@ impl CaptureSink<'_, '_> {
             }
         }
         let put_id = self.output.put_id();
+        if let Some(packets) = self.output.packet_stream(c) {
+            // Written as its packets are read back, never whole.
+            let (output, scratch) = (self.output, &mut self.scratch);
+            let mut write = |out: &mut dyn Write| output.write_streamed(c, packets, scratch, out);
+            match &mut *self.lines {
+                Lines::Direct(out) => {
+                    put_id(c.id, *out)?;
+                    write(*out)?;
+                    if self.flush_lines {
+                        out.flush()?;
+                    }
+                }
+                Lines::Spool(spool) => spool.push_with(c.id, 0, write)?,
+                Lines::Sorted(sorted) => sorted.push_with(c.id, 0, write)?,
+            }
+            return Ok(());
+        }
         for part in 0..self.output.parts(c) {
             let (slot, bytes) = self.output.record(c, part, &mut self.scratch)?;
             match &mut *self.lines {
@@ -1044,14 +1062,14 @@ impl Merged {
     ) -> io::Result<()> {
         if output.sorts() {
             let sorted = &mut self.streamed.sorted;
-            let mut bytes = Vec::new();
+            // Copied through: a record can be larger than memory.
             return spool.each(|reader, id, slot, len| {
-                bytes.clear();
-                reader.take(len).read_to_end(&mut bytes)?;
-                if bytes.len() as u64 != len {
-                    return Err(io::ErrorKind::UnexpectedEof.into());
-                }
-                sorted.push(id.saturating_add(offset), slot as usize, &bytes)
+                sorted.push_with(id.saturating_add(offset), slot as usize, |out| {
+                    if io::copy(&mut reader.take(len), out)? != len {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                    Ok(())
+                })
             });
         }
         if output.is_zeek() && self.streamed.starts.first.is_none() && !spool.is_empty() {
