@@ -1,6 +1,6 @@
 //! A connection's per-packet records (`--packets`, the teaching views),
 //! kept compactly: each record is encoded into a few bytes as it settles
-//! (about 25 instead of the 72 of a [`PacketRecord`]), and a list allowed
+//! (about 18 instead of the 72 of a [`PacketRecord`]), and a list allowed
 //! to spill ([`PacketList::spilling`], for the formats that write the
 //! packets as they read them back) moves its encoded records to a temporary
 //! file past [`SPILL_OVER`] bytes, so that one connection of millions of
@@ -57,7 +57,7 @@ pub struct PacketList {
     /// The records settled (encoded, spilled or not).
     settled: usize,
     /// What the next record settled is encoded against.
-    prev: At,
+    prev: Prev,
     /// The records of the run of plain segments being read, while it is
     /// too short to collapse: they follow the settled ones.
     tail: Vec<PacketRecord>,
@@ -235,8 +235,7 @@ impl PacketList {
 
     /// Encodes `rec` after the settled records.
     fn settle(&mut self, rec: &PacketRecord) {
-        encode(&mut self.encoded, self.prev, rec);
-        self.prev = rec.at;
+        encode(&mut self.encoded, &mut self.prev, rec);
         self.settled += 1;
         if self.encoded.len() >= SPILL_OVER {
             self.spill_out();
@@ -339,24 +338,54 @@ fn unzigzag(u: u64) -> i64 {
     ((u >> 1) as i64) ^ -((u & 1) as i64)
 }
 
-/// Appends `rec`, its frame and time as the differences from `prev`'s:
-/// varints but for the raw sequence numbers and one byte of bits (the
-/// sender, whether there is a relative ACK, whether there are
+/// What a record is encoded against: the previous record's frame and time,
+/// and per sender its previous sequence and acknowledgement numbers and
+/// the bases its relative numbers were taken from.
+#[derive(Debug, Clone, Copy, Default)]
+struct Prev {
+    at: At,
+    seq: [u32; 2],
+    ack: [u32; 2],
+    base: [u32; 2],
+    ack_base: [u32; 2],
+}
+
+/// `now` as its signed distance from `before` (32-bit serial numbers).
+fn delta32(now: u32, before: u32) -> u64 {
+    zigzag(i64::from(now.wrapping_sub(before) as i32))
+}
+
+fn undelta32(before: u32, delta: u64) -> u32 {
+    before.wrapping_add(unzigzag(delta) as i32 as u32)
+}
+
+/// Appends `rec` as varints of its differences from `prev` (frame, time;
+/// sequence and acknowledgement numbers and their bases, from the same
+/// sender's previous record), its other numbers as varints, one byte of
+/// bits (the sender, whether there is a relative ACK, whether there are
 /// transitions), one of the two states, and two per transition.
-fn encode(out: &mut Vec<u8>, prev: At, rec: &PacketRecord) {
-    put_varint(out, zigzag(rec.at.frame.wrapping_sub(prev.frame) as i64));
-    put_varint(out, zigzag(rec.at.ts_ns.wrapping_sub(prev.ts_ns)));
+fn encode(out: &mut Vec<u8>, prev: &mut Prev, rec: &PacketRecord) {
+    put_varint(out, zigzag(rec.at.frame.wrapping_sub(prev.at.frame) as i64));
+    put_varint(out, zigzag(rec.at.ts_ns.wrapping_sub(prev.at.ts_ns)));
+    prev.at = rec.at;
+    let d = rec.dir as usize;
     out.push(
         rec.dir as u8
             | u8::from(rec.rel_ack.is_some()) << 1
             | u8::from(!rec.transitions.is_empty()) << 2,
     );
     put_varint(out, u64::from(rec.flags.0));
-    out.extend_from_slice(&rec.seq.raw().to_le_bytes());
-    out.extend_from_slice(&rec.ack.raw().to_le_bytes());
-    put_varint(out, u64::from(rec.rel_seq));
-    if let Some(ack) = rec.rel_ack {
-        put_varint(out, u64::from(ack));
+    let (seq, ack) = (rec.seq.raw(), rec.ack.raw());
+    put_varint(out, delta32(seq, prev.seq[d]));
+    put_varint(out, delta32(ack, prev.ack[d]));
+    (prev.seq[d], prev.ack[d]) = (seq, ack);
+    let base = seq.wrapping_sub(rec.rel_seq);
+    put_varint(out, delta32(base, prev.base[d]));
+    prev.base[d] = base;
+    if let Some(rel) = rec.rel_ack {
+        let base = ack.wrapping_sub(rel);
+        put_varint(out, delta32(base, prev.ack_base[d]));
+        prev.ack_base[d] = base;
     }
     put_varint(out, u64::from(rec.len));
     put_varint(out, u64::from(rec.window));
@@ -374,7 +403,7 @@ fn encode(out: &mut Vec<u8>, prev: At, rec: &PacketRecord) {
 /// Reads back what [`encode`] wrote, record after record.
 #[derive(Default)]
 struct Decoder {
-    prev: At,
+    prev: Prev,
 }
 
 /// Bytes being decoded.
@@ -404,12 +433,6 @@ impl Bytes<'_> {
 
     fn narrow<T: TryFrom<u64>>(&mut self) -> io::Result<T> {
         T::try_from(self.varint()?).map_err(|_| bad())
-    }
-
-    fn word(&mut self) -> io::Result<u32> {
-        let bytes = self.buf.get(self.at..self.at + 4).ok_or_else(cut_short)?;
-        self.at += 4;
-        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
     fn state(nibble: u8) -> io::Result<State> {
@@ -448,17 +471,22 @@ impl Decoder {
     }
 
     fn record(&mut self, b: &mut Bytes<'_>) -> io::Result<PacketRecord> {
-        let frame = self.prev.frame.wrapping_add(unzigzag(b.varint()?) as u64);
-        let ts_ns = self.prev.ts_ns.wrapping_add(unzigzag(b.varint()?));
+        let prev = &mut self.prev;
+        let frame = prev.at.frame.wrapping_add(unzigzag(b.varint()?) as u64);
+        let ts_ns = prev.at.ts_ns.wrapping_add(unzigzag(b.varint()?));
         let at = At { frame, ts_ns };
-        self.prev = at;
+        prev.at = at;
         let head = b.byte()?;
+        let d = usize::from(head & 1);
         let flags = TcpFlags(b.narrow()?);
-        let seq = SeqNum(b.word()?);
-        let ack = SeqNum(b.word()?);
-        let rel_seq = b.narrow()?;
+        prev.seq[d] = undelta32(prev.seq[d], b.varint()?);
+        prev.ack[d] = undelta32(prev.ack[d], b.varint()?);
+        let (seq, ack) = (SeqNum(prev.seq[d]), SeqNum(prev.ack[d]));
+        prev.base[d] = undelta32(prev.base[d], b.varint()?);
+        let rel_seq = seq.raw().wrapping_sub(prev.base[d]);
         let rel_ack = if head & 2 != 0 {
-            Some(b.narrow()?)
+            prev.ack_base[d] = undelta32(prev.ack_base[d], b.varint()?);
+            Some(ack.raw().wrapping_sub(prev.ack_base[d]))
         } else {
             None
         };

@@ -94,6 +94,17 @@ pub struct Options {
 }
 
 impl Options {
+    /// Whether the run keeps per-packet records of every connection
+    /// (`--packets`, the teaching views, the HTML report's details): then
+    /// the records, not the connection table, set how much memory it
+    /// takes, and writing its output, not tracking, how long.
+    pub fn keeps_packets(&self) -> bool {
+        self.packets
+            || Output::new(self)
+                .needs_packets()
+                .is_some_and(|only| only.is_none())
+    }
+
     /// The table of `files`, analyzed one at a time, failing on errors; the
     /// command line's defaults otherwise.
     pub fn new(files: Vec<PathBuf>) -> Options {

@@ -32,7 +32,7 @@ pub(super) struct Sorted {
 const RUN_BUFFER: (usize, usize) = (64 << 10, 4 << 10);
 
 impl Sorted {
-    const IN_MEMORY: usize = 8 << 20;
+    const IN_MEMORY: usize = 4 << 20;
 
     pub fn new() -> Sorted {
         Sorted {
@@ -72,16 +72,19 @@ impl Sorted {
             self.chunk.reserve_exact(Self::IN_MEMORY);
         }
         let start = self.chunk.len();
-        // Its length is known at the end.
-        self.chunk.extend_from_slice(&spool::header(id, 0, 0));
         let mut record = Record {
             sorted: self,
             start,
             on_disk: None,
             len: 0,
         };
-        let written = write(&mut record);
-        let (start, on_disk, len) = (record.start, record.on_disk, record.len);
+        // Its length is known at the end. The header is written as the
+        // rest is: the chunk never grows past its bound.
+        let written = record
+            .write_all(&spool::header(id, 0, 0))
+            .and_then(|()| write(&mut record));
+        let (start, on_disk) = (record.start, record.on_disk);
+        let len = record.len.saturating_sub(HEADER as u64);
         if let Err(e) = written {
             // Not a record: what it left in the chunk goes.
             if on_disk.is_none() {
@@ -247,7 +250,7 @@ struct Record<'a> {
     start: usize,
     /// Where it starts in the file, once it is there.
     on_disk: Option<u64>,
-    /// Its bytes so far.
+    /// Its bytes so far, header included.
     len: u64,
 }
 
@@ -423,6 +426,48 @@ mod tests {
         for id in 1..=count {
             expected.extend_from_slice(format!("\n{id}:").as_bytes());
             expected.extend_from_slice(&body(id));
+        }
+        assert!(out == expected, "records out of order or altered");
+    }
+
+    #[test]
+    fn a_record_larger_than_the_chunk_is_written_as_it_comes() {
+        let mut sorted = Sorted::new();
+        let big = |id: u64| (id as usize % 3 + 1) * Sorted::IN_MEMORY + 7;
+        let byte = |id: u64, i: usize| b'a' + ((id as usize + i / 1000) % 26) as u8;
+        let ids = [5u64, 2, 9, 1, 7, 3];
+        for &id in &ids {
+            if id % 2 == 1 {
+                // Written in pieces of 64 KiB, as a connection's packets are.
+                sorted
+                    .push_with(id, 2, |out| {
+                        let body: Vec<u8> = (0..big(id)).map(|i| byte(id, i)).collect();
+                        body.chunks(64 << 10).try_for_each(|c| out.write_all(c))
+                    })
+                    .unwrap();
+            } else {
+                sorted.push(id, 1, format!("<x{id}>").as_bytes()).unwrap();
+            }
+        }
+        // Never more in memory than the chunk holds.
+        assert!(sorted.chunk.capacity() <= Sorted::IN_MEMORY);
+        let mut out = Vec::new();
+        sorted
+            .write_to(&mut out, put, |_, out| out.write_all(b"|"))
+            .unwrap();
+        let mut expected = Vec::new();
+        let mut sorted_ids = ids;
+        sorted_ids.sort_unstable();
+        for id in sorted_ids {
+            expected.push(b'|');
+            if id % 2 == 1 {
+                let body: Vec<u8> = (0..big(id)).map(|i| byte(id, i)).collect();
+                expected.extend_from_slice(&body[..2]);
+                expected.extend_from_slice(format!("{id}:").as_bytes());
+                expected.extend_from_slice(&body[2..]);
+            } else {
+                expected.extend_from_slice(format!("<{id}:x{id}>").as_bytes());
+            }
         }
         assert!(out == expected, "records out of order or altered");
     }

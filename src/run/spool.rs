@@ -308,4 +308,27 @@ mod tests {
         let tail = &out[out.len() - rest.len() - last.len()..];
         assert!(tail.starts_with(last.as_bytes()));
     }
+
+    #[test]
+    fn a_record_written_in_pieces_spills_as_it_comes() {
+        let mut spool = Spool::new(usize::MAX - 1);
+        spool.push(1, 0, b",\"a\":1}\n").unwrap();
+        let piece = vec![b'x'; 1 << 16];
+        let pieces = 2 * Spool::IN_MEMORY / piece.len();
+        spool
+            .push_with(2, 0, |out| {
+                (0..pieces).try_for_each(|_| out.write_all(&piece))?;
+                out.write_all(b"}\n")
+            })
+            .unwrap();
+        assert!(spool.file.is_some());
+        assert!(spool.memory.is_empty());
+        spool.push(3, 0, b",\"c\":3}\n").unwrap();
+        let mut out = Vec::new();
+        spool.copy_to(&mut out, 0, json_id).unwrap();
+        let mut expected = b"{\"id\":1,\"a\":1}\n{\"id\":2".to_vec();
+        expected.extend(std::iter::repeat_n(b'x', pieces * piece.len()));
+        expected.extend_from_slice(b"}\n{\"id\":3,\"c\":3}\n");
+        assert!(out == expected);
+    }
 }
