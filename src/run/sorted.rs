@@ -32,7 +32,7 @@ pub(super) struct Sorted {
 const RUN_BUFFER: (usize, usize) = (64 << 10, 4 << 10);
 
 impl Sorted {
-    const IN_MEMORY: usize = 4 << 20;
+    const IN_MEMORY: usize = 2 << 20;
 
     pub fn new() -> Sorted {
         Sorted {
