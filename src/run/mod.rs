@@ -95,14 +95,13 @@ pub struct Options {
 
 impl Options {
     /// Whether the run keeps per-packet records of every connection
-    /// (`--packets`, the teaching views, the HTML report's details): then
-    /// the records, not the connection table, set how much memory it
-    /// takes, and writing its output, not tracking, how long.
+    /// (`--packets`, the teaching views of every connection; not the HTML
+    /// report, which keeps those of the connections it may show in detail
+    /// only): then the records, not the connection table, set how much
+    /// memory it takes, and drawing or writing its output, not tracking,
+    /// how long.
     pub fn keeps_packets(&self) -> bool {
-        self.packets
-            || Output::new(self)
-                .needs_packets()
-                .is_some_and(|only| only.is_none())
+        self.packets || matches!(Output::new(self), Output::Teaching { conn: None, .. })
     }
 
     /// The table of `files`, analyzed one at a time, failing on errors; the
