@@ -396,6 +396,50 @@ pub struct PacketReport {
     pub run: Option<Box<RunReport>>,
 }
 
+impl PacketReport {
+    /// The report of one packet record of a connection whose first frame
+    /// came at `first_ns`.
+    fn of(
+        p: &crate::connection::PacketRecord,
+        run: Option<&crate::connection::RunSummary>,
+        first_ns: i64,
+    ) -> PacketReport {
+        PacketReport {
+            frame: p.at.frame,
+            time: secs(p.at.ts_ns.saturating_sub(first_ns)),
+            dir: p.dir,
+            flags: p.flags,
+            seq: p.seq.raw(),
+            ack: p.flags.ack().then_some(p.ack.raw()),
+            rel_seq: p.rel_seq,
+            rel_ack: p.rel_ack,
+            len: p.len,
+            window: p.window,
+            client_state: p.client_state,
+            server_state: p.server_state,
+            analysis: p.analysis,
+            transitions: p
+                .transitions
+                .iter()
+                .map(|t| TransitionReport {
+                    side: t.side,
+                    from: t.from,
+                    to: t.to,
+                })
+                .collect(),
+            run: run.map(|run| {
+                Box::new(RunReport {
+                    last_frame: run.last.frame,
+                    last_time: secs(run.last.ts_ns.saturating_sub(first_ns)),
+                    segments: run.segments,
+                    bytes: run.bytes,
+                    analysis: run.analysis.clone(),
+                })
+            }),
+        }
+    }
+}
+
 /// A run of ordinary segments collapsed while reading, as the teaching
 /// views sum it up (`teach::Collapsed`); its first segment is the record's.
 #[derive(Debug, Clone, PartialEq)]
@@ -490,6 +534,52 @@ pub struct ConnectionReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<PacketReport>")]
     pub packets: Option<Vec<PacketReport>>,
+    /// Instead of `packets` (then `None`), in the formats that write the
+    /// packets as they read them ([`PacketStream`]): not written by this
+    /// type's `Serialize`, but after it, as the last field
+    /// (`render::json`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub packet_stream: Option<PacketStream>,
+}
+
+/// A connection's packet records (`connection::PacketList`, spilled to a
+/// temporary file past a bound), made [`PacketReport`]s one at a time as
+/// they are written: one connection of millions of segments is never
+/// held as reports, nor as text.
+#[derive(Debug, Clone)]
+pub struct PacketStream {
+    list: std::sync::Arc<crate::connection::PacketList>,
+    /// The connection's first frame's time, that of each packet is from.
+    first_ns: i64,
+}
+
+impl PacketStream {
+    /// The packets of `c`, taken from it.
+    pub fn take(c: &mut Connection) -> Option<PacketStream> {
+        c.packets.take().map(|list| PacketStream {
+            list: std::sync::Arc::new(*list),
+            first_ns: c.first.ts_ns,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Hands each packet's report to `f`, in order. Fails if the records
+    /// spilled cannot be read back, or if `f` fails.
+    pub fn for_each(
+        &self,
+        mut f: impl FnMut(&PacketReport) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        self.list
+            .for_each(|_, p, run| f(&PacketReport::of(p, run, self.first_ns)))
+    }
 }
 
 /// One ICMP or ICMPv6 error about one of a connection's segments.
@@ -1423,42 +1513,15 @@ impl ConnectionReport {
         };
         let o = &c.obs;
         let packets = c.packets.as_ref().map(|list| {
-            list.iter()
-                .enumerate()
-                .map(|(i, p)| PacketReport {
-                    frame: p.at.frame,
-                    time: secs(p.at.ts_ns.saturating_sub(c.first.ts_ns)),
-                    dir: p.dir,
-                    flags: p.flags,
-                    seq: p.seq.raw(),
-                    ack: p.flags.ack().then_some(p.ack.raw()),
-                    rel_seq: p.rel_seq,
-                    rel_ack: p.rel_ack,
-                    len: p.len,
-                    window: p.window,
-                    client_state: p.client_state,
-                    server_state: p.server_state,
-                    analysis: p.analysis,
-                    transitions: p
-                        .transitions
-                        .iter()
-                        .map(|t| TransitionReport {
-                            side: t.side,
-                            from: t.from,
-                            to: t.to,
-                        })
-                        .collect(),
-                    run: list.run_at(i).map(|run| {
-                        Box::new(RunReport {
-                            last_frame: run.last.frame,
-                            last_time: secs(run.last.ts_ns.saturating_sub(c.first.ts_ns)),
-                            segments: run.segments,
-                            bytes: run.bytes,
-                            analysis: run.analysis.clone(),
-                        })
-                    }),
-                })
-                .collect()
+            let mut packets = Vec::with_capacity(list.len());
+            // In memory (only a list that spills can fail to read back,
+            // and such a list is a `PacketStream`'s).
+            let read = list.for_each(|_, p, run| {
+                packets.push(PacketReport::of(p, run, c.first.ts_ns));
+                Ok(())
+            });
+            debug_assert!(read.is_ok(), "{read:?}");
+            packets
         });
         ConnectionReport {
             id: c.id,
@@ -1547,6 +1610,7 @@ impl ConnectionReport {
                 .map(|i| IcmpReport::of(c, i))
                 .collect(),
             packets,
+            packet_stream: None,
         }
     }
 }

@@ -229,6 +229,9 @@ pub struct ConnTable {
     /// With `keep_packets`: collapse runs of ordinary segments while
     /// reading ([`crate::connection::PacketList::collapsing`]).
     collapse_packets: bool,
+    /// With `keep_packets`: the records of a connection past a bound go to
+    /// a temporary file ([`crate::connection::PacketList::spilling`]).
+    spill_packets: bool,
     limits: Limits,
     next_id: u64,
     /// Added to an id for the next: 1, or `--shard`'s N.
@@ -329,6 +332,12 @@ impl ConnTable {
         self.collapse_packets = on;
     }
 
+    /// The packets kept are read back as they are written: a connection's
+    /// records past a bound may wait in a temporary file.
+    pub fn spill_packets(&mut self, on: bool) {
+        self.spill_packets = on;
+    }
+
     /// Keeps per-packet records only for connections whose id is at most
     /// `bound` when they begin; whoever holds `bound` may lower it as the
     /// capture is read.
@@ -341,6 +350,7 @@ impl ConnTable {
         ConnTable {
             keep_packets,
             collapse_packets: false,
+            spill_packets: false,
             packets_until: None,
             limits,
             next_id: first_id,
@@ -500,6 +510,8 @@ impl ConnTable {
         let mut conn = new_connection(id, src, dst, seg, at, keep);
         if keep && self.collapse_packets {
             conn.packets = Some(Box::new(crate::connection::PacketList::collapsing()));
+        } else if keep && self.spill_packets {
+            conn.packets = Some(Box::new(crate::connection::PacketList::spilling()));
         }
         match self.spare.take().or(given) {
             Some(spare) => spare.fill(conn),

@@ -22,6 +22,13 @@ pub struct Options {
     /// `--full`, which collapse long runs of ordinary segments; those runs
     /// are collapsed while reading (`connection::PacketList::collapsing`).
     pub collapse_packets: bool,
+    /// With `packets`: the reports carry their packets as a
+    /// [`crate::report::PacketStream`] (`packet_stream`, `packets` left
+    /// `None`), read back as they are written, and a connection's records
+    /// past a bound wait in a temporary file
+    /// (`connection::PacketList::spilling`): for the formats that write
+    /// each report as it comes (JSON Lines, the JSON document).
+    pub stream_packets: bool,
     /// With `packets`: keep it only for connections whose id, when they
     /// begin, is at most this bound, which the consumer may lower while the
     /// capture is read (the HTML report: once no later connection can be
@@ -146,23 +153,25 @@ struct ReportSink<'a, C: Consumer> {
     summary: Summary,
     /// The capture's tunnel chains, to name a connection's.
     carriers: crate::decode::Carriers,
+    /// See [`Options::stream_packets`].
+    stream_packets: bool,
 }
 
 impl<C: Consumer> ConnectionSink for ReportSink<'_, C> {
-    fn connection(&mut self, conn: Box<Connection>) {
-        self.judge(&conn);
+    fn connection(&mut self, mut conn: Box<Connection>) {
+        self.judge(&mut conn);
     }
 
     fn ended_returning(&mut self, mut conn: Box<Connection>, why: EndedBy) -> Option<Spare> {
         conn.ended_by = why;
-        self.judge(&conn);
+        self.judge(&mut conn);
         Some(Spare::of(conn))
     }
 }
 
 impl<C: Consumer> ReportSink<'_, C> {
     /// Judges a finished connection, counts it and reports it if wanted.
-    fn judge(&mut self, conn: &Connection) {
+    fn judge(&mut self, conn: &mut Connection) {
         self.count += 1;
         if matches!(
             conn.ended_by,
@@ -206,7 +215,13 @@ impl<C: Consumer> ReportSink<'_, C> {
             d.text = crate::teach::text::Text::new(crate::teach::text::Lang::En).diagnosis(&d);
             d
         });
+        let stream = if self.stream_packets {
+            crate::report::PacketStream::take(conn)
+        } else {
+            None
+        };
         let mut report = ConnectionReport::from_assessment(conn, &self.file, assessment, diagnosis);
+        report.packet_stream = stream;
         if conn.carried != 0 {
             report.encapsulation = self.carriers.names(conn.carried);
         }
@@ -263,6 +278,7 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
         evicted: Counts::default(),
         summary: Summary::new(),
         carriers: Default::default(),
+        stream_packets: options.stream_packets,
     };
     let setup = setup(options, first_id, &sink);
     let (read, tracked) = if options.pipeline || options.live {
@@ -312,6 +328,7 @@ pub fn analyze_merged<R: Read + Send>(
         evicted: Counts::default(),
         summary: Summary::new(),
         carriers: Default::default(),
+        stream_packets: options.stream_packets,
     };
     let setup = setup(options, first_id, &sink);
     let inputs = stages::Merged(inputs);
@@ -354,6 +371,7 @@ fn setup<C: Consumer>(options: &Options, first_id: u64, sink: &ReportSink<'_, C>
         keep_packets: options.packets.then_some(options.packets_for),
         packets_until: options.packets_until.clone(),
         collapse_packets: options.collapse_packets,
+        spill_packets: options.stream_packets,
         limits: options.limits,
         carriers: sink.carriers.clone(),
         segments: options.segments.clone(),

@@ -57,6 +57,8 @@ pub(super) struct Setup {
     pub keep_packets: Option<Option<u64>>,
     /// See [`super::Options::collapse_packets`].
     pub collapse_packets: bool,
+    /// See [`super::Options::stream_packets`].
+    pub spill_packets: bool,
     /// See [`super::Options::packets_until`].
     pub packets_until: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     pub limits: Limits,
@@ -511,6 +513,7 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
     let mut table = ConnTable::new(setup.first_id, setup.keep_packets, setup.limits)
         .with_id_step(setup.id_step);
     table.collapse_packets(setup.collapse_packets);
+    table.spill_packets(setup.spill_packets);
     if let Some(bound) = &setup.packets_until {
         table.keep_packets_until(bound.clone());
     }

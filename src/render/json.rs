@@ -5,7 +5,7 @@
 //! a file name with one cannot reorder what a terminal shows when the JSON
 //! is printed, and it still decodes to the same string.
 
-use crate::report::{ConnectionReport, Report};
+use crate::report::{ConnectionReport, PacketStream, Report};
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter, Serializer};
 use std::io::{self, Write};
@@ -73,6 +73,62 @@ pub fn connection_in_document<'s>(
     debug_assert!(scratch.starts_with(DOCUMENT_ID_KEY));
     Ok(scratch.get(start..).unwrap_or_default())
 }
+
+/// Writes `conn` as [`connection_in_document`] builds it (what follows its
+/// id), its packets read from `packets` as they are written rather than
+/// from `conn.packets` (which must be `None`): the bytes are those of the
+/// report with every packet in `conn.packets`, never all in memory.
+/// `scratch` holds the rest of the report, then a batch of packets.
+pub fn connection_in_document_streamed(
+    conn: &ConnectionReport,
+    packets: &PacketStream,
+    scratch: &mut Vec<u8>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let head = connection_in_document(conn, scratch)?;
+    // The packets are the report's last field: before the object's end.
+    const END: &[u8] = b"\n    }";
+    let Some(head) = head.strip_suffix(END).filter(|_| conn.packets.is_none()) else {
+        return Err(io::Error::other(
+            "the connection's packets cannot be written apart",
+        ));
+    };
+    out.write_all(head)?;
+    out.write_all(b",\n      \"packets\": [")?;
+    let mut any = false;
+    scratch.clear();
+    packets.for_each(|p| {
+        scratch.extend_from_slice(if any { b",\n        " } else { b"\n        " });
+        any = true;
+        p.serialize(&mut Serializer::with_formatter(
+            &mut *scratch,
+            BidiEscaping(Pretty::at_depth(PACKET_DEPTH)),
+        ))?;
+        flush_batch(scratch, out)
+    })?;
+    out.write_all(scratch)?;
+    out.write_all(if any {
+        b"\n      ]\n    }"
+    } else {
+        b"]\n    }"
+    })
+}
+
+/// Writes out what `batch` holds once it is large.
+fn flush_batch(batch: &mut Vec<u8>, out: &mut dyn Write) -> io::Result<()> {
+    if batch.len() >= BATCH {
+        out.write_all(batch)?;
+        batch.clear();
+    }
+    Ok(())
+}
+
+/// Bytes of packets written at a time.
+const BATCH: usize = 64 << 10;
+
+/// The depth of a packet in the document: an element of a connection's
+/// `packets` array.
+const PACKET_DEPTH: usize = CONNECTION_DEPTH + 2;
 
 /// Writes the start of a connection in the document, up to and with its
 /// id, before what [`connection_in_document`] returned.
@@ -199,6 +255,37 @@ pub fn line_after_id<'s>(conn: &ConnectionReport, scratch: &'s mut Vec<u8>) -> &
     let start = ID_KEY.len() + itoa::Buffer::new().format(conn.id).len();
     debug_assert!(scratch.starts_with(ID_KEY));
     scratch.get(start..).unwrap_or_default()
+}
+
+/// Writes the JSON line of `conn` as [`line_after_id`] builds it (what
+/// follows its id), its packets read from `packets` as they are written, as
+/// [`connection_in_document_streamed`] writes its object.
+pub fn line_after_id_streamed(
+    conn: &ConnectionReport,
+    packets: &PacketStream,
+    scratch: &mut Vec<u8>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let head = line_after_id(conn, scratch);
+    let Some(head) = head.strip_suffix(b"}\n").filter(|_| conn.packets.is_none()) else {
+        return Err(io::Error::other(
+            "the connection's packets cannot be written apart",
+        ));
+    };
+    out.write_all(head)?;
+    out.write_all(b",\"packets\":[")?;
+    let mut any = false;
+    scratch.clear();
+    packets.for_each(|p| {
+        if any {
+            scratch.push(b',');
+        }
+        any = true;
+        super::jsonl::to_vec(scratch, p).map_err(io::Error::other)?;
+        flush_batch(scratch, out)
+    })?;
+    out.write_all(scratch)?;
+    out.write_all(b"]}\n")
 }
 
 /// Writes a JSON line from its id and the rest of it, as

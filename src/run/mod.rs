@@ -94,6 +94,16 @@ pub struct Options {
 }
 
 impl Options {
+    /// Whether the run keeps per-packet records of every connection
+    /// (`--packets`, the teaching views of every connection; not the HTML
+    /// report, which keeps those of the connections it may show in detail
+    /// only): then the records, not the connection table, set how much
+    /// memory it takes, and drawing or writing its output, not tracking,
+    /// how long.
+    pub fn keeps_packets(&self) -> bool {
+        self.packets || matches!(Output::new(self), Output::Teaching { conn: None, .. })
+    }
+
     /// The table of `files`, analyzed one at a time, failing on errors; the
     /// command line's defaults otherwise.
     pub fn new(files: Vec<PathBuf>) -> Options {
@@ -200,6 +210,7 @@ pub fn run(
         packets_for: needs_packets.flatten(),
         packets_until: None,
         collapse_packets: output.collapse_packets(),
+        stream_packets: output.streams(),
         allow: options.allow.clone(),
         limits: options.limits,
         // Captures are analyzed one per job; with a job to spare, each
@@ -582,6 +593,23 @@ impl CaptureSink<'_, '_> {
             }
         }
         let put_id = self.output.put_id();
+        if let Some(packets) = self.output.packet_stream(c) {
+            // Written as its packets are read back, never whole.
+            let (output, scratch) = (self.output, &mut self.scratch);
+            let mut write = |out: &mut dyn Write| output.write_streamed(c, packets, scratch, out);
+            match &mut *self.lines {
+                Lines::Direct(out) => {
+                    put_id(c.id, *out)?;
+                    write(*out)?;
+                    if self.flush_lines {
+                        out.flush()?;
+                    }
+                }
+                Lines::Spool(spool) => spool.push_with(c.id, 0, write)?,
+                Lines::Sorted(sorted) => sorted.push_with(c.id, 0, write)?,
+            }
+            return Ok(());
+        }
         for part in 0..self.output.parts(c) {
             let (slot, bytes) = self.output.record(c, part, &mut self.scratch)?;
             match &mut *self.lines {
@@ -1044,14 +1072,14 @@ impl Merged {
     ) -> io::Result<()> {
         if output.sorts() {
             let sorted = &mut self.streamed.sorted;
-            let mut bytes = Vec::new();
+            // Copied through: a record can be larger than memory.
             return spool.each(|reader, id, slot, len| {
-                bytes.clear();
-                reader.take(len).read_to_end(&mut bytes)?;
-                if bytes.len() as u64 != len {
-                    return Err(io::ErrorKind::UnexpectedEof.into());
-                }
-                sorted.push(id.saturating_add(offset), slot as usize, &bytes)
+                sorted.push_with(id.saturating_add(offset), slot as usize, |out| {
+                    if io::copy(&mut reader.take(len), out)? != len {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                    Ok(())
+                })
             });
         }
         if output.is_zeek() && self.streamed.starts.first.is_none() && !spool.is_empty() {

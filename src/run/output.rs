@@ -9,7 +9,7 @@ use super::teaching::View;
 use super::Error;
 use crate::render::html::{self, HtmlOptions};
 use crate::render::{self, table::TableOptions, teaching::TeachOptions, Format};
-use crate::report::{ConnectionReport, Report};
+use crate::report::{ConnectionReport, PacketStream, Report};
 use std::io::{self, Write};
 
 /// Draws a teaching view of the whole report.
@@ -135,6 +135,33 @@ impl<'a> Output<'a> {
                 ..
             } => Ok((0, view.record(c, teach, &mut scratch.bytes)?)),
             _ => Ok((0, render::json::line_after_id(c, &mut scratch.bytes))),
+        }
+    }
+
+    /// The packets of `c` to be written as they are read back, if its
+    /// record is written that way ([`Output::write_streamed`]): those of a
+    /// JSON format's report that carries them so.
+    pub fn packet_stream<'c>(&self, c: &'c ConnectionReport) -> Option<&'c PacketStream> {
+        match self {
+            Output::Json | Output::Jsonl => c.packet_stream.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Writes the record of `c` ([`Output::record`], what follows its id),
+    /// its packets read from `packets` as they are written.
+    pub fn write_streamed(
+        &self,
+        c: &ConnectionReport,
+        packets: &PacketStream,
+        scratch: &mut Scratch,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        match self {
+            Output::Json => {
+                render::json::connection_in_document_streamed(c, packets, &mut scratch.bytes, out)
+            }
+            _ => render::json::line_after_id_streamed(c, packets, &mut scratch.bytes, out),
         }
     }
 

@@ -32,7 +32,7 @@ pub(super) struct Sorted {
 const RUN_BUFFER: (usize, usize) = (64 << 10, 4 << 10);
 
 impl Sorted {
-    const IN_MEMORY: usize = 8 << 20;
+    const IN_MEMORY: usize = 2 << 20;
 
     pub fn new() -> Sorted {
         Sorted {
@@ -53,17 +53,59 @@ impl Sorted {
     /// Adds the record of connection `id`: `bytes`, its id going after the
     /// first `slot` of them.
     pub fn push(&mut self, id: u64, slot: usize, bytes: &[u8]) -> io::Result<()> {
-        if !self.chunk.is_empty() && self.chunk.len() + HEADER + bytes.len() > Self::IN_MEMORY {
-            self.write_run()?;
-        }
+        self.push_with(id, slot, |out| out.write_all(bytes))
+    }
+
+    /// Adds the record of connection `id`: what `write` writes, its id
+    /// going after the first `slot` bytes. The record is written as it
+    /// comes: into the chunk, or, once it alone is more than the chunk
+    /// holds, straight to the file as a run of its own (a JSON object with
+    /// every packet of a long connection can be larger than memory).
+    pub fn push_with(
+        &mut self,
+        id: u64,
+        slot: usize,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
         if self.chunk.capacity() == 0 {
             // At once, not by doubling past the bound.
             self.chunk.reserve_exact(Self::IN_MEMORY);
         }
-        self.index.push((id, self.chunk.len()));
-        self.chunk
-            .extend_from_slice(&spool::header(id, slot.min(bytes.len()), bytes.len()));
-        self.chunk.extend_from_slice(bytes);
+        let start = self.chunk.len();
+        let mut record = Record {
+            sorted: self,
+            start,
+            on_disk: None,
+            len: 0,
+        };
+        // Its length is known at the end. The header is written as the
+        // rest is: the chunk never grows past its bound.
+        let written = record
+            .write_all(&spool::header(id, 0, 0))
+            .and_then(|()| write(&mut record));
+        let (start, on_disk) = (record.start, record.on_disk);
+        let len = record.len.saturating_sub(HEADER as u64);
+        if let Err(e) = written {
+            // Not a record: what it left in the chunk goes.
+            if on_disk.is_none() {
+                self.chunk.truncate(start);
+            }
+            return Err(e);
+        }
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        let header = spool::header(id, slot.min(len), len);
+        match (on_disk, &mut self.file) {
+            (Some(at), Some((file, _))) => {
+                file.seek(SeekFrom::Start(at))?;
+                file.write_all(&header)?;
+                file.seek(SeekFrom::Start(self.written))?;
+                self.runs.push((at, self.written));
+            }
+            _ => {
+                self.chunk[start..start + HEADER].copy_from_slice(&header);
+                self.index.push((id, start));
+            }
+        }
         self.count += 1;
         Ok(())
     }
@@ -79,9 +121,14 @@ impl Sorted {
 
     /// Sorts the chunk and writes it to the file as a run.
     fn write_run(&mut self) -> io::Result<()> {
-        if self.file.is_none() {
-            self.file = Some(spool::temp_file("document")?);
-        }
+        self.write_run_keeping(self.chunk.len())
+    }
+
+    /// Sorts the records of the chunk and writes them to the file as a
+    /// run; the chunk's bytes from `keep` on (a record being written, not
+    /// in the index) stay, moved to its start.
+    fn write_run_keeping(&mut self, keep: usize) -> io::Result<()> {
+        self.file()?;
         self.index.sort_unstable_by_key(|&(id, _)| id);
         let start = self.written;
         let index = std::mem::take(&mut self.index);
@@ -97,8 +144,14 @@ impl Sorted {
             }
         }
         self.runs.push((start, self.written));
-        self.chunk.clear();
+        self.chunk.copy_within(keep.., 0);
+        self.chunk.truncate(self.chunk.len() - keep);
         Ok(())
+    }
+
+    /// The file, made if there is none yet.
+    fn file(&mut self) -> io::Result<&mut BufWriter<File>> {
+        file_of(&mut self.file)
     }
 
     /// Writes every record to `out` in id order, each with its id plus
@@ -176,6 +229,62 @@ impl Drop for Sorted {
         if let Some((_, path)) = &self.file {
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+/// The file `file` holds, made if there is none yet.
+fn file_of(file: &mut Option<(BufWriter<File>, PathBuf)>) -> io::Result<&mut BufWriter<File>> {
+    if file.is_none() {
+        *file = Some(spool::temp_file("document")?);
+    }
+    match file {
+        Some((file, _)) => Ok(file),
+        None => Err(io::Error::other("no temporary file")),
+    }
+}
+
+/// A record being written into a [`Sorted`] ([`Sorted::push_with`]).
+struct Record<'a> {
+    sorted: &'a mut Sorted,
+    /// Where it starts in the chunk, while it is there.
+    start: usize,
+    /// Where it starts in the file, once it is there.
+    on_disk: Option<u64>,
+    /// Its bytes so far, header included.
+    len: u64,
+}
+
+impl Write for Record<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let s = &mut *self.sorted;
+        if self.on_disk.is_none() && s.chunk.len() + buf.len() > Sorted::IN_MEMORY {
+            if self.start > 0 {
+                // The records before it make a run; it starts the chunk.
+                s.write_run_keeping(self.start)?;
+                self.start = 0;
+            }
+            if s.chunk.len() + buf.len() > Sorted::IN_MEMORY {
+                // Alone more than the chunk holds: a run of its own, written
+                // as it comes.
+                let at = s.written;
+                file_of(&mut s.file)?.write_all(&s.chunk)?;
+                s.written += s.chunk.len() as u64;
+                s.chunk.clear();
+                self.on_disk = Some(at);
+            }
+        }
+        if self.on_disk.is_some() {
+            s.file()?.write_all(buf)?;
+            s.written += buf.len() as u64;
+        } else {
+            s.chunk.extend_from_slice(buf);
+        }
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -317,6 +426,48 @@ mod tests {
         for id in 1..=count {
             expected.extend_from_slice(format!("\n{id}:").as_bytes());
             expected.extend_from_slice(&body(id));
+        }
+        assert!(out == expected, "records out of order or altered");
+    }
+
+    #[test]
+    fn a_record_larger_than_the_chunk_is_written_as_it_comes() {
+        let mut sorted = Sorted::new();
+        let big = |id: u64| (id as usize % 3 + 1) * Sorted::IN_MEMORY + 7;
+        let byte = |id: u64, i: usize| b'a' + ((id as usize + i / 1000) % 26) as u8;
+        let ids = [5u64, 2, 9, 1, 7, 3];
+        for &id in &ids {
+            if id % 2 == 1 {
+                // Written in pieces of 64 KiB, as a connection's packets are.
+                sorted
+                    .push_with(id, 2, |out| {
+                        let body: Vec<u8> = (0..big(id)).map(|i| byte(id, i)).collect();
+                        body.chunks(64 << 10).try_for_each(|c| out.write_all(c))
+                    })
+                    .unwrap();
+            } else {
+                sorted.push(id, 1, format!("<x{id}>").as_bytes()).unwrap();
+            }
+        }
+        // Never more in memory than the chunk holds.
+        assert!(sorted.chunk.capacity() <= Sorted::IN_MEMORY);
+        let mut out = Vec::new();
+        sorted
+            .write_to(&mut out, put, |_, out| out.write_all(b"|"))
+            .unwrap();
+        let mut expected = Vec::new();
+        let mut sorted_ids = ids;
+        sorted_ids.sort_unstable();
+        for id in sorted_ids {
+            expected.push(b'|');
+            if id % 2 == 1 {
+                let body: Vec<u8> = (0..big(id)).map(|i| byte(id, i)).collect();
+                expected.extend_from_slice(&body[..2]);
+                expected.extend_from_slice(format!("{id}:").as_bytes());
+                expected.extend_from_slice(&body[2..]);
+            } else {
+                expected.extend_from_slice(format!("<{id}:x{id}>").as_bytes());
+            }
         }
         assert!(out == expected, "records out of order or altered");
     }

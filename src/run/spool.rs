@@ -19,6 +19,8 @@ pub(super) struct Spool {
     index: usize,
     memory: Vec<u8>,
     file: Option<(BufWriter<File>, PathBuf)>,
+    /// Bytes written to the file.
+    written: u64,
 }
 
 /// The bytes of a record before its bytes.
@@ -54,31 +56,48 @@ impl Spool {
             index,
             memory: Vec::new(),
             file: None,
+            written: 0,
         }
     }
 
     /// Adds the record of connection `id`: `bytes`, its id going after the
     /// first `slot` of them.
     pub fn push(&mut self, id: u64, slot: usize, bytes: &[u8]) -> io::Result<()> {
-        if self.file.is_none() && self.memory.len() + HEADER + bytes.len() > Self::IN_MEMORY {
-            self.file = Some(temp_file(&self.index.to_string())?);
-        }
-        let header = header(id, slot.min(bytes.len()), bytes.len());
+        self.push_with(id, slot, |out| out.write_all(bytes))
+    }
+
+    /// Adds the record of connection `id`: what `write` writes, its id
+    /// going after the first `slot` bytes, written as it comes (to the file
+    /// once memory holds more than [`Spool::IN_MEMORY`]).
+    pub fn push_with(
+        &mut self,
+        id: u64,
+        slot: usize,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        // Where its header is, in memory or in the file (which starts with
+        // what memory held): its length is known at the end.
+        let at = self.written + self.memory.len() as u64;
+        let mut record = SpoolRecord {
+            spool: self,
+            len: 0,
+        };
+        record.write_all(&header(id, 0, 0))?;
+        write(&mut record)?;
+        let len = record.len - HEADER as u64;
+        let header = header(id, slot.min(len as usize), len as usize);
         match &mut self.file {
             Some((file, _)) => {
-                if !self.memory.is_empty() {
-                    file.write_all(&self.memory)?;
-                    self.memory = Vec::new();
-                }
+                file.seek(io::SeekFrom::Start(at))?;
                 file.write_all(&header)?;
-                file.write_all(bytes)
+                file.seek(io::SeekFrom::Start(self.written))?;
             }
             None => {
-                self.memory.extend_from_slice(&header);
-                self.memory.extend_from_slice(bytes);
-                Ok(())
+                let at = at as usize;
+                self.memory[at..at + HEADER].copy_from_slice(&header);
             }
         }
+        Ok(())
     }
 
     /// Whether no record was pushed.
@@ -118,6 +137,39 @@ impl Spool {
             let (id, slot, len) = parse_header(&header);
             f(&mut reader, id, slot, len)?;
         }
+        Ok(())
+    }
+}
+
+/// A record being written into a [`Spool`] ([`Spool::push_with`]).
+struct SpoolRecord<'a> {
+    spool: &'a mut Spool,
+    /// Its bytes so far, header included.
+    len: u64,
+}
+
+impl Write for SpoolRecord<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let s = &mut *self.spool;
+        if s.file.is_none() && s.memory.len() + buf.len() > Spool::IN_MEMORY {
+            let (mut file, path) = temp_file(&s.index.to_string())?;
+            file.write_all(&s.memory)?;
+            s.written = s.memory.len() as u64;
+            s.memory = Vec::new();
+            s.file = Some((file, path));
+        }
+        match &mut s.file {
+            Some((file, _)) => {
+                file.write_all(buf)?;
+                s.written += buf.len() as u64;
+            }
+            None => s.memory.extend_from_slice(buf),
+        }
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
@@ -255,5 +307,28 @@ mod tests {
         let last = format!("{{\"id\":{}", count + 3);
         let tail = &out[out.len() - rest.len() - last.len()..];
         assert!(tail.starts_with(last.as_bytes()));
+    }
+
+    #[test]
+    fn a_record_written_in_pieces_spills_as_it_comes() {
+        let mut spool = Spool::new(usize::MAX - 1);
+        spool.push(1, 0, b",\"a\":1}\n").unwrap();
+        let piece = vec![b'x'; 1 << 16];
+        let pieces = 2 * Spool::IN_MEMORY / piece.len();
+        spool
+            .push_with(2, 0, |out| {
+                (0..pieces).try_for_each(|_| out.write_all(&piece))?;
+                out.write_all(b"}\n")
+            })
+            .unwrap();
+        assert!(spool.file.is_some());
+        assert!(spool.memory.is_empty());
+        spool.push(3, 0, b",\"c\":3}\n").unwrap();
+        let mut out = Vec::new();
+        spool.copy_to(&mut out, 0, json_id).unwrap();
+        let mut expected = b"{\"id\":1,\"a\":1}\n{\"id\":2".to_vec();
+        expected.extend(std::iter::repeat_n(b'x', pieces * piece.len()));
+        expected.extend_from_slice(b"}\n{\"id\":3,\"c\":3}\n");
+        assert!(out == expected);
     }
 }

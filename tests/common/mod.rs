@@ -83,6 +83,29 @@ pub fn tcpstate() -> Command {
     cmd
 }
 
+/// A capture written into `dir` as `name` by the gen-capture example with
+/// `args` (and `--seed 1`).
+pub fn generate_with(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let gen = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples")
+        .join("gen-capture");
+    let out = dir.join(name);
+    let status = Command::new(&gen)
+        .args(args)
+        .args(["--seed", "1", "-o"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e}", gen.display()));
+    assert!(status.success());
+    out
+}
+
 /// Generates a capture with the gen-capture example (built by `cargo test`
 /// beside the test binaries) into `dir`.
 pub fn generate(dir: &Path, connections: u32, concurrent: u32, seed: u32) -> PathBuf {

@@ -5,34 +5,12 @@
 
 use crate::common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use tcpstate::render::Format;
 use tcpstate::run::{self, Options};
 use tcpstate::teach::text::Lang;
 use tcpstate::teach::Numbers;
-
-/// A capture written by the gen-capture example with `args`.
-fn generated(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let gen = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples")
-        .join("gen-capture");
-    let out = dir.join(name);
-    let status = std::process::Command::new(&gen)
-        .args(args)
-        .args(["--seed", "1", "-o"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("{}: {e}", gen.display()));
-    assert!(status.success());
-    out
-}
 
 #[test]
 fn a_ladder_of_one_connection_of_200000_segments_in_bounded_memory() {
@@ -43,7 +21,7 @@ fn a_ladder_of_one_connection_of_200000_segments_in_bounded_memory() {
     }
     const SEGMENTS: u64 = 200_000;
     let dir = tempfile::tempdir().unwrap();
-    let path = generated(
+    let path = generate_with(
         dir.path(),
         "long.pcap",
         &["--one-connection", &SEGMENTS.to_string()],
@@ -101,9 +79,9 @@ fn output(options: &Options) -> String {
 fn runs_collapsed_while_reading_draw_what_every_packet_draws() {
     let dir = tempfile::tempdir().unwrap();
     let inputs = [
-        generated(dir.path(), "long.pcap", &["--one-connection", "3000"]),
-        generated(dir.path(), "reuse.pcap", &["--reuse", "30"]),
-        generated(
+        generate_with(dir.path(), "long.pcap", &["--one-connection", "3000"]),
+        generate_with(dir.path(), "reuse.pcap", &["--reuse", "30"]),
+        generate_with(
             dir.path(),
             "mixed.pcap",
             &["--connections", "300", "--concurrent", "40"],

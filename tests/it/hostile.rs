@@ -72,6 +72,9 @@ fn run(bytes: &[u8]) -> (Duration, usize) {
         // Every fourth input with runs of ordinary segments collapsed
         // while reading, as for the teaching views.
         collapse_packets: bytes.len() % 4 == 1,
+        // Every fourth other with the records spilling, as for the JSON
+        // formats.
+        stream_packets: bytes.len() % 4 == 3,
         allow: Vec::new(),
         limits: Default::default(),
         // Both ways of running the stages, by turns.

@@ -52,6 +52,7 @@ mod output;
 mod schema_consumers;
 mod schema_outputs;
 mod shard_union;
+mod spool_packets;
 mod stream_interrupt;
 mod stream_outputs;
 mod stream_stops;
