@@ -4,7 +4,7 @@
 //! `report::PacketStream`), the connection's text streamed into the
 //! id-ordered store or the output. What is written is what the renderers
 //! make of the whole report kept in memory, every packet in
-//! `ConnectionReport::packets`; one connection of 200,000 segments is
+//! `ConnectionReport::packets`; one connection of 120,000 segments is
 //! written in bounded memory.
 
 use crate::common;
@@ -86,7 +86,9 @@ fn the_json_formats_write_every_packet_as_the_whole_report_has_them() {
         ],
     ];
     for files in inputs {
-        for jobs in [1, 3] {
+        // Several captures run their own pipelines either way: one way is enough.
+        let ways: &[usize] = if files.len() > 1 { &[3] } else { &[1, 3] };
+        for &jobs in ways {
             let mut options = Options::new(files.clone());
             options.jobs = jobs;
             let what = format!("{files:?}, {jobs} job(s)");
@@ -112,13 +114,13 @@ fn the_json_formats_write_every_packet_as_the_whole_report_has_them() {
 }
 
 #[test]
-fn one_connection_of_200000_segments_with_packets_in_bounded_memory() {
+fn one_connection_of_120000_segments_with_packets_in_bounded_memory() {
     if !common::alone(
-        "spool_packets::one_connection_of_200000_segments_with_packets_in_bounded_memory",
+        "spool_packets::one_connection_of_120000_segments_with_packets_in_bounded_memory",
     ) {
         return;
     }
-    const SEGMENTS: usize = 200_000;
+    const SEGMENTS: usize = 120_000;
     let dir = tempfile::tempdir().unwrap();
     let path = generate_with(
         dir.path(),
@@ -148,11 +150,12 @@ fn one_connection_of_200000_segments_with_packets_in_bounded_memory() {
             len >> 20,
             peak >> 20
         );
-        // The text alone is about 80 MB (JSON) or 45 MB (JSON Lines); before
-        // the records spilled and the text was streamed, the peak was 215
-        // and 143 MB (release build; 15 and 10 MB after, 34 MB in the dev
-        // build).
-        assert!(len > 40 << 20, "{len} bytes");
+        // The text alone is about 48 MB (JSON) or 27 MB (JSON Lines); with
+        // 200,000 segments, before the records spilled and the text was
+        // streamed, the peak was 215 and 143 MB (release build; 15 and 10 MB
+        // after, 34 MB in the dev build): held whole, 120,000 take about
+        // 130 and 85 MB.
+        assert!(len > 24 << 20, "{len} bytes");
         assert!(peak < 60 << 20, "peak RSS {} MB", peak >> 20);
         written.push(file);
     }
