@@ -18,6 +18,24 @@
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
+/// Where an instance is, rendered (as a JSON Pointer) only for an error.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Root,
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root => Ok(()),
+            At::Key(up, name) => write!(f, "{up}/{}", escape(name)),
+            At::Index(up, i) => write!(f, "{up}/{i}"),
+        }
+    }
+}
+
 /// Keywords that only annotate: they never make an instance invalid.
 const ANNOTATIONS: &[&str] = &[
     "$schema",
@@ -179,11 +197,11 @@ impl Validator {
     /// Every error of `value`, each "at 'PATH': what".
     pub fn errors(&self, value: &Value) -> Vec<String> {
         let mut out = Vec::new();
-        self.check(&self.root, value, "", &mut out);
+        self.check(&self.root, value, &At::Root, &mut out);
         out
     }
 
-    fn check(&self, schema: &Value, v: &Value, path: &str, out: &mut Vec<String>) {
+    fn check(&self, schema: &Value, v: &Value, path: &At<'_>, out: &mut Vec<String>) {
         let obj: &Map<String, Value> = match schema {
             Value::Bool(true) => return,
             Value::Bool(false) => {
@@ -275,7 +293,7 @@ impl Validator {
         if let Value::Object(fields) = v {
             let props = obj.get("properties").and_then(Value::as_object);
             for (name, value) in fields {
-                let at = format!("{path}/{}", escape(name));
+                let at = At::Key(path, name);
                 match props.and_then(|p| p.get(name)) {
                     Some(s) => self.check(s, value, &at, out),
                     None => {
@@ -298,7 +316,7 @@ impl Validator {
         }
         if let (Value::Array(items), Some(s)) = (v, obj.get("items")) {
             for (i, item) in items.iter().enumerate() {
-                self.check(s, item, &format!("{path}/{i}"), out);
+                self.check(s, item, &At::Index(path, i), out);
             }
         }
         if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
@@ -323,7 +341,7 @@ impl Validator {
 
     fn valid(&self, schema: &Value, v: &Value) -> bool {
         let mut out = Vec::new();
-        self.check(schema, v, "", &mut out);
+        self.check(schema, v, &At::Root, &mut out);
         out.is_empty()
     }
 }
