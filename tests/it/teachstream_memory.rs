@@ -13,22 +13,7 @@ use tcpstate::teach::text::Lang;
 
 /// `n` unanswered SYNs from distinct sources, by the gen-capture example.
 fn syn_flood(dir: &Path, n: u32) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let gen = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples")
-        .join("gen-capture");
-    let out = dir.join("flood.pcap");
-    let status = std::process::Command::new(&gen)
-        .args(["--syn-flood", &n.to_string(), "--seed", "1", "-o"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("{}: {e}", gen.display()));
-    assert!(status.success());
-    out
+    generate_with(dir, "flood.pcap", &["--syn-flood", &n.to_string()])
 }
 
 #[test]
