@@ -5,7 +5,7 @@
 //! a file name with one cannot reorder what a terminal shows when the JSON
 //! is printed, and it still decodes to the same string.
 
-use crate::report::{ConnectionReport, PacketStream, Report};
+use crate::report::{ConnectionReport, PacketReport, PacketStream, Report};
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter, Serializer};
 use std::io::{self, Write};
@@ -85,33 +85,67 @@ pub fn connection_in_document_streamed(
     scratch: &mut Vec<u8>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let head = connection_in_document(conn, scratch)?;
+    let head = connection_in_document(conn, scratch)?.len();
     // The packets are the report's last field: before the object's end.
-    const END: &[u8] = b"\n    }";
-    let Some(head) = head.strip_suffix(END).filter(|_| conn.packets.is_none()) else {
-        return Err(io::Error::other(
-            "the connection's packets cannot be written apart",
-        ));
+    let frame = Apart {
+        end: b"\n    }",
+        open: b",\n      \"packets\": [",
+        close: [b"]\n    }", b"\n      ]\n    }"],
     };
-    out.write_all(head)?;
-    out.write_all(b",\n      \"packets\": [")?;
-    let mut any = false;
-    scratch.clear();
-    packets.for_each(|p| {
+    frame.write(conn, head, scratch, packets, out, |scratch, any, p| {
         scratch.extend_from_slice(if any { b",\n        " } else { b"\n        " });
-        any = true;
         p.serialize(&mut Serializer::with_formatter(
             &mut *scratch,
             BidiEscaping(Pretty::at_depth(PACKET_DEPTH)),
-        ))?;
-        flush_batch(scratch, out)
-    })?;
-    out.write_all(scratch)?;
-    out.write_all(if any {
-        b"\n      ]\n    }"
-    } else {
-        b"]\n    }"
+        ))
+        .map_err(io::Error::from)
     })
+}
+
+/// How a connection's text is cut open for its packets, written apart: the
+/// text's `end` (after its last field), what goes before the first packet,
+/// and what closes the list, without and with packets.
+struct Apart {
+    end: &'static [u8],
+    open: &'static [u8],
+    close: [&'static [u8]; 2],
+}
+
+impl Apart {
+    /// Writes the text `scratch` holds, from its last `head` bytes on, cut
+    /// open, then every packet of `packets` (`one` appends a packet to the
+    /// batch, told whether one came before it), then the close. `conn.packets`
+    /// must be `None`: its packets are all in `packets`.
+    fn write(
+        &self,
+        conn: &ConnectionReport,
+        head: usize,
+        scratch: &mut Vec<u8>,
+        packets: &PacketStream,
+        out: &mut dyn Write,
+        mut one: impl FnMut(&mut Vec<u8>, bool, &PacketReport) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let text = &scratch[scratch.len() - head..];
+        let Some(text) = text
+            .strip_suffix(self.end)
+            .filter(|_| conn.packets.is_none())
+        else {
+            return Err(io::Error::other(
+                "the connection's packets cannot be written apart",
+            ));
+        };
+        out.write_all(text)?;
+        out.write_all(self.open)?;
+        let mut any = false;
+        scratch.clear();
+        packets.for_each(|p| {
+            one(scratch, any, p)?;
+            any = true;
+            flush_batch(scratch, out)
+        })?;
+        out.write_all(scratch)?;
+        out.write_all(self.close[usize::from(any)])
+    }
 }
 
 /// Writes out what `batch` holds once it is large.
@@ -266,26 +300,18 @@ pub fn line_after_id_streamed(
     scratch: &mut Vec<u8>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let head = line_after_id(conn, scratch);
-    let Some(head) = head.strip_suffix(b"}\n").filter(|_| conn.packets.is_none()) else {
-        return Err(io::Error::other(
-            "the connection's packets cannot be written apart",
-        ));
+    let head = line_after_id(conn, scratch).len();
+    let frame = Apart {
+        end: b"}\n",
+        open: b",\"packets\":[",
+        close: [b"]}\n", b"]}\n"],
     };
-    out.write_all(head)?;
-    out.write_all(b",\"packets\":[")?;
-    let mut any = false;
-    scratch.clear();
-    packets.for_each(|p| {
+    frame.write(conn, head, scratch, packets, out, |scratch, any, p| {
         if any {
             scratch.push(b',');
         }
-        any = true;
-        super::jsonl::to_vec(scratch, p).map_err(io::Error::other)?;
-        flush_batch(scratch, out)
-    })?;
-    out.write_all(scratch)?;
-    out.write_all(b"]}\n")
+        super::jsonl::to_vec(scratch, p).map_err(io::Error::other)
+    })
 }
 
 /// Writes a JSON line from its id and the rest of it, as
