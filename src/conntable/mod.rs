@@ -255,9 +255,16 @@ pub struct ConnTable {
     /// the slot its connection was found in when it was prefetched
     /// ([`NO_SLOT`] if none), so that feeding it need not search again.
     queue: VecDeque<(Keyed, u32)>,
+    /// [`ConnTable::push_batch`]'s slot of each segment of its batch found
+    /// while prefetching (its `queue`); kept to be reused.
+    hints: Vec<u32>,
     /// Finished connections by finishing time, to be handed over after
     /// lingering: (time, slot, id).
     lingering: VecDeque<(i64, u32, u64)>,
+    /// The front of `lingering` whose slot was prefetched, and the one whose
+    /// connection was too ([`ConnTable::prefetch_lingering`]).
+    lingering_seen: (u32, u64),
+    lingering_warm: (u32, u64),
     /// The relative-number bases of connections handed over, for a later
     /// segment of their 4-tuple without SYN (tshark's same stream).
     ended: ended::EndedBases,
@@ -363,7 +370,10 @@ impl ConnTable {
             spare: None,
             free: Vec::new(),
             queue: VecDeque::with_capacity(QUEUE + 1),
+            hints: Vec::new(),
             lingering: VecDeque::new(),
+            lingering_seen: (NO_SLOT, 0),
+            lingering_warm: (NO_SLOT, 0),
             ended: ended::EndedBases::default(),
             clock: VecDeque::new(),
             attempts: VecDeque::new(),
@@ -404,14 +414,7 @@ impl ConnTable {
     /// [`ConnTable::push`] for a segment keyed already.
     pub fn push_keyed(&mut self, keyed: Keyed, sink: &mut impl ConnectionSink) {
         prefetch(self.index.probe_start(keyed.hash));
-        // The next connection to finish lingering: its slot is read then.
-        if let Some(slot) = self
-            .lingering
-            .front()
-            .and_then(|&(_, slot, _)| self.slots.get(slot as usize))
-        {
-            prefetch_lines(slot);
-        }
+        self.prefetch_lingering();
         self.queue.push_back((keyed, NO_SLOT));
         let n = self.queue.len();
         // Its index entries are cached by now: fetch the slots they name.
@@ -447,6 +450,78 @@ impl ConnTable {
                 self.segment(&p, hint, sink);
             }
         }
+    }
+
+    /// [`ConnTable::push_keyed`] for each segment of `batch`, in order, read
+    /// where they are: the lookahead runs over the batch itself (the hints
+    /// beside it), so no segment is copied into the queue and out again.
+    /// Every segment of the batch is fed before this returns, the last few
+    /// with a shorter lookahead.
+    pub fn push_batch(&mut self, batch: &[Keyed], sink: &mut impl ConnectionSink) {
+        // Segments pushed one at a time before come first.
+        self.drain(sink);
+        let mut hints = std::mem::take(&mut self.hints);
+        hints.clear();
+        hints.resize(batch.len(), NO_SLOT);
+        for i in 0..batch.len() + QUEUE {
+            if let Some(p) = batch.get(i) {
+                prefetch(self.index.probe_start(p.hash));
+                self.prefetch_lingering();
+            }
+            if let Some(p) = i.checked_sub(INDEX_AHEAD).and_then(|j| batch.get(j)) {
+                let slots = &self.slots;
+                let _ = self.index.find(p.hash, |s| {
+                    if let Some(slot) = slots.get(s as usize) {
+                        prefetch_lines(slot);
+                    }
+                    false
+                });
+            }
+            if let Some(k) = i
+                .checked_sub(INDEX_AHEAD + SLOT_AHEAD)
+                .filter(|&k| k < batch.len())
+            {
+                let p = &batch[k];
+                if let Some(found) = self.find(&p.key, p.hash) {
+                    if let Some(conn) = &self.slots[found.slot as usize].conn {
+                        prefetch_lines(&**conn);
+                    }
+                    hints[k] = found.slot;
+                }
+            }
+            if let Some(f) = i.checked_sub(QUEUE).filter(|&f| f < batch.len()) {
+                self.segment(&batch[f], hints[f], sink);
+            }
+        }
+        self.hints = hints;
+    }
+
+    /// The next connection to finish lingering is read when it is handed
+    /// over, seconds after it was last touched: its slot is prefetched on
+    /// every push, and its connection once, a push after the slot (whose
+    /// pointer it needs) — the lines that handing it over reads (its
+    /// bases and sequence analysis for [`ended::EndedBases`], its box).
+    #[inline]
+    fn prefetch_lingering(&mut self) {
+        let Some(&(_, slot, id)) = self.lingering.front() else {
+            return;
+        };
+        let Some(entry) = self.slots.get(slot as usize) else {
+            return;
+        };
+        prefetch_lines(entry);
+        if self.lingering_warm == (slot, id) {
+            return;
+        }
+        if self.lingering_seen != (slot, id) {
+            // The slot is on its way; its pointer is read at the next push.
+            self.lingering_seen = (slot, id);
+            return;
+        }
+        if let Some(conn) = entry.conn.as_deref().filter(|_| entry.id == id) {
+            prefetch_lines(conn);
+        }
+        self.lingering_warm = (slot, id);
     }
 
     /// The index entry of the connection with this key.
@@ -722,7 +797,29 @@ impl ConnTable {
 
     /// Finished connections that lingered long enough, and connection
     /// attempts that stayed unanswered for the attempt timeout.
+    #[inline]
     fn expire(&mut self, now: i64, sink: &mut impl ConnectionSink) {
+        // Most segments expire nothing: only the fronts of the two queues
+        // are looked at, without a call.
+        let lingered = self
+            .lingering
+            .front()
+            .is_some_and(|&(done, _, _)| now.saturating_sub(done) > LINGER_NS);
+        let unanswered = || {
+            self.limits.attempt_timeout_ns.is_some_and(|timeout| {
+                self.attempts
+                    .front()
+                    .is_some_and(|&(since, _, _)| now.saturating_sub(since) > timeout)
+            })
+        };
+        if lingered || unanswered() {
+            self.expire_due(now, sink);
+        }
+    }
+
+    /// [`ConnTable::expire`] when something is due.
+    #[inline(never)]
+    fn expire_due(&mut self, now: i64, sink: &mut impl ConnectionSink) {
         while let Some(&(done, slot, id)) = self.lingering.front() {
             if now.saturating_sub(done) <= LINGER_NS {
                 break;
@@ -1131,6 +1228,71 @@ mod tests {
     /// and still open at the end.
     #[test]
     fn packed_attempts_come_out_as_connections() {
+        let segments = random_attempts();
+        for limits in [
+            Limits::default(),
+            Limits {
+                max_connections: 40,
+                ..Limits::default()
+            },
+            Limits {
+                attempt_timeout_ns: Some(50_000_000),
+                ..Limits::default()
+            },
+        ] {
+            let plain = handed_over(&segments, limits, usize::MAX);
+            let packed = handed_over(&segments, limits, 0);
+            assert!(plain.len() > 300, "{} connections", plain.len());
+            assert_eq!(plain.len(), packed.len());
+            for (a, b) in plain.iter().zip(&packed) {
+                assert_eq!(a, b);
+            }
+        }
+    }
+
+    /// Fed in batches of any size (shorter than the lookahead, longer,
+    /// one), mixed with single pushes, a table hands over the same
+    /// connections in the same order as fed one segment at a time: the
+    /// lookahead over a batch is only a prefetch.
+    #[test]
+    fn batches_are_fed_as_single_segments() {
+        let segments = random_attempts();
+        let limits = Limits {
+            max_connections: 40,
+            attempt_timeout_ns: Some(50_000_000),
+            ..Limits::default()
+        };
+        let one_by_one = handed_over(&segments, limits, usize::MAX);
+        for sizes in [[1, 3, 8, 9], [4096, 1, 2, 3], [17, 5, 64, 100]] {
+            let mut table = ConnTable::new(1, Some(None), limits);
+            let mut done: Vec<Connection> = Vec::new();
+            let mut rest = &segments[..];
+            for &size in sizes.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (now, later) = rest.split_at(size.min(rest.len()));
+                let batch: Vec<Keyed> = now.iter().map(|(s, a)| Keyed::new(*s, *a)).collect();
+                table.push_batch(&batch, &mut done);
+                // One segment alone between two batches.
+                if let Some(((seg, at), after)) = later.split_first() {
+                    table.push(*seg, *at, &mut done);
+                    rest = after;
+                } else {
+                    rest = later;
+                }
+            }
+            table.finish(&mut done);
+            let batched: Vec<String> = done.iter().map(|c| format!("{c:?}")).collect();
+            assert_eq!(batched.len(), one_by_one.len(), "batches of {sizes:?}");
+            for (a, b) in one_by_one.iter().zip(&batched) {
+                assert_eq!(a, b, "batches of {sizes:?}");
+            }
+        }
+    }
+
+    /// SYNs retried, answered late, refused, reset and closed on 300 ports.
+    fn random_attempts() -> Vec<(Segment, At)> {
         let mut segments = Vec::new();
         let mut rng = 7u64;
         let mut next = |n: u64| {
@@ -1154,25 +1316,7 @@ mod tests {
             };
             segments.push((seg, at(ms)));
         }
-        for limits in [
-            Limits::default(),
-            Limits {
-                max_connections: 40,
-                ..Limits::default()
-            },
-            Limits {
-                attempt_timeout_ns: Some(50_000_000),
-                ..Limits::default()
-            },
-        ] {
-            let plain = handed_over(&segments, limits, usize::MAX);
-            let packed = handed_over(&segments, limits, 0);
-            assert!(plain.len() > 300, "{} connections", plain.len());
-            assert_eq!(plain.len(), packed.len());
-            for (a, b) in plain.iter().zip(&packed) {
-                assert_eq!(a, b);
-            }
-        }
+        segments
     }
 
     /// An ICMP error quoting segment `seq` of the client on `port`.

@@ -389,9 +389,9 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
         (&mut self.table, counted)
     }
 
-    fn keyed(&mut self, keyed: Keyed) {
+    fn batch(&mut self, batch: &[Keyed]) {
         let (table, mut sink) = self.parts();
-        table.push_keyed(keyed, &mut sink);
+        table.push_batch(batch, &mut sink);
     }
 
     /// The input has been quiet for `idle` of wall-clock time since it
@@ -763,7 +763,10 @@ pub(super) fn pipeline<I: Reading>(
                 match handed {
                     ToTrack::Segments(batch) => {
                         quiet_since = None;
-                        unpack(batch, &back_tx, |keyed| tracker.keyed(keyed))
+                        tracker.batch(&batch);
+                        let mut batch = batch;
+                        batch.clear();
+                        let _ = back_tx.try_send(batch);
                     }
                     ToTrack::Waiting => {
                         tracker.waiting();
