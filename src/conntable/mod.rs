@@ -284,11 +284,18 @@ pub struct ConnTable {
     /// The TTL range of each server's SYN-ACKs (at most
     /// [`SERVER_TTLS_MAX`] servers), to compare a RST refusing a later
     /// connection with (a firewall on the path answers with another TTL).
-    server_ttls: std::collections::HashMap<IpAddr, (u8, u8)>,
+    server_ttls: ServerTtls,
 }
 
 /// Servers whose SYN-ACK TTLs the table remembers; later ones are not.
 pub const SERVER_TTLS_MAX: usize = 4096;
+
+/// The lowest and highest TTL of each server's SYN-ACKs, by its address;
+/// hashed with the table's fixed hasher, which is several times cheaper
+/// than the standard one for every SYN-ACK. A capture made to collide its
+/// addresses gains little: the map never holds more than
+/// [`SERVER_TTLS_MAX`] entries.
+type ServerTtls = std::collections::HashMap<IpAddr, (u8, u8), foldhash::fast::FixedState>;
 
 /// Segments fed to a connection last (at most [`Recent::LEN`]): their
 /// connection's key hash, source port, sequence number and frame. An ICMP
@@ -381,7 +388,7 @@ impl ConnTable {
             latest: None,
             transitions: Vec::new(),
             recent: Recent::new(),
-            server_ttls: std::collections::HashMap::new(),
+            server_ttls: ServerTtls::default(),
         }
     }
 
@@ -468,25 +475,35 @@ impl ConnTable {
                 prefetch(self.index.probe_start(p.hash));
                 self.prefetch_lingering();
             }
-            if let Some(p) = i.checked_sub(INDEX_AHEAD).and_then(|j| batch.get(j)) {
+            // Its index entries are cached by now: fetch the slots they
+            // name, and remember the first.
+            if let Some(j) = i.checked_sub(INDEX_AHEAD).filter(|&j| j < batch.len()) {
                 let slots = &self.slots;
-                let _ = self.index.find(p.hash, |s| {
+                let mut first = NO_SLOT;
+                let _ = self.index.find(batch[j].hash, |s| {
                     if let Some(slot) = slots.get(s as usize) {
                         prefetch_lines(slot);
+                        if first == NO_SLOT {
+                            first = s;
+                        }
                     }
                     false
                 });
+                hints[j] = first;
             }
+            // Its slot is cached by now: if it holds the connection, fetch
+            // that; if not, the hint is dropped and feeding it searches.
             if let Some(k) = i
                 .checked_sub(INDEX_AHEAD + SLOT_AHEAD)
                 .filter(|&k| k < batch.len())
             {
-                let p = &batch[k];
-                if let Some(found) = self.find(&p.key, p.hash) {
-                    if let Some(conn) = &self.slots[found.slot as usize].conn {
-                        prefetch_lines(&**conn);
+                match self.slots.get(hints[k] as usize) {
+                    Some(entry) if entry.key == batch[k].key => {
+                        if let Some(conn) = &entry.conn {
+                            prefetch_lines(&**conn);
+                        }
                     }
-                    hints[k] = found.slot;
+                    _ => hints[k] = NO_SLOT,
                 }
             }
             if let Some(f) = i.checked_sub(QUEUE).filter(|&f| f < batch.len()) {
@@ -1017,7 +1034,7 @@ fn feed(
 /// A SYN-ACK: its TTL remembered for its sender's address (every SYN-ACK,
 /// whichever connection or shard it belongs to, so that each shard
 /// remembers what the whole run does).
-fn note_syn_ack(ttls: &mut std::collections::HashMap<IpAddr, (u8, u8)>, seg: &Segment) {
+fn note_syn_ack(ttls: &mut ServerTtls, seg: &Segment) {
     let full = ttls.len() >= SERVER_TTLS_MAX;
     match ttls.get_mut(&seg.src) {
         Some((lo, hi)) => (*lo, *hi) = ((*lo).min(seg.ttl), (*hi).max(seg.ttl)),
@@ -1030,12 +1047,7 @@ fn note_syn_ack(ttls: &mut std::collections::HashMap<IpAddr, (u8, u8)>, seg: &Se
 
 /// A SYN-ACK fed to `conn`: its TTL remembered. The RST that refused
 /// `conn`: the TTLs remembered for its server, kept with it.
-fn note_server_ttl(
-    ttls: &mut std::collections::HashMap<IpAddr, (u8, u8)>,
-    conn: &mut Connection,
-    seg: &Segment,
-    at: At,
-) {
+fn note_server_ttl(ttls: &mut ServerTtls, conn: &mut Connection, seg: &Segment, at: At) {
     let f = seg.flags;
     if f.syn() && f.ack() {
         note_syn_ack(ttls, seg);
