@@ -1,5 +1,6 @@
 //! One connection as a JSON line, through a compact JSON serializer of our
-//! own.
+//! own; the same serializer lays a connection out for the JSON document
+//! ([`to_vec_pretty`], serde_json's pretty layout).
 //!
 //! The schema comes from the `#[derive(Serialize)]` types of
 //! [`crate::report`] alone: [`Compact`] is a generic [`serde::Serializer`],
@@ -42,7 +43,30 @@ pub fn write(c: &ConnectionReport, out: &mut Vec<u8>) {
 /// for the bidirectional controls, escaped). On error nothing is appended.
 pub fn to_vec<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
     let start = out.len();
-    let result = value.serialize(&mut Compact { out: &mut *out });
+    let result = value.serialize(&mut Compact::<false> {
+        out: &mut *out,
+        level: 0,
+    });
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+/// Appends `value` as the document's pretty JSON (serde_json's
+/// `PrettyFormatter`: two spaces a level) at `depth` levels of indentation:
+/// the bytes serde_json's pretty serializer would write (but for the
+/// bidirectional controls, escaped). On error nothing is appended.
+pub fn to_vec_pretty<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+    depth: usize,
+) -> Result<(), Error> {
+    let start = out.len();
+    let result = value.serialize(&mut Compact::<true> {
+        out: &mut *out,
+        level: depth,
+    });
     if result.is_err() {
         out.truncate(start);
     }
@@ -72,12 +96,69 @@ fn key_must_be_a_string() -> Error {
     Error("key must be a string".to_string())
 }
 
-/// The serializer: compact JSON appended to `out`.
-pub struct Compact<'a> {
+/// The serializer: compact JSON appended to `out`, or with `PRETTY` laid
+/// out as serde_json's `PrettyFormatter` lays it out, `level` levels deep:
+/// a newline and two spaces a level before each key, element and closing
+/// bracket of a non-empty object or array, `": "` after a key.
+pub struct Compact<'a, const PRETTY: bool> {
     out: &'a mut Vec<u8>,
+    level: usize,
 }
 
-impl Compact<'_> {
+impl<const PRETTY: bool> Compact<'_, PRETTY> {
+    /// Pretty: a newline and the indentation of the level.
+    #[inline(always)]
+    fn newline(&mut self) {
+        if PRETTY {
+            const SPACES: &[u8; 1 + 2 * 16] = b"\n                                ";
+            match SPACES.get(..1 + 2 * self.level) {
+                Some(line) => self.out.extend_from_slice(line),
+                None => {
+                    self.out.push(b'\n');
+                    self.out.resize(self.out.len() + 2 * self.level, b' ');
+                }
+            }
+        }
+    }
+
+    /// An object or array begins.
+    #[inline(always)]
+    fn open(&mut self, bracket: u8) {
+        self.out.push(bracket);
+        self.level += usize::from(PRETTY);
+    }
+
+    /// Before an element or a key: a comma unless it is the `first`.
+    #[inline(always)]
+    fn item(&mut self, first: bool) {
+        if !first {
+            self.out.push(b',');
+        }
+        self.newline();
+    }
+
+    /// Between a key and its value.
+    #[inline(always)]
+    fn colon(&mut self) {
+        if PRETTY {
+            self.out.extend_from_slice(b": ");
+        } else {
+            self.out.push(b':');
+        }
+    }
+
+    /// An object or array ends; `empty` if nothing was in it.
+    #[inline(always)]
+    fn shut(&mut self, bracket: u8, empty: bool) {
+        if PRETTY {
+            self.level = self.level.saturating_sub(1);
+            if !empty {
+                self.newline();
+            }
+        }
+        self.out.push(bracket);
+    }
+
     fn uint(&mut self, n: impl itoa::Integer) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
@@ -109,9 +190,10 @@ impl Compact<'_> {
 
     /// `{"variant":` — what an enum variant with data opens with.
     fn variant_open(&mut self, variant: &str) {
-        self.out.push(b'{');
+        self.open(b'{');
+        self.item(true);
         string(self.out, variant);
-        self.out.push(b':');
+        self.colon();
     }
 
     /// `{"key":` or `,"key":` for a field name of the model. Inlined into
@@ -120,12 +202,29 @@ impl Compact<'_> {
     #[inline(always)]
     fn key(&mut self, key: &'static str, first: bool) {
         debug_assert!(plain(key), "field name {key:?} needs escaping");
+        if PRETTY {
+            return self.pretty_key(key, first);
+        }
         let out = &mut *self.out;
         out.push(if first { b'{' } else { b',' });
         out.push(b'"');
         out.extend_from_slice(key.as_bytes());
         out.push(b'"');
         out.push(b':');
+    }
+}
+
+impl<const PRETTY: bool> Compact<'_, PRETTY> {
+    /// [`Compact::key`], pretty.
+    fn pretty_key(&mut self, key: &'static str, first: bool) {
+        if first {
+            self.open(b'{');
+        }
+        self.item(first);
+        let out = &mut *self.out;
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\": ");
     }
 }
 
@@ -182,47 +281,44 @@ fn escaped_byte(b: u8) -> bool {
 
 /// An open object, array or enum variant with data: whether an element has
 /// been written yet, and whether a variant's `{"name":` is to be closed.
-pub struct Compound<'a, 'b> {
-    ser: &'b mut Compact<'a>,
+pub struct Compound<'a, 'b, const PRETTY: bool> {
+    ser: &'b mut Compact<'a, PRETTY>,
     first: bool,
     variant: bool,
 }
 
-impl Compound<'_, '_> {
+impl<const PRETTY: bool> Compound<'_, '_, PRETTY> {
     fn comma(&mut self) {
-        if self.first {
-            self.first = false;
-        } else {
-            self.ser.out.push(b',');
-        }
+        self.ser.item(self.first);
+        self.first = false;
     }
 
     fn close(self, bracket: u8) {
-        self.ser.out.push(bracket);
+        self.ser.shut(bracket, self.first);
         if self.variant {
-            self.ser.out.push(b'}');
+            self.ser.shut(b'}', false);
         }
     }
 
     fn close_struct(self) {
         // A struct's `{` is written with its first field.
         if self.first {
-            self.ser.out.push(b'{');
+            self.ser.open(b'{');
         }
         self.close(b'}');
     }
 }
 
-impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
+impl<'a, 'b, const PRETTY: bool> ser::Serializer for &'b mut Compact<'a, PRETTY> {
     type Ok = ();
     type Error = Error;
-    type SerializeSeq = Compound<'a, 'b>;
-    type SerializeTuple = Compound<'a, 'b>;
-    type SerializeTupleStruct = Compound<'a, 'b>;
-    type SerializeTupleVariant = Compound<'a, 'b>;
-    type SerializeMap = Compound<'a, 'b>;
-    type SerializeStruct = Compound<'a, 'b>;
-    type SerializeStructVariant = Compound<'a, 'b>;
+    type SerializeSeq = Compound<'a, 'b, PRETTY>;
+    type SerializeTuple = Compound<'a, 'b, PRETTY>;
+    type SerializeTupleStruct = Compound<'a, 'b, PRETTY>;
+    type SerializeTupleVariant = Compound<'a, 'b, PRETTY>;
+    type SerializeMap = Compound<'a, 'b, PRETTY>;
+    type SerializeStruct = Compound<'a, 'b, PRETTY>;
+    type SerializeStructVariant = Compound<'a, 'b, PRETTY>;
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.out
@@ -302,14 +398,12 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
 
     /// As serde_json: an array of the byte values.
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        self.out.push(b'[');
+        self.open(b'[');
         for (i, b) in v.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
+            self.item(i == 0);
             self.uint(*b);
         }
-        self.out.push(b']');
+        self.shut(b']', v.is_empty());
         Ok(())
     }
 
@@ -363,12 +457,12 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
     ) -> Result<(), Error> {
         self.variant_open(variant);
         value.serialize(&mut *self)?;
-        self.out.push(b'}');
+        self.shut(b'}', false);
         Ok(())
     }
 
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a, 'b>, Error> {
-        self.out.push(b'[');
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a, 'b, PRETTY>, Error> {
+        self.open(b'[');
         Ok(Compound {
             ser: self,
             first: true,
@@ -376,7 +470,7 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
         })
     }
 
-    fn serialize_tuple(self, len: usize) -> Result<Compound<'a, 'b>, Error> {
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a, 'b, PRETTY>, Error> {
         self.serialize_seq(Some(len))
     }
 
@@ -384,7 +478,7 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
         self,
         _name: &'static str,
         len: usize,
-    ) -> Result<Compound<'a, 'b>, Error> {
+    ) -> Result<Compound<'a, 'b, PRETTY>, Error> {
         self.serialize_seq(Some(len))
     }
 
@@ -394,9 +488,9 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
         _index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Compound<'a, 'b>, Error> {
+    ) -> Result<Compound<'a, 'b, PRETTY>, Error> {
         self.variant_open(variant);
-        self.out.push(b'[');
+        self.open(b'[');
         Ok(Compound {
             ser: self,
             first: true,
@@ -404,8 +498,8 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
         })
     }
 
-    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a, 'b>, Error> {
-        self.out.push(b'{');
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a, 'b, PRETTY>, Error> {
+        self.open(b'{');
         Ok(Compound {
             ser: self,
             first: true,
@@ -413,7 +507,11 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
         })
     }
 
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'a, 'b>, Error> {
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a, 'b, PRETTY>, Error> {
         // The `{` goes with the first key (see `Compact::key`).
         Ok(Compound {
             ser: self,
@@ -428,7 +526,7 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
         _index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Compound<'a, 'b>, Error> {
+    ) -> Result<Compound<'a, 'b, PRETTY>, Error> {
         self.variant_open(variant);
         Ok(Compound {
             ser: self,
@@ -456,7 +554,7 @@ impl<'a, 'b> ser::Serializer for &'b mut Compact<'a> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeSeq for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
 
@@ -471,7 +569,7 @@ impl ser::SerializeSeq for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeTuple for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
 
@@ -484,7 +582,7 @@ impl ser::SerializeTuple for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeTupleStruct for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
 
@@ -497,7 +595,7 @@ impl ser::SerializeTupleStruct for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeTupleVariant for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
 
@@ -510,7 +608,7 @@ impl ser::SerializeTupleVariant for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeMap for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeMap for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
 
@@ -520,7 +618,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.ser.out.push(b':');
+        self.ser.colon();
         value.serialize(&mut *self.ser)
     }
 
@@ -530,7 +628,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeStruct for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
 
@@ -551,7 +649,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStructVariant for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeStructVariant for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
 
@@ -571,16 +669,16 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
 
 /// A map key, as serde_json takes them: strings, and numbers, booleans
 /// and unit variants as strings; anything else is an error.
-struct MapKey<'a, 'b>(&'b mut Compact<'a>);
+struct MapKey<'a, 'b, const PRETTY: bool>(&'b mut Compact<'a, PRETTY>);
 
-impl MapKey<'_, '_> {
+impl<const PRETTY: bool> MapKey<'_, '_, PRETTY> {
     fn int(self, n: impl itoa::Integer) -> Result<(), Error> {
         self.0.quoted(n);
         Ok(())
     }
 }
 
-impl ser::Serializer for MapKey<'_, '_> {
+impl<const PRETTY: bool> ser::Serializer for MapKey<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
     type SerializeSeq = Impossible<(), Error>;
