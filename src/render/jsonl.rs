@@ -110,13 +110,17 @@ impl<const PRETTY: bool> Compact<'_, PRETTY> {
     #[inline(always)]
     fn newline(&mut self) {
         if PRETTY {
-            const SPACES: &[u8; 1 + 2 * 16] = b"\n                                ";
-            match SPACES.get(..1 + 2 * self.level) {
-                Some(line) => self.out.extend_from_slice(line),
-                None => {
-                    self.out.push(b'\n');
-                    self.out.resize(self.out.len() + 2 * self.level, b' ');
-                }
+            // Up to eight levels: a copy of constant size (two stores), cut
+            // to length, rather than a copy of the length.
+            const LINE: [u8; 17] = *b"\n                ";
+            let width = 1 + 2 * self.level;
+            let len = self.out.len();
+            if width <= LINE.len() {
+                self.out.extend_from_slice(&LINE);
+                self.out.truncate(len + width);
+            } else {
+                self.out.push(b'\n');
+                self.out.resize(len + width, b' ');
             }
         }
     }
@@ -216,6 +220,7 @@ impl<const PRETTY: bool> Compact<'_, PRETTY> {
 
 impl<const PRETTY: bool> Compact<'_, PRETTY> {
     /// [`Compact::key`], pretty.
+    #[inline(always)]
     fn pretty_key(&mut self, key: &'static str, first: bool) {
         if first {
             self.open(b'{');

@@ -130,7 +130,18 @@ pub fn close(close: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
 /// Writes the `uid` of connection `id` (of its first Zeek record; [`row`]
 /// writes the suffix of the others after it).
 pub fn uid(id: u64, out: &mut dyn Write) -> io::Result<()> {
-    write!(out, "CT{id:016x}")
+    // `CT{id:016x}`, without the formatting machinery.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = *b"CT0000000000000000";
+    for (i, digit) in text[2..].iter_mut().enumerate() {
+        *digit = HEX[((id >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    out.write_all(&text)
+}
+
+/// Appends the decimal digits of `n`.
+fn push_int(s: &mut String, n: impl itoa::Integer) {
+    s.push_str(itoa::Buffer::new().format(n));
 }
 
 /// How many conn.log rows `c` makes: one per Zeek record.
@@ -154,31 +165,44 @@ pub fn row(c: &ConnectionReport, part: usize, scratch: &mut String) -> usize {
     let _ = write!(scratch, "{ts:.6}\t");
     let slot = scratch.len();
     if let Some(r) = record.filter(|r| r.record > 1) {
-        let _ = write!(scratch, "r{}", r.record);
+        scratch.push('r');
+        push_int(scratch, r.record);
     }
-    let _ = write!(
-        scratch,
-        "\t{}\t{}\t{}\t{}\ttcp\t-\t",
-        c.client.addr, c.client.port, c.server.addr, c.server.port
-    );
+    // Fields pushed one by one: the formatting machinery costs several
+    // times as much for integers and text.
+    for (text, port) in [
+        (&c.client.addr, c.client.port),
+        (&c.server.addr, c.server.port),
+    ] {
+        scratch.push('\t');
+        scratch.push_str(text);
+        scratch.push('\t');
+        push_int(scratch, port);
+    }
+    scratch.push_str("\ttcp\t-\t");
     if duration > 0.0 {
         let _ = write!(scratch, "{duration:.6}");
     } else {
         scratch.push('-');
     }
-    let _ = writeln!(
-        scratch,
-        "\t{}\t{}\t{}\t-\t-\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-        z.orig_bytes,
-        z.resp_bytes,
-        conn_state.as_str(),
-        z.missed_bytes,
-        if history.is_empty() { "-" } else { history },
-        z.orig_pkts,
-        z.orig_ip_bytes,
-        z.resp_pkts,
-        z.resp_ip_bytes,
-        tunnel_parents(&c.encapsulation),
-    );
+    let history = if history.is_empty() { "-" } else { history };
+    let tab_int = |s: &mut String, n: u64| {
+        s.push('\t');
+        push_int(s, n);
+    };
+    tab_int(scratch, z.orig_bytes);
+    tab_int(scratch, z.resp_bytes);
+    scratch.push('\t');
+    scratch.push_str(conn_state.as_str());
+    scratch.push_str("\t-\t-");
+    tab_int(scratch, z.missed_bytes);
+    scratch.push('\t');
+    scratch.push_str(history);
+    for n in [z.orig_pkts, z.orig_ip_bytes, z.resp_pkts, z.resp_ip_bytes] {
+        tab_int(scratch, n);
+    }
+    scratch.push('\t');
+    scratch.push_str(&tunnel_parents(&c.encapsulation));
+    scratch.push('\n');
     slot
 }
