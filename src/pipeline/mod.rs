@@ -96,6 +96,12 @@ pub trait Consumer {
     fn selects(&mut self, _report: &ConnectionReport) -> bool {
         true
     }
+    /// Whether a wanted report needs its findings described (their frames
+    /// and message) and its diagnosis' evidence in full: not for a
+    /// conn.log, which shows neither.
+    fn describes(&self) -> bool {
+        true
+    }
     /// Whether the consumer decides on a connection knowing its most severe
     /// finding ([`Consumer::wants_ranked`] instead of [`Consumer::wants`]).
     fn ranks(&self) -> bool {
@@ -133,6 +139,9 @@ impl<C: Consumer> Consumer for Stamped<C> {
     }
     fn selects(&mut self, report: &ConnectionReport) -> bool {
         self.consumer.selects(report)
+    }
+    fn describes(&self) -> bool {
+        self.consumer.describes()
     }
     fn ranks(&self) -> bool {
         self.consumer.ranks()
@@ -192,7 +201,11 @@ impl<C: Consumer> ReportSink<'_, C> {
             }
         } else {
             let wanted = self.consumer.wants(conn.id);
-            let detail = if wanted { Detail::Full } else { Detail::Counts };
+            let detail = if wanted && self.consumer.describes() {
+                Detail::Full
+            } else {
+                Detail::Counts
+            };
             (wanted, Assessment::of(conn, self.allow, detail))
         };
         let diagnosis = crate::diagnosis::diagnose(conn, &assessment);

@@ -499,6 +499,10 @@ struct CaptureSink<'a, 'o> {
 }
 
 impl Consumer for &mut CaptureSink<'_, '_> {
+    fn describes(&self) -> bool {
+        self.output.describes() || self.html.is_some()
+    }
+
     fn ranks(&self) -> bool {
         !self.select.judges()
             && !self.output.streams()

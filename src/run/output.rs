@@ -104,6 +104,12 @@ impl<'a> Output<'a> {
         matches!(self, Output::Teaching { each: Some(_), .. })
     }
 
+    /// Whether the reports written show their findings' frames and
+    /// messages (all but a conn.log).
+    pub fn describes(&self) -> bool {
+        !matches!(self, Output::Zeek)
+    }
+
     /// Whether the records are Zeek rows, with the header written before
     /// the first.
     pub fn is_zeek(&self) -> bool {
