@@ -315,7 +315,13 @@ impl Spare {
         }
     }
 
+    /// A new box, for a first connection.
+    pub fn fresh() -> Spare {
+        Spare(Box::new_uninit())
+    }
+
     /// The box holding `conn`.
+    #[inline(always)]
     pub fn fill(self, conn: Connection) -> Box<Connection> {
         let mut spare = self.0;
         spare.write(conn);

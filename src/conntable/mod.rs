@@ -599,16 +599,19 @@ impl ConnTable {
                 .packets_until
                 .as_ref()
                 .is_none_or(|bound| id <= bound.load(std::sync::atomic::Ordering::Relaxed));
-        let mut conn = new_connection(id, src, dst, seg, at, keep);
+        // Made right in its box (no copy of the record through the stack).
+        let mut conn = self
+            .spare
+            .take()
+            .or(given)
+            .unwrap_or_else(Spare::fresh)
+            .fill(new_connection(id, src, dst, seg, at, keep));
         if keep && self.collapse_packets {
             conn.packets = Some(Box::new(crate::connection::PacketList::collapsing()));
         } else if keep && self.spill_packets {
             conn.packets = Some(Box::new(crate::connection::PacketList::spilling()));
         }
-        match self.spare.take().or(given) {
-            Some(spare) => spare.fill(conn),
-            None => Box::new(conn),
-        }
+        conn
     }
 
     /// Unpacks the attempt in `slot`, if it is packed: a new connection is
