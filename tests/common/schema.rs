@@ -15,8 +15,8 @@
 //! `$ref` to `#/$defs/…`. Integers are numbers without a fractional part
 //! (`1.0` is an integer, as the specification says).
 
-use serde_json::{Map, Value};
-use std::collections::HashMap;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 
 /// Where an instance is, rendered (as a JSON Pointer) only for an error.
 #[derive(Clone, Copy)]
@@ -68,9 +68,13 @@ const CHECKED: &[&str] = &[
     "$defs",
 ];
 
+/// A compiled schema: each (sub)schema a [`Node`] in `nodes`, the root at
+/// index 0, its keywords read once so that checking a value looks nothing
+/// up by keyword name (the tests validate every output they parse, some of
+/// them thousands of connections long).
 pub struct Validator {
     root: Value,
-    patterns: HashMap<String, regex_lite::Regex>,
+    nodes: Vec<Node>,
 }
 
 impl std::fmt::Debug for Validator {
@@ -79,25 +83,98 @@ impl std::fmt::Debug for Validator {
     }
 }
 
+/// One schema: `true`, `false`, or an object's keywords.
+enum Node {
+    True,
+    False,
+    Keywords(Box<Keywords>),
+}
+
+/// The keywords of one schema object, each as `check` needs it; an index
+/// is another [`Node`].
+#[derive(Default)]
+struct Keywords {
+    /// `type`: the names, and the keyword's value for the message.
+    types: Option<(Vec<String>, Value)>,
+    constant: Option<Value>,
+    one_of_values: Option<Vec<Value>>,
+    /// `minimum` and `maximum`: as `f64`, and the keyword's value.
+    minimum: Option<(f64, Value)>,
+    maximum: Option<(f64, Value)>,
+    pattern: Option<(String, regex_lite::Regex)>,
+    format: Option<String>,
+    min_items: Option<u64>,
+    max_items: Option<u64>,
+    unique_items: bool,
+    required: Vec<String>,
+    properties: Option<BTreeMap<String, usize>>,
+    additional_properties: Option<usize>,
+    property_names: Option<usize>,
+    items: Option<usize>,
+    reference: Option<usize>,
+    any_of: Option<Vec<usize>>,
+    one_of: Option<Vec<usize>>,
+}
+
+/// Where `check` puts what it finds: every error, rendered, or only
+/// whether there is one (for `anyOf` and `oneOf`, which ask no more and
+/// stop at the first).
+enum Errors {
+    All(Vec<String>),
+    Any(bool),
+}
+
+impl Errors {
+    /// Records an error, rendering it only if it is kept.
+    fn push(&mut self, what: impl FnOnce() -> String) {
+        match self {
+            Errors::All(out) => out.push(what()),
+            Errors::Any(found) => *found = true,
+        }
+    }
+
+    /// Whether checking can stop: an error was found and only that counts.
+    fn done(&self) -> bool {
+        matches!(self, Errors::Any(true))
+    }
+}
+
 impl Validator {
     /// Compiles `root`: every keyword known, every `$ref` resolvable,
     /// every pattern a valid regular expression.
     pub fn new(root: Value) -> Result<Validator, String> {
         let mut v = Validator {
-            root,
-            patterns: HashMap::new(),
+            root: Value::Null,
+            nodes: Vec::new(),
         };
-        let root = v.root.clone();
-        v.compile(&root, "#")?;
+        let mut refs = HashMap::new();
+        v.compile(&root, "#", &root, &mut refs)?;
+        v.root = root;
         Ok(v)
     }
 
-    fn compile(&mut self, schema: &Value, at: &str) -> Result<(), String> {
+    /// Compiles `schema` (found at `at` in `root`) into a new node, and
+    /// returns its index; `refs` holds the nodes of `$ref` targets already
+    /// compiled (or being compiled), so each is compiled once.
+    fn compile(
+        &mut self,
+        schema: &Value,
+        at: &str,
+        root: &Value,
+        refs: &mut HashMap<String, usize>,
+    ) -> Result<usize, String> {
+        let index = self.nodes.len();
+        self.nodes.push(Node::True);
         let obj = match schema {
-            Value::Bool(_) => return Ok(()),
+            Value::Bool(true) => return Ok(index),
+            Value::Bool(false) => {
+                self.nodes[index] = Node::False;
+                return Ok(index);
+            }
             Value::Object(o) => o,
             _ => return Err(format!("{at}: a schema is an object or a boolean")),
         };
+        let mut kw = Keywords::default();
         for (k, sub) in obj {
             if !CHECKED.contains(&k.as_str()) && !ANNOTATIONS.contains(&k.as_str()) {
                 return Err(format!(
@@ -105,33 +182,70 @@ impl Validator {
                 ));
             }
             match k.as_str() {
-                "properties" | "$defs" => {
+                "$defs" => {
                     let map = sub
                         .as_object()
                         .ok_or_else(|| format!("{at}/{k}: not an object"))?;
                     for (name, s) in map {
-                        self.compile(s, &format!("{at}/{k}/{name}"))?;
+                        // Its path is how a `$ref` names it: compiled once.
+                        let at = format!("{at}/{k}/{name}");
+                        if !refs.contains_key(&at) {
+                            refs.insert(at.clone(), self.nodes.len());
+                            self.compile(s, &at, root, refs)?;
+                        }
                     }
                 }
+                "properties" => {
+                    let map = sub
+                        .as_object()
+                        .ok_or_else(|| format!("{at}/{k}: not an object"))?;
+                    let mut props = BTreeMap::new();
+                    for (name, s) in map {
+                        let node = self.compile(s, &format!("{at}/{k}/{name}"), root, refs)?;
+                        props.insert(name.clone(), node);
+                    }
+                    kw.properties = Some(props);
+                }
                 "items" | "additionalProperties" | "propertyNames" => {
-                    self.compile(sub, &format!("{at}/{k}"))?
+                    let node = Some(self.compile(sub, &format!("{at}/{k}"), root, refs)?);
+                    match k.as_str() {
+                        "items" => kw.items = node,
+                        "additionalProperties" => kw.additional_properties = node,
+                        _ => kw.property_names = node,
+                    }
                 }
                 "anyOf" | "oneOf" => {
                     let list = sub
                         .as_array()
                         .filter(|l| !l.is_empty())
                         .ok_or_else(|| format!("{at}/{k}: not a non-empty array"))?;
+                    let mut nodes = Vec::new();
                     for (i, s) in list.iter().enumerate() {
-                        self.compile(s, &format!("{at}/{k}/{i}"))?;
+                        nodes.push(self.compile(s, &format!("{at}/{k}/{i}"), root, refs)?);
+                    }
+                    if k == "anyOf" {
+                        kw.any_of = Some(nodes);
+                    } else {
+                        kw.one_of = Some(nodes);
                     }
                 }
                 "$ref" => {
                     let r = sub
                         .as_str()
                         .ok_or_else(|| format!("{at}/$ref: not a string"))?;
-                    if self.resolve(r).is_none() {
-                        return Err(format!("{at}: `$ref` {r} does not resolve"));
-                    }
+                    kw.reference = Some(match refs.get(r) {
+                        Some(&node) => node,
+                        None => {
+                            let target = r
+                                .strip_prefix('#')
+                                .and_then(|pointer| root.pointer(pointer))
+                                .ok_or_else(|| format!("{at}: `$ref` {r} does not resolve"))?;
+                            // Reserved before compiling, for a schema that
+                            // refers to itself.
+                            refs.insert(r.to_string(), self.nodes.len());
+                            self.compile(target, r, root, refs)?
+                        }
+                    });
                 }
                 "pattern" => {
                     let p = sub
@@ -139,7 +253,7 @@ impl Validator {
                         .ok_or_else(|| format!("{at}/pattern: not a string"))?;
                     let re =
                         regex_lite::Regex::new(p).map_err(|e| format!("{at}/pattern: {p}: {e}"))?;
-                    self.patterns.insert(p.to_string(), re);
+                    kw.pattern = Some((p.to_string(), re));
                 }
                 "format" => {
                     let f = sub.as_str().unwrap_or_default();
@@ -159,13 +273,14 @@ impl Validator {
                     {
                         return Err(format!("{at}: format `{f}` is not supported"));
                     }
+                    kw.format = sub.as_str().map(str::to_string);
                 }
                 "type" => {
                     let names: Vec<&Value> = match sub {
                         Value::Array(a) => a.iter().collect(),
                         one => vec![one],
                     };
-                    for n in names {
+                    for n in &names {
                         let ok = n.as_str().is_some_and(|n| {
                             [
                                 "null", "boolean", "object", "array", "number", "string", "integer",
@@ -176,173 +291,190 @@ impl Validator {
                             return Err(format!("{at}/type: {n} is not a type"));
                         }
                     }
+                    let names = names.iter().filter_map(|n| n.as_str()).map(str::to_string);
+                    kw.types = Some((names.collect(), sub.clone()));
+                }
+                "const" => kw.constant = Some(sub.clone()),
+                "enum" => kw.one_of_values = sub.as_array().cloned(),
+                "minimum" => kw.minimum = sub.as_f64().map(|n| (n, sub.clone())),
+                "maximum" => kw.maximum = sub.as_f64().map(|n| (n, sub.clone())),
+                "minItems" => kw.min_items = sub.as_u64(),
+                "maxItems" => kw.max_items = sub.as_u64(),
+                "uniqueItems" => kw.unique_items = sub == &Value::Bool(true),
+                "required" => {
+                    if let Value::Array(req) = sub {
+                        let names = req.iter().filter_map(Value::as_str).map(str::to_string);
+                        kw.required = names.collect();
+                    }
                 }
                 _ => {}
             }
         }
-        Ok(())
-    }
-
-    /// The schema a `#/$defs/NAME` (JSON Pointer) reference names.
-    fn resolve(&self, r: &str) -> Option<&Value> {
-        let pointer = r.strip_prefix('#')?;
-        self.root.pointer(pointer)
+        self.nodes[index] = Node::Keywords(Box::new(kw));
+        Ok(index)
     }
 
     /// Whether `value` matches.
     pub fn is_valid(&self, value: &Value) -> bool {
-        self.errors(value).is_empty()
+        self.valid(0, value)
     }
 
     /// Every error of `value`, each "at 'PATH': what".
     pub fn errors(&self, value: &Value) -> Vec<String> {
-        let mut out = Vec::new();
-        self.check(&self.root, value, &At::Root, &mut out);
-        out
+        let mut out = Errors::All(Vec::new());
+        self.check(0, value, &At::Root, &mut out);
+        match out {
+            Errors::All(errors) => errors,
+            Errors::Any(_) => unreachable!(),
+        }
     }
 
-    fn check(&self, schema: &Value, v: &Value, path: &At<'_>, out: &mut Vec<String>) {
-        let obj: &Map<String, Value> = match schema {
-            Value::Bool(true) => return,
-            Value::Bool(false) => {
-                out.push(format!("at '{path}': nothing is allowed here"));
+    fn check(&self, node: usize, v: &Value, path: &At<'_>, out: &mut Errors) {
+        let kw = match &self.nodes[node] {
+            Node::True => return,
+            Node::False => {
+                out.push(|| format!("at '{path}': nothing is allowed here"));
                 return;
             }
-            Value::Object(o) => o,
-            _ => return,
+            Node::Keywords(kw) => kw,
         };
-        let mut fail = |what: String| out.push(format!("at '{path}': {what}"));
-        if let Some(t) = obj.get("type") {
-            let ok = match t {
-                Value::Array(a) => a.iter().any(|n| is_type(v, n.as_str().unwrap_or(""))),
-                n => is_type(v, n.as_str().unwrap_or("")),
-            };
-            if !ok {
-                fail(format!("{v} is not of type {t}"));
+        self.assertions(kw, v, path, out);
+        if out.done() {
+            return;
+        }
+        self.applicators(kw, v, path, out);
+    }
+
+    /// The keywords that judge `v` itself.
+    fn assertions(&self, kw: &Keywords, v: &Value, path: &At<'_>, out: &mut Errors) {
+        let mut fail = |what: &dyn Fn() -> String| out.push(|| format!("at '{path}': {}", what()));
+        if let Some((names, t)) = &kw.types {
+            if !names.iter().any(|n| is_type(v, n)) {
+                fail(&|| format!("{v} is not of type {t}"));
             }
         }
-        if let Some(c) = obj.get("const") {
+        if let Some(c) = &kw.constant {
             if !equal(c, v) {
-                fail(format!("{v} is not {c}"));
+                fail(&|| format!("{v} is not {c}"));
             }
         }
-        if let Some(Value::Array(e)) = obj.get("enum") {
+        if let Some(e) = &kw.one_of_values {
             if !e.iter().any(|c| equal(c, v)) {
-                fail(format!("{v} is not one of {}", Value::Array(e.clone())));
+                fail(&|| format!("{v} is not one of {}", Value::Array(e.clone())));
             }
         }
         if let Some(n) = v.as_f64() {
-            if let Some(min) = obj.get("minimum").and_then(Value::as_f64) {
-                if n < min || below(v, &obj["minimum"]) {
-                    fail(format!("{v} is less than the minimum of {min}"));
+            if let Some((min, at_least)) = &kw.minimum {
+                if n < *min || below(v, at_least) {
+                    fail(&|| format!("{v} is less than the minimum of {min}"));
                 }
             }
-            if let Some(max) = obj.get("maximum").and_then(Value::as_f64) {
-                if n > max || above(v, &obj["maximum"]) {
-                    fail(format!("{v} is greater than the maximum of {max}"));
+            if let Some((max, at_most)) = &kw.maximum {
+                if n > *max || above(v, at_most) {
+                    fail(&|| format!("{v} is greater than the maximum of {max}"));
                 }
             }
         }
         if let Value::String(s) = v {
-            if let Some(p) = obj.get("pattern").and_then(Value::as_str) {
-                if !self.patterns[p].is_match(s) {
-                    fail(format!("\"{s}\" does not match \"{p}\""));
+            if let Some((p, re)) = &kw.pattern {
+                if !re.is_match(s) {
+                    fail(&|| format!("\"{s}\" does not match \"{p}\""));
                 }
             }
-            if let Some(f) = obj.get("format").and_then(Value::as_str) {
-                let ok = match f {
+            if let Some(f) = &kw.format {
+                let ok = match f.as_str() {
                     "date-time" => is_date_time(s),
                     "ipv4" => s.parse::<std::net::Ipv4Addr>().is_ok(),
                     "ipv6" => s.parse::<std::net::Ipv6Addr>().is_ok(),
                     _ => true,
                 };
                 if !ok {
-                    fail(format!("\"{s}\" is not a \"{f}\""));
+                    fail(&|| format!("\"{s}\" is not a \"{f}\""));
                 }
             }
         }
         if let Value::Array(items) = v {
-            if let Some(n) = obj.get("minItems").and_then(Value::as_u64) {
+            if let Some(n) = kw.min_items {
                 if (items.len() as u64) < n {
-                    fail(format!("{} items, fewer than {n}", items.len()));
+                    fail(&|| format!("{} items, fewer than {n}", items.len()));
                 }
             }
-            if let Some(n) = obj.get("maxItems").and_then(Value::as_u64) {
+            if let Some(n) = kw.max_items {
                 if items.len() as u64 > n {
-                    fail(format!("{} items, more than {n}", items.len()));
+                    fail(&|| format!("{} items, more than {n}", items.len()));
                 }
             }
-            if obj.get("uniqueItems") == Some(&Value::Bool(true)) {
+            if kw.unique_items {
                 for (i, a) in items.iter().enumerate() {
                     if items[..i].iter().any(|b| equal(a, b)) {
-                        fail(format!("item {i} ({a}) is not unique"));
+                        fail(&|| format!("item {i} ({a}) is not unique"));
                     }
                 }
             }
         }
         if let Value::Object(fields) = v {
-            if let Some(Value::Array(req)) = obj.get("required") {
-                for name in req.iter().filter_map(Value::as_str) {
-                    if !fields.contains_key(name) {
-                        fail(format!("\"{name}\" is a required property"));
-                    }
+            for name in &kw.required {
+                if !fields.contains_key(name) {
+                    fail(&|| format!("\"{name}\" is a required property"));
                 }
-            }
-        }
-        // The applicators, which add their own errors.
-        if let Value::Object(fields) = v {
-            let props = obj.get("properties").and_then(Value::as_object);
-            for (name, value) in fields {
-                let at = At::Key(path, name);
-                match props.and_then(|p| p.get(name)) {
-                    Some(s) => self.check(s, value, &at, out),
-                    None => {
-                        if let Some(extra) = obj.get("additionalProperties") {
-                            if extra == &Value::Bool(false) {
-                                out.push(format!(
-                                    "at '{path}': additional property \"{name}\" is not allowed"
-                                ));
-                            } else {
-                                self.check(extra, value, &at, out);
-                            }
-                        }
-                    }
-                }
-                // A name's errors are the object's, as other validators say.
-                if let Some(names) = obj.get("propertyNames") {
-                    self.check(names, &Value::String(name.clone()), path, out);
-                }
-            }
-        }
-        if let (Value::Array(items), Some(s)) = (v, obj.get("items")) {
-            for (i, item) in items.iter().enumerate() {
-                self.check(s, item, &At::Index(path, i), out);
-            }
-        }
-        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
-            if let Some(target) = self.resolve(r) {
-                self.check(target, v, path, out);
-            }
-        }
-        if let Some(Value::Array(any)) = obj.get("anyOf") {
-            if !any.iter().any(|s| self.valid(s, v)) {
-                out.push(format!("at '{path}': {v} matches none of anyOf"));
-            }
-        }
-        if let Some(Value::Array(one)) = obj.get("oneOf") {
-            let n = one.iter().filter(|s| self.valid(s, v)).count();
-            if n != 1 {
-                out.push(format!(
-                    "at '{path}': {v} matches {n} of oneOf, not exactly one"
-                ));
             }
         }
     }
 
-    fn valid(&self, schema: &Value, v: &Value) -> bool {
-        let mut out = Vec::new();
-        self.check(schema, v, &At::Root, &mut out);
-        out.is_empty()
+    /// The keywords that apply schemas to `v`'s parts or to `v` again,
+    /// which add their own errors.
+    fn applicators(&self, kw: &Keywords, v: &Value, path: &At<'_>, out: &mut Errors) {
+        if let Value::Object(fields) = v {
+            for (name, value) in fields {
+                let at = At::Key(path, name);
+                match kw.properties.as_ref().and_then(|p| p.get(name)) {
+                    Some(&s) => self.check(s, value, &at, out),
+                    None => match kw.additional_properties {
+                        Some(extra) if matches!(self.nodes[extra], Node::False) => out.push(|| {
+                            format!("at '{path}': additional property \"{name}\" is not allowed")
+                        }),
+                        Some(extra) => self.check(extra, value, &at, out),
+                        None => {}
+                    },
+                }
+                // A name's errors are the object's, as other validators say.
+                if let Some(names) = kw.property_names {
+                    self.check(names, &Value::String(name.clone()), path, out);
+                }
+                if out.done() {
+                    return;
+                }
+            }
+        }
+        if let (Value::Array(items), Some(s)) = (v, kw.items) {
+            for (i, item) in items.iter().enumerate() {
+                self.check(s, item, &At::Index(path, i), out);
+                if out.done() {
+                    return;
+                }
+            }
+        }
+        if let Some(target) = kw.reference {
+            self.check(target, v, path, out);
+        }
+        if let Some(any) = &kw.any_of {
+            if !any.iter().any(|&s| self.valid(s, v)) {
+                out.push(|| format!("at '{path}': {v} matches none of anyOf"));
+            }
+        }
+        if let Some(one) = &kw.one_of {
+            let n = one.iter().filter(|&&s| self.valid(s, v)).count();
+            if n != 1 {
+                out.push(|| format!("at '{path}': {v} matches {n} of oneOf, not exactly one"));
+            }
+        }
+    }
+
+    /// Whether `v` matches node `node`, stopping at its first error.
+    fn valid(&self, node: usize, v: &Value) -> bool {
+        let mut out = Errors::Any(false);
+        self.check(node, v, &At::Root, &mut out);
+        !out.done()
     }
 }
 

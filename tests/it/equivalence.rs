@@ -31,8 +31,11 @@ fn assert_same(got: &[serde_json::Value], want: &[serde_json::Value], what: &str
 }
 
 fn connections_of_document(bytes: &[u8]) -> Vec<serde_json::Value> {
-    let doc: serde_json::Value = document(bytes).unwrap();
-    doc["connections"].as_array().unwrap().clone()
+    let mut doc: serde_json::Value = document(bytes).unwrap();
+    match doc["connections"].take() {
+        serde_json::Value::Array(connections) => connections,
+        other => panic!("connections: {other}"),
+    }
 }
 
 fn connections_of_lines(bytes: &[u8]) -> Vec<serde_json::Value> {

@@ -21,7 +21,7 @@ fn jsonl(args: &[&str], files: &[PathBuf]) -> Vec<Value> {
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .map(|l| l.parse().unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
 
@@ -208,7 +208,7 @@ fn json(args: &[&str], file: &Path) -> Value {
         .args(args)
         .arg(file)
         .exits(0);
-    serde_json::from_slice(&out.stdout).unwrap()
+    parse_value(&out.stdout).unwrap()
 }
 
 #[test]
