@@ -420,37 +420,17 @@ impl ConnTable {
 
     /// [`ConnTable::push`] for a segment keyed already.
     pub fn push_keyed(&mut self, keyed: Keyed, sink: &mut impl ConnectionSink) {
-        prefetch(self.index.probe_start(keyed.hash));
-        self.prefetch_lingering();
+        self.fetch_index(keyed.hash);
         self.queue.push_back((keyed, NO_SLOT));
         let n = self.queue.len();
-        // Its index entries are cached by now: fetch the slots they name.
-        if let Some((p, _)) = n
-            .checked_sub(INDEX_AHEAD + 1)
-            .and_then(|i| self.queue.get(i))
-        {
-            let slots = &self.slots;
-            let _ = self.index.find(p.hash, |s| {
-                if let Some(slot) = slots.get(s as usize) {
-                    prefetch_lines(slot);
-                }
-                false
-            });
+        if let Some(j) = n.checked_sub(INDEX_AHEAD + 1) {
+            let first = self.fetch_slots(self.queue[j].0.hash);
+            self.queue[j].1 = first;
         }
-        // Its slot is cached by now: fetch its connection.
-        if let Some(i) = n.checked_sub(INDEX_AHEAD + SLOT_AHEAD + 1) {
-            let found = self
-                .queue
-                .get(i)
-                .and_then(|(p, _)| self.find(&p.key, p.hash));
-            if let Some(found) = found {
-                if let Some(conn) = &self.slots[found.slot as usize].conn {
-                    prefetch_lines(&**conn);
-                }
-                if let Some((_, hint)) = self.queue.get_mut(i) {
-                    *hint = found.slot;
-                }
-            }
+        if let Some(k) = n.checked_sub(INDEX_AHEAD + SLOT_AHEAD + 1) {
+            let (p, hint) = &self.queue[k];
+            let hint = self.fetch_connection(*hint, &p.key);
+            self.queue[k].1 = hint;
         }
         if n > QUEUE {
             if let Some((p, hint)) = self.queue.pop_front() {
@@ -472,45 +452,64 @@ impl ConnTable {
         hints.resize(batch.len(), NO_SLOT);
         for i in 0..batch.len() + QUEUE {
             if let Some(p) = batch.get(i) {
-                prefetch(self.index.probe_start(p.hash));
-                self.prefetch_lingering();
+                self.fetch_index(p.hash);
             }
-            // Its index entries are cached by now: fetch the slots they
-            // name, and remember the first.
             if let Some(j) = i.checked_sub(INDEX_AHEAD).filter(|&j| j < batch.len()) {
-                let slots = &self.slots;
-                let mut first = NO_SLOT;
-                let _ = self.index.find(batch[j].hash, |s| {
-                    if let Some(slot) = slots.get(s as usize) {
-                        prefetch_lines(slot);
-                        if first == NO_SLOT {
-                            first = s;
-                        }
-                    }
-                    false
-                });
-                hints[j] = first;
+                hints[j] = self.fetch_slots(batch[j].hash);
             }
-            // Its slot is cached by now: if it holds the connection, fetch
-            // that; if not, the hint is dropped and feeding it searches.
             if let Some(k) = i
                 .checked_sub(INDEX_AHEAD + SLOT_AHEAD)
                 .filter(|&k| k < batch.len())
             {
-                match self.slots.get(hints[k] as usize) {
-                    Some(entry) if entry.key == batch[k].key => {
-                        if let Some(conn) = &entry.conn {
-                            prefetch_lines(&**conn);
-                        }
-                    }
-                    _ => hints[k] = NO_SLOT,
-                }
+                hints[k] = self.fetch_connection(hints[k], &batch[k].key);
             }
             if let Some(f) = i.checked_sub(QUEUE).filter(|&f| f < batch.len()) {
                 self.segment(&batch[f], hints[f], sink);
             }
         }
         self.hints = hints;
+    }
+
+    /// Lookahead, first step (a segment just pushed): its index entry is
+    /// fetched, and the next connection to finish lingering.
+    #[inline]
+    fn fetch_index(&mut self, hash: u64) {
+        prefetch(self.index.probe_start(hash));
+        self.prefetch_lingering();
+    }
+
+    /// Second step, `INDEX_AHEAD` segments later: its index entries are
+    /// cached by now, so the slots they name are fetched. Returns the first
+    /// of them (the connection's, but for a collision of tags), the hint.
+    #[inline]
+    fn fetch_slots(&self, hash: u64) -> u32 {
+        let mut first = NO_SLOT;
+        let _ = self.index.find(hash, |s| {
+            if let Some(slot) = self.slots.get(s as usize) {
+                prefetch_lines(slot);
+                if first == NO_SLOT {
+                    first = s;
+                }
+            }
+            false
+        });
+        first
+    }
+
+    /// Third step, `SLOT_AHEAD` later: the hinted slot is cached by now; if
+    /// it holds the connection of `key`, its record is fetched and the hint
+    /// kept, else it is dropped ([`NO_SLOT`]: feeding the segment searches).
+    #[inline]
+    fn fetch_connection(&self, hint: u32, key: &FlowKey) -> u32 {
+        match self.slots.get(hint as usize) {
+            Some(entry) if entry.key == *key => {
+                if let Some(conn) = &entry.conn {
+                    prefetch_lines(&**conn);
+                }
+                hint
+            }
+            _ => NO_SLOT,
+        }
     }
 
     /// The next connection to finish lingering is read when it is handed
