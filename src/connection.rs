@@ -25,6 +25,33 @@ pub struct Addr {
     pub port: u16,
 }
 
+/// An address as its `Display` writes it; IPv4 without the formatting
+/// machinery, as every report has two.
+pub fn ip_text(ip: IpAddr) -> String {
+    let mut text = String::with_capacity(15);
+    push_ip(&mut text, ip);
+    text
+}
+
+/// Appends `ip` as its `Display` writes it (IPv4 without the formatting
+/// machinery).
+pub fn push_ip(text: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    text.push('.');
+                }
+                text.push_str(itoa::Buffer::new().format(octet));
+            }
+        }
+        IpAddr::V6(_) => {
+            use std::fmt::Write;
+            let _ = write!(text, "{ip}");
+        }
+    }
+}
+
 /// A frame's time and number, as recorded in observations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct At {
@@ -901,5 +928,40 @@ mod ip_tests {
         // 1,160 bytes before TTLs and IDs were kept, 1,192 after.
         assert!(std::mem::size_of::<IpSeen>() <= 32);
         assert!(std::mem::size_of::<Connection>() <= 1344);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ip_text_is_display() {
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "192.168.100.255",
+            "255.255.255.255",
+            "1.20.100.9",
+            "::1",
+            "fe80::1:2",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn push_ip_appends_what_display_writes(v4: u32, v6: u128, before in 0usize..4) {
+            for ip in [IpAddr::from(std::net::Ipv4Addr::from(v4)), IpAddr::from(std::net::Ipv6Addr::from(v6))] {
+                let before = "x".repeat(before);
+                let mut text = before.clone();
+                push_ip(&mut text, ip);
+                prop_assert_eq!(text, format!("{before}{ip}"));
+            }
+        }
     }
 }

@@ -1471,24 +1471,6 @@ pub fn rfc3339(ts_ns: i64) -> String {
     humantime::format_rfc3339_nanos(t).to_string()
 }
 
-/// An address as its `Display` writes it; IPv4 without the formatting
-/// machinery, as every report has two.
-fn ip_text(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let mut text = String::with_capacity(15);
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    text.push('.');
-                }
-                text.push_str(itoa::Buffer::new().format(octet));
-            }
-            text
-        }
-        IpAddr::V6(_) => ip.to_string(),
-    }
-}
-
 impl ConnectionReport {
     /// Builds the report of a finished connection from its assessment.
     pub fn from_assessment(
@@ -1502,7 +1484,7 @@ impl ConnectionReport {
             let a = c.addr(side);
             let st = c.stats(side);
             EndpointReport {
-                addr: ip_text(a.ip),
+                addr: crate::connection::ip_text(a.ip),
                 port: a.port,
                 isn: e.isn.map(|s| s.raw()),
                 final_state: e.state(),
@@ -1624,22 +1606,6 @@ mod schema_check;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ip_text_is_display() {
-        for ip in [
-            "0.0.0.0",
-            "10.0.0.1",
-            "192.168.100.255",
-            "255.255.255.255",
-            "1.20.100.9",
-            "::1",
-            "fe80::1:2",
-        ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            assert_eq!(ip_text(ip), ip.to_string());
-        }
-    }
 
     /// The JSON of `counts` is the JSON of the same counts keyed by name.
     fn same_as_by_name<K: Named>(counts: &Counts<K>) {

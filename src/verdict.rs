@@ -7,7 +7,7 @@
 //! tracked; their findings join the ones made here.
 
 use crate::checks::{Checker, Finding, Sends, MAX_FRAMES};
-use crate::connection::{At, Connection, IcmpSeen};
+use crate::connection::{push_ip, At, Connection, IcmpSeen};
 use crate::decode::IcmpKind;
 use crate::rules::Check;
 use crate::state::{Side, State};
@@ -603,13 +603,17 @@ impl<'a> Found<'a> {
             || vec![c.last.frame],
             || match waiting {
                 Some(side) => {
+                    // The commonest message of all, written without `format!`.
                     let addr = c.addr(side);
-                    format!(
-                        "the {} ends in TIME-WAIT and keeps {}:{} reserved for 2·MSL",
-                        side.as_str(),
-                        addr.ip,
-                        addr.port
-                    )
+                    let mut text = String::with_capacity(80);
+                    text.push_str("the ");
+                    text.push_str(side.as_str());
+                    text.push_str(" ends in TIME-WAIT and keeps ");
+                    push_ip(&mut text, addr.ip);
+                    text.push(':');
+                    text.push_str(itoa::Buffer::new().format(addr.port));
+                    text.push_str(" reserved for 2·MSL");
+                    text
                 }
                 None => "both sides end in TIME-WAIT and keep the 4-tuple reserved for 2·MSL"
                     .to_string(),
