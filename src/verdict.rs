@@ -400,10 +400,15 @@ impl<'a> Found<'a> {
                 1,
                 || frames_of(checker.syn_sends()),
                 || {
-                    format!(
-                        "{} SYN(s) to {} port {} got no answer",
-                        o.syn_count, c.server.ip, c.server.port
-                    )
+                    // Every connection of a SYN flood or a scan says this.
+                    let mut text = String::with_capacity(48);
+                    text.push_str(itoa::Buffer::new().format(o.syn_count));
+                    text.push_str(" SYN(s) to ");
+                    push_ip(&mut text, c.server.ip);
+                    text.push_str(" port ");
+                    text.push_str(itoa::Buffer::new().format(c.server.port));
+                    text.push_str(" got no answer");
+                    text
                 },
             ),
             HandshakeStatus::Incomplete => self.add(Check::HandshakeIncomplete, 1, opening, || {
