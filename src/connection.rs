@@ -873,6 +873,7 @@ mod spare_tests {
 #[cfg(test)]
 mod ip_tests {
     use super::*;
+    use proptest::prelude::*;
     use std::net::Ipv4Addr;
 
     pub(super) fn seg(ttl: u8, ip_id: u16, flags: u16) -> Segment {
@@ -929,12 +930,6 @@ mod ip_tests {
         assert!(std::mem::size_of::<IpSeen>() <= 32);
         assert!(std::mem::size_of::<Connection>() <= 1344);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn ip_text_is_display() {

@@ -36,6 +36,7 @@ pub mod seq;
 pub mod shard;
 pub mod state;
 pub mod teach;
+pub mod tempfile;
 pub mod verdict;
 pub mod wireshark;
 pub mod zeek;

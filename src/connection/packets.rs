@@ -108,30 +108,12 @@ impl Drop for SpillFile {
 
 impl SpillFile {
     fn new() -> io::Result<SpillFile> {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let mut attempt = 0;
-        loop {
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let path = std::env::temp_dir()
-                .join(format!("tcpstate-{}-packets-{n}.spool", std::process::id()));
-            match File::options()
-                .read(true)
-                .append(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(file) => {
-                    // Open, it is still read and written where unlinking
-                    // is allowed; elsewhere the name goes on drop.
-                    let path = std::fs::remove_file(&path).err().map(|_| path);
-                    return Ok(SpillFile { file, path });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => {
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let (file, path) =
+            crate::tempfile::create("packets", File::options().read(true).append(true))?;
+        // Open, it is still read and written where unlinking is allowed;
+        // elsewhere the name goes on drop.
+        let path = std::fs::remove_file(&path).err().map(|_| path);
+        Ok(SpillFile { file, path })
     }
 }
 

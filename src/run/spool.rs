@@ -209,28 +209,10 @@ fn copy_bytes(reader: &mut dyn BufRead, out: &mut dyn Write, mut left: u64) -> i
     Ok(())
 }
 
-/// A new temporary file, never one that exists already (nor a link), named
-/// after the process and `tag`.
+/// A new temporary file for a spool ([`crate::tempfile::create`]).
 pub(super) fn temp_file(tag: &str) -> io::Result<(BufWriter<File>, PathBuf)> {
-    let mut attempt = 0;
-    loop {
-        let path = std::env::temp_dir().join(format!(
-            "tcpstate-{}-{tag}-{attempt}.spool",
-            std::process::id(),
-        ));
-        match File::options()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(file) => return Ok((BufWriter::with_capacity(1 << 20, file), path)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => {
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let (file, path) = crate::tempfile::create(tag, File::options().read(true).write(true))?;
+    Ok((BufWriter::with_capacity(1 << 20, file), path))
 }
 
 impl Drop for Spool {
