@@ -7,16 +7,8 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
+mod alloc;
 mod cli;
-
-/// mimalloc instead of the system allocator: connections are allocated on
-/// the tracking thread and freed on the reporting thread, and mimalloc backs
-/// its arenas with transparent huge pages where the kernel allows them
-/// (`madvise` mode included), so the 5,000+ connections a busy capture keeps
-/// open cost far fewer TLB misses. On `big.pcap` the default run went from
-/// 0.57 to 0.46 s (docs/performance.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use cli::{Cli, Command, RulesFormat};
 use tcpstate::render;
@@ -29,6 +21,7 @@ const EXIT_FINDINGS: u8 = 1;
 const EXIT_INPUT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
+    alloc::tune();
     let cli = cli::parse();
     let sink: Box<dyn Write> = match &cli.command {
         Command::Analyze(args) => match args.output.as_deref() {
@@ -59,27 +52,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// Turns transparent huge pages off for the rest of the process. They make
-/// tracking faster (about 0.1 s of the table's 1.3 s on `big.pcap`), but
-/// memory then comes in 2 MiB pages, partly used: about 10 MB more at the
-/// peak. A run that keeps every connection's packets spends its time
-/// drawing or writing them, and its memory on them: there they are not
-/// worth it (docs/performance.md, "Bounded memory, session 7").
-fn small_pages_only() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes integer arguments and sets a flag of
-    // the process; it reads or writes no memory of ours.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
-}
-
 fn command(command: Command, out: &mut dyn Write) -> Result<ExitCode> {
     match command {
         Command::Analyze(args) => {
             let options = args.resolve().map_err(|message| anyhow!(message))?;
             if options.keeps_packets() {
-                small_pages_only();
+                alloc::small_pages_only();
             }
             run::stop_reading_on_ctrl_c();
             let outcome = run::run(&options, out, &mut io::stderr())?;
