@@ -1,6 +1,9 @@
-//! The allocator and how the process tunes it.
-
-use std::ffi::{c_int, c_long};
+//! The allocator and how the process tunes it. mimalloc's purge delay (how
+//! long freed memory stays before it goes back to the system) is left at its
+//! 10 ms: a longer one saves the page faults of connections' memory given
+//! back and taken again, but raises the million-SYN flood's peak above
+//! 100 MB (docs/performance.md, sessions 6 and 10); `MIMALLOC_PURGE_DELAY`
+//! sets it for whoever prefers the speed.
 
 /// mimalloc instead of the system allocator: connections are allocated on
 /// the tracking thread and freed on the reporting thread, and mimalloc backs
@@ -10,35 +13,6 @@ use std::ffi::{c_int, c_long};
 /// 0.57 to 0.46 s (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// `mi_option_purge_delay` in mimalloc's `mimalloc.h` (v2): how long freed
-/// memory stays with the process before it is given back to the system.
-const MI_OPTION_PURGE_DELAY: c_int = 15;
-
-/// The purge delay the process runs with, in milliseconds.
-const PURGE_DELAY_MS: c_long = 1000;
-
-extern "C" {
-    fn mi_option_set(option: c_int, value: c_long);
-    #[cfg(test)]
-    fn mi_option_get(option: c_int) -> c_long;
-}
-
-/// Freed memory is given back to the system after a second unused instead
-/// of mimalloc's 10 ms. Connections finish and new ones open all the time:
-/// with 10 ms, the pages of the connections just handed over were given
-/// back and faulted in again (zeroed by the kernel) for the next ones,
-/// about 1,100 faults and a tenth of the tracking thread's time on
-/// `big.pcap`; with a second, 200 faults (docs/performance.md, "Session
-/// 10"). A capture's burst of connections still gives its memory back a
-/// second after it ends. `MIMALLOC_PURGE_DELAY` in the environment wins.
-pub fn tune() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: mi_option_set takes two integers and sets one of
-        // mimalloc's options, which it reads atomically; any value is valid.
-        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
-    }
-}
 
 /// Turns transparent huge pages off for the rest of the process. They make
 /// tracking faster (about 0.1 s of the table's 1.3 s on `big.pcap`), but
@@ -52,22 +26,5 @@ pub fn small_pages_only() {
     // the process; it reads or writes no memory of ours.
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_purge_delay_is_the_option_set() {
-        // SAFETY: as in `tune`; mi_option_get reads one option.
-        let get = || unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) };
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            // mimalloc's default purge delay: the number names that option.
-            assert_eq!(get(), 10);
-            tune();
-            assert_eq!(get(), PURGE_DELAY_MS);
-        }
     }
 }

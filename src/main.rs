@@ -21,7 +21,6 @@ const EXIT_FINDINGS: u8 = 1;
 const EXIT_INPUT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    alloc::tune();
     let cli = cli::parse();
     let sink: Box<dyn Write> = match &cli.command {
         Command::Analyze(args) => match args.output.as_deref() {
