@@ -5,7 +5,8 @@
 #
 #   benches/compare.sh [CAPTURE]        default: target/bench/big.pcap, generated if missing
 #   RUNS=5 benches/compare.sh           RUNS rounds, each tool once a round; best run
-#                                       per tool (default 3)
+#                                       per tool, with the median and the slowest
+#                                       (default 3)
 #   (it also times one shard of four, --shard 0/4, against the whole run, as a ratio)
 #   FOURX=1 benches/compare.sh          also peak RSS on a capture 4x as large
 #   VXLAN=1 benches/compare.sh          also the same traffic wrapped in VXLAN
@@ -114,10 +115,12 @@ command -v tshark >/dev/null && add "tshark -q -z conv,tcp" tshark -q -z conv,tc
 # ran next (tcpstate: 0.42 -> 0.54 s right after tshark on the project's VM).
 best=()
 rss=()
+all=()
 rounds() { # first last: rounds over commands first..last-1
   for _ in $(seq "$runs"); do
     for ((i = $1; i < $2; i++)); do
       read -r t m < <(eval "time_once ${cmds[i]}")
+      all[i]="${all[i]:-} $t"
       if [ -z "${best[i]:-}" ] || awk -v a="$t" -v b="${best[i]}" 'BEGIN{exit !(a<b)}'; then
         best[i]=$t
         rss[i]=$m
@@ -128,10 +131,17 @@ rounds() { # first last: rounds over commands first..last-1
 rounds 0 "$ours"
 rounds "$ours" "${#cmds[@]}"
 
-printf '\n| tool | wall (s) | packets/s | peak RSS (MB) | × floor |\n|---|---|---|---|---|\n'
+# The median and the slowest run of each, beside the best: on a shared
+# virtual machine the spread says how far one run's ratios can be trusted.
+median() { tr ' ' '\n' <<< "$1" | grep . | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+slowest() { tr ' ' '\n' <<< "$1" | grep . | sort -g | tail -1; }
+floor_median=$(median "${all[0]}")
+printf '\n%s rounds; wall time: the best run, the median, the slowest; × floor: best over best, median over median\n' "$runs"
+printf '\n| tool | wall (s) | median (s) | slowest (s) | packets/s | peak RSS (MB) | × floor | × floor (medians) |\n|---|---|---|---|---|---|---|---|\n'
 for i in "${!cmds[@]}"; do
-  awk -v n="${names[i]}" -v t="${best[i]}" -v m="${rss[i]}" -v p="$packets" -v f="${best[0]}" \
-    'BEGIN{printf "| %s | %.3f | %.2fM | %.0f | %.2f |\n", n, t, (t>0?p/t/1e6:0), m/1024, (f>0?t/f:0)}'
+  awk -v n="${names[i]}" -v t="${best[i]}" -v md="$(median "${all[i]}")" -v mx="$(slowest "${all[i]}")" \
+    -v m="${rss[i]}" -v p="$packets" -v f="${best[0]}" -v fm="$floor_median" \
+    'BEGIN{printf "| %s | %.3f | %.3f | %.3f | %.2fM | %.0f | %.2f | %.2f |\n", n, t, md, mx, (t>0?p/t/1e6:0), m/1024, (f>0?t/f:0), (fm>0?md/fm:0)}'
 done
 if [ -n "$two" ]; then
   awk -v a="${best[one]}" -v b="${best[one_thread]}" -v two="${best[two]}" 'BEGIN{printf "\ntwo files on two cores: %.2fx the throughput of one file (default), %.2fx that of one file on one thread (--jobs 1)\n", 2*a/two, 2*b/two}'
