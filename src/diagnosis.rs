@@ -284,6 +284,10 @@ pub struct Evidence {
     /// Seconds from the FIN to the end of the connection in the capture.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_for_s: Option<f64>,
+    /// Seconds from a RST to the data its claimed sender sent after it,
+    /// at or beyond its sequence number (the second of `frames`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub race_s: Option<f64>,
     /// Acknowledgements of data the capture never showed (DT004).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acked_unseen: Option<u64>,
@@ -587,14 +591,35 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
 pub const TTL_MARGIN: u8 = 1;
 
 /// How far `ttl` lies outside `lo..=hi`.
+impl Evidence {
+    /// For `reset_by_middlebox`: whether the RST's IP header gave it away
+    /// (its TTL off the side's range, or its IPv4 ID off the side's
+    /// counter) rather than only the data that followed it.
+    pub fn rst_header_off(&self) -> bool {
+        let ttl_off = match (self.rst_ttl, self.ttl_range) {
+            (Some(ttl), Some([lo, hi])) => ttl_distance(ttl, (lo, hi)) > TTL_MARGIN,
+            _ => false,
+        };
+        let id_off = match (self.rst_ip_id, self.last_ip_id, self.ip_ids_increase) {
+            (Some(id), Some(last), Some(true)) => {
+                id != 0 && !(1..=crate::connection::IP_ID_STEP).contains(&id.wrapping_sub(last))
+            }
+            _ => false,
+        };
+        ttl_off || id_off
+    }
+}
+
 fn ttl_distance(ttl: u8, (lo, hi): (u8, u8)) -> u8 {
     lo.saturating_sub(ttl).max(ttl.saturating_sub(hi))
 }
 
-/// The RST that ended `c`, if its IP header says another host sent it: its
-/// TTL more than [`TTL_MARGIN`] outside the TTLs of every other segment of
-/// the side it claims to come from, or a nonzero IPv4 ID off the counter
-/// that side's IDs followed (Weaver, Sommer, Paxson, NDSS 2009).
+/// The RST that ended `c`, if another host sent it: its TTL more than
+/// [`TTL_MARGIN`] outside the TTLs of every other segment of the side it
+/// claims to come from, a nonzero IPv4 ID off the counter that side's IDs
+/// followed, or data from that side after it, at or beyond its sequence
+/// number, which the host that reset the connection would not have sent
+/// (Weaver, Sommer, Paxson, NDSS 2009).
 fn injected_reset(c: &Connection) -> Option<Diagnosis> {
     let (at, who) = c.obs.rst?;
     let rst = c.ip.rst?;
@@ -603,12 +628,16 @@ fn injected_reset(c: &Connection) -> Option<Diagnosis> {
     let before = rst.before;
     let increasing = before.ids == IdPattern::Increasing;
     let id_off = rst.ip_id != 0 && increasing && !before.follows(rst.ip_id);
-    if !(ttl_off || id_off) {
+    let racing = c.obs.racing;
+    if !(ttl_off || id_off || racing.is_some()) {
         return None;
     }
     let has_ids = before.ids != IdPattern::Unknown;
     let evidence = Evidence {
-        frames: vec![at.frame],
+        frames: std::iter::once(at.frame)
+            .chain(racing.map(|r| r.frame))
+            .collect(),
+        race_s: racing.map(|r| secs(at.ts_ns, r.ts_ns)),
         side: Some(who),
         rst_ttl: Some(rst.ttl),
         ttl_range: Some([range.0, range.1]),

@@ -24,6 +24,12 @@
 #                          IP ID 0x3039 (the server's are 63 and a counter).
 #                          The client accepts it; the server's next chunks
 #                          draw the client's own RSTs
+#   injected_rst_race.pcap the same with a RST whose IP header fits the
+#                          server's (TTL 63, IP ID 0 with DF, as Linux sends
+#                          its RSTs): only the server's next chunk, sent
+#                          after the RST at its sequence number, gives it away
+#
+#   ONLY=NAME bash testdata/tools/record-diagrst.sh   records that capture alone
 #
 # Topology 2 (an asymmetric route): the client dr-ac (10.96.3.1) and the
 # server dr-as (10.96.5.1) are joined through two routers: dr-aa carries the
@@ -163,7 +169,10 @@ serve() { # NS HOST PORT CHUNKS GAP
     for i in $(seq 100); do [ -e "$TMP/ready" ] && break; sleep 0.05; done
 }
 
+want() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
+
 # 1. Refused by the server's closed port and by the router's firewall.
+if want refused_firewall; then
 setup_line
 ip netns exec dr-r nft "add table inet dr; add chain inet dr tcpfwd { type filter hook forward priority 0; policy accept; }; add rule inet dr tcpfwd tcp dport 5557 reject with tcp reset"
 cap_start dr-c veth_c "$HERE/refused_firewall.pcap"
@@ -175,8 +184,11 @@ ip netns exec dr-c "${PEER[@]}" client $S 5556
 sleep 0.2
 ip netns exec dr-c "${PEER[@]}" client $S 5557
 cap_stop
+fi
 
-# 2. A RST injected by the router, as if from the server.
+# 2. A RST injected by the router, as if from the server: TTL and IP ID its
+# own (injected_rst), or the server's (injected_rst_race).
+inject() { # NAME TTL ID
 setup_line
 cat >"$TMP/inject.py" <<EOF
 from scapy.all import IP, TCP, sniff, send
@@ -184,7 +196,7 @@ def server_data(p):
     return (IP in p and TCP in p and p[IP].src == "$S" and p[TCP].sport == 5555
             and len(p[TCP].payload) > 0)
 p = sniff(iface="veth_rc", lfilter=server_data, count=1, timeout=10)[0]
-rst = IP(src="$S", dst=p[IP].dst, ttl=47, id=0x3039, flags="DF") / TCP(
+rst = IP(src="$S", dst=p[IP].dst, ttl=$2, id=$3, flags="DF") / TCP(
     sport=5555, dport=p[TCP].dport, flags="R",
     seq=p[TCP].seq + len(p[TCP].payload))
 send(rst, verbose=False)
@@ -192,20 +204,25 @@ EOF
 ip netns exec dr-r /usr/bin/python3 "$TMP/inject.py" &
 INJ_PID=$!
 sleep 2
-cap_start dr-c veth_c "$HERE/injected_rst.pcap"
+cap_start dr-c veth_c "$HERE/$1.pcap"
 serve dr-s $S 5555 4 0.3
 ip netns exec dr-c "${PEER[@]}" client $S 5555
 wait $INJ_PID
 wait $SRV_PID || true
 sleep 0.5
 cap_stop
+}
+if want injected_rst; then inject injected_rst 47 0x3039; fi
+if want injected_rst_race; then inject injected_rst_race 63 0; fi
 
 # 3. An asymmetric route, captured on the router of one direction.
+if want asymmetric; then
 setup_asymmetric
 cap_start dr-aa veth_as "$HERE/asymmetric.pcap"
 serve dr-as 10.96.5.1 5555 2 0.1
 ip netns exec dr-ac "${PEER[@]}" client 10.96.5.1 5555
 wait $SRV_PID
 cap_stop
+fi
 
 ls -l "$HERE"/*.pcap

@@ -11,6 +11,7 @@ use std::path::Path;
 
 const FIREWALL: &str = "diagnosis/refused_firewall.pcap";
 const INJECTED: &str = "diagnosis/injected_rst.pcap";
+const RACE: &str = "diagnosis/injected_rst_race.pcap";
 const ASYMMETRIC: &str = "diagnosis/asymmetric.pcap";
 
 /// The JSON document of `file`, validated against the shipped schema.
@@ -140,7 +141,10 @@ fn an_injected_reset_does_not_match_its_claimed_sender() {
     assert_eq!(d["cause"], "reset_by_middlebox", "{d}");
     assert_eq!(d["confidence"], "likely");
     let e = &d["evidence"];
-    assert_eq!(e["frames"], json!([8]));
+    // The RST, and the server's own next chunk (at the RST's sequence
+    // number) that raced it.
+    assert_eq!(e["frames"], json!([8, 9]));
+    assert!(e["race_s"].as_f64().unwrap() > 0.0, "{e}");
     assert_eq!(e["side"], "server");
     assert_eq!(e["rst_ttl"], 47);
     assert_eq!(e["ttl_range"], json!([63, 63]));
@@ -159,6 +163,8 @@ fn an_injected_reset_does_not_match_its_claimed_sender() {
             "from the server (frame 8)",
             "TTL 47 against 63",
             "IP ID 0x3039 against a counter at 0x6ed8",
+            "the server's own data followed it",
+            "(frame 9)",
             "injected",
         ],
     );
@@ -187,7 +193,62 @@ fn real_resets_are_not_called_forged() {
     }
 }
 
-/// `INJECTED` with the forged RST's (frame 8) TTL and IP ID replaced.
+#[test]
+fn a_reset_raced_by_its_claimed_senders_data_is_injected() {
+    // The forged RST (frame 8) has the server's TTL (63) and IP ID 0, as
+    // Linux's own RSTs: only the server's next chunk (frame 9, at the
+    // RST's sequence number) shows that the server never reset.
+    let file = testdata(RACE);
+    let d = diagnoses(&file);
+    assert_eq!(d.len(), 1);
+    let d = &d[0];
+    assert_eq!(d["cause"], "reset_by_middlebox", "{d}");
+    assert_eq!(d["confidence"], "likely");
+    let e = &d["evidence"];
+    assert_eq!(e["frames"], json!([8, 9]));
+    assert_eq!(e["side"], "server");
+    assert_eq!(e["rst_ttl"], 63);
+    assert_eq!(e["ttl_range"], json!([63, 63]));
+    assert_eq!(e["rst_ip_id"], 0);
+    let race = e["race_s"].as_f64().unwrap();
+    assert!(race > 0.0 && race < 0.3, "{e}");
+    let en = table_line(&file, "en", 1);
+    has_all(
+        &en,
+        &[
+            "reset by a middlebox (likely)",
+            "from the server (frame 8)",
+            "by the server's own data (frame 9)",
+            "the server never reset the connection",
+        ],
+    );
+    assert!(!en.contains("TTL"), "{en}");
+    assert!(en.ends_with(d["text"].as_str().unwrap()), "{en}");
+    let zh = table_line(&file, "zh", 1);
+    has_all(
+        &zh,
+        &[
+            "被中间设备复位 (很可能)",
+            "第8行",
+            "第9行",
+            "并没有复位连接",
+            "伪造",
+        ],
+    );
+}
+
+#[test]
+fn data_sent_before_a_real_reset_is_no_race() {
+    // A real RST ends a side's sending; a segment of that side's that
+    // arrives after it is older (below the RST's sequence number) or none.
+    for file in ["captures/rst_abort.pcap", "captures/server_rst.pcap"] {
+        let d = diagnoses(&testdata(file));
+        assert!(d[0]["evidence"].get("race_s").is_none(), "{file}: {}", d[0]);
+    }
+}
+
+/// `INJECTED` with the forged RST's (frame 8) TTL and IP ID replaced, cut
+/// after it (the server's data that raced it is a sign of its own).
 fn forged(dir: &Path, ttl: u8, ip_id: u16) -> std::path::PathBuf {
     let mut bytes = std::fs::read(testdata(INJECTED)).unwrap();
     // pcap: a 24-byte file header, then 16 bytes before each frame.
@@ -200,6 +261,8 @@ fn forged(dir: &Path, ttl: u8, ip_id: u16) -> std::path::PathBuf {
     assert_eq!(bytes[ip + 8], 47, "frame 8 is the forged RST");
     bytes[ip + 4..ip + 6].copy_from_slice(&ip_id.to_be_bytes());
     bytes[ip + 8] = ttl;
+    let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap());
+    bytes.truncate(at + 16 + caplen as usize);
     let path = dir.join(format!("forged_{ttl}_{ip_id}.pcap"));
     std::fs::write(&path, bytes).unwrap();
     path

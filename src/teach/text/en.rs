@@ -551,15 +551,38 @@ impl Messages for En {
                     (Some(id), Some(last), _) => format!(", IP ID {id:#06x} after {last:#06x}"),
                     _ => String::new(),
                 };
-                format!(
-                    "a RST said to be from the {who} (frame {first}) does not match the {who}'s \
-                     other segments (TTL {} against {range}{ids}): a device on the path (a \
-                     firewall, an IDS, a censor) most likely injected it; the client sent {} \
-                     bytes and the server {} in all",
-                    e.rst_ttl.unwrap_or(0),
+                let race = match (e.race_s, e.frames.get(1)) {
+                    (Some(s), Some(n)) => Some((s, n)),
+                    _ => None,
+                };
+                let bytes = format!(
+                    "the client sent {} bytes and the server {} in all",
                     e.client_bytes.unwrap_or(0),
                     e.server_bytes.unwrap_or(0)
-                )
+                );
+                match race {
+                    Some((s, n)) if !e.rst_header_off() => format!(
+                        "a RST said to be from the {who} (frame {first}) was followed {s:.6} s \
+                         later by the {who}'s own data (frame {n}), at or beyond the RST's \
+                         sequence number: the {who} never reset the connection, so a device on \
+                         the path (a firewall, an IDS, a censor) most likely injected the RST; \
+                         {bytes}"
+                    ),
+                    _ => {
+                        let raced = race.map_or_else(String::new, |(s, n)| {
+                            format!(
+                                ", and the {who}'s own data followed it {s:.6} s later (frame {n})"
+                            )
+                        });
+                        format!(
+                            "a RST said to be from the {who} (frame {first}) does not match the \
+                             {who}'s other segments (TTL {} against {range}{ids}{raced}): a device \
+                             on the path (a firewall, an IDS, a censor) most likely injected it; \
+                             {bytes}",
+                            e.rst_ttl.unwrap_or(0),
+                        )
+                    }
+                }
             }
             Cause::ApplicationAbort => format!(
                 "the {} aborted the connection with a RST in frame {first} while {state}, \

@@ -543,14 +543,33 @@ impl Messages for Zh {
                     (Some(id), Some(last), _) => format!("，IP ID {id:#06x}（此前为 {last:#06x}）"),
                     _ => String::new(),
                 };
-                format!(
-                    "一个自称来自{who}的 RST（第{first}行）与{who}的其他分组不符（TTL {}，\
-                     其他分组为 {range}{ids}）：很可能是路径上的设备（防火墙、入侵检测系统、\
-                     审查设备）伪造注入的；客户端共发送 {} 字节、服务器共发送 {} 字节",
-                    e.rst_ttl.unwrap_or(0),
+                let race = match (e.race_s, e.frames.get(1)) {
+                    (Some(s), Some(n)) => Some((s, n)),
+                    _ => None,
+                };
+                let bytes = format!(
+                    "客户端共发送 {} 字节、服务器共发送 {} 字节",
                     e.client_bytes.unwrap_or(0),
                     e.server_bytes.unwrap_or(0)
-                )
+                );
+                match race {
+                    Some((s, n)) if !e.rst_header_off() => format!(
+                        "一个自称来自{who}的 RST（第{first}行）之后 {s:.6} 秒，{who}自己又发来了数据\
+                         （第{n}行），序号不小于该 RST 的序号：{who}并没有复位连接，这个 RST \
+                         很可能是路径上的设备（防火墙、入侵检测系统、审查设备）伪造注入的；{bytes}"
+                    ),
+                    _ => {
+                        let raced = race.map_or_else(String::new, |(s, n)| {
+                            format!("；其后 {s:.6} 秒{who}自己又发来了数据（第{n}行）")
+                        });
+                        format!(
+                            "一个自称来自{who}的 RST（第{first}行）与{who}的其他分组不符（TTL {}，\
+                             其他分组为 {range}{ids}{raced}）：很可能是路径上的设备（防火墙、\
+                             入侵检测系统、审查设备）伪造注入的；{bytes}",
+                            e.rst_ttl.unwrap_or(0),
+                        )
+                    }
+                }
             }
             Cause::ApplicationAbort => format!(
                 "{}在 {state} 状态下用 RST（第{first}行）异常终止了连接，此前客户端发送 {} 字节、\
