@@ -285,7 +285,8 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_for_s: Option<f64>,
     /// Seconds from a RST to the data its claimed sender sent after it,
-    /// at or beyond its sequence number (the second of `frames`).
+    /// at or beyond its sequence number, or to the server's SYN-ACK after
+    /// a RST that refused the connection (the second of `frames`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub race_s: Option<f64>,
     /// Acknowledgements of data the capture never showed (DT004).
@@ -411,6 +412,9 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
     let waited = || o.syn.map(|s| secs(s.ts_ns, c.last.ts_ns));
     match a.handshake {
         HandshakeStatus::Refused => {
+            if let Some(d) = injected_refusal(c) {
+                return Some(d);
+            }
             let rst = c.ip.rst;
             let known = c.ip.server_elsewhere;
             let evidence = Evidence {
@@ -646,6 +650,35 @@ fn injected_reset(c: &Connection) -> Option<Diagnosis> {
         ip_ids_increase: has_ids.then_some(increasing),
         client_bytes: Some(c.stats(Side::Client).payload_bytes),
         server_bytes: Some(c.stats(Side::Server).payload_bytes),
+        ..Evidence::default()
+    };
+    Some(Diagnosis {
+        cause: Cause::ResetByMiddlebox,
+        confidence: Confidence::Likely,
+        evidence,
+        text: String::new(),
+    })
+}
+
+/// The RST that refused `c`, if the server it claims to come from answered
+/// the same SYN with a SYN-ACK after it: the server was listening, so
+/// another host sent the RST (an injected reset during the handshake; the
+/// RST–data race of [`injected_reset`], with the SYN-ACK as the data).
+fn injected_refusal(c: &Connection) -> Option<Diagnosis> {
+    let (at, who) = c.obs.rst?;
+    let syn_ack = c
+        .obs
+        .syn_ack
+        .filter(|s| s.frame > at.frame && who == Side::Server)?;
+    let rst = c.ip.rst;
+    let evidence = Evidence {
+        frames: vec![at.frame, syn_ack.frame],
+        port: Some(c.server.port),
+        side: Some(who),
+        state: Some(State::SynSent),
+        rst_ttl: rst.map(|r| r.ttl),
+        ttl_range: c.ip.sides[who].ttl_range().map(|(lo, hi)| [lo, hi]),
+        race_s: Some(secs(at.ts_ns, syn_ack.ts_ns)),
         ..Evidence::default()
     };
     Some(Diagnosis {

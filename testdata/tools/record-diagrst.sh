@@ -28,6 +28,12 @@
 #                          server's (TTL 63, IP ID 0 with DF, as Linux sends
 #                          its RSTs): only the server's next chunk, sent
 #                          after the RST at its sequence number, gives it away
+#   handshake_rst_race.pcap  a RST injected during the handshake: the router
+#                          answers the client's SYN with a RST/ACK "from the
+#                          server" (TTL 63, IP ID 0) and drops the server's
+#                          first SYN-ACK; the server's SYN-ACK sent again a
+#                          second later reaches a client that gave up, which
+#                          answers it with a RST
 #
 #   ONLY=NAME bash testdata/tools/record-diagrst.sh   records that capture alone
 #
@@ -214,6 +220,37 @@ cap_stop
 }
 if want injected_rst; then inject injected_rst 47 0x3039; fi
 if want injected_rst_race; then inject injected_rst_race 63 0; fi
+
+# 2c. A RST injected during the handshake, before the server's SYN-ACK.
+if want handshake_rst_race; then
+setup_line
+ip netns exec dr-r nft "add table inet dr; add chain inet dr hsdrop { type filter hook forward priority 0; policy accept; }; add rule inet dr hsdrop ip saddr $S tcp flags & (syn|ack) == syn|ack drop"
+cat >"$TMP/inject_hs.py" <<EOF
+import subprocess
+from scapy.all import IP, TCP, sniff, send
+def client_syn(p):
+    return (IP in p and TCP in p and p[IP].dst == "$S" and p[TCP].dport == 5555
+            and p[TCP].flags == "S")
+p = sniff(iface="veth_rc", lfilter=client_syn, count=1, timeout=10)[0]
+rst = IP(src="$S", dst=p[IP].src, ttl=63, id=0, flags="DF") / TCP(
+    sport=5555, dport=p[TCP].sport, flags="RA", seq=0, ack=p[TCP].seq + 1)
+send(rst, verbose=False)
+# The server's next SYN-ACK goes through.
+subprocess.run(["nft", "flush", "chain", "inet", "dr", "hsdrop"], check=True)
+EOF
+ip netns exec dr-r /usr/bin/python3 "$TMP/inject_hs.py" &
+INJ_PID=$!
+sleep 2
+cap_start dr-c veth_c "$HERE/handshake_rst_race.pcap"
+serve dr-s $S 5555 1 0
+ip netns exec dr-c "${PEER[@]}" client $S 5555
+wait $INJ_PID
+# The server sends its SYN-ACK again a second after the first.
+sleep 2
+kill "$SRV_PID" 2>/dev/null || true
+wait "$SRV_PID" 2>/dev/null || true
+cap_stop
+fi
 
 # 3. An asymmetric route, captured on the router of one direction.
 if want asymmetric; then

@@ -12,6 +12,7 @@ use std::path::Path;
 const FIREWALL: &str = "diagnosis/refused_firewall.pcap";
 const INJECTED: &str = "diagnosis/injected_rst.pcap";
 const RACE: &str = "diagnosis/injected_rst_race.pcap";
+const HANDSHAKE_RACE: &str = "diagnosis/handshake_rst_race.pcap";
 const ASYMMETRIC: &str = "diagnosis/asymmetric.pcap";
 
 /// The JSON document of `file`, validated against the shipped schema.
@@ -237,6 +238,47 @@ fn a_reset_raced_by_its_claimed_senders_data_is_injected() {
             "伪造",
         ],
     );
+}
+
+#[test]
+fn a_refusal_the_server_then_answers_was_injected() {
+    // The router answered the SYN with a RST/ACK "from the server" (frame
+    // 2, the server's TTL, IP ID 0) and held back the server's SYN-ACK; the
+    // server's SYN-ACK again (frame 3) shows it was listening.
+    let file = testdata(HANDSHAKE_RACE);
+    let d = diagnoses(&file);
+    assert_eq!(d.len(), 1);
+    let d = &d[0];
+    assert_eq!(d["cause"], "reset_by_middlebox", "{d}");
+    assert_eq!(d["confidence"], "likely");
+    let e = &d["evidence"];
+    assert_eq!(e["frames"], json!([2, 3]));
+    assert_eq!(e["side"], "server");
+    assert_eq!(e["state"], "SYN-SENT");
+    assert_eq!(e["port"], 5555);
+    let race = e["race_s"].as_f64().unwrap();
+    assert!((0.9..1.1).contains(&race), "{e}");
+    let en = table_line(&file, "en", 1);
+    has_all(
+        &en,
+        &[
+            "reset by a middlebox (likely)",
+            "(frame 2) refused the connection",
+            "a SYN-ACK",
+            "(frame 3)",
+            "it was listening",
+        ],
+    );
+    assert!(en.ends_with(d["text"].as_str().unwrap()), "{en}");
+    let zh = table_line(&file, "zh", 1);
+    has_all(
+        &zh,
+        &["被中间设备复位 (很可能)", "第2行", "第3行", "确实在监听"],
+    );
+    // A refusal the server never takes back stays a refusal.
+    let d = diagnoses(&testdata(FIREWALL));
+    let causes: Vec<_> = d.iter().map(|d| &d["cause"]).collect();
+    assert_eq!(causes, [&Value::Null, &json!("refused"), &json!("refused")]);
 }
 
 /// `INJECTED` with the forged RST's (frame 8) TTL and IP ID replaced, cut

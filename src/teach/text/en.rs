@@ -4,7 +4,7 @@ use super::{Messages, Narration};
 use crate::diagnosis::{Cause, Confidence, Diagnosis, RetryPattern, StallEnd};
 use crate::report::{CaptureReport, FindingReport};
 use crate::rules::{Rule, Severity};
-use crate::state::Side;
+use crate::state::{Side, State};
 use crate::teach::{AckNote, Collapsed, Control, Numbers, PhaseKind, Step};
 use crate::verdict::{HandshakeStatus, TeardownStatus};
 
@@ -561,6 +561,12 @@ impl Messages for En {
                     e.server_bytes.unwrap_or(0)
                 );
                 match race {
+                    Some((s, n)) if e.state == Some(State::SynSent) => format!(
+                        "a RST said to be from the {who} (frame {first}) refused the connection, \
+                         but the {who} answered the same SYN with a SYN-ACK {s:.6} s later \
+                         (frame {n}): it was listening, so a device on the path (a firewall, an \
+                         IDS, a censor) most likely injected the RST"
+                    ),
                     Some((s, n)) if !e.rst_header_off() => format!(
                         "a RST said to be from the {who} (frame {first}) was followed {s:.6} s \
                          later by the {who}'s own data (frame {n}), at or beyond the RST's \

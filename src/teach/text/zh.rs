@@ -4,7 +4,7 @@ use super::{Messages, Narration};
 use crate::diagnosis::{Cause, Confidence, Diagnosis, RetryPattern, StallEnd};
 use crate::report::{CaptureReport, FindingReport};
 use crate::rules::{Rule, Severity};
-use crate::state::Side;
+use crate::state::{Side, State};
 use crate::teach::{AckNote, Collapsed, Control, Numbers, PhaseKind, Step};
 use crate::verdict::{HandshakeStatus, TeardownStatus};
 
@@ -553,6 +553,11 @@ impl Messages for Zh {
                     e.server_bytes.unwrap_or(0)
                 );
                 match race {
+                    Some((s, n)) if e.state == Some(State::SynSent) => format!(
+                        "一个自称来自{who}的 RST（第{first}行）拒绝了连接，但 {s:.6} 秒后{who}\
+                         又用 SYN-ACK（第{n}行）应答了同一个 SYN：{who}确实在监听，这个 RST \
+                         很可能是路径上的设备（防火墙、入侵检测系统、审查设备）伪造注入的"
+                    ),
                     Some((s, n)) if !e.rst_header_off() => format!(
                         "一个自称来自{who}的 RST（第{first}行）之后 {s:.6} 秒，{who}自己又发来了数据\
                          （第{n}行），序号不小于该 RST 的序号：{who}并没有复位连接，这个 RST \
