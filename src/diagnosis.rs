@@ -628,14 +628,9 @@ fn injected_reset(c: &Connection) -> Option<Diagnosis> {
     let (at, who) = c.obs.rst?;
     let rst = c.ip.rst?;
     let range = c.ip.sides[who].ttl_range()?;
-    let ttl_off = ttl_distance(rst.ttl, range) > TTL_MARGIN;
     let before = rst.before;
     let increasing = before.ids == IdPattern::Increasing;
-    let id_off = rst.ip_id != 0 && increasing && !before.follows(rst.ip_id);
     let racing = c.obs.racing;
-    if !(ttl_off || id_off || racing.is_some()) {
-        return None;
-    }
     let has_ids = before.ids != IdPattern::Unknown;
     let evidence = Evidence {
         frames: std::iter::once(at.frame)
@@ -652,6 +647,10 @@ fn injected_reset(c: &Connection) -> Option<Diagnosis> {
         server_bytes: Some(c.stats(Side::Server).payload_bytes),
         ..Evidence::default()
     };
+    // The header's signs are judged from the evidence, as its text is.
+    if !(evidence.rst_header_off() || racing.is_some()) {
+        return None;
+    }
     Some(Diagnosis {
         cause: Cause::ResetByMiddlebox,
         confidence: Confidence::Likely,
