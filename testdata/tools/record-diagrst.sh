@@ -192,6 +192,20 @@ ip netns exec dr-c "${PEER[@]}" client $S 5557
 cap_stop
 fi
 
+# The router runs SCRIPT (scapy, waiting for the packet it answers) while
+# the client asks the server for CHUNKS chunks GAP seconds apart, captured
+# on the client's link into NAME.pcap; returns once SCRIPT is done, the
+# capture still running.
+injected_exchange() { # SCRIPT NAME CHUNKS GAP
+ip netns exec dr-r /usr/bin/python3 "$1" &
+INJ_PID=$!
+sleep 2
+cap_start dr-c veth_c "$HERE/$2.pcap"
+serve dr-s $S 5555 "$3" "$4"
+ip netns exec dr-c "${PEER[@]}" client $S 5555
+wait $INJ_PID
+}
+
 # 2. A RST injected by the router, as if from the server: TTL and IP ID its
 # own (injected_rst), or the server's (injected_rst_race).
 inject() { # NAME TTL ID
@@ -207,13 +221,7 @@ rst = IP(src="$S", dst=p[IP].dst, ttl=$2, id=$3, flags="DF") / TCP(
     seq=p[TCP].seq + len(p[TCP].payload))
 send(rst, verbose=False)
 EOF
-ip netns exec dr-r /usr/bin/python3 "$TMP/inject.py" &
-INJ_PID=$!
-sleep 2
-cap_start dr-c veth_c "$HERE/$1.pcap"
-serve dr-s $S 5555 4 0.3
-ip netns exec dr-c "${PEER[@]}" client $S 5555
-wait $INJ_PID
+injected_exchange "$TMP/inject.py" "$1" 4 0.3
 wait $SRV_PID || true
 sleep 0.5
 cap_stop
@@ -238,13 +246,7 @@ send(rst, verbose=False)
 # The server's next SYN-ACK goes through.
 subprocess.run(["nft", "flush", "chain", "inet", "dr", "hsdrop"], check=True)
 EOF
-ip netns exec dr-r /usr/bin/python3 "$TMP/inject_hs.py" &
-INJ_PID=$!
-sleep 2
-cap_start dr-c veth_c "$HERE/handshake_rst_race.pcap"
-serve dr-s $S 5555 1 0
-ip netns exec dr-c "${PEER[@]}" client $S 5555
-wait $INJ_PID
+injected_exchange "$TMP/inject_hs.py" handshake_rst_race 1 0
 # The server sends its SYN-ACK again a second after the first.
 sleep 2
 kill "$SRV_PID" 2>/dev/null || true
