@@ -285,6 +285,12 @@ pub struct Observations {
     /// sends nothing more, so the RST came from elsewhere (a RST racing
     /// the true sender's data, Weaver, Sommer, Paxson, NDSS 2009).
     pub racing: Option<At>,
+    /// Nanoseconds from the segment that brought the other side's data to
+    /// its end, as that RST acknowledges it, to the RST (at most 2^32 − 1):
+    /// the RST's sender must have received that data, which takes it a
+    /// round trip from the capture point (a RST sent sooner came from a
+    /// device nearer).
+    pub rst_answered_ns: Option<u32>,
     /// Any RST (accepted or not).
     pub any_rst: Option<(At, Side)>,
     /// The handshake was refused: a RST answered the SYN before any SYN-ACK.
@@ -768,6 +774,11 @@ impl Connection {
             if outcome.rst_closed && obs.rst.is_none() {
                 obs.rst = Some((at, side));
                 obs.rst_seq = Some(seg.seq);
+                obs.rst_answered_ns = self
+                    .analysis
+                    .sent_up_to(peer)
+                    .filter(|&(end, _)| f.ack() && seg.ack == end)
+                    .and_then(|(_, sent)| u32::try_from(at.ts_ns.saturating_sub(sent)).ok());
                 let server_never_answered = matches!(before.sender, State::Listen | State::Closed);
                 if side == Side::Server
                     && obs.syn_ack.is_none()
@@ -857,8 +868,9 @@ mod size_tests {
         // records (the timer beside `started`, the history counters in u32);
         // 1192 with each side's TTLs and IP IDs, 1344 with the transfer
         // evidence of the diagnosis (`transfer.rs`, 152 bytes), 1376 with
-        // the RST's sequence number and the data that raced it.
-        assert!(conn <= 1376, "{conn}");
+        // the RST's sequence number and the data that raced it, 1384 with
+        // how soon the RST answered (still 22 cache lines).
+        assert!(conn <= 1384, "{conn}");
         assert!(zeek <= 248, "{zeek}");
     }
 }

@@ -289,6 +289,15 @@ pub struct Evidence {
     /// a RST that refused the connection (the second of `frames`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub race_s: Option<f64>,
+    /// Seconds from the other side's data (the segment that brought it to
+    /// the end the RST acknowledges) to the RST.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_s: Option<f64>,
+    /// Seconds the RST's claimed sender took to answer in the handshake,
+    /// seen from the capture point: SYN to SYN-ACK for the server, SYN-ACK
+    /// to the client's ACK for the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_s: Option<f64>,
     /// Acknowledgements of data the capture never showed (DT004).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acked_unseen: Option<u64>,
@@ -618,12 +627,39 @@ fn ttl_distance(ttl: u8, (lo, hi): (u8, u8)) -> u8 {
     lo.saturating_sub(ttl).max(ttl.saturating_sub(hi))
 }
 
+/// A round trip shorter than this (seen in the handshake) says nothing of
+/// where a RST came from: the capture point is next to the host.
+pub const RTT_MIN_NS: i64 = 1_000_000;
+
+/// The handshake's round trip from the capture point to `side` and back,
+/// when one SYN (for the server) or one SYN-ACK (for the client) makes it
+/// unambiguous: SYN to SYN-ACK, or SYN-ACK to the client's ACK.
+fn handshake_rtt_ns(c: &Connection, side: Side) -> Option<i64> {
+    let o = &c.obs;
+    let (sent, answer) = match side {
+        Side::Server => (o.syn.filter(|_| o.syn_count == 1)?, o.syn_ack?),
+        Side::Client => (o.syn_ack.filter(|_| o.syn_ack_count == 1)?, o.hs_ack?),
+    };
+    Some(answer.ts_ns - sent.ts_ns).filter(|&rtt| rtt > 0)
+}
+
+/// The RST of `c` and its claimed sender's round trip, if the RST
+/// acknowledged the other side's data sooner after it than half that round
+/// trip: the sender cannot have received the data yet.
+fn answered_too_soon(c: &Connection, who: Side) -> Option<(i64, i64)> {
+    let answered = i64::from(c.obs.rst_answered_ns?);
+    let rtt = handshake_rtt_ns(c, who).filter(|&rtt| rtt >= RTT_MIN_NS)?;
+    (answered.saturating_mul(2) < rtt).then_some((answered, rtt))
+}
+
 /// The RST that ended `c`, if another host sent it: its TTL more than
 /// [`TTL_MARGIN`] outside the TTLs of every other segment of the side it
 /// claims to come from, a nonzero IPv4 ID off the counter that side's IDs
-/// followed, or data from that side after it, at or beyond its sequence
+/// followed, data from that side after it, at or beyond its sequence
 /// number, which the host that reset the connection would not have sent
-/// (Weaver, Sommer, Paxson, NDSS 2009).
+/// (Weaver, Sommer, Paxson, NDSS 2009), or an acknowledgement of the other
+/// side's data sent sooner after that data than half the round trip the
+/// side took in the handshake ([`answered_too_soon`]).
 fn injected_reset(c: &Connection) -> Option<Diagnosis> {
     let (at, who) = c.obs.rst?;
     let rst = c.ip.rst?;
@@ -632,11 +668,14 @@ fn injected_reset(c: &Connection) -> Option<Diagnosis> {
     let increasing = before.ids == IdPattern::Increasing;
     let racing = c.obs.racing;
     let has_ids = before.ids != IdPattern::Unknown;
+    let too_soon = answered_too_soon(c, who);
     let evidence = Evidence {
         frames: std::iter::once(at.frame)
             .chain(racing.map(|r| r.frame))
             .collect(),
         race_s: racing.map(|r| secs(at.ts_ns, r.ts_ns)),
+        answered_s: too_soon.map(|(answered, _)| secs(0, answered)),
+        rtt_s: too_soon.map(|(_, rtt)| secs(0, rtt)),
         side: Some(who),
         rst_ttl: Some(rst.ttl),
         ttl_range: Some([range.0, range.1]),
@@ -648,7 +687,7 @@ fn injected_reset(c: &Connection) -> Option<Diagnosis> {
         ..Evidence::default()
     };
     // The header's signs are judged from the evidence, as its text is.
-    if !(evidence.rst_header_off() || racing.is_some()) {
+    if !(evidence.rst_header_off() || racing.is_some() || too_soon.is_some()) {
         return None;
     }
     Some(Diagnosis {

@@ -129,6 +129,13 @@ impl SeqAnalysis {
         }
     }
 
+    /// The sequence number `side` has sent up to (the highest end of its
+    /// segments) and when the segment that reached it was seen.
+    pub fn sent_up_to(&self, side: Side) -> Option<(SeqNum, i64)> {
+        let flow = &self.flows[side as usize];
+        flow.next_seq.map(|n| (n, flow.next_seq_ts))
+    }
+
     /// Keeps each direction's window scale (`[client, server]`), for the
     /// analysis to go on in a connection opened without a SYN.
     pub fn carry_window_shifts(&mut self, shifts: [Option<u8>; 2]) {

@@ -35,6 +35,14 @@
 #                          second later reaches a client that gave up, which
 #                          answers it with a RST
 #
+#   injected_rst_fast.pcap a RST injected sooner than the server could send
+#                          it: the router forwards in user space, holding
+#                          each frame 150 ms (the server is about 300 ms a
+#                          round trip from the client), answers the client's
+#                          request at once with a RST/ACK "from the server"
+#                          (TTL 63, IP ID 0) and drops the server's data, so
+#                          only the timing gives the RST away
+#
 #   ONLY=NAME bash testdata/tools/record-diagrst.sh   records that capture alone
 #
 # Topology 2 (an asymmetric route): the client dr-ac (10.96.3.1) and the
@@ -251,6 +259,94 @@ injected_exchange "$TMP/inject_hs.py" handshake_rst_race 1 0
 sleep 2
 kill "$SRV_PID" 2>/dev/null || true
 wait "$SRV_PID" 2>/dev/null || true
+cap_stop
+fi
+
+# 2d. A RST injected sooner than the server could have sent it: the router
+# forwards in user space (its kernel's forwarding is off) and holds every
+# frame 150 ms each way, so the server's round trip from the client is
+# about 300 ms; it answers the client's request at once with a RST/ACK
+# "from the server" (TTL 63, IP ID 0, the server's) and drops the server's
+# data, so nothing the server sends afterwards races the RST.
+if want injected_rst_fast; then
+setup_line
+ip netns exec dr-r sysctl -qw net.ipv4.ip_forward=0
+cat >"$TMP/relay_fast.py" <<EOF
+import heapq, select, socket, struct, time
+DELAY = 0.150
+C, S = socket.inet_aton("$C"), socket.inet_aton("$S")
+MAC = {"veth_rc": (bytes.fromhex("020000960101"), bytes.fromhex("0200009601fe")),
+       "veth_rs": (bytes.fromhex("020000960201"), bytes.fromhex("0200009602fe"))}
+socks = {}
+for dev in MAC:
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    s.bind((dev, 0))
+    socks[dev] = s
+def csum(h):
+    t = sum(struct.unpack("!10H", h))
+    while t >> 16:
+        t = (t & 0xFFFF) + (t >> 16)
+    return ~t & 0xFFFF
+def ipv4(src, dst, ttl, ident, payload):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0x4000, ttl, 6, 0, src, dst)
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+def tcp_csum(src, dst, t):
+    # The veths leave checksums to "hardware" (CHECKSUM_PARTIAL): each
+    # segment relayed gets its checksum computed here.
+    data = src + dst + struct.pack("!BBH", 0, 6, len(t)) + t[:16] + bytes(2) + t[18:]
+    if len(data) % 2:
+        data += bytes(1)
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return t[:16] + struct.pack("!H", ~s & 0xFFFF) + t[18:]
+def tcp(src, dst, sport, dport, seq, ack, flags):
+    return tcp_csum(src, dst, struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 8192, 0, 0))
+def out(dev, ip):
+    peer, mine = MAC[dev]
+    socks[dev].send(peer + mine + b"\x08\x00" + ip)
+queue, injected, deadline = [], False, time.time() + 20
+while time.time() < deadline:
+    wait = max(0.0, queue[0][0] - time.time()) if queue else 0.05
+    ready, _, _ = select.select(list(socks.values()), [], [], wait)
+    for dev, s in socks.items():
+        if s not in ready:
+            continue
+        frame, addr = s.recvfrom(65535)
+        if addr[2] == socket.PACKET_OUTGOING or frame[6:12] != MAC[dev][0]:
+            continue
+        ip = bytearray(frame[14:])
+        src, dst, proto = bytes(ip[12:16]), bytes(ip[16:20]), ip[9]
+        if proto != 6 or {src, dst} != {C, S}:
+            continue
+        ihl = (ip[0] & 15) * 4
+        off = (ip[ihl + 12] >> 4) * 4
+        payload = len(ip) - ihl - off
+        sport, dport, seq, ack = struct.unpack("!HHII", ip[ihl:ihl + 12])
+        if src == C and payload > 0 and not injected:
+            injected = True
+            rst = tcp(S, C, dport, sport, ack, (seq + payload) & 0xFFFFFFFF, 0x14)
+            out("veth_rc", ipv4(S, C, 63, 0, rst))
+        if src == S and payload > 0:
+            continue
+        ip[8] -= 1
+        ip[10:12] = b"\0\0"
+        ip[10:12] = struct.pack("!H", csum(bytes(ip[:20])))
+        ip[ihl:] = tcp_csum(src, dst, bytes(ip[ihl:]))
+        heapq.heappush(queue, (time.time() + DELAY, len(queue), "veth_rs" if dst == S else "veth_rc", bytes(ip)))
+    while queue and queue[0][0] <= time.time():
+        _, _, dev, ip = heapq.heappop(queue)
+        out(dev, ip)
+EOF
+ip netns exec dr-r /usr/bin/python3 "$TMP/relay_fast.py" &
+RELAY_PID=$!
+sleep 1
+cap_start dr-c veth_c "$HERE/injected_rst_fast.pcap"
+serve dr-s $S 5555 1 0
+ip netns exec dr-c "${PEER[@]}" client $S 5555
+sleep 2
+kill "$SRV_PID" "$RELAY_PID" 2>/dev/null || true
+wait "$SRV_PID" "$RELAY_PID" 2>/dev/null || true
 cap_stop
 fi
 

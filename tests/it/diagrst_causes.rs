@@ -13,6 +13,7 @@ const FIREWALL: &str = "diagnosis/refused_firewall.pcap";
 const INJECTED: &str = "diagnosis/injected_rst.pcap";
 const RACE: &str = "diagnosis/injected_rst_race.pcap";
 const HANDSHAKE_RACE: &str = "diagnosis/handshake_rst_race.pcap";
+const FAST: &str = "diagnosis/injected_rst_fast.pcap";
 const ASYMMETRIC: &str = "diagnosis/asymmetric.pcap";
 
 /// The JSON document of `file`, validated against the shipped schema.
@@ -279,6 +280,91 @@ fn a_refusal_the_server_then_answers_was_injected() {
     let d = diagnoses(&testdata(FIREWALL));
     let causes: Vec<_> = d.iter().map(|d| &d["cause"]).collect();
     assert_eq!(causes, [&Value::Null, &json!("refused"), &json!("refused")]);
+}
+
+#[test]
+fn a_reset_sooner_than_its_sender_could_answer_was_injected() {
+    // The router holds each frame 150 ms each way (the server answered the
+    // SYN after 0.302 s) but answered the client's request (frame 4) at
+    // once with a RST/ACK "from the server" (frame 5: the server's TTL, IP
+    // ID 0) acknowledging it. Nothing the server sent follows with data.
+    let file = testdata(FAST);
+    let d = diagnoses(&file);
+    assert_eq!(d.len(), 1);
+    let d = &d[0];
+    assert_eq!(d["cause"], "reset_by_middlebox", "{d}");
+    assert_eq!(d["confidence"], "likely");
+    let e = &d["evidence"];
+    assert_eq!(e["frames"], json!([5]));
+    assert_eq!(e["side"], "server");
+    // The server's TTL; IP ID 0 (left out: the server's IDs are 0 too).
+    assert_eq!(e["rst_ttl"], 63);
+    assert!(e.get("rst_ip_id").is_none(), "{e}");
+    assert!(e.get("race_s").is_none(), "{e}");
+    let answered = e["answered_s"].as_f64().unwrap();
+    let rtt = e["rtt_s"].as_f64().unwrap();
+    assert!(answered < 0.01 && (0.25..0.4).contains(&rtt), "{e}");
+    let en = table_line(&file, "en", 1);
+    has_all(
+        &en,
+        &[
+            "reset by a middlebox (likely)",
+            "from the server (frame 5) acknowledged the client's data",
+            "less than half the 0.302",
+            "cannot have received that data yet",
+        ],
+    );
+    assert!(!en.contains("TTL"), "{en}");
+    assert!(en.ends_with(d["text"].as_str().unwrap()), "{en}");
+    let zh = table_line(&file, "zh", 1);
+    has_all(
+        &zh,
+        &[
+            "被中间设备复位 (很可能)",
+            "第5行",
+            "确认了客户端的数据",
+            "伪造",
+        ],
+    );
+}
+
+/// `FAST` with its RST (frame 5) moved to `after_us` microseconds after the
+/// client's request (frame 4).
+fn rst_moved(dir: &Path, after_us: u32) -> std::path::PathBuf {
+    let mut bytes = std::fs::read(testdata(FAST)).unwrap();
+    let mut at = 24;
+    let mut stamps = Vec::new();
+    for _ in 0..5 {
+        stamps.push(at);
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap());
+        at += 16 + caplen as usize;
+    }
+    let word = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let request =
+        u64::from(word(&bytes, stamps[3])) * 1_000_000 + u64::from(word(&bytes, stamps[3] + 4));
+    let rst = request + u64::from(after_us);
+    let (sec, usec) = ((rst / 1_000_000) as u32, (rst % 1_000_000) as u32);
+    bytes[stamps[4]..stamps[4] + 4].copy_from_slice(&sec.to_le_bytes());
+    bytes[stamps[4] + 4..stamps[4] + 8].copy_from_slice(&usec.to_le_bytes());
+    let path = dir.join(format!("rst_after_{after_us}.pcap"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn half_the_handshake_round_trip_decides() {
+    // The server took 0.302 s to answer the SYN: a RST acknowledging the
+    // request less than half that after it cannot be the server's; one
+    // later can (an application that reset on reading it).
+    let dir = tempfile::tempdir().unwrap();
+    for (after_us, want) in [
+        (140_000, "reset_by_middlebox"),
+        (160_000, "application_abort"),
+        (290_000, "application_abort"),
+    ] {
+        let d = &diagnoses(&rst_moved(dir.path(), after_us))[0];
+        assert_eq!(d["cause"], want, "RST {after_us} us after the request: {d}");
+    }
 }
 
 /// `INJECTED` with the forged RST's (frame 8) TTL and IP ID replaced, cut

@@ -145,6 +145,8 @@ fn every_json_field_is_documented_and_every_documented_field_exists() {
     // Diagnoses with TTL and IP ID evidence.
     all.push(testdata("diagnosis/refused_firewall.pcap"));
     all.push(testdata("diagnosis/injected_rst.pcap"));
+    // A RST that answered sooner than its claimed sender could (its timing).
+    all.push(testdata("diagnosis/injected_rst_fast.pcap"));
     // The transfer diagnoses' evidence (MSS, sizes, keep-alives, back-off).
     all.push(testdata("diagnosis/pmtu_black_hole.pcap"));
     all.push(testdata("diagnosis/keepalive_vanished.pcap"));

@@ -555,6 +555,8 @@ impl Messages for En {
                     (Some(s), Some(n)) => Some((s, n)),
                     _ => None,
                 };
+                let soon = e.answered_s.zip(e.rtt_s);
+                let peer = side(e.side.map(Side::peer));
                 let bytes = format!(
                     "the client sent {} bytes and the server {} in all",
                     e.client_bytes.unwrap_or(0),
@@ -574,17 +576,33 @@ impl Messages for En {
                          the path (a firewall, an IDS, a censor) most likely injected the RST; \
                          {bytes}"
                     ),
+                    None if !e.rst_header_off() => {
+                        let (answered, rtt) = soon.unwrap_or_default();
+                        format!(
+                            "a RST said to be from the {who} (frame {first}) acknowledged the \
+                             {peer}'s data {answered:.6} s after the capture saw it, less than \
+                             half the {rtt:.6} s the {who} took to answer in the handshake: the \
+                             {who} cannot have received that data yet, so a device on the path \
+                             (a firewall, an IDS, a censor) most likely injected the RST; {bytes}"
+                        )
+                    }
                     _ => {
                         let raced = race.map_or_else(String::new, |(s, n)| {
                             format!(
                                 ", and the {who}'s own data followed it {s:.6} s later (frame {n})"
                             )
                         });
+                        let hasty = soon.map_or_else(String::new, |(answered, rtt)| {
+                            format!(
+                                ", and it acknowledged the {peer}'s data {answered:.6} s after \
+                                 it, against a handshake round trip of {rtt:.6} s"
+                            )
+                        });
                         format!(
                             "a RST said to be from the {who} (frame {first}) does not match the \
-                             {who}'s other segments (TTL {} against {range}{ids}{raced}): a device \
-                             on the path (a firewall, an IDS, a censor) most likely injected it; \
-                             {bytes}",
+                             {who}'s other segments (TTL {} against {range}{ids}{raced}{hasty}): \
+                             a device on the path (a firewall, an IDS, a censor) most likely \
+                             injected it; {bytes}",
                             e.rst_ttl.unwrap_or(0),
                         )
                     }

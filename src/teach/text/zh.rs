@@ -547,6 +547,8 @@ impl Messages for Zh {
                     (Some(s), Some(n)) => Some((s, n)),
                     _ => None,
                 };
+                let soon = e.answered_s.zip(e.rtt_s);
+                let peer = side(e.side.map(Side::peer));
                 let bytes = format!(
                     "客户端共发送 {} 字节、服务器共发送 {} 字节",
                     e.client_bytes.unwrap_or(0),
@@ -563,13 +565,28 @@ impl Messages for Zh {
                          （第{n}行），序号不小于该 RST 的序号：{who}并没有复位连接，这个 RST \
                          很可能是路径上的设备（防火墙、入侵检测系统、审查设备）伪造注入的；{bytes}"
                     ),
+                    None if !e.rst_header_off() => {
+                        let (answered, rtt) = soon.unwrap_or_default();
+                        format!(
+                            "一个自称来自{who}的 RST（第{first}行）确认了{peer}的数据，距抓包点看到\
+                             这些数据只有 {answered:.6} 秒，不到握手时{who}应答所用 {rtt:.6} 秒的\
+                             一半：{who}此时还不可能收到这些数据，这个 RST 很可能是路径上的设备\
+                             （防火墙、入侵检测系统、审查设备）伪造注入的；{bytes}"
+                        )
+                    }
                     _ => {
                         let raced = race.map_or_else(String::new, |(s, n)| {
                             format!("；其后 {s:.6} 秒{who}自己又发来了数据（第{n}行）")
                         });
+                        let hasty = soon.map_or_else(String::new, |(answered, rtt)| {
+                            format!(
+                                "；它在{peer}的数据之后 {answered:.6} 秒就确认了这些数据，\
+                                 而握手往返时间为 {rtt:.6} 秒"
+                            )
+                        });
                         format!(
                             "一个自称来自{who}的 RST（第{first}行）与{who}的其他分组不符（TTL {}，\
-                             其他分组为 {range}{ids}{raced}）：很可能是路径上的设备（防火墙、\
+                             其他分组为 {range}{ids}{raced}{hasty}）：很可能是路径上的设备（防火墙、\
                              入侵检测系统、审查设备）伪造注入的；{bytes}",
                             e.rst_ttl.unwrap_or(0),
                         )
