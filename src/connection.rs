@@ -270,6 +270,9 @@ pub struct Observations {
     pub syn_ack_count: u32,
     /// The client's first ACK of the server's SYN (the third segment).
     pub hs_ack: Option<At>,
+    /// That ACK carried no data: the client sent it as soon as the
+    /// SYN-ACK came (one with data may have waited for the application).
+    pub hs_ack_bare: bool,
     /// The server sent a bare SYN too (simultaneous open).
     pub server_bare_syn: bool,
     /// First FIN of each side, `[client, server]`.
@@ -732,6 +735,7 @@ impl Connection {
             // an ACK no longer completes it.
             if opener_done && obs.rst.is_none() && peer_isn.is_some_and(|isn| seg.ack > isn) {
                 obs.hs_ack = Some(at);
+                obs.hs_ack_bare = seg.payload_len == 0;
             }
         }
     }

@@ -633,12 +633,17 @@ pub const RTT_MIN_NS: i64 = 1_000_000;
 
 /// The handshake's round trip from the capture point to `side` and back,
 /// when one SYN (for the server) or one SYN-ACK (for the client) makes it
-/// unambiguous: SYN to SYN-ACK, or SYN-ACK to the client's ACK.
+/// unambiguous: SYN to SYN-ACK, or SYN-ACK to the client's ACK, if that
+/// ACK carried no data (an ACK with data may have waited for the
+/// application, or followed a bare ACK the capture missed).
 fn handshake_rtt_ns(c: &Connection, side: Side) -> Option<i64> {
     let o = &c.obs;
     let (sent, answer) = match side {
         Side::Server => (o.syn.filter(|_| o.syn_count == 1)?, o.syn_ack?),
-        Side::Client => (o.syn_ack.filter(|_| o.syn_ack_count == 1)?, o.hs_ack?),
+        Side::Client => (
+            o.syn_ack.filter(|_| o.syn_ack_count == 1)?,
+            o.hs_ack.filter(|_| o.hs_ack_bare)?,
+        ),
     };
     Some(answer.ts_ns - sent.ts_ns).filter(|&rtt| rtt > 0)
 }

@@ -42,6 +42,11 @@
 #                          request at once with a RST/ACK "from the server"
 #                          (TTL 63, IP ID 0) and drops the server's data, so
 #                          only the timing gives the RST away
+#   injected_rst_fast_client.pcap  the same seen from the server: the relay
+#                          answers the server's first 400-byte chunk at once
+#                          with a RST/ACK "from the client" (the client is
+#                          300 ms a round trip away) and drops the client's
+#                          data after it
 #
 #   ONLY=NAME bash testdata/tools/record-diagrst.sh   records that capture alone
 #
@@ -262,18 +267,22 @@ wait "$SRV_PID" 2>/dev/null || true
 cap_stop
 fi
 
-# 2d. A RST injected sooner than the server could have sent it: the router
-# forwards in user space (its kernel's forwarding is off) and holds every
-# frame 150 ms each way, so the server's round trip from the client is
-# about 300 ms; it answers the client's request at once with a RST/ACK
-# "from the server" (TTL 63, IP ID 0, the server's) and drops the server's
-# data, so nothing the server sends afterwards races the RST.
-if want injected_rst_fast; then
+# 2d. A RST injected sooner than its claimed sender could have sent it: the
+# router forwards in user space (its kernel's forwarding is off) and holds
+# every frame 150 ms each way, so each end is about 300 ms a round trip
+# from the other. Forging the server (captured at the client): it answers
+# the client's request at once with a RST/ACK "from the server" (TTL 63,
+# IP ID 0, the server's) and drops the server's data. Forging the client
+# (captured at the server): it answers the server's data at once with a
+# RST/ACK "from the client" and drops the client's data after it. Nothing
+# the claimed sender sends afterwards races the RST.
+relay_inject() { # NAME FORGED(server|client) CAPTURE_NS CAPTURE_DEV CHUNKS GAP
 setup_line
 ip netns exec dr-r sysctl -qw net.ipv4.ip_forward=0
 cat >"$TMP/relay_fast.py" <<EOF
-import heapq, select, socket, struct, time
+import heapq, select, socket, struct, sys, time
 DELAY = 0.150
+FORGED = sys.argv[1]
 C, S = socket.inet_aton("$C"), socket.inet_aton("$S")
 MAC = {"veth_rc": (bytes.fromhex("020000960101"), bytes.fromhex("0200009601fe")),
        "veth_rs": (bytes.fromhex("020000960201"), bytes.fromhex("0200009602fe"))}
@@ -323,11 +332,13 @@ while time.time() < deadline:
         off = (ip[ihl + 12] >> 4) * 4
         payload = len(ip) - ihl - off
         sport, dport, seq, ack = struct.unpack("!HHII", ip[ihl:ihl + 12])
-        if src == C and payload > 0 and not injected:
+        # The RST "from" the other end, straight back to this segment's sender.
+        victim = C if FORGED == "server" else S
+        if src == victim and payload > 0 and not injected:
             injected = True
-            rst = tcp(S, C, dport, sport, ack, (seq + payload) & 0xFFFFFFFF, 0x14)
-            out("veth_rc", ipv4(S, C, 63, 0, rst))
-        if src == S and payload > 0:
+            rst = tcp(dst, src, dport, sport, ack, (seq + payload) & 0xFFFFFFFF, 0x14)
+            out("veth_rc" if src == C else "veth_rs", ipv4(dst, src, 63, 0, rst))
+        if payload > 0 and ((FORGED == "server" and src == S) or (FORGED == "client" and src == C and injected)):
             continue
         ip[8] -= 1
         ip[10:12] = b"\0\0"
@@ -338,16 +349,22 @@ while time.time() < deadline:
         _, _, dev, ip = heapq.heappop(queue)
         out(dev, ip)
 EOF
-ip netns exec dr-r /usr/bin/python3 "$TMP/relay_fast.py" &
+ip netns exec dr-r /usr/bin/python3 "$TMP/relay_fast.py" "$2" &
 RELAY_PID=$!
 sleep 1
-cap_start dr-c veth_c "$HERE/injected_rst_fast.pcap"
-serve dr-s $S 5555 1 0
+cap_start "$3" "$4" "$HERE/$1.pcap"
+serve dr-s $S 5555 "$5" "$6"
 ip netns exec dr-c "${PEER[@]}" client $S 5555
 sleep 2
 kill "$SRV_PID" "$RELAY_PID" 2>/dev/null || true
 wait "$SRV_PID" "$RELAY_PID" 2>/dev/null || true
 cap_stop
+}
+if want injected_rst_fast; then relay_inject injected_rst_fast server dr-c veth_c 1 0; fi
+# The server's answer in two chunks 300 ms apart: its FIN does not follow
+# the first chunk at once, so the RST acknowledges all the server has sent.
+if want injected_rst_fast_client; then
+    relay_inject injected_rst_fast_client client dr-s veth_s 2 0.3
 fi
 
 # 3. An asymmetric route, captured on the router of one direction.

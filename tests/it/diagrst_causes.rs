@@ -14,6 +14,7 @@ const INJECTED: &str = "diagnosis/injected_rst.pcap";
 const RACE: &str = "diagnosis/injected_rst_race.pcap";
 const HANDSHAKE_RACE: &str = "diagnosis/handshake_rst_race.pcap";
 const FAST: &str = "diagnosis/injected_rst_fast.pcap";
+const FAST_CLIENT: &str = "diagnosis/injected_rst_fast_client.pcap";
 const ASYMMETRIC: &str = "diagnosis/asymmetric.pcap";
 
 /// The JSON document of `file`, validated against the shipped schema.
@@ -326,6 +327,33 @@ fn a_reset_sooner_than_its_sender_could_answer_was_injected() {
             "伪造",
         ],
     );
+}
+
+#[test]
+fn a_reset_sooner_than_the_client_could_answer_was_injected() {
+    // Seen from the server: the client answered the SYN-ACK after 0.301 s
+    // (a bare ACK, frame 3); a RST/ACK "from the client" (frame 7)
+    // acknowledged the server's first chunk (frame 6) 0.17 ms after it.
+    let file = testdata(FAST_CLIENT);
+    let d = diagnoses(&file);
+    assert_eq!(d.len(), 1);
+    let d = &d[0];
+    assert_eq!(d["cause"], "reset_by_middlebox", "{d}");
+    let e = &d["evidence"];
+    assert_eq!((&e["frames"], &e["side"]), (&json!([7]), &json!("client")));
+    let answered = e["answered_s"].as_f64().unwrap();
+    let rtt = e["rtt_s"].as_f64().unwrap();
+    assert!(answered < 0.01 && (0.25..0.4).contains(&rtt), "{e}");
+    let en = table_line(&file, "en", 1);
+    has_all(
+        &en,
+        &[
+            "from the client (frame 7) acknowledged the server's data",
+            "the client took to answer in the handshake",
+        ],
+    );
+    let zh = table_line(&file, "zh", 1);
+    has_all(&zh, &["确认了服务器的数据", "握手时客户端应答"]);
 }
 
 /// `FAST` with its RST (frame 5) moved to `after_us` microseconds after the
