@@ -283,6 +283,25 @@ fn a_refusal_the_server_then_answers_was_injected() {
     assert_eq!(causes, [&Value::Null, &json!("refused"), &json!("refused")]);
 }
 
+/// The one diagnosis of a capture of `record-diagrst.sh`'s relay: a RST
+/// (frame `rst`) "from" `side` that acknowledged the other side's data
+/// within 10 ms, against a handshake round trip of about 0.3 s, and that
+/// nothing of `side`'s raced.
+fn timed_diagnosis(file: &Path, rst: u64, side: &str) -> Value {
+    let d = diagnoses(file);
+    assert_eq!(d.len(), 1);
+    let d = d[0].clone();
+    assert_eq!(d["cause"], "reset_by_middlebox", "{d}");
+    assert_eq!(d["confidence"], "likely");
+    let e = &d["evidence"];
+    assert_eq!((&e["frames"], &e["side"]), (&json!([rst]), &json!(side)));
+    assert!(e.get("race_s").is_none(), "{e}");
+    let answered = e["answered_s"].as_f64().unwrap();
+    let rtt = e["rtt_s"].as_f64().unwrap();
+    assert!(answered < 0.01 && (0.25..0.4).contains(&rtt), "{e}");
+    d
+}
+
 #[test]
 fn a_reset_sooner_than_its_sender_could_answer_was_injected() {
     // The router holds each frame 150 ms each way (the server answered the
@@ -290,21 +309,11 @@ fn a_reset_sooner_than_its_sender_could_answer_was_injected() {
     // once with a RST/ACK "from the server" (frame 5: the server's TTL, IP
     // ID 0) acknowledging it. Nothing the server sent follows with data.
     let file = testdata(FAST);
-    let d = diagnoses(&file);
-    assert_eq!(d.len(), 1);
-    let d = &d[0];
-    assert_eq!(d["cause"], "reset_by_middlebox", "{d}");
-    assert_eq!(d["confidence"], "likely");
+    let d = &timed_diagnosis(&file, 5, "server");
     let e = &d["evidence"];
-    assert_eq!(e["frames"], json!([5]));
-    assert_eq!(e["side"], "server");
     // The server's TTL; IP ID 0 (left out: the server's IDs are 0 too).
     assert_eq!(e["rst_ttl"], 63);
     assert!(e.get("rst_ip_id").is_none(), "{e}");
-    assert!(e.get("race_s").is_none(), "{e}");
-    let answered = e["answered_s"].as_f64().unwrap();
-    let rtt = e["rtt_s"].as_f64().unwrap();
-    assert!(answered < 0.01 && (0.25..0.4).contains(&rtt), "{e}");
     let en = table_line(&file, "en", 1);
     has_all(
         &en,
@@ -335,15 +344,7 @@ fn a_reset_sooner_than_the_client_could_answer_was_injected() {
     // (a bare ACK, frame 3); a RST/ACK "from the client" (frame 7)
     // acknowledged the server's first chunk (frame 6) 0.17 ms after it.
     let file = testdata(FAST_CLIENT);
-    let d = diagnoses(&file);
-    assert_eq!(d.len(), 1);
-    let d = &d[0];
-    assert_eq!(d["cause"], "reset_by_middlebox", "{d}");
-    let e = &d["evidence"];
-    assert_eq!((&e["frames"], &e["side"]), (&json!([7]), &json!("client")));
-    let answered = e["answered_s"].as_f64().unwrap();
-    let rtt = e["rtt_s"].as_f64().unwrap();
-    assert!(answered < 0.01 && (0.25..0.4).contains(&rtt), "{e}");
+    timed_diagnosis(&file, 7, "client");
     let en = table_line(&file, "en", 1);
     has_all(
         &en,
