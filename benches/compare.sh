@@ -16,6 +16,8 @@
 #                                       build) on the same modes, interleaved in the
 #                                       same rounds, to show a change's cost side by side
 #                                       (target/bench/big4.pcap, 1.7 GB, generated if missing)
+#   PGO=1 benches/compare.sh            also the profile-guided build (benches/pgo-build.sh)
+#                                       in the four streaming formats, in the same rounds
 #
 # Needs /usr/bin/time (Debian package `time`) and tcpdump; tcptrace and tshark
 # are run when installed.
@@ -90,6 +92,13 @@ if [ -n "${BASELINE:-}" ]; then
   add "baseline analyze --format jsonl" "$BASELINE" analyze --format jsonl "$cap"
   add "baseline analyze --format json" "$BASELINE" analyze --format json "$cap"
   add "baseline analyze --jobs 1 (table, one thread)" "$BASELINE" analyze --jobs 1 "$cap"
+fi
+if [ -n "${PGO:-}" ]; then
+  pgo=$(benches/pgo-build.sh)
+  add "PGO build: table" "$pgo" analyze "$cap"
+  add "PGO build: --format jsonl" "$pgo" analyze --format jsonl "$cap"
+  add "PGO build: --format json" "$pgo" analyze --format json "$cap"
+  add "PGO build: --format zeek" "$pgo" analyze --format zeek "$cap"
 fi
 if [ -n "${VXLAN:-}" ]; then
   vx="${cap%.pcap}-vxlan.pcap"
