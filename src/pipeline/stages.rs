@@ -46,6 +46,10 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 const SEGMENT_BATCH: usize = 4096;
 /// Connections handed from tracking to reporting at a time.
 const CONNECTION_BATCH: usize = 256;
+/// Segments fed to the table at a time when every stage runs on one
+/// thread ([`TrackingStage::pend`]): small enough to stay in the cache
+/// between being decoded and being fed.
+const INLINE_BATCH: usize = 128;
 /// Batches on their way between two stages at most.
 const IN_FLIGHT: usize = 4;
 
@@ -377,6 +381,11 @@ struct TrackingStage<'s, S, P> {
     /// ICMP errors that matched no connection.
     icmp_unmatched: u64,
     on_progress: P,
+    /// Segments given one at a time (every stage on one thread), fed to
+    /// the table [`INLINE_BATCH`] at a time as a batch is: read where they
+    /// are, not copied through the table's queue. Fed, in order, before
+    /// anything else reaches the table.
+    pending: Vec<Keyed>,
 }
 
 impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
@@ -390,8 +399,29 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
     }
 
     fn batch(&mut self, batch: &[Keyed]) {
+        self.feed_pending();
         let (table, mut sink) = self.parts();
         table.push_batch(batch, &mut sink);
+    }
+
+    /// A segment given one at a time, fed with the next ones.
+    fn pend(&mut self, keyed: Keyed) {
+        self.pending.push(keyed);
+        if self.pending.len() >= INLINE_BATCH {
+            self.feed_pending();
+        }
+    }
+
+    /// Feeds the segments given one at a time so far.
+    fn feed_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let (table, mut sink) = self.parts();
+        table.push_batch(&pending, &mut sink);
+        self.pending = pending;
+        self.pending.clear();
     }
 
     /// The input has been quiet for `idle` of wall-clock time since it
@@ -399,6 +429,7 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
     /// the last segment, and what that ends (a finished connection's
     /// linger, an unanswered attempt) is handed over at once.
     fn quiet(&mut self, idle: std::time::Duration) {
+        self.feed_pending();
         let Some(latest) = self.table.latest().filter(|_| idle >= QUIET_AFTER) else {
             return;
         };
@@ -409,6 +440,7 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
     }
 
     fn finish(mut self) -> Tracked {
+        self.feed_pending();
         let mut counted = Counted {
             sink: self.sink,
             done: &mut self.done,
@@ -422,16 +454,15 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
 
 impl<S: Holding, P: FnMut(Progress)> Segments for TrackingStage<'_, S, P> {
     fn segment(&mut self, seg: Segment, at: At) {
-        let (table, mut sink) = self.parts();
-        table.push(seg, at, &mut sink);
+        self.pend(Keyed::new(seg, at));
     }
 
     fn syn_ack_elsewhere(&mut self, seg: Segment, at: At) {
-        let (table, mut sink) = self.parts();
-        table.push_elsewhere(seg, at, &mut sink);
+        self.pend(Keyed::elsewhere(seg, at));
     }
 
     fn icmp(&mut self, error: IcmpError, at: At) {
+        self.feed_pending();
         let (table, mut sink) = self.parts();
         if !table.icmp(&error, at, &mut sink) {
             self.icmp_unmatched += 1;
@@ -439,12 +470,14 @@ impl<S: Holding, P: FnMut(Progress)> Segments for TrackingStage<'_, S, P> {
     }
 
     fn waiting(&mut self) {
+        self.feed_pending();
         let (table, mut sink) = self.parts();
         table.drain(&mut sink);
         self.sink.flush();
     }
 
     fn progress(&mut self, bytes: u64, frames: u64) {
+        self.feed_pending();
         (self.on_progress)(Progress {
             bytes,
             frames,
@@ -523,6 +556,7 @@ fn tracking_stage<'s, S: Holding, P: FnMut(Progress)>(
         done: 0,
         icmp_unmatched: 0,
         on_progress,
+        pending: Vec::new(),
     }
 }
 
