@@ -192,7 +192,7 @@ pub struct Keyed {
     key: FlowKey,
     hash: u64,
     /// A SYN-ACK of a connection this table does not track (another
-    /// shard's): only its TTL is noted ([`ConnTable::push_elsewhere`]).
+    /// shard's): only its TTL is noted ([`ConnTable::push_batch`]).
     elsewhere: bool,
 }
 
@@ -408,14 +408,6 @@ impl ConnTable {
     /// (or by [`ConnTable::finish`]), in the order segments were pushed.
     pub fn push(&mut self, seg: Segment, at: At, sink: &mut impl ConnectionSink) {
         self.push_keyed(Keyed::new(seg, at), sink);
-    }
-
-    /// A SYN-ACK of a connection another shard tracks: its TTL is noted, in
-    /// its place among the segments, so that a RST refusing a connection
-    /// of this shard is compared with what the whole capture showed before
-    /// it (`diagnosis::Cause::Refused`); nothing else about it is kept.
-    pub fn push_elsewhere(&mut self, seg: Segment, at: At, sink: &mut impl ConnectionSink) {
-        self.push_keyed(Keyed::elsewhere(seg, at), sink);
     }
 
     /// [`ConnTable::push`] for a segment keyed already.

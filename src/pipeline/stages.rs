@@ -90,7 +90,7 @@ const QUIET_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 pub(super) trait Segments {
     fn segment(&mut self, seg: Segment, at: At);
     /// A SYN-ACK of another shard's connection, for its TTL only
-    /// ([`crate::conntable::ConnTable::push_elsewhere`]).
+    /// ([`crate::conntable::Keyed::elsewhere`]).
     fn syn_ack_elsewhere(&mut self, seg: Segment, at: At);
     /// An ICMP error about a TCP segment, in its place among the segments.
     fn icmp(&mut self, error: IcmpError, at: At);
@@ -417,10 +417,11 @@ impl<S: Holding, P: FnMut(Progress)> TrackingStage<'_, S, P> {
         if self.pending.is_empty() {
             return;
         }
-        let pending = std::mem::take(&mut self.pending);
-        let (table, mut sink) = self.parts();
-        table.push_batch(&pending, &mut sink);
-        self.pending = pending;
+        let mut sink = Counted {
+            sink: &mut *self.sink,
+            done: &mut self.done,
+        };
+        self.table.push_batch(&self.pending, &mut sink);
         self.pending.clear();
     }
 
