@@ -363,6 +363,16 @@ impl Spare {
         Spare(Box::new_uninit())
     }
 
+    /// A new box with its memory written (zeros), so that the pages under it
+    /// are faulted in on the calling thread rather than where it is filled.
+    pub fn touched() -> Spare {
+        let mut spare = Box::<Connection>::new_uninit();
+        // SAFETY: writes bytes into the box's own uninitialized memory; it
+        // stays `MaybeUninit`.
+        unsafe { spare.as_mut_ptr().write_bytes(0, 1) };
+        Spare(spare)
+    }
+
     /// The box holding `conn`.
     #[inline(always)]
     pub fn fill(self, conn: Connection) -> Box<Connection> {

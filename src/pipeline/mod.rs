@@ -58,6 +58,12 @@ pub struct Options {
     /// as Zeek does; otherwise they are analyzed and counted
     /// ([`CaptureReport::bad_checksums`]), as tshark does.
     pub verify_checksums: bool,
+    /// As a pipeline: the reading thread makes the new connection boxes
+    /// the tracking thread runs out of (`stages::BoxMaker`), for a report
+    /// light enough that tracking sets the pace (the table, the conn.log);
+    /// where reporting sets it, on the core it shares with reading (the
+    /// JSON formats), the tracking thread makes its own.
+    pub boxes_ahead: bool,
 }
 
 /// How far the analysis of a capture has got, for progress displays.
@@ -391,6 +397,7 @@ fn setup<C: Consumer>(options: &Options, first_id: u64, sink: &ReportSink<'_, C>
         live: options.live,
         shard: options.shard.filter(|s| s.count() > 1),
         verify_checksums: options.verify_checksums,
+        boxes_ahead: options.boxes_ahead,
     }
 }
 

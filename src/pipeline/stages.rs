@@ -33,7 +33,9 @@ use crate::decode::{self, IcmpError, Packet, Segment, SkipReason};
 use crate::shard::{Shard, Sharder};
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 /// Without `--verify-checksums`, the checksums of this many TCP segments of
 /// each input are computed and the bad ones counted: enough to tell
@@ -50,6 +52,9 @@ const CONNECTION_BATCH: usize = 256;
 /// thread ([`TrackingStage::pend`]): small enough to stay in the cache
 /// between being decoded and being fed.
 const INLINE_BATCH: usize = 128;
+/// New boxes the reading thread makes at a time when the tracking thread
+/// runs out ([`BoxMaker`]).
+const FRESH_BOXES: usize = 1024;
 /// Batches on their way between two stages at most.
 const IN_FLIGHT: usize = 4;
 
@@ -77,6 +82,8 @@ pub(super) struct Setup {
     pub shard: Option<Shard>,
     /// Segments with a bad checksum are skipped (`bad_checksum`), not counted.
     pub verify_checksums: bool,
+    /// [`super::Options::boxes_ahead`].
+    pub boxes_ahead: bool,
 }
 
 /// How often the tracking stage of a quiet live input advances its clock…
@@ -641,6 +648,12 @@ struct ConnectionBatches {
     batches: Batches<Ended, ToReport>,
     spares: Vec<Spare>,
     spares_back: Receiver<Vec<Spare>>,
+    /// New boxes from the reading thread ([`BoxMaker`]).
+    fresh: Receiver<Vec<Spare>>,
+    /// Tells the reading thread that boxes ran out.
+    short: Arc<AtomicBool>,
+    /// Whether the reading thread makes boxes at all.
+    ahead: bool,
 }
 
 impl ConnectionSink for ConnectionBatches {
@@ -655,9 +668,40 @@ impl ConnectionSink for ConnectionBatches {
     }
     fn spare(&mut self) -> Option<Spare> {
         if self.spares.is_empty() {
-            self.spares = self.spares_back.try_recv().ok()?;
+            if let Ok(spares) = self.spares_back.try_recv() {
+                self.spares = spares;
+            } else if !self.ahead {
+                return None;
+            } else {
+                // Asks for the next new boxes: made ahead while these are
+                // used (at most one lot waits), or while this connection
+                // takes a box of its own.
+                self.short.store(true, Ordering::Relaxed);
+                self.spares = self.fresh.try_recv().ok()?;
+            }
         }
         self.spares.pop()
+    }
+}
+
+/// Makes new connection boxes on the reading thread when the tracking
+/// thread has run out of them, so that the first touch of their memory (on
+/// this virtual machine about 2 ms a MiB: the host backs the pages anew) is
+/// not on the tracking thread, which sets the pace. A box made here is
+/// freed wherever it ends, as any other.
+struct BoxMaker {
+    tx: SyncSender<Vec<Spare>>,
+    short: Arc<AtomicBool>,
+}
+
+impl BoxMaker {
+    /// Sends [`FRESH_BOXES`] new boxes if the tracking thread asked.
+    fn top_up(&self) {
+        if self.short.swap(false, Ordering::Relaxed) {
+            let fresh = (0..FRESH_BOXES).map(|_| Spare::touched()).collect();
+            // Full only if the tracking thread has boxes it has not taken.
+            let _ = self.tx.try_send(fresh);
+        }
     }
 }
 
@@ -694,21 +738,31 @@ fn report_from(
 /// Runs `track` (stages 1 and 2) on threads of its own, and reports on the
 /// calling thread.
 fn with_report_thread<T: Send>(
+    boxes_ahead: bool,
     sink: &mut impl ConnectionSink,
     on_progress: &mut impl FnMut(Progress),
-    track: impl FnOnce(&mut ConnectionBatches) -> T + Send,
+    track: impl FnOnce(&mut ConnectionBatches, BoxMaker) -> T + Send,
 ) -> T {
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel(IN_FLIGHT);
         let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
         let (spares_tx, spares_rx) = sync_channel(IN_FLIGHT);
         let tracking = scope.spawn(move || {
+            let (fresh_tx, fresh_rx) = sync_channel(2);
+            let short = Arc::new(AtomicBool::new(false));
+            let maker = BoxMaker {
+                tx: fresh_tx,
+                short: Arc::clone(&short),
+            };
             let mut batches = ConnectionBatches {
                 batches: Batches::new(CONNECTION_BATCH, tx, back_rx, ToReport::Connections),
                 spares: Vec::new(),
                 spares_back: spares_rx,
+                fresh: fresh_rx,
+                short,
+                ahead: boxes_ahead,
             };
-            let out = track(&mut batches);
+            let out = track(&mut batches, maker);
             batches.flush();
             out
         });
@@ -725,8 +779,29 @@ enum ToTrack {
     Progress { bytes: u64, frames: u64 },
 }
 
-/// Decoded segments, batched for the tracking thread.
-type SegmentBatches = Batches<Keyed, ToTrack>;
+/// Decoded segments, batched for the tracking thread, and the boxes it
+/// runs out of made between two batches.
+struct SegmentBatches {
+    batches: Batches<Keyed, ToTrack>,
+    boxes: BoxMaker,
+}
+
+impl SegmentBatches {
+    fn push(&mut self, keyed: Keyed) {
+        self.batches.push(keyed);
+        if self.batches.batch.is_empty() {
+            self.boxes.top_up();
+        }
+    }
+
+    fn send(&mut self) {
+        self.batches.send();
+    }
+
+    fn message(&self, m: ToTrack) {
+        self.batches.message(m);
+    }
+}
 
 impl Segments for SegmentBatches {
     fn segment(&mut self, seg: Segment, at: At) {
@@ -764,12 +839,15 @@ pub(super) fn pipeline<I: Reading>(
     sink: &mut impl ConnectionSink,
     on_progress: &mut impl FnMut(Progress),
 ) -> (I::Output, Tracked) {
-    with_report_thread(sink, on_progress, |batches| {
+    with_report_thread(setup.boxes_ahead, sink, on_progress, |batches, boxes| {
         std::thread::scope(|scope| {
             let (tx, rx) = sync_channel(IN_FLIGHT);
             let (back_tx, back_rx) = sync_channel(IN_FLIGHT);
             let reading = scope.spawn(move || {
-                let mut out = SegmentBatches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments);
+                let mut out = SegmentBatches {
+                    batches: Batches::new(SEGMENT_BATCH, tx, back_rx, ToTrack::Segments),
+                    boxes,
+                };
                 let read = input.read(setup, &mut out);
                 out.send();
                 read

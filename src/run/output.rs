@@ -190,6 +190,12 @@ impl<'a> Output<'a> {
         }
     }
 
+    /// Whether reporting is light enough that tracking sets a pipeline's
+    /// pace ([`crate::pipeline::Options::boxes_ahead`]).
+    pub fn light_reports(&self) -> bool {
+        matches!(self, Output::Table(_) | Output::Zeek)
+    }
+
     /// The reports kept per capture at most, those with the smallest ids;
     /// 0 keeps all.
     pub fn row_limit(&self) -> usize {

@@ -84,6 +84,8 @@ fn run(bytes: &[u8]) -> (Duration, usize) {
         // Every third input also through the shard's drop (`--shard 1/2`).
         shard: (bytes.len() % 3 == 0).then(|| tcpstate::shard::Shard::new(1, 2).unwrap()),
         verify_checksums: false,
+        // Boxes made by the reading thread in every other pipeline.
+        boxes_ahead: bytes.len() % 4 == 0,
     };
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
