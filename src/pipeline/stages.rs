@@ -899,3 +899,57 @@ pub(super) fn pipeline<I: Reading>(
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batches(ahead: bool) -> (ConnectionBatches, BoxMaker, Receiver<ToReport>) {
+        let (tx, rx) = sync_channel(IN_FLIGHT);
+        let (_back_tx, back_rx) = sync_channel(IN_FLIGHT);
+        let (_spares_tx, spares_rx) = sync_channel(IN_FLIGHT);
+        let (fresh_tx, fresh_rx) = sync_channel(2);
+        let short = Arc::new(AtomicBool::new(false));
+        let maker = BoxMaker {
+            tx: fresh_tx,
+            short: Arc::clone(&short),
+        };
+        let batches = ConnectionBatches {
+            batches: Batches::new(CONNECTION_BATCH, tx, back_rx, ToReport::Connections),
+            spares: Vec::new(),
+            spares_back: spares_rx,
+            fresh: fresh_rx,
+            short,
+            ahead,
+        };
+        (batches, maker, rx)
+    }
+
+    #[test]
+    fn the_reading_thread_makes_boxes_only_when_asked_and_one_lot_ahead() {
+        let (mut batches, maker, _rx) = batches(true);
+        // Nothing asked yet: no boxes made.
+        maker.top_up();
+        assert!(batches.fresh.try_recv().is_err());
+        // The first new connection finds none and asks.
+        assert!(batches.spare().is_none());
+        maker.top_up();
+        // The next ones take the lot, which asks for the next at once.
+        for _ in 0..FRESH_BOXES {
+            assert!(batches.spare().is_some());
+        }
+        assert!(batches.short.load(Ordering::Relaxed));
+        maker.top_up();
+        assert!(!batches.short.load(Ordering::Relaxed));
+        assert!(batches.spare().is_some(), "the lot made ahead");
+    }
+
+    #[test]
+    fn without_boxes_ahead_nothing_is_asked() {
+        let (mut batches, maker, _rx) = batches(false);
+        assert!(batches.spare().is_none());
+        assert!(!batches.short.load(Ordering::Relaxed));
+        maker.top_up();
+        assert!(batches.spare().is_none());
+    }
+}
