@@ -373,6 +373,14 @@ impl Spare {
         Spare(spare)
     }
 
+    /// Asks the CPU to fetch the box's lines for writing, ahead of the
+    /// connection that will fill it: a box given back by the reporting
+    /// thread was last written on the other core.
+    #[inline]
+    pub fn prefetch_for_writing(&self) {
+        crate::prefetch::lines_for_writing(self.0.as_ptr());
+    }
+
     /// The box holding `conn`.
     #[inline(always)]
     pub fn fill(self, conn: Connection) -> Box<Connection> {

@@ -27,6 +27,7 @@ pub mod filter;
 pub mod input;
 pub mod merge;
 pub mod pipeline;
+pub mod prefetch;
 pub mod render;
 pub mod report;
 pub mod rules;

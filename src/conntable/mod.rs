@@ -20,7 +20,10 @@ use crate::connection::{
     is_port_reuse, new_connection, observe, Addr, At, Connection, ConnectionSink, EndedBy, Spare,
 };
 use crate::decode::{IcmpError, Segment};
-use crate::state::Transition;
+use crate::prefetch;
+use crate::seq::SeqNum;
+use crate::state::{Tracker, Transition};
+use crate::wireshark::SeqAnalysis;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
@@ -466,7 +469,7 @@ impl ConnTable {
     /// fetched, and the next connection to finish lingering.
     #[inline]
     fn fetch_index(&mut self, hash: u64) {
-        prefetch(self.index.probe_start(hash));
+        prefetch::line(self.index.probe_start(hash));
         self.prefetch_lingering();
     }
 
@@ -478,7 +481,7 @@ impl ConnTable {
         let mut first = NO_SLOT;
         let _ = self.index.find(hash, |s| {
             if let Some(slot) = self.slots.get(s as usize) {
-                prefetch_lines(slot);
+                prefetch::lines(slot);
                 if first == NO_SLOT {
                     first = s;
                 }
@@ -496,7 +499,7 @@ impl ConnTable {
         match self.slots.get(hint as usize) {
             Some(entry) if entry.key == *key => {
                 if let Some(conn) = &entry.conn {
-                    prefetch_lines(&**conn);
+                    prefetch::lines(&**conn);
                 }
                 hint
             }
@@ -517,7 +520,7 @@ impl ConnTable {
         let Some(entry) = self.slots.get(slot as usize) else {
             return;
         };
-        prefetch_lines(entry);
+        prefetch::lines(entry);
         if self.lingering_warm == (slot, id) {
             return;
         }
@@ -527,7 +530,7 @@ impl ConnTable {
             return;
         }
         if let Some(conn) = entry.conn.as_deref().filter(|_| entry.id == id) {
-            prefetch_lines(conn);
+            prefetch_hand_over(conn);
         }
         self.lingering_warm = (slot, id);
     }
@@ -1050,35 +1053,25 @@ fn note_server_ttl(ttls: &mut ServerTtls, conn: &mut Connection, seg: &Segment, 
     }
 }
 
-/// Asks the CPU to start loading the cache line at `at`.
+/// Asks the CPU to start loading the lines of `conn` that handing it over
+/// reads on this thread ([`ended::EndedBases::note`]: its client, bases,
+/// sequence analysis and both sides' window scales), not the whole box:
+/// the reporting thread reads the rest.
 #[inline]
-fn prefetch(at: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: prefetching is a hint: it never faults and has no effect
-        // the program can observe.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast()) };
+fn prefetch_hand_over(conn: &Connection) {
+    use std::mem::{offset_of, size_of};
+    let parts = [
+        (offset_of!(Connection, client), size_of::<Addr>()),
+        (
+            offset_of!(Connection, base),
+            size_of::<[Option<SeqNum>; 2]>(),
+        ),
+        (offset_of!(Connection, analysis), size_of::<SeqAnalysis>()),
+        (offset_of!(Connection, tracker), size_of::<Tracker>()),
+    ];
+    for (start, len) in parts {
+        prefetch::part(conn, start, len);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
-}
-
-/// Asks the CPU to start loading every cache line of `value`.
-#[inline]
-fn prefetch_lines<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let base = (value as *const T).cast::<i8>();
-        for offset in (0..std::mem::size_of::<T>()).step_by(64) {
-            // SAFETY: prefetching is a hint: it never faults and has no
-            // effect the program can observe; the addresses are inside `value`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(offset)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
 }
 
 #[cfg(test)]

@@ -59,10 +59,10 @@ pub struct Options {
     /// ([`CaptureReport::bad_checksums`]), as tshark does.
     pub verify_checksums: bool,
     /// As a pipeline: the reading thread makes the new connection boxes
-    /// the tracking thread runs out of (`stages::BoxMaker`), for a report
-    /// light enough that tracking sets the pace (the table, the conn.log);
-    /// where reporting sets it, on the core it shares with reading (the
-    /// JSON formats), the tracking thread makes its own.
+    /// the tracking thread runs out of (`stages::BoxMaker`), where tracking
+    /// sets the pace (the table, the conn.log, the JSON formats); where
+    /// drawing the reports does (the teaching views, the HTML report), on
+    /// the core it shares with reading, the tracking thread makes its own.
     pub boxes_ahead: bool,
 }
 

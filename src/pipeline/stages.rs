@@ -30,6 +30,7 @@ use crate::connection::{At, Connection, ConnectionSink, EndedBy, Spare};
 use crate::conntable::{ConnTable, Keyed, Limits};
 use crate::decode::defrag::{Limits as DefragLimits, Reassembler};
 use crate::decode::{self, IcmpError, Packet, Segment, SkipReason};
+use crate::prefetch;
 use crate::shard::{Shard, Sharder};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -57,6 +58,9 @@ const INLINE_BATCH: usize = 128;
 const FRESH_BOXES: usize = 1024;
 /// Batches on their way between two stages at most.
 const IN_FLIGHT: usize = 4;
+/// Connections the reporting thread asks the CPU to load ahead of the one
+/// it judges.
+const REPORT_AHEAD: usize = 4;
 
 /// What the connection table is set up with.
 pub(super) struct Setup {
@@ -146,15 +150,6 @@ pub(super) struct Tracked {
     pub next_id: u64,
     /// ICMP errors that matched no connection.
     pub icmp_unmatched: u64,
-}
-
-/// Takes each item of a batch from the previous stage, then sends the
-/// emptied batch back to be reused (dropped if that stage has enough).
-fn unpack<T>(mut batch: Vec<T>, back: &SyncSender<Vec<T>>, mut each: impl FnMut(T)) {
-    for item in batch.drain(..) {
-        each(item);
-    }
-    let _ = back.try_send(batch);
 }
 
 /// The result of a stage's thread; its panic, if it panicked.
@@ -680,7 +675,11 @@ impl ConnectionSink for ConnectionBatches {
                 self.spares = self.fresh.try_recv().ok()?;
             }
         }
-        self.spares.pop()
+        let spare = self.spares.pop();
+        if let Some(next) = self.spares.last() {
+            next.prefetch_for_writing();
+        }
+        spare
     }
 }
 
@@ -722,12 +721,24 @@ fn report_from(
 ) {
     for handed in rx {
         match handed {
-            ToReport::Connections(batch) => {
+            ToReport::Connections(mut batch) => {
                 let mut spares = Vec::with_capacity(batch.len());
-                unpack(batch, &back, |(conn, why)| {
+                // Each connection was last written on the tracking thread's
+                // core: its lines are asked for a few connections ahead.
+                for (conn, _) in batch.iter().take(REPORT_AHEAD) {
+                    prefetch::lines(&**conn);
+                }
+                let mut each = batch.drain(..);
+                while let Some((conn, why)) = each.next() {
+                    if let Some((ahead, _)) = each.as_slice().get(REPORT_AHEAD - 1) {
+                        prefetch::lines(&**ahead);
+                    }
                     spares.extend(sink.ended_returning(conn, why));
-                });
-                // Dropped here if the tracking thread has enough.
+                }
+                drop(each);
+                // The emptied batch and the boxes go back to be reused
+                // (dropped here if the tracking thread has enough).
+                let _ = back.try_send(batch);
                 let _ = spares_back.try_send(spares);
             }
             ToReport::Progress(p) => on_progress(p),

@@ -230,7 +230,7 @@ pub fn run(
         live: false,
         shard: options.shard,
         verify_checksums: options.verify_checksums,
-        boxes_ahead: output.light_reports(),
+        boxes_ahead: output.tracking_sets_pace(),
     };
     // Progress on standard error, only when asked for (a person watching).
     let bars = options

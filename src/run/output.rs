@@ -190,10 +190,15 @@ impl<'a> Output<'a> {
         }
     }
 
-    /// Whether reporting is light enough that tracking sets a pipeline's
-    /// pace ([`crate::pipeline::Options::boxes_ahead`]).
-    pub fn light_reports(&self) -> bool {
-        matches!(self, Output::Table(_) | Output::Zeek)
+    /// Whether tracking, not drawing the reports, sets a pipeline's pace
+    /// ([`crate::pipeline::Options::boxes_ahead`]). Since the reporting
+    /// thread prefetches the connections it judges, that holds for every
+    /// format but the drawn ones (docs/performance.md, "Session 15").
+    pub fn tracking_sets_pace(&self) -> bool {
+        matches!(
+            self,
+            Output::Table(_) | Output::Zeek | Output::Jsonl | Output::Json
+        )
     }
 
     /// The reports kept per capture at most, those with the smallest ids;
