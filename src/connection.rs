@@ -69,6 +69,123 @@ impl At {
     }
 }
 
+/// An `Option<At>` in 16 bytes rather than 24, for the frames every
+/// connection keeps ([`Observations`]): the frame number is stored plus one,
+/// 0 meaning none (frame `u64::MAX`, which no capture reaches, would read as
+/// none).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp {
+    frame: Option<std::num::NonZeroU64>,
+    ts_ns: i64,
+}
+
+impl Stamp {
+    pub const NONE: Stamp = Stamp {
+        frame: None,
+        ts_ns: 0,
+    };
+
+    pub fn of(at: At) -> Stamp {
+        Stamp {
+            frame: std::num::NonZeroU64::new(at.frame.wrapping_add(1)),
+            ts_ns: at.ts_ns,
+        }
+    }
+
+    pub fn get(self) -> Option<At> {
+        self.frame.map(|f| At {
+            frame: f.get() - 1,
+            ts_ns: self.ts_ns,
+        })
+    }
+
+    pub fn is_some(self) -> bool {
+        self.frame.is_some()
+    }
+
+    pub fn is_none(self) -> bool {
+        self.frame.is_none()
+    }
+
+    /// Keeps `at` unless a frame is kept already.
+    pub fn set_first(&mut self, at: At) {
+        if self.is_none() {
+            *self = Stamp::of(at);
+        }
+    }
+}
+
+impl From<Option<At>> for Stamp {
+    fn from(at: Option<At>) -> Stamp {
+        at.map_or(Stamp::NONE, Stamp::of)
+    }
+}
+
+impl std::fmt::Debug for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+/// An `Option<(At, Side)>` in 16 bytes: a [`Stamp`] whose frame's top bit
+/// says the side (set: the server). Frames from 2^63 − 1 on, which no
+/// capture reaches, would read as none.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct SideStamp(Stamp);
+
+impl SideStamp {
+    const SERVER: u64 = 1 << 63;
+
+    pub fn of(at: At, side: Side) -> SideStamp {
+        let frame = at.frame.wrapping_add(1);
+        let frame = if frame >= SideStamp::SERVER { 0 } else { frame };
+        let bit = match side {
+            Side::Client => 0,
+            Side::Server => SideStamp::SERVER,
+        };
+        SideStamp(Stamp {
+            frame: std::num::NonZeroU64::new(frame).map(|f| f | bit),
+            ts_ns: at.ts_ns,
+        })
+    }
+
+    pub fn get(self) -> Option<(At, Side)> {
+        self.0.frame.map(|f| {
+            let side = if f.get() & SideStamp::SERVER != 0 {
+                Side::Server
+            } else {
+                Side::Client
+            };
+            let at = At {
+                frame: (f.get() & !SideStamp::SERVER) - 1,
+                ts_ns: self.0.ts_ns,
+            };
+            (at, side)
+        })
+    }
+
+    pub fn is_some(self) -> bool {
+        self.0.is_some()
+    }
+
+    pub fn is_none(self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Keeps `(at, side)` unless one is kept already.
+    pub fn set_first(&mut self, at: At, side: Side) {
+        if self.is_none() {
+            *self = SideStamp::of(at, side);
+        }
+    }
+}
+
+impl std::fmt::Debug for SideStamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// Per-packet detail kept with `--packets`.
 #[derive(Debug, Clone)]
 pub struct PacketRecord {
@@ -264,30 +381,30 @@ impl IcmpErrors {
 /// Frames that matter for classifying the opening and the release.
 #[derive(Debug, Clone, Default)]
 pub struct Observations {
-    pub syn: Option<At>,
+    pub syn: Stamp,
     pub syn_count: u32,
-    pub syn_ack: Option<At>,
+    pub syn_ack: Stamp,
     pub syn_ack_count: u32,
     /// The client's first ACK of the server's SYN (the third segment).
-    pub hs_ack: Option<At>,
+    pub hs_ack: Stamp,
     /// That ACK carried no data: the client sent it as soon as the
     /// SYN-ACK came (one with data may have waited for the application).
     pub hs_ack_bare: bool,
     /// The server sent a bare SYN too (simultaneous open).
     pub server_bare_syn: bool,
     /// First FIN of each side, `[client, server]`.
-    pub fin: [Option<At>; 2],
+    pub fin: [Stamp; 2],
     /// First segment acknowledging each side's FIN (sent by the other side).
-    pub fin_ack: [Option<At>; 2],
+    pub fin_ack: [Stamp; 2],
     /// First acceptable RST and who sent it.
-    pub rst: Option<(At, Side)>,
+    pub rst: SideStamp,
     /// That RST's sequence number.
     pub rst_seq: Option<SeqNum>,
     /// The first segment with data that the side of that RST sent after it,
     /// at or beyond its sequence number: a host that reset the connection
     /// sends nothing more, so the RST came from elsewhere (a RST racing
     /// the true sender's data, Weaver, Sommer, Paxson, NDSS 2009).
-    pub racing: Option<At>,
+    pub racing: Stamp,
     /// Nanoseconds from the segment that brought the other side's data to
     /// its end, as that RST acknowledges it, to the RST (at most 2^32 − 1):
     /// the RST's sender must have received that data, which takes it a
@@ -295,11 +412,9 @@ pub struct Observations {
     /// device nearer).
     pub rst_answered_ns: Option<u32>,
     /// Any RST (accepted or not).
-    pub any_rst: Option<(At, Side)>,
+    pub any_rst: SideStamp,
     /// The handshake was refused: a RST answered the SYN before any SYN-ACK.
     pub refused: bool,
-    /// When the connection finished (both sides closed), capture time.
-    pub finished_at: Option<i64>,
 }
 
 impl Connection {
@@ -618,8 +733,8 @@ impl Connection {
         let frame = frame.or_else(|| {
             let isn = self.tracker.endpoint(side).isn;
             let syn = match side {
-                Side::Client => self.obs.syn,
-                Side::Server => self.obs.syn_ack,
+                Side::Client => self.obs.syn.get(),
+                Side::Server => self.obs.syn_ack.get(),
             };
             syn.filter(|_| isn.is_some() && q.seq == isn)
                 .map(|a| a.frame)
@@ -728,7 +843,7 @@ impl Connection {
         if f.syn() && !f.ack() {
             if side == Side::Client {
                 obs.syn_count += 1;
-                obs.syn.get_or_insert(at);
+                obs.syn.set_first(at);
             } else {
                 obs.server_bare_syn = true;
             }
@@ -736,10 +851,10 @@ impl Connection {
         if f.syn() && f.ack() {
             if side == Side::Server {
                 obs.syn_ack_count += 1;
-                obs.syn_ack.get_or_insert(at);
+                obs.syn_ack.set_first(at);
             } else if obs.server_bare_syn {
                 // Simultaneous open: the client's SYN,ACK answers the server's SYN.
-                obs.syn_ack.get_or_insert(at);
+                obs.syn_ack.set_first(at);
             }
         }
         if obs.hs_ack.is_none() && !f.syn() && f.ack() && !f.rst() {
@@ -752,7 +867,7 @@ impl Connection {
             // After a RST that ended the attempt (one from SYN-SENT, say),
             // an ACK no longer completes it.
             if opener_done && obs.rst.is_none() && peer_isn.is_some_and(|isn| seg.ack > isn) {
-                obs.hs_ack = Some(at);
+                obs.hs_ack = Stamp::of(at);
                 obs.hs_ack_bare = seg.payload_len == 0;
             }
         }
@@ -772,29 +887,29 @@ impl Connection {
         let peer = side.peer();
         let obs = &mut self.obs;
         if f.fin() && obs.fin[side].is_none() {
-            obs.fin[side] = Some(at);
+            obs.fin[side] = Stamp::of(at);
         }
         if f.ack() && obs.fin_ack[peer].is_none() {
             if let Some(fin) = self.tracker.endpoint(peer).fin_seq {
                 if seg.ack > fin {
-                    obs.fin_ack[peer] = Some(at);
+                    obs.fin_ack[peer] = Stamp::of(at);
                 }
             }
         }
-        if let (Some((_, who)), Some(rst_seq)) = (obs.rst, obs.rst_seq) {
+        if let (Some((_, who)), Some(rst_seq)) = (obs.rst.get(), obs.rst_seq) {
             if who == side
                 && !f.rst()
                 && seg.payload_len > 0
                 && obs.racing.is_none()
                 && seg.seq >= rst_seq
             {
-                obs.racing = Some(at);
+                obs.racing = Stamp::of(at);
             }
         }
         if f.rst() {
-            obs.any_rst.get_or_insert((at, side));
+            obs.any_rst.set_first(at, side);
             if outcome.rst_closed && obs.rst.is_none() {
-                obs.rst = Some((at, side));
+                obs.rst = SideStamp::of(at, side);
                 obs.rst_seq = Some(seg.seq);
                 obs.rst_answered_ns = self
                     .analysis
@@ -847,7 +962,7 @@ impl Connection {
         let client_state = self.tracker.endpoint(Side::Client).state();
         let server_state = self.tracker.endpoint(Side::Server).state();
         let peer_isn = self.tracker.endpoint(side.peer()).isn.map(|s| s.raw());
-        let hs_ack = self.obs.hs_ack == Some(at);
+        let hs_ack = self.obs.hs_ack.get() == Some(at);
         if let Some(list) = self.packets.as_mut() {
             list.push(
                 PacketRecord {
@@ -891,9 +1006,72 @@ mod size_tests {
         // 1192 with each side's TTLs and IP IDs, 1344 with the transfer
         // evidence of the diagnosis (`transfer.rs`, 152 bytes), 1376 with
         // the RST's sequence number and the data that raced it, 1384 with
-        // how soon the RST answered (still 22 cache lines).
-        assert!(conn <= 1384, "{conn}");
+        // how soon the RST answered (still 22 cache lines); 1272 with the
+        // observed frames in 16 bytes each (`Stamp`) and no unread finish
+        // time: 20 lines, and mimalloc's 1,280-byte size class instead of
+        // 1,536 (docs/performance.md, "Session 15").
+        assert!(conn <= 1280, "{conn}");
         assert!(zeek <= 248, "{zeek}");
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn none_is_the_default_and_frame_zero_is_kept() {
+        assert_eq!(Stamp::default().get(), None);
+        assert_eq!(SideStamp::default().get(), None);
+        let at = At {
+            frame: 0,
+            ts_ns: -5,
+        };
+        assert_eq!(Stamp::of(at).get(), Some(at));
+        assert_eq!(
+            SideStamp::of(at, Side::Server).get(),
+            Some((at, Side::Server))
+        );
+        assert_eq!(std::mem::size_of::<Stamp>(), 16);
+        assert_eq!(std::mem::size_of::<SideStamp>(), 16);
+    }
+
+    #[test]
+    fn the_first_is_kept() {
+        let (a, b) = (
+            At {
+                frame: 3,
+                ts_ns: 30,
+            },
+            At {
+                frame: 4,
+                ts_ns: 40,
+            },
+        );
+        let mut s = Stamp::NONE;
+        s.set_first(a);
+        s.set_first(b);
+        assert_eq!(s.get(), Some(a));
+        let mut r = SideStamp::default();
+        r.set_first(a, Side::Client);
+        r.set_first(b, Side::Server);
+        assert_eq!(r.get(), Some((a, Side::Client)));
+        assert_eq!(format!("{s:?}"), format!("{:?}", Some(a)));
+    }
+
+    proptest! {
+        #[test]
+        fn frames_a_capture_can_reach_round_trip(
+            frame in 0u64..(1 << 62),
+            ts_ns in any::<i64>(),
+            server in any::<bool>(),
+        ) {
+            let at = At { frame, ts_ns };
+            let side = if server { Side::Server } else { Side::Client };
+            prop_assert_eq!(Stamp::of(at).get(), Some(at));
+            prop_assert_eq!(SideStamp::of(at, side).get(), Some((at, side)));
+        }
     }
 }
 

@@ -418,7 +418,7 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
     let o = &c.obs;
     let client = c.stats(Side::Client);
     let server = c.stats(Side::Server);
-    let waited = || o.syn.map(|s| secs(s.ts_ns, c.last.ts_ns));
+    let waited = || o.syn.get().map(|s| secs(s.ts_ns, c.last.ts_ns));
     match a.handshake {
         HandshakeStatus::Refused => {
             if let Some(d) = injected_refusal(c) {
@@ -427,7 +427,7 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
             let rst = c.ip.rst;
             let known = c.ip.server_elsewhere;
             let evidence = Evidence {
-                frames: frames([frame(o.syn), o.rst.map(|r| r.0.frame)]),
+                frames: frames([frame(o.syn.get()), o.rst.get().map(|r| r.0.frame)]),
                 port: Some(c.server.port),
                 syn_count: Some(o.syn_count),
                 rst_ttl: rst.map(|r| r.ttl),
@@ -449,7 +449,8 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
                 .or(errors.first())?;
             let evidence = Evidence {
                 frames: frames(
-                    std::iter::once(frame(o.syn)).chain(errors.iter().map(|i| Some(i.at.frame))),
+                    std::iter::once(frame(o.syn.get()))
+                        .chain(errors.iter().map(|i| Some(i.at.frame))),
                 ),
                 port: Some(c.server.port),
                 syn_count: Some(o.syn_count),
@@ -523,13 +524,14 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
     }
     // A SYN-ACK sent again, or never acknowledged (unless the client
     // gave the attempt up with a RST).
-    let gave_up = o.rst.is_some_and(|(_, who)| who == Side::Client);
+    let gave_up = o.rst.get().is_some_and(|(_, who)| who == Side::Client);
     if o.syn_ack_count >= 2 || (a.handshake == HandshakeStatus::Incomplete && !gave_up) {
         let sends = c.checker.syn_ack_sends().list();
         // The client's ACK came, and the server still sent its SYN-ACK
         // again: the ACK was not accepted (a full accept queue drops it).
         let ack_seen = o
             .hs_ack
+            .get()
             .is_some_and(|ack| sends.iter().any(|&(f, _)| f > ack.frame));
         let intervals_s = gaps(&sends);
         let evidence = Evidence {
@@ -537,7 +539,7 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
                 sends
                     .iter()
                     .map(|s| Some(s.0))
-                    .chain([frame(o.syn), frame(o.hs_ack)]),
+                    .chain([frame(o.syn.get()), frame(o.hs_ack.get())]),
             ),
             port: Some(c.server.port),
             syn_count: Some(o.syn_count),
@@ -562,7 +564,7 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
         }
     }
     if a.teardown == TeardownStatus::Reset && opened {
-        let (at, who) = o.rst?;
+        let (at, who) = o.rst.get()?;
         let abort = c.checker.abort();
         let certain = a.findings.iter().any(|f| f.check == Check::RstAbort);
         let evidence = Evidence {
@@ -581,12 +583,12 @@ pub fn diagnose(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
         return found(Cause::ApplicationAbort, confidence, evidence);
     }
     if a.teardown == TeardownStatus::HalfClosed {
-        let closer = if o.fin[Side::Client].is_some() {
+        let closer = if o.fin[Side::Client].get().is_some() {
             Side::Client
         } else {
             Side::Server
         };
-        let fin = o.fin[closer]?;
+        let fin = o.fin[closer].get()?;
         let evidence = Evidence {
             frames: frames([Some(fin.frame), Some(c.last.frame)]),
             side: Some(closer),
@@ -639,10 +641,10 @@ pub const RTT_MIN_NS: i64 = 1_000_000;
 fn handshake_rtt_ns(c: &Connection, side: Side) -> Option<i64> {
     let o = &c.obs;
     let (sent, answer) = match side {
-        Side::Server => (o.syn.filter(|_| o.syn_count == 1)?, o.syn_ack?),
+        Side::Server => (o.syn.get().filter(|_| o.syn_count == 1)?, o.syn_ack.get()?),
         Side::Client => (
-            o.syn_ack.filter(|_| o.syn_ack_count == 1)?,
-            o.hs_ack.filter(|_| o.hs_ack_bare)?,
+            o.syn_ack.get().filter(|_| o.syn_ack_count == 1)?,
+            o.hs_ack.get().filter(|_| o.hs_ack_bare)?,
         ),
     };
     Some(answer.ts_ns - sent.ts_ns).filter(|&rtt| rtt > 0)
@@ -666,12 +668,12 @@ fn answered_too_soon(c: &Connection, who: Side) -> Option<(i64, i64)> {
 /// side's data sent sooner after that data than half the round trip the
 /// side took in the handshake ([`answered_too_soon`]).
 fn injected_reset(c: &Connection) -> Option<Diagnosis> {
-    let (at, who) = c.obs.rst?;
+    let (at, who) = c.obs.rst.get()?;
     let rst = c.ip.rst?;
     let range = c.ip.sides[who].ttl_range()?;
     let before = rst.before;
     let increasing = before.ids == IdPattern::Increasing;
-    let racing = c.obs.racing;
+    let racing = c.obs.racing.get();
     let has_ids = before.ids != IdPattern::Unknown;
     let too_soon = answered_too_soon(c, who);
     let evidence = Evidence {
@@ -708,10 +710,11 @@ fn injected_reset(c: &Connection) -> Option<Diagnosis> {
 /// another host sent the RST (an injected reset during the handshake; the
 /// RST–data race of [`injected_reset`], with the SYN-ACK as the data).
 fn injected_refusal(c: &Connection) -> Option<Diagnosis> {
-    let (at, who) = c.obs.rst?;
+    let (at, who) = c.obs.rst.get()?;
     let syn_ack = c
         .obs
         .syn_ack
+        .get()
         .filter(|s| s.frame > at.frame && who == Side::Server)?;
     let rst = c.ip.rst;
     let evidence = Evidence {
@@ -759,7 +762,7 @@ fn diagnose_transfer(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
     };
     let end = c.last.ts_ns;
     let ns = |d: i64| secs(0, d);
-    let rst_by = |s: Side| o.rst.is_some_and(|(_, who)| who == s);
+    let rst_by = |s: Side| o.rst.get().is_some_and(|(_, who)| who == s);
 
     // The receive window shut for a second or more.
     let shut = [Side::Client, Side::Server]
@@ -773,9 +776,9 @@ fn diagnose_transfer(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
     if let Some((side, z, longest, total)) = shut {
         let ended = if z.since.is_none() {
             StallEnd::Resumed
-        } else if o.rst.is_some() {
+        } else if o.rst.get().is_some() {
             StallEnd::Reset
-        } else if o.fin[Side::Client].is_some() || o.fin[Side::Server].is_some() {
+        } else if o.fin[Side::Client].get().is_some() || o.fin[Side::Server].get().is_some() {
             StallEnd::Closed
         } else {
             StallEnd::CaptureEnd
@@ -784,7 +787,7 @@ fn diagnose_transfer(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
             frames: frames([
                 frame(z.first),
                 z.reopened,
-                o.rst.map(|r| r.0.frame),
+                o.rst.get().map(|r| r.0.frame),
                 frame(z.since),
             ]),
             side: Some(side),
@@ -856,7 +859,7 @@ fn diagnose_transfer(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
     for side in [Side::Client, Side::Server] {
         let st = t.stalls_of(side);
         let peer = side.peer();
-        let Some(last) = t.side[peer].last else {
+        let Some(last) = t.side[peer].last.get() else {
             continue;
         };
         let unanswered = st.unanswered >= 2 || st.keepalives_unanswered >= 2;
@@ -876,7 +879,7 @@ fn diagnose_transfer(c: &Connection, a: &Assessment) -> Option<Diagnosis> {
             frames: frames(
                 std::iter::once(Some(last.frame))
                     .chain(sends.iter().map(|a| Some(a.frame)))
-                    .chain([o.rst.map(|r| r.0.frame)]),
+                    .chain([o.rst.get().map(|r| r.0.frame)]),
             ),
             side: Some(peer),
             last_seen_s: Some(secs(c.first.ts_ns, last.ts_ns)),

@@ -1525,14 +1525,14 @@ impl ConnectionReport {
             handshake: Handshake {
                 status: a.handshake,
                 frames: HandshakeFrames {
-                    syn: o.syn.map(|a| a.frame),
-                    syn_ack: o.syn_ack.map(|a| a.frame),
-                    ack: o.hs_ack.map(|a| a.frame),
+                    syn: o.syn.get().map(|a| a.frame),
+                    syn_ack: o.syn_ack.get().map(|a| a.frame),
+                    ack: o.hs_ack.get().map(|a| a.frame),
                 },
                 rtt_s: HandshakeRtt {
-                    syn_to_syn_ack: between(o.syn, o.syn_ack),
-                    syn_ack_to_ack: between(o.syn_ack, o.hs_ack),
-                    total: between(o.syn, o.hs_ack),
+                    syn_to_syn_ack: between(o.syn.get(), o.syn_ack.get()),
+                    syn_ack_to_ack: between(o.syn_ack.get(), o.hs_ack.get()),
+                    total: between(o.syn.get(), o.hs_ack.get()),
                 },
                 syn_count: o.syn_count,
                 syn_ack_count: o.syn_ack_count,

@@ -147,17 +147,17 @@ impl Serialize for Initiator {
 /// How the connection opened, from the frames observed.
 pub fn handshake(c: &Connection) -> HandshakeStatus {
     let o = &c.obs;
-    if o.server_bare_syn && o.syn.is_some() {
+    if o.server_bare_syn && o.syn.get().is_some() {
         HandshakeStatus::Simultaneous
     } else if o.refused {
         HandshakeStatus::Refused
-    } else if o.syn.is_some() && o.syn_ack.is_none() && c.syn_rejected_by_icmp() {
+    } else if o.syn.get().is_some() && o.syn_ack.get().is_none() && c.syn_rejected_by_icmp() {
         HandshakeStatus::Unreachable
-    } else if o.syn.is_none() && o.syn_ack.is_none() {
+    } else if o.syn.get().is_none() && o.syn_ack.get().is_none() {
         HandshakeStatus::Missing
-    } else if o.hs_ack.is_some() {
+    } else if o.hs_ack.get().is_some() {
         HandshakeStatus::Complete
-    } else if o.syn_ack.is_some() {
+    } else if o.syn_ack.get().is_some() {
         HandshakeStatus::Incomplete
     } else {
         HandshakeStatus::Unanswered
@@ -169,11 +169,11 @@ pub fn teardown(c: &Connection) -> (TeardownStatus, Option<Initiator>) {
     let o = &c.obs;
     let client = c.tracker.endpoint(Side::Client);
     let server = c.tracker.endpoint(Side::Server);
-    let fins_done_at = match (o.fin_ack[Side::Client], o.fin_ack[Side::Server]) {
+    let fins_done_at = match (o.fin_ack[Side::Client].get(), o.fin_ack[Side::Server].get()) {
         (Some(a), Some(b)) => Some(a.frame.max(b.frame)),
         _ => None,
     };
-    if let Some((at, who)) = o.rst {
+    if let Some((at, who)) = o.rst.get() {
         let after_release = fins_done_at.is_some_and(|done| at.frame > done);
         if o.refused {
             return (TeardownStatus::None, None);
@@ -182,7 +182,7 @@ pub fn teardown(c: &Connection) -> (TeardownStatus, Option<Initiator>) {
             return (TeardownStatus::Reset, Some(Initiator::One(who)));
         }
     }
-    match (o.fin[Side::Client], o.fin[Side::Server]) {
+    match (o.fin[Side::Client].get(), o.fin[Side::Server].get()) {
         (Some(_), Some(_)) => {
             if client.active_close && server.active_close {
                 (TeardownStatus::Simultaneous, Some(Initiator::Both))
@@ -216,11 +216,11 @@ pub fn teardown(c: &Connection) -> (TeardownStatus, Option<Initiator>) {
 pub fn teardown_frames(c: &Connection) -> Vec<u64> {
     let o = &c.obs;
     let mut frames: Vec<u64> = [
-        o.fin[Side::Client],
-        o.fin[Side::Server],
-        o.fin_ack[Side::Client],
-        o.fin_ack[Side::Server],
-        o.rst.map(|r| r.0),
+        o.fin[Side::Client].get(),
+        o.fin[Side::Server].get(),
+        o.fin_ack[Side::Client].get(),
+        o.fin_ack[Side::Server].get(),
+        o.rst.get().map(|r| r.0),
     ]
     .into_iter()
     .flatten()
@@ -377,15 +377,15 @@ impl<'a> Found<'a> {
         let first = |a: Option<At>| a.map(|a| a.frame);
         // The frames of the SYN and the SYN-ACK.
         let opening = || {
-            [first(o.syn), first(o.syn_ack)]
+            [first(o.syn.get()), first(o.syn_ack.get())]
                 .into_iter()
                 .flatten()
                 .collect()
         };
         match status {
             HandshakeStatus::Refused => {
-                let rst = o.rst.map(|(a, _)| a.frame);
-                let frames = || [first(o.syn), rst].into_iter().flatten().collect();
+                let rst = o.rst.get().map(|(a, _)| a.frame);
+                let frames = || [first(o.syn.get()), rst].into_iter().flatten().collect();
                 let port = c.server.port;
                 self.add(Check::Refused, 1, frames, || {
                     format!(
@@ -492,11 +492,11 @@ impl<'a> Found<'a> {
         let o = &c.obs;
         for side in [Side::Client, Side::Server] {
             let peer = side.peer();
-            let (Some(fin_at), Some(peer_fin_at)) = (o.fin[side], o.fin[peer]) else {
+            let (Some(fin_at), Some(peer_fin_at)) = (o.fin[side].get(), o.fin[peer].get()) else {
                 continue;
             };
             let e = c.tracker.endpoint(side);
-            if o.fin_ack[side].is_none()
+            if o.fin_ack[side].get().is_none()
                 && peer_fin_at.frame > fin_at.frame
                 && c.tracker.endpoint(peer).last_ack == e.fin_seq
             {
@@ -520,13 +520,13 @@ impl<'a> Found<'a> {
     /// How the release went (`status`), when it did not go as it should.
     fn release(&mut self, c: &Connection, status: TeardownStatus) {
         let o = &c.obs;
-        let fin_frame = |s: Side| o.fin[s].map(|a| a.frame);
+        let fin_frame = |s: Side| o.fin[s].get().map(|a| a.frame);
         match status {
             TeardownStatus::Incomplete => {
                 let unacked = || {
                     [Side::Client, Side::Server]
                         .into_iter()
-                        .filter(|s| o.fin_ack[*s].is_none())
+                        .filter(|s| o.fin_ack[*s].get().is_none())
                 };
                 self.add(
                     Check::FinalAckMissing,
@@ -542,7 +542,7 @@ impl<'a> Found<'a> {
                 );
             }
             TeardownStatus::HalfClosed => {
-                let closer = if o.fin[Side::Client].is_some() {
+                let closer = if o.fin[Side::Client].get().is_some() {
                     Side::Client
                 } else {
                     Side::Server
@@ -561,7 +561,7 @@ impl<'a> Found<'a> {
                 });
             }
             TeardownStatus::Reset => {
-                if let (Some((at, who)), Some((_, state))) = (o.rst, self.checker.abort()) {
+                if let (Some((at, who)), Some((_, state))) = (o.rst.get(), self.checker.abort()) {
                     self.add(
                         Check::RstAbort,
                         1,

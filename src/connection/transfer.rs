@@ -7,7 +7,7 @@
 //! side's receive window stayed shut. Fixed size whatever the capture's
 //! length.
 
-use super::At;
+use super::{At, Stamp};
 use crate::decode::Segment;
 use crate::seq::SeqNum;
 use crate::state::Side;
@@ -35,7 +35,7 @@ pub struct SideTransfer {
     /// nothing is pending, as most are, costs one comparison.
     pending_max: u32,
     /// Its last segment.
-    pub last: Option<At>,
+    pub last: Stamp,
 }
 
 impl SideTransfer {
@@ -207,7 +207,7 @@ impl Transfer {
                 self.side[from].mss = Some(m);
             }
         }
-        self.side[from].last = Some(at);
+        self.side[from].last = Stamp::of(at);
         if let Some(s) = self.stalls.as_deref_mut() {
             // The peer's retransmissions and keep-alives got an answer.
             s.side[peer].unanswered = 0;

@@ -1023,7 +1023,6 @@ fn feed(
     conn.recently_active = true;
     transitions.clear();
     if observe(conn, src, seg, at, transitions) {
-        conn.obs.finished_at = Some(at.ts_ns);
         lingering.push_back((at.ts_ns, slot, conn.id));
     }
 }
@@ -1048,7 +1047,7 @@ fn note_server_ttl(ttls: &mut ServerTtls, conn: &mut Connection, seg: &Segment, 
     let f = seg.flags;
     if f.syn() && f.ack() {
         note_syn_ack(ttls, seg);
-    } else if f.rst() && conn.obs.refused && conn.obs.rst.is_some_and(|(r, _)| r == at) {
+    } else if f.rst() && conn.obs.refused && conn.obs.rst.get().is_some_and(|(r, _)| r == at) {
         conn.ip.server_elsewhere = ttls.get(&conn.server.ip).copied();
     }
 }
