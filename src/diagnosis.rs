@@ -654,7 +654,7 @@ fn handshake_rtt_ns(c: &Connection, side: Side) -> Option<i64> {
 /// acknowledged the other side's data sooner after it than half that round
 /// trip: the sender cannot have received the data yet.
 fn answered_too_soon(c: &Connection, who: Side) -> Option<(i64, i64)> {
-    let answered = i64::from(c.obs.rst_answered_ns?);
+    let answered = i64::from(c.obs.rst_answered_ns()?);
     let rtt = handshake_rtt_ns(c, who).filter(|&rtt| rtt >= RTT_MIN_NS)?;
     (answered.saturating_mul(2) < rtt).then_some((answered, rtt))
 }

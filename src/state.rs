@@ -145,7 +145,7 @@ pub struct Transition {
 pub struct Endpoint {
     state: State,
     /// Every state entered, in order (the first is the assumed initial state).
-    history: ArrayVec<State, MAX_HISTORY>,
+    history: History,
     /// Whether this side has sent anything yet; until it has, its initial
     /// state is an assumption that its first segment may revise.
     sent_any: bool,
@@ -173,13 +173,68 @@ pub struct Endpoint {
 }
 
 /// States recorded per side at most; the normal paths need 7.
-const MAX_HISTORY: usize = 16;
+pub const MAX_HISTORY: usize = 16;
+
+/// The states one side entered, in order, at most [`MAX_HISTORY`] (later
+/// ones are not recorded): four bits each, in 9 bytes rather than the 20 of
+/// an `ArrayVec` (docs/performance.md, "Session 15"). Never empty.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct History {
+    /// State `i` in bits `4 * i` of this little-endian word, as its index
+    /// in [`State::ALL`] (bytes, so that the whole takes 9 bytes unpadded).
+    packed: [u8; 8],
+    len: u8,
+}
+
+impl History {
+    fn of(first: State) -> History {
+        History {
+            packed: u64::from(first as u8).to_le_bytes(),
+            len: 1,
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    fn push(&mut self, state: State) {
+        let i = self.len();
+        if i < MAX_HISTORY {
+            let word = u64::from_le_bytes(self.packed) | u64::from(state as u8) << (4 * i);
+            self.packed = word.to_le_bytes();
+            self.len += 1;
+        }
+    }
+
+    fn get(&self, i: usize) -> State {
+        let nibble = (u64::from_le_bytes(self.packed) >> (4 * (i % MAX_HISTORY))) & 0xf;
+        State::ALL
+            .get(nibble as usize)
+            .copied()
+            .unwrap_or(State::Closed)
+    }
+
+    fn first(&self) -> State {
+        self.get(0)
+    }
+
+    fn states(&self) -> ArrayVec<State, MAX_HISTORY> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+}
+
+impl fmt::Debug for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.states()).finish()
+    }
+}
 
 impl Endpoint {
     fn new(initial: State) -> Endpoint {
         Endpoint {
             state: initial,
-            history: std::iter::once(initial).collect(),
+            history: History::of(initial),
             sent_any: false,
             isn: None,
             fin_seq: None,
@@ -202,8 +257,8 @@ impl Endpoint {
     }
 
     /// Every state entered, in order.
-    pub fn history(&self) -> &[State] {
-        &self.history
+    pub fn history(&self) -> ArrayVec<State, MAX_HISTORY> {
+        self.history.states()
     }
 
     /// The one place where a state changes; it records the change.
@@ -218,14 +273,14 @@ impl Endpoint {
         });
         self.state = to;
         // A side that keeps cycling (RST back to LISTEN) stops being recorded.
-        let _ = self.history.try_push(to);
+        self.history.push(to);
     }
 
     /// Replaces an assumed initial state, before this side has sent anything.
     fn revise_initial(&mut self, initial: State) {
         if !self.sent_any && self.history.len() == 1 {
             self.state = initial;
-            self.history[0] = initial;
+            self.history = History::of(initial);
         }
     }
 
@@ -530,12 +585,13 @@ impl Tracker {
         if accepted {
             receiver.reset_by_peer = true;
             // SYN-RECEIVED from a passive OPEN returns to LISTEN (RFC 9293 §3.10.7.4).
-            let back_to =
-                if receiver.state == State::SynReceived && receiver.history[0] == State::Listen {
-                    State::Listen
-                } else {
-                    State::Closed
-                };
+            let back_to = if receiver.state == State::SynReceived
+                && receiver.history.first() == State::Listen
+            {
+                State::Listen
+            } else {
+                State::Closed
+            };
             closed |= back_to == State::Closed && receiver.state != State::Closed;
             if back_to == State::Listen {
                 receiver.peer_syn_received = false;
@@ -664,6 +720,26 @@ mod tests {
     //! crosses the wrap.
     use super::State::*;
     use super::*;
+
+    #[test]
+    fn a_history_keeps_the_first_sixteen_states_in_order() {
+        let mut h = History::of(State::Listen);
+        assert_eq!(h.states().as_slice(), [State::Listen]);
+        let more: Vec<State> = State::ALL
+            .iter()
+            .chain(State::ALL.iter())
+            .copied()
+            .collect();
+        for &s in &more {
+            h.push(s);
+        }
+        let mut want = vec![State::Listen];
+        want.extend(&more[..MAX_HISTORY - 1]);
+        assert_eq!(h.states().as_slice(), want.as_slice());
+        assert_eq!(h.first(), State::Listen);
+        assert_eq!(format!("{h:?}"), format!("{want:?}"));
+        assert_eq!(std::mem::size_of::<History>(), 9);
+    }
     use crate::decode::TcpFlags;
     use std::net::{IpAddr, Ipv4Addr};
 

@@ -114,8 +114,8 @@ pub struct SeqAnalysis {
     /// Time of the most recent bare SYN (Wireshark's `ts_mru_syn`).
     mru_syn_ns: Option<i64>,
     /// Handshake round-trip time (`tcp.analysis.initial_rtt`), used as the
-    /// out-of-order threshold.
-    first_rtt_ns: Option<i64>,
+    /// out-of-order threshold; always above zero (so 8 bytes).
+    first_rtt_ns: Option<std::num::NonZeroI64>,
 }
 
 impl SeqAnalysis {
@@ -155,7 +155,7 @@ impl SeqAnalysis {
         } else if !f.syn() && f.ack() && self.first_rtt_ns.is_none() {
             if let Some(syn) = self.mru_syn_ns {
                 let rtt = ts_ns.saturating_sub(syn);
-                self.first_rtt_ns = (rtt > 0).then_some(rtt);
+                self.first_rtt_ns = std::num::NonZeroI64::new(rtt).filter(|_| rtt > 0);
             }
         }
     }
@@ -264,7 +264,7 @@ impl SeqAnalysis {
             }
             let since_dup_acks = ts_ns.saturating_sub(rev.last_ack_ts);
             let since_advance = ts_ns.saturating_sub(fwd.next_seq_ts);
-            let ooo = self.first_rtt_ns.unwrap_or(OOO_THRESHOLD_NS);
+            let ooo = self.first_rtt_ns.map_or(OOO_THRESHOLD_NS, |rtt| rtt.get());
             if seglen > 0 && rev.last_ack.is_some_and(|a| seq + seglen <= a) {
                 // SPURIOUS: the data was already acknowledged. Wireshark
                 // marks it as a retransmission too.
