@@ -510,8 +510,8 @@ impl ConnTable {
     /// The next connection to finish lingering is read when it is handed
     /// over, seconds after it was last touched: its slot is prefetched on
     /// every push, and its connection once, a push after the slot (whose
-    /// pointer it needs) — the lines that handing it over reads (its
-    /// bases and sequence analysis for [`ended::EndedBases`], its box).
+    /// pointer it needs) — only the lines that handing it over reads here
+    /// ([`prefetch_hand_over`]); the reporting thread fetches the rest.
     #[inline]
     fn prefetch_lingering(&mut self) {
         let Some(&(_, slot, id)) = self.lingering.front() else {
