@@ -115,12 +115,6 @@ impl Stamp {
     }
 }
 
-impl From<Option<At>> for Stamp {
-    fn from(at: Option<At>) -> Stamp {
-        at.map_or(Stamp::NONE, Stamp::of)
-    }
-}
-
 impl std::fmt::Debug for Stamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.get().fmt(f)
