@@ -61,8 +61,9 @@ pub struct Options {
     /// As a pipeline: the reading thread makes the new connection boxes
     /// the tracking thread runs out of (`stages::BoxMaker`), where tracking
     /// sets the pace (the table, the conn.log, the JSON formats); where
-    /// drawing the reports does (the teaching views, the HTML report), on
-    /// the core it shares with reading, the tracking thread makes its own.
+    /// writing the reports does (the teaching views, the HTML report, every
+    /// packet with `--packets`), on the core it shares with reading, the
+    /// tracking thread makes its own.
     pub boxes_ahead: bool,
 }
 

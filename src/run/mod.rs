@@ -230,7 +230,8 @@ pub fn run(
         live: false,
         shard: options.shard,
         verify_checksums: options.verify_checksums,
-        boxes_ahead: output.tracking_sets_pace(),
+        // Writing every packet record (`--packets`) makes reporting heavy.
+        boxes_ahead: output.tracking_sets_pace() && !options.packets,
     };
     // Progress on standard error, only when asked for (a person watching).
     let bars = options

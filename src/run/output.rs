@@ -193,7 +193,8 @@ impl<'a> Output<'a> {
     /// Whether tracking, not drawing the reports, sets a pipeline's pace
     /// ([`crate::pipeline::Options::boxes_ahead`]). Since the reporting
     /// thread prefetches the connections it judges, that holds for every
-    /// format but the drawn ones (docs/performance.md, "Session 15").
+    /// format but the drawn ones, unless every packet is written too
+    /// (`--packets`; docs/performance.md, "Session 15").
     pub fn tracking_sets_pace(&self) -> bool {
         matches!(
             self,
