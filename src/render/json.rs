@@ -5,6 +5,7 @@
 //! a file name with one cannot reorder what a terminal shows when the JSON
 //! is printed, and it still decodes to the same string.
 
+use super::packed;
 use crate::report::{ConnectionReport, PacketReport, PacketStream, Report};
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter, Serializer};
@@ -56,22 +57,39 @@ pub fn element_separator(first: bool, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Builds `conn` as an element of the document's `connections` array, as
-/// [`document`] writes it (pretty, indented to its depth), in `scratch`,
-/// and returns what follows its id: [`put_document_id`] writes what comes
-/// before. This is how connections are held back, put in order and
-/// renumbered without being read again.
+/// [`document`] writes it (pretty, indented to its depth) but in the packed
+/// layout ([`super::packed`]), in `scratch`, and returns what follows its
+/// id: [`put_document_id`] writes what comes before. This is how
+/// connections are held back, put in order and renumbered without being
+/// read again; [`super::packed::Unpacked`] writes them out.
 pub fn connection_in_document<'s>(
     conn: &ConnectionReport,
     scratch: &'s mut Vec<u8>,
+    names: &mut packed::Names,
 ) -> io::Result<&'s [u8]> {
     // The JSON Lines writer, laid out as the pretty formatter lays it out:
     // the same bytes, in about a third of the time serializing through
     // serde_json takes (`tests::the_pretty_writer_is_serde_json_pretty`).
     scratch.clear();
-    super::jsonl::to_vec_pretty(scratch, conn, CONNECTION_DEPTH).map_err(io::Error::other)?;
-    let start = DOCUMENT_ID_KEY.len() + itoa::Buffer::new().format(conn.id).len();
-    debug_assert!(scratch.starts_with(DOCUMENT_ID_KEY));
+    super::jsonl::to_vec_packed(scratch, conn, CONNECTION_DEPTH, names)
+        .map_err(io::Error::other)?;
+    let key = packed_id_key(scratch);
+    debug_assert!(key < scratch.len(), "a connection begins with its id");
+    let start = key + itoa::Buffer::new().format(conn.id).len();
     Ok(scratch.get(start..).unwrap_or_default())
+}
+
+/// How long the beginning of a connection's packed object is, up to its
+/// id: [`DOCUMENT_ID_KEY`] packed, with the name `id` as a number (`{`, a
+/// newline, the name) or in full (`{`, a newline, `"id"`, `": "`).
+fn packed_id_key(record: &[u8]) -> usize {
+    const IN_FULL: [u8; 5] = [b'"', b'i', b'd', b'"', packed::KEY_COLON];
+    let newline = packed::line(CONNECTION_DEPTH + 1);
+    match record {
+        [b'{', n, packed::NAME, _, ..] if *n == newline => 4,
+        [b'{', n, rest @ ..] if *n == newline && rest.starts_with(&IN_FULL) => 7,
+        _ => record.len(),
+    }
 }
 
 /// Writes `conn` as [`connection_in_document`] builds it (what follows its
@@ -83,18 +101,38 @@ pub fn connection_in_document_streamed(
     conn: &ConnectionReport,
     packets: &PacketStream,
     scratch: &mut Vec<u8>,
+    names: &mut packed::Names,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let head = connection_in_document(conn, scratch)?.len();
+    let head = connection_in_document(conn, scratch, names)?.len();
     // The packets are the report's last field: before the object's end.
+    // Packed, as the rest of the connection is.
+    const C: u8 = packed::line(CONNECTION_DEPTH);
+    const F: u8 = packed::line(CONNECTION_DEPTH + 1);
+    const P: u8 = packed::line(PACKET_DEPTH);
     let frame = Apart {
-        end: b"\n    }",
-        open: b",\n      \"packets\": [",
-        close: [b"]\n    }", b"\n      ]\n    }"],
+        end: &[C, b'}'],
+        open: &[
+            b',',
+            F,
+            b'"',
+            b'p',
+            b'a',
+            b'c',
+            b'k',
+            b'e',
+            b't',
+            b's',
+            b'"',
+            packed::KEY_COLON,
+            b'[',
+        ],
+        // (`packets` in full: fixed bytes, written before any name is numbered)
+        close: [&[b']', C, b'}'], &[F, b']', C, b'}']],
     };
     frame.write(conn, head, scratch, packets, out, |scratch, any, p| {
-        scratch.extend_from_slice(if any { b",\n        " } else { b"\n        " });
-        super::jsonl::to_vec_pretty(scratch, p, PACKET_DEPTH).map_err(io::Error::other)
+        scratch.extend_from_slice(if any { &[b',', P] } else { &[P] });
+        super::jsonl::to_vec_packed(scratch, p, PACKET_DEPTH, names).map_err(io::Error::other)
     })
 }
 
@@ -505,9 +543,23 @@ mod tests {
             super::super::jsonl::to_vec_pretty(&mut ours, &value, depth).unwrap();
             assert_eq!(
                 String::from_utf8(ours).unwrap(),
-                String::from_utf8(theirs).unwrap(),
+                String::from_utf8(theirs.clone()).unwrap(),
                 "depth {depth}"
             );
+            // Packed, then written out in pieces of every size.
+            let mut packed = Vec::new();
+            let mut names = packed::Names::default();
+            super::super::jsonl::to_vec_packed(&mut packed, &value, depth, &mut names).unwrap();
+            assert!(packed.len() < theirs.len());
+            for cut in [1, 2, 3, 7, 64, packed.len()] {
+                let mut out = Vec::new();
+                let mut unpacked = packed::Unpacked::new(&mut out);
+                for piece in packed.chunks(cut) {
+                    unpacked.write_all(piece).unwrap();
+                }
+                unpacked.finish().unwrap();
+                assert_eq!(out, theirs, "depth {depth}, pieces of {cut}");
+            }
         }
     }
 }

@@ -23,6 +23,7 @@
 //! finite floats with serde_json's own formatter (its shortest round-trip
 //! form), and `null` for NaN and the infinities.
 
+use super::packed;
 use crate::report::ConnectionReport;
 use serde::ser::{self, Impossible, Serialize};
 use serde_json::ser::Formatter;
@@ -46,6 +47,7 @@ pub fn to_vec<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(),
     let result = value.serialize(&mut Compact::<false> {
         out: &mut *out,
         level: 0,
+        names: None,
     });
     if result.is_err() {
         out.truncate(start);
@@ -62,10 +64,33 @@ pub fn to_vec_pretty<T: Serialize + ?Sized>(
     value: &T,
     depth: usize,
 ) -> Result<(), Error> {
+    pretty(out, value, depth, None)
+}
+
+/// Appends `value` as [`to_vec_pretty`] does, but in the packed layout
+/// ([`super::packed`]: a byte for each newline with its indentation and
+/// for each `": "`, two for a field name, numbered in `names`), which
+/// [`super::packed::Unpacked`] writes out as the pretty bytes.
+pub fn to_vec_packed<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+    depth: usize,
+    names: &mut packed::Names,
+) -> Result<(), Error> {
+    pretty(out, value, depth, Some(names))
+}
+
+fn pretty<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+    depth: usize,
+    names: Option<&mut packed::Names>,
+) -> Result<(), Error> {
     let start = out.len();
     let result = value.serialize(&mut Compact::<true> {
         out: &mut *out,
         level: depth,
+        names,
     });
     if result.is_err() {
         out.truncate(start);
@@ -103,6 +128,8 @@ fn key_must_be_a_string() -> Error {
 pub struct Compact<'a, const PRETTY: bool> {
     out: &'a mut Vec<u8>,
     level: usize,
+    /// Pretty, in the packed layout ([`to_vec_packed`]), with these names.
+    names: Option<&'a mut packed::Names>,
 }
 
 impl<const PRETTY: bool> Compact<'_, PRETTY> {
@@ -110,6 +137,11 @@ impl<const PRETTY: bool> Compact<'_, PRETTY> {
     #[inline(always)]
     fn newline(&mut self) {
         if PRETTY {
+            if self.names.is_some() {
+                if let Some(code) = packed::level_code(self.level) {
+                    return self.out.push(code);
+                }
+            }
             // Up to eight levels: a copy of constant size (two stores), cut
             // to length, rather than a copy of the length.
             const LINE: [u8; 17] = *b"\n                ";
@@ -144,7 +176,9 @@ impl<const PRETTY: bool> Compact<'_, PRETTY> {
     /// Between a key and its value.
     #[inline(always)]
     fn colon(&mut self) {
-        if PRETTY {
+        if PRETTY && self.names.is_some() {
+            self.out.push(packed::KEY_COLON);
+        } else if PRETTY {
             self.out.extend_from_slice(b": ");
         } else {
             self.out.push(b':');
@@ -227,6 +261,17 @@ impl<const PRETTY: bool> Compact<'_, PRETTY> {
         }
         self.item(first);
         let out = &mut *self.out;
+        if let Some(names) = self.names.as_deref_mut() {
+            match names.number(key) {
+                Some(number) => out.extend_from_slice(&[packed::NAME, number]),
+                None => {
+                    out.push(b'"');
+                    out.extend_from_slice(key.as_bytes());
+                    out.extend_from_slice(&[b'"', packed::KEY_COLON]);
+                }
+            }
+            return;
+        }
         out.push(b'"');
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\": ");

@@ -5,6 +5,7 @@ pub mod json;
 pub mod jsonl;
 pub mod ladder;
 pub mod mermaid;
+pub mod packed;
 pub mod rules;
 pub mod style;
 pub mod svg;

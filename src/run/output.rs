@@ -133,7 +133,7 @@ impl<'a> Output<'a> {
             }
             Output::Json => Ok((
                 0,
-                render::json::connection_in_document(c, &mut scratch.bytes)?,
+                render::json::connection_in_document(c, &mut scratch.bytes, &mut scratch.names)?,
             )),
             Output::Teaching {
                 each: Some(view),
@@ -164,9 +164,13 @@ impl<'a> Output<'a> {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         match self {
-            Output::Json => {
-                render::json::connection_in_document_streamed(c, packets, &mut scratch.bytes, out)
-            }
+            Output::Json => render::json::connection_in_document_streamed(
+                c,
+                packets,
+                &mut scratch.bytes,
+                &mut scratch.names,
+                out,
+            ),
             _ => render::json::line_after_id_streamed(c, packets, &mut scratch.bytes, out),
         }
     }
@@ -274,11 +278,14 @@ impl<'a> Output<'a> {
                 let sorted = streamed.sorted;
                 render::json::document_with(report, out, |out| {
                     let any = sorted.len() > 0;
+                    // Held back packed (`Output::record`): written out whole.
+                    let mut unpacked = render::packed::Unpacked::new(out);
                     sorted.write_to(
-                        out,
+                        &mut unpacked,
                         render::json::put_document_id,
                         render::json::element_separator,
                     )?;
+                    unpacked.finish()?;
                     Ok(any)
                 })?;
             }
@@ -311,6 +318,8 @@ impl<'a> Output<'a> {
 pub(super) struct Scratch {
     bytes: Vec<u8>,
     text: String,
+    /// The numbers of the field names the JSON document holds back packed.
+    names: render::packed::Names,
 }
 
 /// What the streamed formats leave for [`Output::finish`].

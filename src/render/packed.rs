@@ -1,0 +1,389 @@
+//! The JSON document's pretty layout, packed while it waits: the
+//! connections of the document are held back to be put in id order (to a
+//! temporary file past a bound, `run/sorted.rs`), and two fifths of their
+//! pretty JSON is the whitespace of the layout, another fifth the field
+//! names. Held back, each newline with its indentation is one byte, each
+//! `"name": ` two, and so is the `": "` after any other key; [`Unpacked`]
+//! writes the bytes of the layout back as they go out. Every megabyte
+//! less to hold back is one the kernel need not find, copy and read back:
+//! on `big.pcap` the 457 MB the document holds back become 170 MB
+//! (docs/performance.md, session 16).
+//!
+//! The codes are control bytes that JSON text never holds raw (strings
+//! escape every byte below 0x20). A raw newline (the fixed separators
+//! around the records) passes as it is.
+
+use std::io::{self, Write};
+use std::sync::Mutex;
+
+/// A newline and `level` levels of indentation (two spaces each), for a
+/// level below [`LEVELS`]: `FIRST_LEVEL + level`. Deeper ones are written
+/// out in full.
+pub const FIRST_LEVEL: u8 = 0x0B;
+/// How many levels have a code: 0x0B..=0x1D.
+pub const LEVELS: usize = (NAME - FIRST_LEVEL) as usize;
+/// A field name with its quotes and the `": "` after it: this byte, then
+/// the name's number in [`NAMES`] (a byte from [`FIRST_NAME`] up).
+pub const NAME: u8 = 0x1E;
+/// `": "`, between a key and its value (the key's closing quote is written).
+pub const KEY_COLON: u8 = 0x1F;
+/// The byte of the first name's number: numbers are never control bytes,
+/// so that a scan for codes does not stop at them.
+const FIRST_NAME: u8 = 0x20;
+/// How many names can have a number; later ones are written out in full.
+const NAMED: usize = 256 - FIRST_NAME as usize;
+
+/// The field names with a number, by number: shared by every thread that
+/// packs (the numbers of all their records are the same) and read by the
+/// [`Unpacked`] writer. A name is added once; the model has about a
+/// hundred.
+static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// One packing thread's numbers of the field names it has met, by the
+/// address and length of the name (the model's names are constants), so
+/// that a name costs no lock and no comparison after its first time.
+pub struct Names {
+    /// (address, length, number byte; 0 for a name without a number).
+    seen: Box<[(usize, usize, u8); SEEN]>,
+}
+
+const SEEN: usize = 1024;
+
+impl Default for Names {
+    fn default() -> Names {
+        Names {
+            seen: Box::new([(0, 0, 0); SEEN]),
+        }
+    }
+}
+
+impl Names {
+    /// The number byte of `name`, if it has one.
+    #[inline]
+    pub fn number(&mut self, name: &'static str) -> Option<u8> {
+        let (at, len) = (name.as_ptr() as usize, name.len());
+        let mut i = (at ^ (at >> 11)) % SEEN;
+        for _ in 0..SEEN {
+            match self.seen[i] {
+                (a, l, n) if a == at && l == len => return (n != 0).then_some(n),
+                (0, _, _) => {
+                    let n = Self::register(name);
+                    self.seen[i] = (at, len, n.unwrap_or(0));
+                    return n;
+                }
+                _ => i = (i + 1) % SEEN,
+            }
+        }
+        None // every place taken: written out in full
+    }
+
+    #[cold]
+    fn register(name: &'static str) -> Option<u8> {
+        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        let n = match names.iter().position(|&known| known == name) {
+            Some(n) => n,
+            None if names.len() < NAMED && name.len() + 4 <= WIDE => {
+                names.push(name);
+                names.len() - 1
+            }
+            None => return None,
+        };
+        Some(FIRST_NAME + n as u8)
+    }
+}
+
+/// The code of a newline at `level`, if it has one.
+#[inline(always)]
+pub fn level_code(level: usize) -> Option<u8> {
+    (level < LEVELS).then(|| FIRST_LEVEL + level as u8)
+}
+
+/// The code of a newline at `level`, for the fixed parts of a layout: a
+/// level without one does not compile.
+pub const fn line(level: usize) -> u8 {
+    assert!(level < LEVELS);
+    FIRST_LEVEL + level as u8
+}
+
+/// A newline and the deepest indentation with a code, and room to spare
+/// (every newline is copied as these [`WIDE`] bytes, then cut).
+const LINE: [u8; WIDE] = {
+    let mut line = [b' '; WIDE];
+    line[0] = b'\n';
+    line
+};
+
+/// What each piece of the layout is copied as, whatever its length: a
+/// copy of constant size (a few vector stores) rather than a call, then
+/// cut to length. Nothing the codes stand for is longer: a longer name
+/// has no number.
+const WIDE: usize = 64;
+
+/// What is written out at a time.
+const BUFFER: usize = 64 << 10;
+/// What is unpacked at a time: it grows at most `WIDE` times.
+const PIECE: usize = 1 << 10;
+
+/// Writes packed bytes to `out` unpacked: the pretty layout in full.
+/// [`Unpacked::finish`] writes out what is still buffered.
+pub struct Unpacked<'a> {
+    out: &'a mut dyn Write,
+    /// What is unpacked, up to `len`; the rest is room for the constant-size
+    /// copies.
+    buf: Box<[u8]>,
+    len: usize,
+    /// Each name by number, as `"name": ` padded to [`WIDE`] bytes, with
+    /// its length; as they were when it began (numbers are never taken
+    /// back; a newer one is looked up again).
+    names: Vec<([u8; WIDE], usize)>,
+    /// A [`NAME`] ended the last piece: its number begins the next.
+    named: bool,
+}
+
+impl<'a> Unpacked<'a> {
+    pub fn new(out: &'a mut dyn Write) -> Unpacked<'a> {
+        Unpacked {
+            out,
+            buf: vec![0; BUFFER + PIECE * WIDE + WIDE].into_boxed_slice(),
+            len: 0,
+            names: names(),
+            named: false,
+        }
+    }
+
+    /// Writes out the rest; the writer is done.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.write_out()
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
+        let len = std::mem::take(&mut self.len);
+        self.out.write_all(&self.buf[..len])
+    }
+
+    /// Appends `bytes` as they are.
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        let at = self.len;
+        self.buf[at..at + bytes.len()].copy_from_slice(bytes);
+        self.len = at + bytes.len();
+    }
+
+    /// Unpacks at most [`PIECE`] bytes into the buffer, which has room for
+    /// them however they grow: 64 bytes at a time, each code found by a
+    /// bit of the block's mask ([`control_mask`]).
+    fn unpack(&mut self, piece: &[u8]) -> io::Result<()> {
+        debug_assert!(piece.len() <= PIECE && self.len <= BUFFER);
+        // Where the bytes not yet copied begin.
+        let mut from = 0;
+        if self.named {
+            let Some(&number) = piece.first() else {
+                return Ok(());
+            };
+            self.name(number)?;
+            self.named = false;
+            from = 1;
+        }
+        for (block, bytes) in piece.chunks(64).enumerate() {
+            let mut mask = control_mask(bytes);
+            while mask != 0 {
+                let at = block * 64 + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                self.run(piece, from, at);
+                from = at + 1;
+                match piece[at] {
+                    // Its number is never a control byte: no bit of the mask.
+                    NAME => match piece.get(from) {
+                        Some(&number) => {
+                            self.name(number)?;
+                            from += 1;
+                        }
+                        None => self.named = true,
+                    },
+                    KEY_COLON => self.put(b": "),
+                    code @ FIRST_LEVEL.. => {
+                        let len = self.len;
+                        self.buf[len..len + WIDE].copy_from_slice(&LINE);
+                        self.len = len + 1 + 2 * usize::from(code - FIRST_LEVEL);
+                    }
+                    // A raw newline (or any other byte below the codes) as is.
+                    code => self.put(&[code]),
+                }
+            }
+        }
+        self.put(piece.get(from..).unwrap_or_default());
+        Ok(())
+    }
+
+    /// Appends `piece[from..to]`, the text between two codes: as `WIDE`
+    /// bytes, cut, when it is no longer and the piece goes on that far.
+    #[inline(always)]
+    fn run(&mut self, piece: &[u8], from: usize, to: usize) {
+        let len = self.len;
+        match piece.get(from..from + WIDE) {
+            Some(wide) if to - from <= WIDE => {
+                self.buf[len..len + WIDE].copy_from_slice(wide);
+                self.len = len + (to - from);
+            }
+            _ => self.put(&piece[from..to]),
+        }
+    }
+
+    /// `"name": ` for a name's number.
+    #[inline]
+    fn name(&mut self, number: u8) -> io::Result<()> {
+        let n = usize::from(number.wrapping_sub(FIRST_NAME));
+        if n >= self.names.len() {
+            self.names = names();
+        }
+        let Some(&(ref padded, len)) = self.names.get(n) else {
+            return Err(io::Error::other("the records held back are not ours"));
+        };
+        let at = self.len;
+        self.buf[at..at + WIDE].copy_from_slice(padded);
+        self.len = at + len;
+        Ok(())
+    }
+}
+
+/// The names by number, each as `"name": ` padded (see [`Unpacked`]).
+fn names() -> Vec<([u8; WIDE], usize)> {
+    let names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    names
+        .iter()
+        .map(|name| {
+            // Every name with a number fits (`Names::register`).
+            let mut padded = [0; WIDE];
+            let len = (name.len() + 4).min(WIDE);
+            padded[0] = b'"';
+            padded[1..len - 3].copy_from_slice(&name.as_bytes()[..len - 4]);
+            padded[len - 3..len].copy_from_slice(b"\": ");
+            (padded, len)
+        })
+        .collect()
+}
+
+impl Write for Unpacked<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        for piece in data.chunks(PIECE) {
+            self.unpack(piece)?;
+            if self.len >= BUFFER {
+                self.write_out()?;
+            }
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_out()?;
+        self.out.flush()
+    }
+}
+
+/// A bit for each byte of `bytes` (at most 64) below 0x20, the lowest
+/// for the first: eight bytes at a time, exactly (no carry crosses a
+/// byte: `(x & 0x7F) + 0x60` sets the top bit for 0x20..0x7F, and `| x`
+/// for the bytes from 0x80).
+#[inline]
+fn control_mask(bytes: &[u8]) -> u64 {
+    const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
+    const ADD: u64 = u64::from_ne_bytes([0x60; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut mask = 0;
+    let mut words = bytes.chunks_exact(8);
+    for (i, word) in (&mut words).enumerate() {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or([0xFF; 8]));
+        let below = !(((x & LOW7) + ADD) | x) & HIGH;
+        // The top bit of each byte, gathered into one byte, in order.
+        let bits = (below >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        mask |= bits << (8 * i);
+    }
+    let done = bytes.len() - words.remainder().len();
+    for (i, &b) in words.remainder().iter().enumerate() {
+        mask |= u64::from(b < 0x20) << (done + i);
+    }
+    mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn unpacked(pieces: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = Unpacked::new(&mut out);
+        for p in pieces {
+            w.write_all(p).unwrap();
+        }
+        w.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn codes_unpack_to_the_layout() {
+        let packed = [b'{', 0x0C, b'"', b'a', b'"', KEY_COLON, b'1', 0x0B, b'}'];
+        assert_eq!(unpacked(&[&packed]), b"{\n  \"a\": 1\n}");
+        // The deepest code, and a raw newline passing through.
+        let deepest = line(LEVELS - 1);
+        assert_eq!(deepest, NAME - 1);
+        assert_eq!(
+            unpacked(&[&[deepest, b'x', b'\n', b' ', b'y']]),
+            [&LINE[..1 + 2 * (LEVELS - 1)], b"x\n y"].concat()
+        );
+        assert_eq!(level_code(0), Some(0x0B));
+        assert_eq!(level_code(LEVELS - 1), Some(deepest));
+        assert_eq!(level_code(LEVELS), None);
+    }
+
+    #[test]
+    fn names_unpack_whatever_the_pieces() {
+        let mut names = Names::default();
+        let (a, b) = ("packed_test_alpha", "packed_test_beta");
+        let (na, nb) = (names.number(a).unwrap(), names.number(b).unwrap());
+        assert_ne!(na, nb);
+        assert!(na >= FIRST_NAME && nb >= FIRST_NAME);
+        // Known now: the same number, from the cache or from another table.
+        assert_eq!(names.number(a), Some(na));
+        assert_eq!(Names::default().number(b), Some(nb));
+        let packed = [b'{', NAME, na, b'1', b',', NAME, nb, b'2', b'}'];
+        let want = b"{\"packed_test_alpha\": 1,\"packed_test_beta\": 2}";
+        for cut in 0..=packed.len() {
+            assert_eq!(
+                unpacked(&[&packed[..cut], &packed[cut..]]),
+                want,
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_number_no_name_has_is_an_error() {
+        let mut out = Vec::new();
+        let mut w = Unpacked::new(&mut out);
+        assert!(w.write_all(&[NAME, 0xFF]).is_err());
+    }
+
+    #[test]
+    fn a_large_write_goes_out_in_pieces() {
+        let data = vec![b'x'; 3 * BUFFER + 5];
+        assert_eq!(unpacked(&[&data]), data);
+    }
+
+    proptest! {
+        /// Whatever the pieces, the first control byte is found where a
+        /// plain scan finds it, and text without codes passes unchanged.
+        #[test]
+        fn the_mask_has_a_bit_for_each_control_byte(s in proptest::collection::vec(any::<u8>(), 0..=64)) {
+            let want = s.iter().enumerate().fold(0u64, |m, (i, &b)| m | (u64::from(b < 0x20) << i));
+            prop_assert_eq!(control_mask(&s), want);
+        }
+
+        #[test]
+        fn plain_text_passes_unchanged(s in "[ -~\u{80}-\u{10FFFF}\n]{0,200}", cut in 0usize..200) {
+            let bytes = s.as_bytes();
+            let cut = cut.min(bytes.len());
+            prop_assert_eq!(unpacked(&[&bytes[..cut], &bytes[cut..]]), bytes);
+        }
+    }
+}
