@@ -81,12 +81,12 @@ pub fn connection_in_document<'s>(
 
 /// How long the beginning of a connection's packed object is, up to its
 /// id: [`DOCUMENT_ID_KEY`] packed, with the name `id` as a number (`{`, a
-/// newline, the name) or in full (`{`, a newline, `"id"`, `": "`).
+/// newline, the number) or in full (`{`, a newline, `"id"`, `": "`).
 fn packed_id_key(record: &[u8]) -> usize {
     const IN_FULL: [u8; 5] = [b'"', b'i', b'd', b'"', packed::KEY_COLON];
     let newline = packed::line(CONNECTION_DEPTH + 1);
     match record {
-        [b'{', n, packed::NAME, _, ..] if *n == newline => 4,
+        [b'{', n, name, ..] if *n == newline && *name >= packed::FIRST_NAME => 3,
         [b'{', n, rest @ ..] if *n == newline && rest.starts_with(&IN_FULL) => 7,
         _ => record.len(),
     }

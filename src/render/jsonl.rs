@@ -262,8 +262,10 @@ impl<const PRETTY: bool> Compact<'_, PRETTY> {
         self.item(first);
         let out = &mut *self.out;
         if let Some(names) = self.names.as_deref_mut() {
-            match names.number(key) {
-                Some(number) => out.extend_from_slice(&[packed::NAME, number]),
+            // A number only right after a newline's code.
+            let coded = packed::level_code(self.level).is_some();
+            match names.number(key).filter(|_| coded) {
+                Some(number) => out.push(number),
                 None => {
                     out.push(b'"');
                     out.extend_from_slice(key.as_bytes());

@@ -2,16 +2,18 @@
 //! connections of the document are held back to be put in id order (to a
 //! temporary file past a bound, `run/sorted.rs`), and two fifths of their
 //! pretty JSON is the whitespace of the layout, another fifth the field
-//! names. Held back, each newline with its indentation is one byte, each
-//! `"name": ` two, and so is the `": "` after any other key; [`Unpacked`]
-//! writes the bytes of the layout back as they go out. Every megabyte
-//! less to hold back is one the kernel need not find, copy and read back:
-//! on `big.pcap` the 457 MB the document holds back become 170 MB
-//! (docs/performance.md, session 16).
+//! names. Held back, each newline with its indentation is one byte, and
+//! so is a field's `"name": ` after it, and the `": "` after any other key;
+//! [`Unpacked`] writes the bytes of the layout back as they go out. Every
+//! megabyte less to hold back is one the kernel need not find, copy and
+//! read back: on `big.pcap` the 457 MB the document holds back become
+//! 177 MB (docs/performance.md, session 16).
 //!
-//! The codes are control bytes that JSON text never holds raw (strings
-//! escape every byte below 0x20). A raw newline (the fixed separators
-//! around the records) passes as it is.
+//! The codes of the layout are control bytes, which JSON text never holds
+//! raw (strings escape every byte below 0x20); a name's number is a byte
+//! from 0x80 on, right after a newline's code, where JSON text has the
+//! first byte of a key or a value, always ASCII. A raw newline (the fixed
+//! separators around the records) passes as it is.
 
 use std::io::{self, Write};
 use std::sync::Mutex;
@@ -20,16 +22,13 @@ use std::sync::Mutex;
 /// level below [`LEVELS`]: `FIRST_LEVEL + level`. Deeper ones are written
 /// out in full.
 pub const FIRST_LEVEL: u8 = 0x0B;
-/// How many levels have a code: 0x0B..=0x1D.
-pub const LEVELS: usize = (NAME - FIRST_LEVEL) as usize;
-/// A field name with its quotes and the `": "` after it: this byte, then
-/// the name's number in [`NAMES`] (a byte from [`FIRST_NAME`] up).
-pub const NAME: u8 = 0x1E;
+/// How many levels have a code: 0x0B..=0x1E.
+pub const LEVELS: usize = (KEY_COLON - FIRST_LEVEL) as usize;
 /// `": "`, between a key and its value (the key's closing quote is written).
 pub const KEY_COLON: u8 = 0x1F;
-/// The byte of the first name's number: numbers are never control bytes,
-/// so that a scan for codes does not stop at them.
-const FIRST_NAME: u8 = 0x20;
+/// The byte of the first name's number: a field name with its quotes and
+/// the `": "` after it, right after the code of the newline before it.
+pub const FIRST_NAME: u8 = 0x80;
 /// How many names can have a number; later ones are written out in full.
 const NAMED: usize = 256 - FIRST_NAME as usize;
 
@@ -136,7 +135,8 @@ pub struct Unpacked<'a> {
     /// its length; as they were when it began (numbers are never taken
     /// back; a newer one is looked up again).
     names: Vec<([u8; WIDE], usize)>,
-    /// A [`NAME`] ended the last piece: its number begins the next.
+    /// A newline's code ended the last piece: a name's number may begin
+    /// the next.
     named: bool,
 }
 
@@ -177,12 +177,14 @@ impl<'a> Unpacked<'a> {
         // Where the bytes not yet copied begin.
         let mut from = 0;
         if self.named {
-            let Some(&number) = piece.first() else {
+            let Some(&first) = piece.first() else {
                 return Ok(());
             };
-            self.name(number)?;
             self.named = false;
-            from = 1;
+            if first >= FIRST_NAME {
+                self.name(first)?;
+                from = 1;
+            }
         }
         for (block, bytes) in piece.chunks(64).enumerate() {
             let mut mask = control_mask(bytes);
@@ -192,19 +194,21 @@ impl<'a> Unpacked<'a> {
                 self.run(piece, from, at);
                 from = at + 1;
                 match piece[at] {
-                    // Its number is never a control byte: no bit of the mask.
-                    NAME => match piece.get(from) {
-                        Some(&number) => {
-                            self.name(number)?;
-                            from += 1;
-                        }
-                        None => self.named = true,
-                    },
                     KEY_COLON => self.put(b": "),
                     code @ FIRST_LEVEL.. => {
                         let len = self.len;
                         self.buf[len..len + WIDE].copy_from_slice(&LINE);
                         self.len = len + 1 + 2 * usize::from(code - FIRST_LEVEL);
+                        // A name's number is never a control byte: no bit
+                        // of the mask.
+                        match piece.get(from) {
+                            Some(&number) if number >= FIRST_NAME => {
+                                self.name(number)?;
+                                from += 1;
+                            }
+                            Some(_) => {}
+                            None => self.named = true,
+                        }
                     }
                     // A raw newline (or any other byte below the codes) as is.
                     code => self.put(&[code]),
@@ -326,7 +330,7 @@ mod tests {
         assert_eq!(unpacked(&[&packed]), b"{\n  \"a\": 1\n}");
         // The deepest code, and a raw newline passing through.
         let deepest = line(LEVELS - 1);
-        assert_eq!(deepest, NAME - 1);
+        assert_eq!(deepest, KEY_COLON - 1);
         assert_eq!(
             unpacked(&[&[deepest, b'x', b'\n', b' ', b'y']]),
             [&LINE[..1 + 2 * (LEVELS - 1)], b"x\n y"].concat()
@@ -346,8 +350,8 @@ mod tests {
         // Known now: the same number, from the cache or from another table.
         assert_eq!(names.number(a), Some(na));
         assert_eq!(Names::default().number(b), Some(nb));
-        let packed = [b'{', NAME, na, b'1', b',', NAME, nb, b'2', b'}'];
-        let want = b"{\"packed_test_alpha\": 1,\"packed_test_beta\": 2}";
+        let packed = [b'{', 0x0C, na, b'1', b',', 0x0C, nb, b'2', 0x0B, b'}'];
+        let want = b"{\n  \"packed_test_alpha\": 1,\n  \"packed_test_beta\": 2\n}";
         for cut in 0..=packed.len() {
             assert_eq!(
                 unpacked(&[&packed[..cut], &packed[cut..]]),
@@ -361,7 +365,7 @@ mod tests {
     fn a_number_no_name_has_is_an_error() {
         let mut out = Vec::new();
         let mut w = Unpacked::new(&mut out);
-        assert!(w.write_all(&[NAME, 0xFF]).is_err());
+        assert!(w.write_all(&[0x0B, 0xFF]).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::mpsc;
 
 pub(super) struct Sorted {
     /// The records of the current chunk.
@@ -224,6 +225,102 @@ impl Sorted {
     }
 }
 
+impl Sorted {
+    /// Writes every record as [`Sorted::write_to`] does, but with the
+    /// reading and merging of the runs on a thread of its own, a block at a
+    /// time, while this one writes each block to `out`: at the end of a
+    /// run both cores are free, and `out` may cost as much as the merge
+    /// (the JSON document's packed records are unpacked as they go out).
+    pub fn write_to_beside(
+        self,
+        out: &mut dyn Write,
+        put_id: PutId,
+        before: fn(bool, &mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let (full, blocks) = mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT);
+        let (spent, empty) = mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            let merge = std::thread::Builder::new()
+                .name("merge".into())
+                .spawn_scoped(scope, move || {
+                    let mut to = Blocks {
+                        full,
+                        empty,
+                        block: Vec::with_capacity(BLOCK),
+                    };
+                    self.write_to(&mut to, put_id, before)?;
+                    to.send()
+                })?;
+            let mut written = Ok(());
+            for block in blocks {
+                written = out.write_all(&block);
+                if written.is_err() {
+                    break; // the merge stops at its next block
+                }
+                let _ = spent.send(block);
+            }
+            // A merge stopped by this side's stopping says "broken pipe":
+            // then this side's error is the one.
+            let merged = merge
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the merge failed")));
+            written.and(merged.or_else(|e| {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }))
+        })
+    }
+}
+
+/// What the merge hands over at a time, and how many blocks can wait.
+const BLOCK: usize = 256 << 10;
+const BLOCKS_IN_FLIGHT: usize = 4;
+
+/// The merge's output: blocks sent to the writing thread, and taken back
+/// once written.
+struct Blocks {
+    full: mpsc::SyncSender<Vec<u8>>,
+    empty: mpsc::Receiver<Vec<u8>>,
+    block: Vec<u8>,
+}
+
+impl Blocks {
+    fn send(&mut self) -> io::Result<()> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let next = match self.empty.try_recv() {
+            Ok(mut block) => {
+                block.clear();
+                block
+            }
+            Err(_) => Vec::with_capacity(BLOCK),
+        };
+        let block = std::mem::replace(&mut self.block, next);
+        // The writer gone (its error is its own): nothing more to do.
+        self.full
+            .send(block)
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl Write for Blocks {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.block.extend_from_slice(data);
+        if self.block.len() >= BLOCK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Drop for Sorted {
     fn drop(&mut self) {
         if let Some((_, path)) = &self.file {
@@ -403,12 +500,11 @@ mod tests {
         assert_eq!(written(Sorted::new()), "");
     }
 
-    #[test]
-    fn runs_on_disk_are_merged_by_id() {
+    /// Records of odd sizes, in an order far from sorted, over several
+    /// runs (and records longer than a run's read buffer), and what they
+    /// should come out as.
+    fn spilled(count: u64) -> (Sorted, Vec<u8>) {
         let mut sorted = Sorted::new();
-        // Records of odd sizes, in an order far from sorted, over several
-        // runs (and records longer than a run's read buffer).
-        let count = 1200u64;
         let body = |id: u64| vec![b'a' + (id % 26) as u8; (id as usize * 7919) % 90_000];
         let mut ids: Vec<u64> = (1..=count).collect();
         fastrand::Rng::with_seed(7).shuffle(&mut ids);
@@ -416,18 +512,60 @@ mod tests {
             sorted.push(id, 0, &body(id)).unwrap();
         }
         assert!(sorted.runs.len() >= 2, "{} runs", sorted.runs.len());
-        let path = sorted.file.as_ref().map(|(_, p)| p.clone()).unwrap();
-        let mut out = Vec::new();
-        sorted
-            .write_to(&mut out, put, |_, out| out.write_all(b"\n"))
-            .unwrap();
-        assert!(!path.exists(), "the temporary file is removed");
         let mut expected = Vec::new();
         for id in 1..=count {
             expected.extend_from_slice(format!("\n{id}:").as_bytes());
             expected.extend_from_slice(&body(id));
         }
+        (sorted, expected)
+    }
+
+    fn newline(_: bool, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(b"\n")
+    }
+
+    #[test]
+    fn runs_on_disk_are_merged_by_id() {
+        let (sorted, expected) = spilled(1200);
+        let path = sorted.file.as_ref().map(|(_, p)| p.clone()).unwrap();
+        let mut out = Vec::new();
+        sorted.write_to(&mut out, put, newline).unwrap();
+        assert!(!path.exists(), "the temporary file is removed");
         assert!(out == expected, "records out of order or altered");
+        // The same, merged on a thread of its own.
+        let (sorted, expected) = spilled(1200);
+        let path = sorted.file.as_ref().map(|(_, p)| p.clone()).unwrap();
+        let mut out = Vec::new();
+        sorted.write_to_beside(&mut out, put, newline).unwrap();
+        assert!(!path.exists(), "the temporary file is removed");
+        assert!(out == expected, "records out of order or altered beside");
+    }
+
+    /// A writer that fails once `left` bytes are written.
+    struct Failing {
+        left: usize,
+    }
+
+    impl Write for Failing {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            if self.left < data.len() {
+                return Err(io::Error::other("disk full"));
+            }
+            self.left -= data.len();
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_writers_error_stops_the_merge_beside_it() {
+        let (sorted, _) = spilled(600);
+        let err = sorted
+            .write_to_beside(&mut Failing { left: 1 << 20 }, put, newline)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
     }
 
     #[test]
