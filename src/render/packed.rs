@@ -125,8 +125,8 @@ const PIECE: usize = 1 << 10;
 
 /// Writes packed bytes to `out` unpacked: the pretty layout in full.
 /// [`Unpacked::finish`] writes out what is still buffered.
-pub struct Unpacked<'a> {
-    out: &'a mut dyn Write,
+pub struct Unpacked<W: Write> {
+    out: W,
     /// What is unpacked, up to `len`; the rest is room for the constant-size
     /// copies.
     buf: Box<[u8]>,
@@ -140,8 +140,8 @@ pub struct Unpacked<'a> {
     named: bool,
 }
 
-impl<'a> Unpacked<'a> {
-    pub fn new(out: &'a mut dyn Write) -> Unpacked<'a> {
+impl<W: Write> Unpacked<W> {
+    pub fn new(out: W) -> Unpacked<W> {
         Unpacked {
             out,
             buf: vec![0; BUFFER + PIECE * WIDE + WIDE].into_boxed_slice(),
@@ -159,6 +159,24 @@ impl<'a> Unpacked<'a> {
     fn write_out(&mut self) -> io::Result<()> {
         let len = std::mem::take(&mut self.len);
         self.out.write_all(&self.buf[..len])
+    }
+
+    /// Writes `bytes`, already unpacked, after what is buffered.
+    pub fn write_unpacked(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_out()?;
+        self.out.write_all(bytes)
+    }
+
+    /// Unpacks `packed` whole, after what is buffered, and hands the
+    /// writer over to `take` (which takes what was written, say).
+    pub fn unpack_whole<T>(
+        &mut self,
+        packed: &[u8],
+        take: impl FnOnce(&mut W) -> T,
+    ) -> io::Result<T> {
+        self.write_all(packed)?;
+        self.write_out()?;
+        Ok(take(&mut self.out))
     }
 
     /// Appends `bytes` as they are.
@@ -250,6 +268,16 @@ impl<'a> Unpacked<'a> {
     }
 }
 
+/// Where packed bytes can be cut so that each part unpacks alone (each by
+/// an [`Unpacked`] of its own): before a last byte that is a newline's
+/// code, which a name's number may follow.
+pub fn cut(packed: &[u8]) -> usize {
+    match packed.last() {
+        Some(FIRST_LEVEL..KEY_COLON) => packed.len() - 1,
+        _ => packed.len(),
+    }
+}
+
 /// The names by number, each as `"name": ` padded (see [`Unpacked`]).
 fn names() -> Vec<([u8; WIDE], usize)> {
     let names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
@@ -267,7 +295,7 @@ fn names() -> Vec<([u8; WIDE], usize)> {
         .collect()
 }
 
-impl Write for Unpacked<'_> {
+impl<W: Write> Write for Unpacked<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         for piece in data.chunks(PIECE) {
             self.unpack(piece)?;

@@ -280,7 +280,7 @@ impl<'a> Output<'a> {
                     let any = sorted.len() > 0;
                     // Held back packed (`Output::record`): written out whole.
                     let mut unpacked = render::packed::Unpacked::new(out);
-                    sorted.write_to_beside(
+                    sorted.write_unpacked_beside(
                         &mut unpacked,
                         render::json::put_document_id,
                         render::json::element_separator,

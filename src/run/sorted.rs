@@ -8,6 +8,7 @@
 //! records are written out. Records are those of [`super::spool`].
 
 use super::spool::{self, copy_record, parse_header, PutId, HEADER};
+use crate::render::packed::{self, Unpacked};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -226,18 +227,20 @@ impl Sorted {
 }
 
 impl Sorted {
-    /// Writes every record as [`Sorted::write_to`] does, but with the
+    /// Writes every record, packed ([`crate::render::packed`]), as
+    /// [`Sorted::write_to`] does to `out`, which unpacks them; but with the
     /// reading and merging of the runs on a thread of its own, a block at a
-    /// time, while this one writes each block to `out`: at the end of a
-    /// run both cores are free, and `out` may cost as much as the merge
-    /// (the JSON document's packed records are unpacked as they go out).
-    pub fn write_to_beside(
+    /// time, while this one unpacks and writes each block. At the end of a
+    /// run both cores are free, and unpacking costs more than the merge:
+    /// when the blocks wait for this thread, the merge unpacks the next one
+    /// itself.
+    pub fn write_unpacked_beside<W: Write>(
         self,
-        out: &mut dyn Write,
+        out: &mut Unpacked<W>,
         put_id: PutId,
         before: fn(bool, &mut dyn Write) -> io::Result<()>,
     ) -> io::Result<()> {
-        let (full, blocks) = mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT);
+        let (full, blocks) = mpsc::sync_channel::<Block>(BLOCKS_IN_FLIGHT);
         let (spent, empty) = mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
             let merge = std::thread::Builder::new()
@@ -247,17 +250,23 @@ impl Sorted {
                         full,
                         empty,
                         block: Vec::with_capacity(BLOCK),
+                        unpacked: Unpacked::new(Vec::new()),
                     };
                     self.write_to(&mut to, put_id, before)?;
                     to.send()
                 })?;
             let mut written = Ok(());
             for block in blocks {
-                written = out.write_all(&block);
+                let (Block::Packed(bytes) | Block::Unpacked(bytes)) = &block;
+                written = match &block {
+                    Block::Packed(_) => out.write_all(bytes),
+                    Block::Unpacked(_) => out.write_unpacked(bytes),
+                };
                 if written.is_err() {
                     break; // the merge stops at its next block
                 }
-                let _ = spent.send(block);
+                let (Block::Packed(bytes) | Block::Unpacked(bytes)) = block;
+                let _ = spent.send(bytes);
             }
             // A merge stopped by this side's stopping says "broken pipe":
             // then this side's error is the one.
@@ -277,33 +286,60 @@ impl Sorted {
 
 /// What the merge hands over at a time, and how many blocks can wait.
 const BLOCK: usize = 256 << 10;
-const BLOCKS_IN_FLIGHT: usize = 4;
+const BLOCKS_IN_FLIGHT: usize = 2;
+
+/// A block of records as the merge hands it over.
+enum Block {
+    Packed(Vec<u8>),
+    /// Unpacked by the merge, since the writing thread was behind.
+    Unpacked(Vec<u8>),
+}
 
 /// The merge's output: blocks sent to the writing thread, and taken back
 /// once written.
 struct Blocks {
-    full: mpsc::SyncSender<Vec<u8>>,
+    full: mpsc::SyncSender<Block>,
     empty: mpsc::Receiver<Vec<u8>>,
     block: Vec<u8>,
+    /// What unpacks the blocks the merge unpacks itself.
+    unpacked: Unpacked<Vec<u8>>,
 }
 
 impl Blocks {
-    fn send(&mut self) -> io::Result<()> {
-        if self.block.is_empty() {
-            return Ok(());
-        }
-        let next = match self.empty.try_recv() {
+    fn spare(&mut self) -> Vec<u8> {
+        match self.empty.try_recv() {
             Ok(mut block) => {
                 block.clear();
                 block
             }
             Err(_) => Vec::with_capacity(BLOCK),
-        };
+        }
+    }
+
+    /// Sends the block, but for a last byte that must stay with what
+    /// follows ([`packed::cut`]).
+    fn send(&mut self) -> io::Result<()> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let mut next = self.spare();
+        let cut = packed::cut(&self.block);
+        next.extend_from_slice(&self.block[cut..]);
+        self.block.truncate(cut);
         let block = std::mem::replace(&mut self.block, next);
         // The writer gone (its error is its own): nothing more to do.
-        self.full
-            .send(block)
-            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+        let gone = || io::Error::from(io::ErrorKind::BrokenPipe);
+        match self.full.try_send(Block::Packed(block)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::TrySendError::Full(Block::Packed(block))) => {
+                let spare = self.spare();
+                let bytes = self
+                    .unpacked
+                    .unpack_whole(&block, |out| std::mem::replace(out, spare))?;
+                self.full.send(Block::Unpacked(bytes)).map_err(|_| gone())
+            }
+            Err(_) => Err(gone()),
+        }
     }
 }
 
@@ -536,7 +572,11 @@ mod tests {
         let (sorted, expected) = spilled(1200);
         let path = sorted.file.as_ref().map(|(_, p)| p.clone()).unwrap();
         let mut out = Vec::new();
-        sorted.write_to_beside(&mut out, put, newline).unwrap();
+        let mut unpacked = Unpacked::new(&mut out);
+        sorted
+            .write_unpacked_beside(&mut unpacked, put, newline)
+            .unwrap();
+        unpacked.finish().unwrap();
         assert!(!path.exists(), "the temporary file is removed");
         assert!(out == expected, "records out of order or altered beside");
     }
@@ -563,7 +603,7 @@ mod tests {
     fn the_writers_error_stops_the_merge_beside_it() {
         let (sorted, _) = spilled(600);
         let err = sorted
-            .write_to_beside(&mut Failing { left: 1 << 20 }, put, newline)
+            .write_unpacked_beside(&mut Unpacked::new(Failing { left: 1 << 20 }), put, newline)
             .unwrap_err();
         assert_eq!(err.to_string(), "disk full");
     }
