@@ -58,6 +58,9 @@ fn command(command: Command, out: &mut dyn Write) -> Result<ExitCode> {
             if options.keeps_packets() {
                 alloc::small_pages_only();
             }
+            if options.format == render::Format::Json {
+                alloc::keep_freed_memory_longer();
+            }
             run::stop_reading_on_ctrl_c();
             let outcome = run::run(&options, out, &mut io::stderr())?;
             Ok(match outcome.status() {
