@@ -69,7 +69,8 @@ pub fn to_vec_pretty<T: Serialize + ?Sized>(
 
 /// Appends `value` as [`to_vec_pretty`] does, but in the packed layout
 /// ([`super::packed`]: a byte for each newline with its indentation and
-/// for each `": "`, two for a field name, numbered in `names`), which
+/// for each `": "`, and one, right after its newline, for a field name
+/// numbered in `names`), which
 /// [`super::packed::Unpacked`] writes out as the pretty bytes.
 pub fn to_vec_packed<T: Serialize + ?Sized>(
     out: &mut Vec<u8>,
