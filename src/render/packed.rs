@@ -94,7 +94,7 @@ impl Names {
 /// The code of a newline at `level`, if it has one.
 #[inline(always)]
 pub fn level_code(level: usize) -> Option<u8> {
-    (level < LEVELS).then(|| FIRST_LEVEL + level as u8)
+    (level < LEVELS).then(|| line(level))
 }
 
 /// The code of a newline at `level`, for the fixed parts of a layout: a

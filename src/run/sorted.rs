@@ -257,15 +257,19 @@ impl Sorted {
                 })?;
             let mut written = Ok(());
             for block in blocks {
-                let (Block::Packed(bytes) | Block::Unpacked(bytes)) = &block;
-                written = match &block {
-                    Block::Packed(_) => out.write_all(bytes),
-                    Block::Unpacked(_) => out.write_unpacked(bytes),
+                let bytes = match block {
+                    Block::Packed(bytes) => {
+                        written = out.write_all(&bytes);
+                        bytes
+                    }
+                    Block::Unpacked(bytes) => {
+                        written = out.write_unpacked(&bytes);
+                        bytes
+                    }
                 };
                 if written.is_err() {
                     break; // the merge stops at its next block
                 }
-                let (Block::Packed(bytes) | Block::Unpacked(bytes)) = block;
                 let _ = spent.send(bytes);
             }
             // A merge stopped by this side's stopping says "broken pipe":
