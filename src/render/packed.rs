@@ -215,8 +215,9 @@ impl<W: Write> Unpacked<W> {
                     KEY_COLON => self.put(b": "),
                     code @ FIRST_LEVEL.. => {
                         let len = self.len;
-                        self.buf[len..len + WIDE].copy_from_slice(&LINE);
-                        self.len = len + 1 + 2 * usize::from(code - FIRST_LEVEL);
+                        let n = 1 + 2 * usize::from(code - FIRST_LEVEL);
+                        copy_short(&mut self.buf[len..len + WIDE], &LINE, n);
+                        self.len = len + n;
                         // A name's number is never a control byte: no bit
                         // of the mask.
                         match piece.get(from) {
@@ -242,29 +243,54 @@ impl<W: Write> Unpacked<W> {
     #[inline(always)]
     fn run(&mut self, piece: &[u8], from: usize, to: usize) {
         let len = self.len;
+        let n = to - from;
         match piece.get(from..from + WIDE) {
-            Some(wide) if to - from <= WIDE => {
-                self.buf[len..len + WIDE].copy_from_slice(wide);
-                self.len = len + (to - from);
+            Some(wide) if n <= WIDE => {
+                copy_short(&mut self.buf[len..len + WIDE], wide, n);
+                self.len = len + n;
             }
             _ => self.put(&piece[from..to]),
         }
     }
 
     /// `"name": ` for a name's number.
-    #[inline]
+    #[inline(always)]
     fn name(&mut self, number: u8) -> io::Result<()> {
         let n = usize::from(number.wrapping_sub(FIRST_NAME));
-        if n >= self.names.len() {
-            self.names = names();
-        }
         let Some(&(ref padded, len)) = self.names.get(n) else {
-            return Err(io::Error::other("the records held back are not ours"));
+            return self.newer_name(number);
         };
         let at = self.len;
-        self.buf[at..at + WIDE].copy_from_slice(padded);
+        copy_short(&mut self.buf[at..at + WIDE], padded, len);
         self.len = at + len;
         Ok(())
+    }
+
+    /// [`Unpacked::name`] for a number given after this writer began.
+    #[cold]
+    #[inline(never)]
+    fn newer_name(&mut self, number: u8) -> io::Result<()> {
+        let n = usize::from(number.wrapping_sub(FIRST_NAME));
+        self.names = names();
+        if n >= self.names.len() {
+            return Err(io::Error::other("the records held back are not ours"));
+        }
+        self.name(number)
+    }
+}
+
+/// Copies the first `len` bytes of `from` (at most [`WIDE`]) to `to`, as
+/// 16, 32 or all `WIDE` bytes: most pieces of the layout (an indentation,
+/// a name, the text between two codes) are short, and the bytes past
+/// `len` are written over next.
+#[inline(always)]
+fn copy_short(to: &mut [u8], from: &[u8], len: usize) {
+    if len <= 16 {
+        to[..16].copy_from_slice(&from[..16]);
+    } else if len <= 32 {
+        to[..32].copy_from_slice(&from[..32]);
+    } else {
+        to[..WIDE].copy_from_slice(&from[..WIDE]);
     }
 }
 
@@ -318,6 +344,39 @@ impl<W: Write> Write for Unpacked<W> {
 /// for the bytes from 0x80).
 #[inline]
 fn control_mask(bytes: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Ok(block) = <&[u8; 64]>::try_from(bytes) {
+        return control_mask_sse2(block);
+    }
+    control_mask_words(bytes)
+}
+
+/// [`control_mask`] of a whole block, 16 bytes at a time (SSE2, which
+/// every x86-64 CPU has): a byte is below 0x20 when its unsigned minimum
+/// with 0x1F is itself.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn control_mask_sse2(block: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let mut mask = 0u64;
+    for (i, part) in block.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of
+        // `part` (unaligned loads allowed).
+        let bits = unsafe {
+            let x = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
+            let low = _mm_min_epu8(x, _mm_set1_epi8(0x1F));
+            _mm_movemask_epi8(_mm_cmpeq_epi8(low, x))
+        };
+        mask |= u64::from(bits as u16) << (16 * i);
+    }
+    mask
+}
+
+/// [`control_mask`] eight bytes at a time, on any CPU.
+#[inline]
+fn control_mask_words(bytes: &[u8]) -> u64 {
     const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
     const ADD: u64 = u64::from_ne_bytes([0x60; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -407,6 +466,14 @@ mod tests {
         /// plain scan finds it, and text without codes passes unchanged.
         #[test]
         fn the_mask_has_a_bit_for_each_control_byte(s in proptest::collection::vec(any::<u8>(), 0..=64)) {
+            let want = s.iter().enumerate().fold(0u64, |m, (i, &b)| m | (u64::from(b < 0x20) << i));
+            prop_assert_eq!(control_mask(&s), want);
+            prop_assert_eq!(control_mask_words(&s), want);
+        }
+
+        /// A whole block, the case the vector code takes.
+        #[test]
+        fn a_whole_block_has_a_bit_for_each_control_byte(s in proptest::collection::vec(any::<u8>(), 64)) {
             let want = s.iter().enumerate().fold(0u64, |m, (i, &b)| m | (u64::from(b < 0x20) << i));
             prop_assert_eq!(control_mask(&s), want);
         }
