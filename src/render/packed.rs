@@ -112,8 +112,9 @@ const LINE: [u8; WIDE] = {
     line
 };
 
-/// What each piece of the layout is copied as, whatever its length: a
-/// copy of constant size (a few vector stores) rather than a call, then
+/// What each piece of the layout is copied as at most, whatever its
+/// length: a copy of one of three constant sizes (16, 32 or these 64
+/// bytes: a few vector stores, [`copy_short`]) rather than a call, then
 /// cut to length. Nothing the codes stand for is longer: a longer name
 /// has no number.
 const WIDE: usize = 64;
@@ -270,9 +271,8 @@ impl<W: Write> Unpacked<W> {
     #[cold]
     #[inline(never)]
     fn newer_name(&mut self, number: u8) -> io::Result<()> {
-        let n = usize::from(number.wrapping_sub(FIRST_NAME));
         self.names = names();
-        if n >= self.names.len() {
+        if usize::from(number.wrapping_sub(FIRST_NAME)) >= self.names.len() {
             return Err(io::Error::other("the records held back are not ours"));
         }
         self.name(number)
@@ -339,9 +339,8 @@ impl<W: Write> Write for Unpacked<W> {
 }
 
 /// A bit for each byte of `bytes` (at most 64) below 0x20, the lowest
-/// for the first: eight bytes at a time, exactly (no carry crosses a
-/// byte: `(x & 0x7F) + 0x60` sets the top bit for 0x20..0x7F, and `| x`
-/// for the bytes from 0x80).
+/// for the first: a whole block with SSE2 on x86-64, else eight bytes at
+/// a time.
 #[inline]
 fn control_mask(bytes: &[u8]) -> u64 {
     #[cfg(target_arch = "x86_64")]
@@ -374,7 +373,9 @@ fn control_mask_sse2(block: &[u8; 64]) -> u64 {
     mask
 }
 
-/// [`control_mask`] eight bytes at a time, on any CPU.
+/// [`control_mask`] eight bytes at a time, on any CPU, exactly (no carry
+/// crosses a byte: `(x & 0x7F) + 0x60` sets the top bit for 0x20..0x7F,
+/// and `| x` for the bytes from 0x80).
 #[inline]
 fn control_mask_words(bytes: &[u8]) -> u64 {
     const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
