@@ -686,6 +686,7 @@ pub struct FindingReport {
     #[serde(serialize_with = "code")]
     pub code: Check,
     pub severity: Severity,
+    #[serde(serialize_with = "constant")]
     pub title: &'static str,
     pub message: String,
     pub frames: Vec<u64>,
@@ -1090,19 +1091,36 @@ pub fn analysis_flags(flags: SegFlags) -> impl Iterator<Item = (SegFlags, &'stat
 }
 
 fn analysis_names<S: Serializer>(flags: &SegFlags, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(analysis_flags(*flags).map(|(_, name)| name))
+    s.collect_seq(analysis_flags(*flags).map(|(_, name)| Constant(name)))
 }
 
 fn direction<S: Serializer>(side: &Side, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(direction_name(*side))
+    Constant(direction_name(*side)).serialize(s)
 }
 
 fn display<S: Serializer>(v: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
 }
 
+/// A constant text of the model (a check's code or title, a direction,
+/// an analysis flag's name), written as an enum's word is: the same JSON
+/// text in every format, and one the JSON document's held-back records
+/// pack as a number (`render/packed.rs`).
+struct Constant(&'static str);
+
+impl Serialize for Constant {
+    #[inline]
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit_variant("", 0, self.0)
+    }
+}
+
+fn constant<S: Serializer>(text: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    Constant(text).serialize(s)
+}
+
 fn code<S: Serializer>(check: &Check, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(check.code())
+    Constant(check.code()).serialize(s)
 }
 
 fn codes<S: Serializer>(checks: &[Check], s: S) -> Result<S::Ok, S::Error> {

@@ -484,8 +484,15 @@ impl<'a, 'b, const PRETTY: bool> ser::Serializer for &'b mut Compact<'a, PRETTY>
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        // A variant name of the model, like a field name: copied at once.
+        // A variant name of the model, like a field name: copied at once,
+        // or packed as its number.
         debug_assert!(plain(variant), "variant name {variant:?} needs escaping");
+        if PRETTY {
+            if let Some(number) = self.names.as_deref_mut().and_then(|n| n.value(variant)) {
+                self.out.extend_from_slice(&[packed::VALUE, number]);
+                return Ok(());
+            }
+        }
         self.out.reserve(variant.len() + 2);
         self.out.push(b'"');
         self.out.extend_from_slice(variant.as_bytes());

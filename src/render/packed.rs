@@ -4,10 +4,13 @@
 //! pretty JSON is the whitespace of the layout, another fifth the field
 //! names. Held back, each newline with its indentation is one byte, and
 //! so is a field's `"name": ` after it, and the `": "` after any other key;
+//! a value that is one of the model's constant words (a state, a status, a
+//! check's code and title) is two bytes, [`VALUE`] and its number;
 //! [`Unpacked`] writes the bytes of the layout back as they go out. Every
 //! megabyte less to hold back is one the kernel need not find, copy and
 //! read back: on `big.pcap` the 457 MB the document holds back become
-//! 177 MB (docs/performance.md, session 16).
+//! 177 MB (docs/performance.md, session 16), and with the constant values
+//! numbered, 140 MB (session 18).
 //!
 //! The codes of the layout are control bytes, which JSON text never holds
 //! raw (strings escape every byte below 0x20); a name's number is a byte
@@ -18,6 +21,12 @@
 use std::io::{self, Write};
 use std::sync::Mutex;
 
+/// A constant value: the next byte is its number (from 0x80 on, in the
+/// registry of values, not of names), which unpacks to the value in
+/// quotes. The model's words (states, statuses, codes, titles) come as
+/// `serialize_unit_variant`, whose text is a constant
+/// ([`crate::render::jsonl`]).
+pub const VALUE: u8 = 0x01;
 /// A newline and `level` levels of indentation (two spaces each), for a
 /// level below [`LEVELS`]: `FIRST_LEVEL + level`. Deeper ones are written
 /// out in full.
@@ -38,36 +47,65 @@ const NAMED: usize = 256 - FIRST_NAME as usize;
 /// hundred.
 static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
 
-/// One packing thread's numbers of the field names it has met, by the
-/// address and length of the name (the model's names are constants), so
-/// that a name costs no lock and no comparison after its first time.
+/// The constant values with a number, by number, as [`NAMES`]: the model
+/// has about a hundred words.
+static VALUES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// One packing thread's numbers of the field names and constant values it
+/// has met, by the address and length of the text (the model's are
+/// constants), so that one costs no lock and no comparison after its
+/// first time.
 pub struct Names {
-    /// (address, length, number byte; 0 for a name without a number).
-    seen: Box<[(usize, usize, u8); SEEN]>,
+    names: Seen,
+    values: Seen,
 }
+
+/// (address, length, number byte; 0 for a text without a number).
+struct Seen(Box<[(usize, usize, u8); SEEN]>);
 
 const SEEN: usize = 1024;
 
 impl Default for Names {
     fn default() -> Names {
         Names {
-            seen: Box::new([(0, 0, 0); SEEN]),
+            names: Seen(Box::new([(0, 0, 0); SEEN])),
+            values: Seen(Box::new([(0, 0, 0); SEEN])),
         }
     }
 }
 
 impl Names {
-    /// The number byte of `name`, if it has one.
+    /// The number byte of the field name `name`, if it has one.
     #[inline]
     pub fn number(&mut self, name: &'static str) -> Option<u8> {
-        let (at, len) = (name.as_ptr() as usize, name.len());
+        self.names.number(name, &NAMES, 4)
+    }
+
+    /// The number byte of the constant value `value`, if it has one.
+    #[inline]
+    pub fn value(&mut self, value: &'static str) -> Option<u8> {
+        self.values.number(value, &VALUES, 2)
+    }
+}
+
+impl Seen {
+    /// The number of `text` in `table`, where it is written out as
+    /// `extra` bytes more than its own.
+    #[inline]
+    fn number(
+        &mut self,
+        text: &'static str,
+        table: &'static Mutex<Vec<&'static str>>,
+        extra: usize,
+    ) -> Option<u8> {
+        let (at, len) = (text.as_ptr() as usize, text.len());
         let mut i = (at ^ (at >> 11)) % SEEN;
         for _ in 0..SEEN {
-            match self.seen[i] {
+            match self.0[i] {
                 (a, l, n) if a == at && l == len => return (n != 0).then_some(n),
                 (0, _, _) => {
-                    let n = Self::register(name);
-                    self.seen[i] = (at, len, n.unwrap_or(0));
+                    let n = register(table, text, extra);
+                    self.0[i] = (at, len, n.unwrap_or(0));
                     return n;
                 }
                 _ => i = (i + 1) % SEEN,
@@ -75,20 +113,21 @@ impl Names {
         }
         None // every place taken: written out in full
     }
+}
 
-    #[cold]
-    fn register(name: &'static str) -> Option<u8> {
-        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-        let n = match names.iter().position(|&known| known == name) {
-            Some(n) => n,
-            None if names.len() < NAMED && name.len() + 4 <= WIDE => {
-                names.push(name);
-                names.len() - 1
-            }
-            None => return None,
-        };
-        Some(FIRST_NAME + n as u8)
-    }
+/// The number of `text` in `table`, added if it is not there and fits.
+#[cold]
+fn register(table: &Mutex<Vec<&'static str>>, text: &'static str, extra: usize) -> Option<u8> {
+    let mut known = table.lock().unwrap_or_else(|e| e.into_inner());
+    let n = match known.iter().position(|&k| k == text) {
+        Some(n) => n,
+        None if known.len() < NAMED && text.len() + extra <= WIDE => {
+            known.push(text);
+            known.len() - 1
+        }
+        None => return None,
+    };
+    Some(FIRST_NAME + n as u8)
 }
 
 /// The code of a newline at `level`, if it has one.
@@ -136,9 +175,13 @@ pub struct Unpacked<W: Write> {
     /// its length; as they were when it began (numbers are never taken
     /// back; a newer one is looked up again).
     names: Vec<([u8; WIDE], usize)>,
+    /// Each constant value by number, as `"value"` padded, likewise.
+    values: Vec<([u8; WIDE], usize)>,
     /// A newline's code ended the last piece: a name's number may begin
     /// the next.
     named: bool,
+    /// [`VALUE`] ended the last piece: its number begins the next.
+    valued: bool,
 }
 
 impl<W: Write> Unpacked<W> {
@@ -148,7 +191,9 @@ impl<W: Write> Unpacked<W> {
             buf: vec![0; BUFFER + PIECE * WIDE + WIDE].into_boxed_slice(),
             len: 0,
             names: names(),
+            values: values(),
             named: false,
+            valued: false,
         }
     }
 
@@ -195,12 +240,14 @@ impl<W: Write> Unpacked<W> {
         debug_assert!(piece.len() <= PIECE && self.len <= BUFFER);
         // Where the bytes not yet copied begin.
         let mut from = 0;
-        if self.named {
+        if self.named || self.valued {
             let Some(&first) = piece.first() else {
                 return Ok(());
             };
-            self.named = false;
-            if first >= FIRST_NAME {
+            if std::mem::take(&mut self.valued) {
+                self.value(first)?;
+                from = 1;
+            } else if std::mem::take(&mut self.named) && first >= FIRST_NAME {
                 self.name(first)?;
                 from = 1;
             }
@@ -214,6 +261,14 @@ impl<W: Write> Unpacked<W> {
                 from = at + 1;
                 match piece[at] {
                     KEY_COLON => self.put(b": "),
+                    // Its number is no control byte either.
+                    VALUE => match piece.get(from) {
+                        Some(&number) => {
+                            self.value(number)?;
+                            from += 1;
+                        }
+                        None => self.valued = true,
+                    },
                     code @ FIRST_LEVEL.. => {
                         let len = self.len;
                         let n = 1 + 2 * usize::from(code - FIRST_LEVEL);
@@ -267,6 +322,31 @@ impl<W: Write> Unpacked<W> {
         Ok(())
     }
 
+    /// `"value"` for a constant value's number.
+    #[inline(always)]
+    fn value(&mut self, number: u8) -> io::Result<()> {
+        let n = usize::from(number.wrapping_sub(FIRST_NAME));
+        let Some(&(ref padded, len)) = self.values.get(n) else {
+            return self.newer_value(number);
+        };
+        let at = self.len;
+        copy_short(&mut self.buf[at..at + WIDE], padded, len);
+        self.len = at + len;
+        Ok(())
+    }
+
+    /// [`Unpacked::value`] for a number given after this writer began.
+    #[cold]
+    #[inline(never)]
+    fn newer_value(&mut self, number: u8) -> io::Result<()> {
+        self.values = values();
+        let n = usize::from(number.wrapping_sub(FIRST_NAME));
+        if number < FIRST_NAME || n >= self.values.len() {
+            return Err(io::Error::other("the records held back are not ours"));
+        }
+        self.value(number)
+    }
+
     /// [`Unpacked::name`] for a number given after this writer began.
     #[cold]
     #[inline(never)]
@@ -296,26 +376,39 @@ fn copy_short(to: &mut [u8], from: &[u8], len: usize) {
 
 /// Where packed bytes can be cut so that each part unpacks alone (each by
 /// an [`Unpacked`] of its own): before a last byte that is a newline's
-/// code, which a name's number may follow.
+/// code, which a name's number may follow, or [`VALUE`], which its number
+/// must.
 pub fn cut(packed: &[u8]) -> usize {
     match packed.last() {
-        Some(FIRST_LEVEL..KEY_COLON) => packed.len() - 1,
+        Some(FIRST_LEVEL..KEY_COLON | &VALUE) => packed.len() - 1,
         _ => packed.len(),
     }
 }
 
 /// The names by number, each as `"name": ` padded (see [`Unpacked`]).
 fn names() -> Vec<([u8; WIDE], usize)> {
-    let names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    names
+    padded(&NAMES, b"\": ")
+}
+
+/// The constant values by number, each as `"value"` padded.
+fn values() -> Vec<([u8; WIDE], usize)> {
+    padded(&VALUES, b"\"")
+}
+
+/// Each text of `table` by number, in quotes, `after` the closing one,
+/// padded to [`WIDE`] bytes, with its length.
+fn padded(table: &Mutex<Vec<&'static str>>, after: &[u8]) -> Vec<([u8; WIDE], usize)> {
+    let known = table.lock().unwrap_or_else(|e| e.into_inner());
+    known
         .iter()
-        .map(|name| {
-            // Every name with a number fits (`Names::register`).
+        .map(|text| {
+            // Every text with a number fits (`register`).
             let mut padded = [0; WIDE];
-            let len = (name.len() + 4).min(WIDE);
+            let len = (text.len() + 1 + after.len()).min(WIDE);
+            let end = len - after.len();
             padded[0] = b'"';
-            padded[1..len - 3].copy_from_slice(&name.as_bytes()[..len - 4]);
-            padded[len - 3..len].copy_from_slice(b"\": ");
+            padded[1..end].copy_from_slice(&text.as_bytes()[..end - 1]);
+            padded[end..len].copy_from_slice(after);
             (padded, len)
         })
         .collect()
@@ -446,6 +539,44 @@ mod tests {
                 want,
                 "cut {cut}"
             );
+        }
+    }
+
+    #[test]
+    fn values_unpack_whatever_the_pieces() {
+        let mut names = Names::default();
+        let (a, b) = ("PACKED-TEST-ALPHA", "packed test beta");
+        let (va, vb) = (names.value(a).unwrap(), names.value(b).unwrap());
+        assert_ne!(va, vb);
+        assert!(va >= FIRST_NAME && vb >= FIRST_NAME);
+        assert_eq!(Names::default().value(b), Some(vb));
+        // A value's number is not a name's: the two registries are apart.
+        let name = names.number("packed_test_gamma").unwrap();
+        let packed = [
+            b'[', 0x0C, VALUE, va, b',', 0x0C, VALUE, vb, b',', 0x0C, b'{', 0x0D, name, VALUE, va,
+            0x0C, b'}', 0x0B, b']',
+        ];
+        let want = b"[\n  \"PACKED-TEST-ALPHA\",\n  \"packed test beta\",\n  {\n    \"packed_test_gamma\": \"PACKED-TEST-ALPHA\"\n  }\n]";
+        for cut in 0..=packed.len() {
+            assert_eq!(
+                unpacked(&[&packed[..cut], &packed[cut..]]),
+                want,
+                "cut {cut}"
+            );
+            // Where `cut` cuts, each part unpacks alone.
+            let at = super::cut(&packed[..cut]);
+            let mut parts = unpacked(&[&packed[..at]]);
+            parts.extend(unpacked(&[&packed[at..]]));
+            assert_eq!(parts, want, "parts cut at {at}");
+        }
+    }
+
+    #[test]
+    fn a_number_no_value_has_is_an_error() {
+        for bad in [[VALUE, 0xFF], [VALUE, b'x']] {
+            let mut out = Vec::new();
+            let mut w = Unpacked::new(&mut out);
+            assert!(w.write_all(&bad).is_err(), "{bad:?}");
         }
     }
 
