@@ -169,6 +169,11 @@ impl<const PRETTY: bool> Compact<'_, PRETTY> {
     #[inline(always)]
     fn item(&mut self, first: bool) {
         if !first {
+            if PRETTY && self.names.is_some() {
+                if let Some(code) = packed::comma_code(self.level) {
+                    return self.out.push(code);
+                }
+            }
             self.out.push(b',');
         }
         self.newline();

@@ -2,15 +2,16 @@
 //! connections of the document are held back to be put in id order (to a
 //! temporary file past a bound, `run/sorted.rs`), and two fifths of their
 //! pretty JSON is the whitespace of the layout, another fifth the field
-//! names. Held back, each newline with its indentation is one byte, and
-//! so is a field's `"name": ` after it, and the `": "` after any other key;
+//! names. Held back, each newline with its indentation is one byte (with
+//! the comma before it, too), and so is a field's `"name": ` after it, and
+//! the `": "` after any other key;
 //! a value that is one of the model's constant words (a state, a status, a
 //! check's code and title) is two bytes, [`VALUE`] and its number;
 //! [`Unpacked`] writes the bytes of the layout back as they go out. Every
 //! megabyte less to hold back is one the kernel need not find, copy and
 //! read back: on `big.pcap` the 457 MB the document holds back become
 //! 177 MB (docs/performance.md, session 16), and with the constant values
-//! numbered, 140 MB (session 18).
+//! numbered and the commas in the newlines' codes, 126 MB (session 18).
 //!
 //! The codes of the layout are control bytes, which JSON text never holds
 //! raw (strings escape every byte below 0x20); a name's number is a byte
@@ -27,6 +28,14 @@ use std::sync::Mutex;
 /// `serialize_unit_variant`, whose text is a constant
 /// ([`crate::render::jsonl`]).
 pub const VALUE: u8 = 0x01;
+/// A comma, then a newline and `level` levels of indentation, for a level
+/// below [`COMMA_LEVELS`]: `FIRST_COMMA + level` (0x02..=0x09; 0x0A, a raw
+/// newline, passes as it is). What goes before every field and element but
+/// the first; a name's number may follow it as it may a newline's code.
+pub const FIRST_COMMA: u8 = 0x02;
+/// How many levels have a comma's code: the fields of a connection are 3
+/// to 7 deep in the document.
+pub const COMMA_LEVELS: usize = 8;
 /// A newline and `level` levels of indentation (two spaces each), for a
 /// level below [`LEVELS`]: `FIRST_LEVEL + level`. Deeper ones are written
 /// out in full.
@@ -130,6 +139,12 @@ fn register(table: &Mutex<Vec<&'static str>>, text: &'static str, extra: usize) 
     Some(FIRST_NAME + n as u8)
 }
 
+/// The code of a comma and a newline at `level`, if it has one.
+#[inline(always)]
+pub fn comma_code(level: usize) -> Option<u8> {
+    (level < COMMA_LEVELS).then(|| FIRST_COMMA + level as u8)
+}
+
 /// The code of a newline at `level`, if it has one.
 #[inline(always)]
 pub fn level_code(level: usize) -> Option<u8> {
@@ -150,6 +165,18 @@ const LINE: [u8; WIDE] = {
     line[0] = b'\n';
     line
 };
+
+/// A comma, a newline and room to spare, as [`LINE`].
+const COMMA_LINE: [u8; WIDE] = {
+    let mut line = [b' '; WIDE];
+    line[0] = b',';
+    line[1] = b'\n';
+    line
+};
+
+/// The last comma's code: a raw newline comes next.
+const LAST_COMMA: u8 = FIRST_COMMA + COMMA_LEVELS as u8 - 1;
+const _: () = assert!(LAST_COMMA + 1 == b'\n' && VALUE < FIRST_COMMA);
 
 /// What each piece of the layout is copied as at most, whatever its
 /// length: a copy of one of three constant sizes (16, 32 or these 64
@@ -269,10 +296,14 @@ impl<W: Write> Unpacked<W> {
                         }
                         None => self.valued = true,
                     },
-                    code @ FIRST_LEVEL.. => {
+                    code @ (FIRST_COMMA..=LAST_COMMA | FIRST_LEVEL..) => {
                         let len = self.len;
-                        let n = 1 + 2 * usize::from(code - FIRST_LEVEL);
-                        copy_short(&mut self.buf[len..len + WIDE], &LINE, n);
+                        let (line, n) = if code >= FIRST_LEVEL {
+                            (&LINE, 1 + 2 * usize::from(code - FIRST_LEVEL))
+                        } else {
+                            (&COMMA_LINE, 2 + 2 * usize::from(code - FIRST_COMMA))
+                        };
+                        copy_short(&mut self.buf[len..len + WIDE], line, n);
                         self.len = len + n;
                         // A name's number is never a control byte: no bit
                         // of the mask.
@@ -376,11 +407,11 @@ fn copy_short(to: &mut [u8], from: &[u8], len: usize) {
 
 /// Where packed bytes can be cut so that each part unpacks alone (each by
 /// an [`Unpacked`] of its own): before a last byte that is a newline's
-/// code, which a name's number may follow, or [`VALUE`], which its number
-/// must.
+/// code (with a comma or not), which a name's number may follow, or
+/// [`VALUE`], which its number must.
 pub fn cut(packed: &[u8]) -> usize {
     match packed.last() {
-        Some(FIRST_LEVEL..KEY_COLON | &VALUE) => packed.len() - 1,
+        Some(FIRST_LEVEL..KEY_COLON | FIRST_COMMA..=LAST_COMMA | &VALUE) => packed.len() - 1,
         _ => packed.len(),
     }
 }
@@ -540,6 +571,43 @@ mod tests {
                 "cut {cut}"
             );
         }
+    }
+
+    #[test]
+    fn commas_unpack_with_their_newline() {
+        let mut names = Names::default();
+        let name = names.number("packed_test_delta").unwrap();
+        let (c1, c7) = (
+            comma_code(1).unwrap(),
+            comma_code(COMMA_LEVELS - 1).unwrap(),
+        );
+        assert_eq!(comma_code(COMMA_LEVELS), None);
+        let packed = [
+            b'[', 0x0C, b'1', c1, b'2', c1, b'{', 0x0D, name, b'3', c7, b'4', 0x0C, b'}', 0x0B,
+            b']',
+        ];
+        let deep = format!(",\n{}", " ".repeat(2 * (COMMA_LEVELS - 1)));
+        let want = format!("[\n  1,\n  2,\n  {{\n    \"packed_test_delta\": 3{deep}4\n  }}\n]");
+        for cut in 0..=packed.len() {
+            assert_eq!(
+                String::from_utf8(unpacked(&[&packed[..cut], &packed[cut..]])).unwrap(),
+                want,
+                "cut {cut}"
+            );
+            let at = super::cut(&packed[..cut]);
+            let mut parts = unpacked(&[&packed[..at]]);
+            parts.extend(unpacked(&[&packed[at..]]));
+            assert_eq!(String::from_utf8(parts).unwrap(), want, "parts cut at {at}");
+        }
+        // A name's number right after a comma's code, as after a newline's.
+        assert_eq!(
+            unpacked(&[&[c1, name, b'5']]),
+            b",\n  \"packed_test_delta\": 5"
+        );
+        assert_eq!(
+            unpacked(&[&[c1], &[name, b'5']]),
+            b",\n  \"packed_test_delta\": 5"
+        );
     }
 
     #[test]
