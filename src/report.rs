@@ -468,8 +468,11 @@ pub struct ConnectionReport {
     #[schemars(range(min = 1))]
     pub id: u64,
     /// Shared by every connection of the capture.
-    #[schemars(description = "The capture it came from, as in `captures[].file`.")]
-    pub file: std::sync::Arc<str>,
+    #[schemars(
+        with = "String",
+        description = "The capture it came from, as in `captures[].file`."
+    )]
+    pub file: FileName,
     /// Which capture of [`Report::captures`] the connection is from (file
     /// names need not differ). Not in the JSON: `file` says it there.
     #[serde(skip)]
@@ -1102,6 +1105,65 @@ fn display<S: Serializer>(v: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::
     s.collect_str(v)
 }
 
+/// A capture's file name as each of its connections carries it: shared,
+/// and, when it is plain JSON text, also a constant (made once per name,
+/// for the first [`FileName::CONSTANTS`] names of the process), so that the
+/// JSON document's held-back records pack it as a number like the
+/// model's words (`render/packed.rs`).
+#[derive(Debug, Clone)]
+pub struct FileName {
+    name: std::sync::Arc<str>,
+    constant: Option<&'static str>,
+}
+
+impl FileName {
+    /// How many names become constants: they are never freed, so there is
+    /// a bound (the packed layout numbers at most 128 constants anyway).
+    const CONSTANTS: usize = 64;
+
+    pub fn new(name: &str) -> FileName {
+        // Written as it is in JSON: no quote, backslash, control character
+        // or bidirectional control (whose UTF-8 begins with 0xE2).
+        let plain = name
+            .bytes()
+            .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0xE2);
+        FileName {
+            name: name.into(),
+            constant: plain.then(|| Self::constant(name)).flatten(),
+        }
+    }
+
+    fn constant(name: &str) -> Option<&'static str> {
+        static MADE: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&known) = made.iter().find(|&&known| known == name) {
+            return Some(known);
+        }
+        if made.len() >= Self::CONSTANTS {
+            return None;
+        }
+        let leaked: &'static str = Box::leak(name.into());
+        made.push(leaked);
+        Some(leaked)
+    }
+}
+
+impl std::ops::Deref for FileName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Serialize for FileName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.constant {
+            Some(constant) => Constant(constant).serialize(s),
+            None => s.serialize_str(&self.name),
+        }
+    }
+}
+
 /// A constant text of the model (a check's code or title, a direction,
 /// an analysis flag's name), written as an enum's word is: the same JSON
 /// text in every format, and one the JSON document's held-back records
@@ -1493,7 +1555,7 @@ impl ConnectionReport {
     /// Builds the report of a finished connection from its assessment.
     pub fn from_assessment(
         c: &Connection,
-        file: &std::sync::Arc<str>,
+        file: &FileName,
         a: Assessment,
         diagnosis: Option<Diagnosis>,
     ) -> ConnectionReport {
@@ -1525,7 +1587,7 @@ impl ConnectionReport {
         });
         ConnectionReport {
             id: c.id,
-            file: std::sync::Arc::clone(file),
+            file: file.clone(),
             capture: 0,
             client: endpoint(Side::Client),
             server: endpoint(Side::Server),
@@ -1624,6 +1686,31 @@ mod schema_check;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file name is written as the string it is, plain or not, and only a
+    /// plain one is a constant.
+    #[test]
+    fn file_names_are_their_text() {
+        for name in [
+            "capture.pcap",
+            "we\"ird\\name.pcap",
+            "tab\there.pcap",
+            "bidi\u{202e}name.pcap",
+            "点.pcap",
+        ] {
+            let file = FileName::new(name);
+            assert_eq!(&*file, name);
+            assert_eq!(
+                serde_json::to_string(&file).unwrap(),
+                serde_json::to_string(name).unwrap()
+            );
+            let plain = !name.contains(['"', '\\', '\t', '\u{202e}']);
+            assert_eq!(file.constant.is_some(), plain, "{name:?}");
+        }
+        // The same name, the same constant (made once).
+        let (a, b) = (FileName::new("twice.pcap"), FileName::new("twice.pcap"));
+        assert!(std::ptr::eq(a.constant.unwrap(), b.constant.unwrap()));
+    }
 
     /// The JSON of `counts` is the JSON of the same counts keyed by name.
     fn same_as_by_name<K: Named>(counts: &Counts<K>) {

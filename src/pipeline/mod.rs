@@ -161,7 +161,7 @@ impl<C: Consumer> Consumer for Stamped<C> {
 /// Adapts a consumer of finished reports to the connection table's sink, counting
 /// every connection in the summary.
 struct ReportSink<'a, C: Consumer> {
-    file: std::sync::Arc<str>,
+    file: crate::report::FileName,
     allow: &'a [Check],
     consumer: C,
     count: u64,
@@ -291,7 +291,7 @@ pub fn analyze_capture_with_progress<R: Read + Send>(
     mut on_progress: impl FnMut(Progress),
 ) -> Result<(CaptureReport, u64), CaptureError> {
     let mut sink = ReportSink {
-        file: file.into(),
+        file: crate::report::FileName::new(file),
         allow: &options.allow,
         consumer: Stamped { capture, consumer },
         count: 0,
@@ -338,7 +338,7 @@ pub fn analyze_merged<R: Read + Send>(
     // The connections are marked with the capture that holds them, known
     // once reading is done: 0 here, set by the caller ([`crate::run`]).
     let mut sink = ReportSink {
-        file: name.into(),
+        file: crate::report::FileName::new(name),
         allow: &options.allow,
         consumer: Stamped {
             capture: 0,
