@@ -133,18 +133,25 @@ impl Sorted {
         self.file()?;
         self.index.sort_unstable_by_key(|&(id, _)| id);
         let start = self.written;
-        let index = std::mem::take(&mut self.index);
+        let mut index = std::mem::take(&mut self.index);
         if let Some((file, _)) = &mut self.file {
+            // Straight from the chunk, many records a call, not copied
+            // into the writer's buffer first; what it holds goes before.
+            file.flush()?;
+            let mut records = Vec::with_capacity(index.len());
             for &(_, at) in &index {
                 let end = at + HEADER + {
                     let mut header = [0; HEADER];
                     header.copy_from_slice(&self.chunk[at..at + HEADER]);
                     usize::try_from(parse_header(&header).2).unwrap_or(usize::MAX)
                 };
-                file.write_all(&self.chunk[at..end])?;
+                records.push(io::IoSlice::new(&self.chunk[at..end]));
                 self.written += (end - at) as u64;
             }
+            write_all_vectored(file.get_mut(), &mut records)?;
         }
+        index.clear();
+        self.index = index;
         self.runs.push((start, self.written));
         self.chunk.copy_within(keep.., 0);
         self.chunk.truncate(self.chunk.len() - keep);
@@ -369,6 +376,22 @@ impl Drop for Sorted {
     }
 }
 
+/// Writes every byte of `slices` to `out`, at most [`SLICES`] of them a
+/// call (`Write::write_all_vectored` is not stable).
+fn write_all_vectored(out: &mut impl Write, mut slices: &mut [io::IoSlice<'_>]) -> io::Result<()> {
+    const SLICES: usize = 1024;
+    while !slices.is_empty() {
+        let n = slices.len().min(SLICES);
+        match out.write_vectored(&slices[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => io::IoSlice::advance_slices(&mut slices, written),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// The file `file` holds, made if there is none yet.
 fn file_of(file: &mut Option<(BufWriter<File>, PathBuf)>) -> io::Result<&mut BufWriter<File>> {
     if file.is_none() {
@@ -526,6 +549,48 @@ mod tests {
             })
             .unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    /// Takes at most 7 bytes a call, of the first slice only, and is
+    /// interrupted every third call.
+    struct Grudging {
+        got: Vec<u8>,
+        calls: usize,
+    }
+
+    impl Write for Grudging {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 3 == 0 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = data.len().min(7);
+            self.got.extend_from_slice(&data[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn vectored_writes_write_every_byte() {
+        let parts: Vec<Vec<u8>> = (0..3000u32)
+            .map(|i| i.to_string().repeat(i as usize % 5).into_bytes())
+            .collect();
+        let mut slices: Vec<io::IoSlice> = parts.iter().map(|p| io::IoSlice::new(p)).collect();
+        let mut out = Grudging {
+            got: Vec::new(),
+            calls: 0,
+        };
+        write_all_vectored(&mut out, &mut slices).unwrap();
+        assert_eq!(out.got, parts.concat());
+        // A writer that takes nothing is an error, not a loop.
+        let mut full: &mut [u8] = &mut [];
+        let mut one = [io::IoSlice::new(b"x")];
+        let e = write_all_vectored(&mut full, &mut one).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WriteZero);
     }
 
     #[test]
