@@ -3,7 +3,7 @@
 //! they finish in another order.
 //!
 //! An external merge sort: records gather in memory up to
-//! [`Sorted::IN_MEMORY`] bytes; past that, each such chunk is sorted and
+//! [`Sorted::CHUNK`] bytes; past that, each such chunk is sorted and
 //! written to a temporary file as a run, and the runs are merged when the
 //! records are written out. Records are those of [`super::spool`].
 
@@ -21,8 +21,13 @@ pub(super) struct Sorted {
     chunk: Vec<u8>,
     /// Each record of the chunk: its id and where it starts.
     index: Vec<(u64, usize)>,
+    /// The file, once there is one: its writer (lent to `writer` while
+    /// that writes the runs) and its name.
+    file: Option<BufWriter<File>>,
+    path: Option<PathBuf>,
+    /// The thread writing the chunks handed to it as runs, if one is.
+    writer: Option<RunWriter>,
     /// The runs written so far, and where each is in the file.
-    file: Option<(BufWriter<File>, PathBuf)>,
     runs: Vec<(u64, u64)>,
     /// Bytes written to the file.
     written: u64,
@@ -34,13 +39,18 @@ pub(super) struct Sorted {
 const RUN_BUFFER: (usize, usize) = (64 << 10, 4 << 10);
 
 impl Sorted {
+    /// What the records held in memory take at most: two chunks, the one
+    /// filling and the one being written.
     const IN_MEMORY: usize = 2 << 20;
+    const CHUNK: usize = Self::IN_MEMORY / 2;
 
     pub fn new() -> Sorted {
         Sorted {
             chunk: Vec::new(),
             index: Vec::new(),
             file: None,
+            path: None,
+            writer: None,
             runs: Vec::new(),
             written: 0,
             count: 0,
@@ -71,7 +81,7 @@ impl Sorted {
     ) -> io::Result<()> {
         if self.chunk.capacity() == 0 {
             // At once, not by doubling past the bound.
-            self.chunk.reserve_exact(Self::IN_MEMORY);
+            self.chunk.reserve_exact(Self::CHUNK);
         }
         let start = self.chunk.len();
         let mut record = Record {
@@ -96,8 +106,11 @@ impl Sorted {
         }
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         let header = spool::header(id, slot.min(len), len);
+        if on_disk.is_some() {
+            self.settle()?;
+        }
         match (on_disk, &mut self.file) {
-            (Some(at), Some((file, _))) => {
+            (Some(at), Some(file)) => {
                 file.seek(SeekFrom::Start(at))?;
                 file.write_all(&header)?;
                 file.seek(SeekFrom::Start(self.written))?;
@@ -126,41 +139,76 @@ impl Sorted {
         self.write_run_keeping(self.chunk.len())
     }
 
-    /// Sorts the records of the chunk and writes them to the file as a
-    /// run; the chunk's bytes from `keep` on (a record being written, not
-    /// in the index) stay, moved to its start.
+    /// Hands the records of the chunk to the writing thread, which sorts
+    /// them and writes them to the file as a run; the chunk's bytes from
+    /// `keep` on (a record being written, not in the index) stay, moved to
+    /// the start of the next chunk. The run goes out while the next chunk
+    /// fills: the kernel's copy of it into the file is off this thread.
     fn write_run_keeping(&mut self, keep: usize) -> io::Result<()> {
-        self.file()?;
-        self.index.sort_unstable_by_key(|&(id, _)| id);
-        let start = self.written;
-        let mut index = std::mem::take(&mut self.index);
-        if let Some((file, _)) = &mut self.file {
-            // Straight from the chunk, many records a call, not copied
-            // into the writer's buffer first; what it holds goes before.
-            file.flush()?;
-            let mut records = Vec::with_capacity(index.len());
-            for &(_, at) in &index {
-                let end = at + HEADER + {
-                    let mut header = [0; HEADER];
-                    header.copy_from_slice(&self.chunk[at..at + HEADER]);
-                    usize::try_from(parse_header(&header).2).unwrap_or(usize::MAX)
-                };
-                records.push(io::IoSlice::new(&self.chunk[at..end]));
-                self.written += (end - at) as u64;
-            }
-            write_all_vectored(file.get_mut(), &mut records)?;
+        if self.writer.is_none() {
+            self.file()?;
+            let Some(out) = self.file.take() else {
+                return Err(io::Error::other("no temporary file"));
+            };
+            self.writer = Some(RunWriter::spawn(out)?);
         }
-        index.clear();
-        self.index = index;
-        self.runs.push((start, self.written));
-        self.chunk.copy_within(keep.., 0);
-        self.chunk.truncate(self.chunk.len() - keep);
+        let Some(writer) = &mut self.writer else {
+            return Err(io::Error::other("no writer"));
+        };
+        // The record being written (usually a few bytes, or none) waits
+        // apart while the chunk goes.
+        let tail = self.chunk[keep..].to_vec();
+        self.chunk.truncate(keep);
+        let chunk = (
+            std::mem::take(&mut self.chunk),
+            std::mem::take(&mut self.index),
+        );
+        if writer.runs.send(chunk).is_err() {
+            // It stopped: its error says why.
+            return self
+                .settle()
+                .and(Err(io::Error::other("the spool's writer stopped")));
+        }
+        // It has taken this chunk, so it is done with the one before: two
+        // chunks at most, never a third.
+        (self.chunk, self.index) = writer.spare();
+        self.chunk.reserve_exact(Self::CHUNK);
+        self.chunk.extend_from_slice(&tail);
+        self.runs.push((self.written, self.written + keep as u64));
+        self.written += keep as u64;
         Ok(())
     }
 
-    /// The file, made if there is none yet.
+    /// Waits for the writing thread to write what it was given, and takes
+    /// the file back from it.
+    fn settle(&mut self) -> io::Result<()> {
+        let Some(writer) = self.writer.take() else {
+            return Ok(());
+        };
+        drop(writer.runs);
+        let out = writer
+            .thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the spool's writer failed")))?;
+        self.file = Some(out);
+        Ok(())
+    }
+
+    /// The file, made if there is none yet, once the writing thread is done.
     fn file(&mut self) -> io::Result<&mut BufWriter<File>> {
-        file_of(&mut self.file)
+        self.settle()?;
+        if self.file.is_none() {
+            if self.path.is_some() {
+                return Err(io::Error::other("the temporary file was lost"));
+            }
+            let (file, path) = spool::temp_file("document")?;
+            self.file = Some(file);
+            self.path = Some(path);
+        }
+        match &mut self.file {
+            Some(file) => Ok(file),
+            None => Err(io::Error::other("no temporary file")),
+        }
     }
 
     /// Writes every record to `out` in id order, each with its id plus
@@ -172,7 +220,7 @@ impl Sorted {
         mut before: impl FnMut(bool, &mut dyn Write) -> io::Result<()>,
     ) -> io::Result<()> {
         let mut first = true;
-        if self.file.is_none() {
+        if self.path.is_none() {
             // All in memory: sorted in place.
             self.index.sort_unstable_by_key(|&(id, _)| id);
             for &(_, at) in &self.index {
@@ -186,7 +234,8 @@ impl Sorted {
         if !self.chunk.is_empty() {
             self.write_run()?;
         }
-        let Some((file, path)) = self.file.take() else {
+        self.settle()?;
+        let (Some(file), Some(path)) = (self.file.take(), self.path.take()) else {
             return Ok(());
         };
         let mut file = file.into_inner().map_err(|e| e.into_error())?;
@@ -370,7 +419,7 @@ impl Write for Blocks {
 
 impl Drop for Sorted {
     fn drop(&mut self) {
-        if let Some((_, path)) = &self.file {
+        if let Some(path) = &self.path {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -392,15 +441,76 @@ fn write_all_vectored(out: &mut impl Write, mut slices: &mut [io::IoSlice<'_>]) 
     Ok(())
 }
 
-/// The file `file` holds, made if there is none yet.
-fn file_of(file: &mut Option<(BufWriter<File>, PathBuf)>) -> io::Result<&mut BufWriter<File>> {
-    if file.is_none() {
-        *file = Some(spool::temp_file("document")?);
+/// A chunk's records and their index (id, where each starts).
+type Chunk = (Vec<u8>, Vec<(u64, usize)>);
+
+/// A thread of a [`Sorted`]'s own that writes the chunks it is handed as
+/// runs, and hands their memory back.
+struct RunWriter {
+    /// A chunk and its index; one at a time (the next waits for the last).
+    runs: mpsc::SyncSender<Chunk>,
+    spent: mpsc::Receiver<Chunk>,
+    /// A chunk was handed over before: the thread has one to give back.
+    handed: bool,
+    thread: std::thread::JoinHandle<io::Result<BufWriter<File>>>,
+}
+
+impl RunWriter {
+    fn spawn(mut out: BufWriter<File>) -> io::Result<RunWriter> {
+        let (runs, chunks) = mpsc::sync_channel::<Chunk>(0);
+        let (back, spent) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("spool".into())
+            .spawn(move || {
+                for (mut chunk, mut index) in chunks {
+                    write_sorted(&mut out, &chunk, &mut index)?;
+                    chunk.clear();
+                    index.clear();
+                    let _ = back.send((chunk, index));
+                }
+                Ok(out)
+            })?;
+        Ok(RunWriter {
+            runs,
+            spent,
+            handed: false,
+            thread,
+        })
     }
-    match file {
-        Some((file, _)) => Ok(file),
-        None => Err(io::Error::other("no temporary file")),
+
+    /// The chunk and index the thread is done with (it hands them back
+    /// before it takes the next), or new ones for the first run.
+    fn spare(&mut self) -> Chunk {
+        if self.handed {
+            if let Ok(spare) = self.spent.recv() {
+                return spare;
+            }
+        }
+        self.handed = true;
+        Chunk::default()
     }
+}
+
+/// Sorts the records of `chunk` by `index` and writes them to `out`,
+/// straight from the chunk, many records a call (not copied into the
+/// writer's buffer first; what it holds goes before).
+fn write_sorted(
+    out: &mut BufWriter<File>,
+    chunk: &[u8],
+    index: &mut [(u64, usize)],
+) -> io::Result<()> {
+    index.sort_unstable_by_key(|&(id, _)| id);
+    out.flush()?;
+    let mut records = Vec::with_capacity(index.len());
+    for &(_, at) in index.iter() {
+        let end = at + HEADER + {
+            let mut header = [0; HEADER];
+            header.copy_from_slice(&chunk[at..at + HEADER]);
+            usize::try_from(parse_header(&header).2).unwrap_or(usize::MAX)
+        };
+        records.push(io::IoSlice::new(&chunk[at..end]));
+    }
+    write_all_vectored(out.get_mut(), &mut records)
 }
 
 /// A record being written into a [`Sorted`] ([`Sorted::push_with`]).
@@ -417,17 +527,19 @@ struct Record<'a> {
 impl Write for Record<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let s = &mut *self.sorted;
-        if self.on_disk.is_none() && s.chunk.len() + buf.len() > Sorted::IN_MEMORY {
+        if self.on_disk.is_none() && s.chunk.len() + buf.len() > Sorted::CHUNK {
             if self.start > 0 {
                 // The records before it make a run; it starts the chunk.
                 s.write_run_keeping(self.start)?;
                 self.start = 0;
             }
-            if s.chunk.len() + buf.len() > Sorted::IN_MEMORY {
+            if s.chunk.len() + buf.len() > Sorted::CHUNK {
                 // Alone more than the chunk holds: a run of its own, written
                 // as it comes.
                 let at = s.written;
-                file_of(&mut s.file)?.write_all(&s.chunk)?;
+                let chunk = std::mem::take(&mut s.chunk);
+                s.file()?.write_all(&chunk)?;
+                s.chunk = chunk;
                 s.written += s.chunk.len() as u64;
                 s.chunk.clear();
                 self.on_disk = Some(at);
@@ -632,14 +744,14 @@ mod tests {
     #[test]
     fn runs_on_disk_are_merged_by_id() {
         let (sorted, expected) = spilled(1200);
-        let path = sorted.file.as_ref().map(|(_, p)| p.clone()).unwrap();
+        let path = sorted.path.clone().unwrap();
         let mut out = Vec::new();
         sorted.write_to(&mut out, put, newline).unwrap();
         assert!(!path.exists(), "the temporary file is removed");
         assert!(out == expected, "records out of order or altered");
         // The same, merged on a thread of its own.
         let (sorted, expected) = spilled(1200);
-        let path = sorted.file.as_ref().map(|(_, p)| p.clone()).unwrap();
+        let path = sorted.path.clone().unwrap();
         let mut out = Vec::new();
         let mut unpacked = Unpacked::new(&mut out);
         sorted
@@ -677,10 +789,40 @@ mod tests {
         assert_eq!(err.to_string(), "disk full");
     }
 
+    /// Runs written by the writing thread, with records larger than the
+    /// chunk between them (each takes the file back from it): all in id
+    /// order, intact.
+    #[test]
+    fn runs_handed_over_and_large_records_between_them() {
+        let mut sorted = Sorted::new();
+        let body = |id: u64| {
+            let len = if id % 50 == 0 {
+                Sorted::CHUNK + 7
+            } else {
+                20_000 + id as usize
+            };
+            vec![b'a' + (id % 26) as u8; len]
+        };
+        let mut ids: Vec<u64> = (1..=400).collect();
+        fastrand::Rng::with_seed(11).shuffle(&mut ids);
+        for &id in &ids {
+            sorted.push(id, 0, &body(id)).unwrap();
+        }
+        assert!(sorted.runs.len() >= 8, "{} runs", sorted.runs.len());
+        let mut expected = Vec::new();
+        for id in 1..=400 {
+            expected.extend_from_slice(format!("\n{id}:").as_bytes());
+            expected.extend_from_slice(&body(id));
+        }
+        let mut out = Vec::new();
+        sorted.write_to(&mut out, put, newline).unwrap();
+        assert!(out == expected, "records out of order or altered");
+    }
+
     #[test]
     fn a_record_larger_than_the_chunk_is_written_as_it_comes() {
         let mut sorted = Sorted::new();
-        let big = |id: u64| (id as usize % 3 + 1) * Sorted::IN_MEMORY + 7;
+        let big = |id: u64| (id as usize % 3 + 1) * Sorted::CHUNK + 7;
         let byte = |id: u64, i: usize| b'a' + ((id as usize + i / 1000) % 26) as u8;
         let ids = [5u64, 2, 9, 1, 7, 3];
         for &id in &ids {
@@ -697,7 +839,7 @@ mod tests {
             }
         }
         // Never more in memory than the chunk holds.
-        assert!(sorted.chunk.capacity() <= Sorted::IN_MEMORY);
+        assert!(sorted.chunk.capacity() <= Sorted::CHUNK);
         let mut out = Vec::new();
         sorted
             .write_to(&mut out, put, |_, out| out.write_all(b"|"))
