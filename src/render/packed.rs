@@ -344,12 +344,10 @@ impl<W: Write> Unpacked<W> {
     #[inline(always)]
     fn name(&mut self, number: u8) -> io::Result<()> {
         let n = usize::from(number.wrapping_sub(FIRST_NAME));
-        let Some(&(ref padded, len)) = self.names.get(n) else {
-            return self.newer_name(number);
-        };
-        let at = self.len;
-        copy_short(&mut self.buf[at..at + WIDE], padded, len);
-        self.len = at + len;
+        match self.names.get(n) {
+            Some(&(ref padded, len)) => put_padded(&mut self.buf, &mut self.len, padded, len),
+            None => return self.newer(number, false),
+        }
         Ok(())
     }
 
@@ -357,37 +355,43 @@ impl<W: Write> Unpacked<W> {
     #[inline(always)]
     fn value(&mut self, number: u8) -> io::Result<()> {
         let n = usize::from(number.wrapping_sub(FIRST_NAME));
-        let Some(&(ref padded, len)) = self.values.get(n) else {
-            return self.newer_value(number);
-        };
-        let at = self.len;
-        copy_short(&mut self.buf[at..at + WIDE], padded, len);
-        self.len = at + len;
+        match self.values.get(n) {
+            Some(&(ref padded, len)) => put_padded(&mut self.buf, &mut self.len, padded, len),
+            None => return self.newer(number, true),
+        }
         Ok(())
     }
 
-    /// [`Unpacked::value`] for a number given after this writer began.
+    /// [`Unpacked::name`] or (`value`) [`Unpacked::value`] for a number
+    /// given after this writer began.
     #[cold]
     #[inline(never)]
-    fn newer_value(&mut self, number: u8) -> io::Result<()> {
-        self.values = values();
+    fn newer(&mut self, number: u8, value: bool) -> io::Result<()> {
+        let table = if value {
+            self.values = values();
+            &self.values
+        } else {
+            self.names = names();
+            &self.names
+        };
         let n = usize::from(number.wrapping_sub(FIRST_NAME));
-        if number < FIRST_NAME || n >= self.values.len() {
+        if number < FIRST_NAME || n >= table.len() {
             return Err(io::Error::other("the records held back are not ours"));
         }
-        self.value(number)
+        if value {
+            self.value(number)
+        } else {
+            self.name(number)
+        }
     }
+}
 
-    /// [`Unpacked::name`] for a number given after this writer began.
-    #[cold]
-    #[inline(never)]
-    fn newer_name(&mut self, number: u8) -> io::Result<()> {
-        self.names = names();
-        if usize::from(number.wrapping_sub(FIRST_NAME)) >= self.names.len() {
-            return Err(io::Error::other("the records held back are not ours"));
-        }
-        self.name(number)
-    }
+/// Appends the first `len` bytes of `padded` (a name or a value of the
+/// tables) to `buf` at `at`.
+#[inline(always)]
+fn put_padded(buf: &mut [u8], at: &mut usize, padded: &[u8; WIDE], len: usize) {
+    copy_short(&mut buf[*at..*at + WIDE], padded, len);
+    *at += len;
 }
 
 /// Copies the first `len` bytes of `from` (at most [`WIDE`]) to `to`, as
