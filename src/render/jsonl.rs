@@ -936,6 +936,24 @@ mod tests {
     use serde::Serialize;
     use std::collections::BTreeMap;
 
+    /// The constant words written raw, unescaped, as enums' words are (and
+    /// packed as numbers in the document's held-back records): every
+    /// check's code and title, analysis flag name and direction is plain
+    /// JSON text.
+    #[test]
+    fn the_constant_words_need_no_escaping() {
+        for check in crate::rules::Check::ALL {
+            let rule = check.rule();
+            assert!(plain(rule.code) && plain(rule.title), "{}", rule.code);
+        }
+        for (_, name) in crate::wireshark::SegFlags::NAMES {
+            assert!(plain(name), "{name}");
+        }
+        for side in [crate::state::Side::Client, crate::state::Side::Server] {
+            assert!(plain(crate::report::direction_name(side)));
+        }
+    }
+
     /// What serde_json writes, with the bidirectional controls escaped.
     fn reference<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
         let mut out = Vec::new();
