@@ -125,15 +125,6 @@ impl Sorted {
         Ok(())
     }
 
-    /// The record of the chunk that starts at `start`.
-    fn record(&self, start: usize) -> &[u8] {
-        let mut header = [0; HEADER];
-        header.copy_from_slice(&self.chunk[start..start + HEADER]);
-        let (_, _, len) = parse_header(&header);
-        let end = start + HEADER + usize::try_from(len).unwrap_or(usize::MAX);
-        &self.chunk[start..end]
-    }
-
     /// Sorts the chunk and writes it to the file as a run.
     fn write_run(&mut self) -> io::Result<()> {
         self.write_run_keeping(self.chunk.len())
@@ -224,7 +215,7 @@ impl Sorted {
             // All in memory: sorted in place.
             self.index.sort_unstable_by_key(|&(id, _)| id);
             for &(_, at) in &self.index {
-                let mut record = self.record(at);
+                let mut record = record_at(&self.chunk, at);
                 before(first, out)?;
                 first = false;
                 copy_one(&mut record, out, put_id)?;
@@ -501,16 +492,20 @@ fn write_sorted(
 ) -> io::Result<()> {
     index.sort_unstable_by_key(|&(id, _)| id);
     out.flush()?;
-    let mut records = Vec::with_capacity(index.len());
-    for &(_, at) in index.iter() {
-        let end = at + HEADER + {
-            let mut header = [0; HEADER];
-            header.copy_from_slice(&chunk[at..at + HEADER]);
-            usize::try_from(parse_header(&header).2).unwrap_or(usize::MAX)
-        };
-        records.push(io::IoSlice::new(&chunk[at..end]));
-    }
+    let mut records: Vec<io::IoSlice> = index
+        .iter()
+        .map(|&(_, at)| io::IoSlice::new(record_at(chunk, at)))
+        .collect();
     write_all_vectored(out.get_mut(), &mut records)
+}
+
+/// The record of `chunk` that starts at `start`, header included.
+fn record_at(chunk: &[u8], start: usize) -> &[u8] {
+    let mut header = [0; HEADER];
+    header.copy_from_slice(&chunk[start..start + HEADER]);
+    let (_, _, len) = parse_header(&header);
+    let end = start + HEADER + usize::try_from(len).unwrap_or(usize::MAX);
+    &chunk[start..end]
 }
 
 /// A record being written into a [`Sorted`] ([`Sorted::push_with`]).
