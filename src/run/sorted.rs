@@ -136,15 +136,15 @@ impl Sorted {
     /// the start of the next chunk. The run goes out while the next chunk
     /// fills: the kernel's copy of it into the file is off this thread.
     fn write_run_keeping(&mut self, keep: usize) -> io::Result<()> {
-        if self.writer.is_none() {
-            self.file()?;
-            let Some(out) = self.file.take() else {
-                return Err(io::Error::other("no temporary file"));
-            };
-            self.writer = Some(RunWriter::spawn(out)?);
-        }
-        let Some(writer) = &mut self.writer else {
-            return Err(io::Error::other("no writer"));
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                self.file()?;
+                let Some(out) = self.file.take() else {
+                    return Err(io::Error::other("no temporary file"));
+                };
+                self.writer.insert(RunWriter::spawn(out)?)
+            }
         };
         // The record being written (usually a few bytes, or none) waits
         // apart while the chunk goes.
