@@ -343,27 +343,29 @@ impl<W: Write> Unpacked<W> {
     /// `"name": ` for a name's number.
     #[inline(always)]
     fn name(&mut self, number: u8) -> io::Result<()> {
-        let n = usize::from(number.wrapping_sub(FIRST_NAME));
-        match self.names.get(n) {
-            Some(&(ref padded, len)) => put_padded(&mut self.buf, &mut self.len, padded, len),
-            None => return self.newer(number, false),
-        }
-        Ok(())
+        self.numbered(number, false)
     }
 
     /// `"value"` for a constant value's number.
     #[inline(always)]
     fn value(&mut self, number: u8) -> io::Result<()> {
+        self.numbered(number, true)
+    }
+
+    /// The text of a name's number, or (`value`) of a constant value's.
+    #[inline(always)]
+    fn numbered(&mut self, number: u8, value: bool) -> io::Result<()> {
+        let table = if value { &self.values } else { &self.names };
         let n = usize::from(number.wrapping_sub(FIRST_NAME));
-        match self.values.get(n) {
-            Some(&(ref padded, len)) => put_padded(&mut self.buf, &mut self.len, padded, len),
-            None => return self.newer(number, true),
-        }
+        let Some(&(ref padded, len)) = table.get(n) else {
+            return self.newer(number, value);
+        };
+        copy_short(&mut self.buf[self.len..self.len + WIDE], padded, len);
+        self.len += len;
         Ok(())
     }
 
-    /// [`Unpacked::name`] or (`value`) [`Unpacked::value`] for a number
-    /// given after this writer began.
+    /// [`Unpacked::numbered`] for a number given after this writer began.
     #[cold]
     #[inline(never)]
     fn newer(&mut self, number: u8, value: bool) -> io::Result<()> {
@@ -378,20 +380,8 @@ impl<W: Write> Unpacked<W> {
         if number < FIRST_NAME || n >= table.len() {
             return Err(io::Error::other("the records held back are not ours"));
         }
-        if value {
-            self.value(number)
-        } else {
-            self.name(number)
-        }
+        self.numbered(number, value)
     }
-}
-
-/// Appends the first `len` bytes of `padded` (a name or a value of the
-/// tables) to `buf` at `at`.
-#[inline(always)]
-fn put_padded(buf: &mut [u8], at: &mut usize, padded: &[u8; WIDE], len: usize) {
-    copy_short(&mut buf[*at..*at + WIDE], padded, len);
-    *at += len;
 }
 
 /// Copies the first `len` bytes of `from` (at most [`WIDE`]) to `to`, as
